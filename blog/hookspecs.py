@@ -1,0 +1,175 @@
+"""The stages of the blog, in the order data flows through them.
+
+Every hook a plugin can implement is specified here; the docstring of each is its
+reference documentation (``docs/plugins.md`` is built around them). The engine calls
+each implementation separately and in the order plugins are listed in ``PLUGINS``; an
+implementation that raises is logged with its plugin's name and its contribution is
+skipped (set ``STRICT_PLUGINS = true`` to re-raise instead).
+
+Save time (``blog/render.py``)::
+
+    blog_markdown_extensions -> Markdown -> blog_render_html (chain) -> sanitize
+    (tags from blog_allowed_html) -> blog_excerpt (first wins) -> blog_post_metadata
+    -> blog_search_text (chain) -> stored; then blog_post_changed
+
+Request time (``blog/views.py``)::
+
+    blog_variants / blog_request_variant pick the variant -> view -> template
+    (blog_template_context, blog_head_assets) -> blog_response_filter (chain)
+
+Start-up: blog_register_routes, blog_register_commands, blog_startup.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+    from flask import Flask, Request, Response
+    from markdown.extensions import Extension
+
+    from blog.models import Post
+
+PROJECT = "blog"
+API_VERSION = "1.0"
+
+hookspec = pluggy.HookspecMarker(PROJECT)
+hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def blog_markdown_extensions() -> list[Extension | str]:
+    """Return Python-Markdown extensions to add to the render pipeline.
+
+    Runs once per render (a fresh ``markdown.Markdown`` is built for every post, so
+    extensions need not be thread-safe). Return a list of extension instances or
+    dotted names; the lists of all plugins are concatenated after the core's own
+    extensions (``extra``, ``toc``, ``sane_lists``).
+    """
+
+
+@hookspec
+def blog_render_html(post: Post, html: str) -> str | None:
+    """Transform the HTML that Markdown produced for ``post``; ``None`` means unchanged.
+
+    Runs at save time only, never per request. Implementations form a chain: each
+    receives the previous one's output. It runs before sanitizing, so anything a
+    plugin emits must be allowed by some plugin's :func:`blog_allowed_html`.
+    Elements carrying ``translate="no"`` (math, code) must be left alone by text
+    transforms.
+    """
+
+
+@hookspec
+def blog_allowed_html() -> dict[str, Any] | None:
+    """Return additions to the sanitizer's allowlist.
+
+    A dict with any of: ``"tags"`` (a set of element names), ``"attributes"``
+    (a mapping of element name, or ``"*"`` for all, to a set of attribute names) and
+    ``"url_schemes"`` (a set). The additions of every plugin are merged with the core's
+    allowlist once per render; nothing can remove ``script``/event-handler protections.
+    """
+
+
+@hookspec(firstresult=True)
+def blog_excerpt(post: Post, html: str, text: str) -> str | None:
+    """Return the plain-text excerpt for ``post``, or ``None`` to let another plugin decide.
+
+    ``html`` is the sanitized body, ``text`` its plain text. Runs at save time; the first
+    non-``None`` result wins, and the core falls back to the start of ``text``.
+    """
+
+
+@hookspec
+def blog_post_metadata(post: Post, html: str) -> dict[str, Any] | None:
+    """Return JSON-serialisable facts about ``post`` to store with it (word counts, reading time).
+
+    Runs at save time after the excerpt. The dicts of all plugins are merged into
+    ``post.render_meta``, which templates read as ``post.render_meta["key"]``.
+    """
+
+
+@hookspec
+def blog_search_text(text: str) -> str | None:
+    """Normalise ``text`` for the search index (and the query); ``None`` means unchanged.
+
+    A chain like :func:`blog_render_html`. Runs at save time for each post's indexed text
+    and at request time for every search query, so both sides are normalised alike
+    (for example, converting Traditional to Simplified so either script finds both).
+    """
+
+
+@hookspec
+def blog_post_changed(post: Post, action: str) -> None:
+    """Be told that ``post`` was saved, deleted, restored or purged.
+
+    ``action`` is one of ``"saved"``, ``"trashed"``, ``"restored"``, ``"purged"``. Runs
+    after the change is flushed, inside the same database transaction.
+    """
+
+
+@hookspec
+def blog_variants() -> list[str]:
+    """Return the URL variants this plugin serves (for example ``["zh-hans", "zh-tw"]``).
+
+    Runs at start-up. Every public page is then also reachable under ``/<variant>/…``;
+    the prefix is moved into ``SCRIPT_NAME`` so ``url_for`` keeps it, and the selected
+    variant is available as ``g.variant`` and in templates as ``variant``.
+    """
+
+
+@hookspec(firstresult=True)
+def blog_request_variant(request: Request) -> str | None:
+    """Choose the variant for a request whose URL carries no variant prefix.
+
+    Runs before the view for every public request without a prefix (cookie,
+    ``Accept-Language``…). Return one of the names from :func:`blog_variants`, or ``None``.
+    """
+
+
+@hookspec
+def blog_template_context(request: Request, template: str) -> dict[str, Any] | None:
+    """Return extra variables for rendering ``template`` during ``request``.
+
+    Runs for every rendered page; dicts are merged in plugin order.
+    """
+
+
+@hookspec
+def blog_head_assets(request: Request) -> list[str]:
+    """Return URLs of CSS (``.css``) and JavaScript (``.js``) files for the page head.
+
+    Use ``blog.api.static_url(plugin, path)`` for files in the plugin's ``static/``
+    folder. Runs for every rendered page; lists are concatenated.
+    """
+
+
+@hookspec
+def blog_response_filter(request: Request, response: Response) -> Response | None:
+    """Transform an outgoing HTML response; ``None`` means unchanged.
+
+    A chain, run for every public HTML or feed response before the page cache stores
+    it (so its work is done once per URL, variant and content version).
+    """
+
+
+@hookspec
+def blog_register_routes(app: Flask) -> None:
+    """Register blueprints or routes on ``app``. Runs once while the app is created."""
+
+
+@hookspec
+def blog_register_commands(cli: click.Group) -> None:
+    """Add ``click`` commands to the ``blog`` command group. Runs when the CLI starts."""
+
+
+@hookspec
+def blog_startup(app: Flask) -> None:
+    """Prepare the plugin: check its configuration, build caches.
+
+    Runs once at the end of ``create_app``, inside an application context.
+    Raising here marks the plugin as failed (and stops start-up in strict mode).
+    """
