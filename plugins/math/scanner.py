@@ -1,0 +1,209 @@
+"""Find the formulas in Markdown source before Markdown parses it.
+
+Delimiters: ``$…$`` and ``\\(…\\)`` inline; ``$$…$$``, ``\\[…\\]`` and fenced ``math``
+blocks display. Dollar rules follow Pandoc: an opening ``$`` is not followed by white
+space, the first unescaped ``$`` after it closes, and the pair is not math when that
+closing ``$`` follows white space or precedes a digit (so prices stay text). ``\\$`` is a
+literal dollar. No inline formula spans a blank line. Code spans, fenced code and
+indented code blocks are skipped so math inside them stays code.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+_INTERESTING = re.compile(r"[\\`$\n]")
+_FENCE_OPEN = re.compile(
+    r"(?P<prefix>[ \t]*(?:>[ \t]?)*[ \t]*)(?P<fence>`{3,}|~{3,})(?P<info>[^\n]*)"
+)
+_QUOTE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)*")
+_BLANK_LINE = re.compile(r"\n[ \t>]*(?:\n|$)")
+_LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
+_INDENTED = re.compile(r"(?: {4}|\t)")
+
+
+@dataclass(frozen=True)
+class Found:
+    """A region of the source to replace: a formula, or ``\\$`` when ``tex`` is ``None``."""
+
+    start: int
+    end: int
+    tex: str | None
+    display: bool = False
+
+
+def _line_end(text: str, position: int) -> int:
+    end = text.find("\n", position)
+    return len(text) if end < 0 else end
+
+
+def _paragraph_end(text: str, position: int) -> int:
+    blank = _BLANK_LINE.search(text, position)
+    return len(text) if blank is None else blank.start()
+
+
+def _unquote(tex: str, quote_depth: int) -> str:
+    """Remove the blockquote markers that Markdown would strip from continuation lines."""
+    if not quote_depth or "\n" not in tex:
+        return tex
+    marker = re.compile(rf"^[ \t]*(?:>[ \t]?){{1,{quote_depth}}}", re.MULTILINE)
+    first, rest = tex.split("\n", 1)
+    return first + "\n" + marker.sub("", rest)
+
+
+class _Scanner:
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.found: list[Found] = []
+        self.previous_blank = True
+        self.in_list = False
+
+    def run(self) -> list[Found]:
+        position = 0
+        at_line_start = True
+        while position < len(self.text):
+            if at_line_start:
+                skipped_to = self._line_start(position)
+                at_line_start = False
+                if skipped_to is not None:
+                    position = skipped_to
+                    at_line_start = True
+                    continue
+            match = _INTERESTING.search(self.text, position)
+            if match is None:
+                break
+            position = match.start()
+            char = match.group()
+            if char == "\n":
+                position += 1
+                at_line_start = True
+            elif char == "\\":
+                position = self._backslash(position)
+            elif char == "`":
+                position = self._code_span(position)
+            else:
+                position = self._dollar(position)
+        return self.found
+
+    def _quote_depth(self, position: int) -> int:
+        line_begin = self.text.rfind("\n", 0, position) + 1
+        prefix = _QUOTE_PREFIX.match(self.text, line_begin)
+        return prefix.group().count(">") if prefix else 0
+
+    def _formula(self, start: int, end: int, tex: str, *, display: bool) -> None:
+        tex = _unquote(tex, self._quote_depth(start))
+        self.found.append(Found(start, end, tex, display))
+
+    def _line_start(self, position: int) -> int | None:
+        """Handle block-level code at a line start; return where scanning resumes."""
+        end = _line_end(self.text, position)
+        line = self.text[position:end]
+        blank = not line.strip()
+        fence = _FENCE_OPEN.fullmatch(line)
+        if fence and not (fence["fence"][0] == "`" and "`" in fence["info"]):
+            self.previous_blank = False
+            return self._fenced_block(position, fence)
+        if not blank and self.previous_blank and not self.in_list and _INDENTED.match(line):
+            return self._indented_block(position)
+        if _LIST_ITEM.match(line):
+            self.in_list = True
+        elif not blank and self.previous_blank and not line[:1].isspace():
+            self.in_list = False
+        self.previous_blank = blank
+        return None
+
+    def _fenced_block(self, position: int, fence: re.Match[str]) -> int:
+        marker = fence["fence"]
+        closing = re.compile(
+            rf"[ \t]*(?:>[ \t]?)*[ \t]*{re.escape(marker[0])}{{{len(marker)},}}[ \t]*"
+        )
+        body_start = _line_end(self.text, position) + 1
+        line_begin = body_start
+        while line_begin <= len(self.text):
+            line_end = _line_end(self.text, line_begin)
+            if closing.fullmatch(self.text, line_begin, line_end):
+                break
+            line_begin = line_end + 1
+        else:
+            line_begin = line_end = len(self.text)
+        info_words = fence["info"].split()
+        if info_words and info_words[0].lower() == "math":
+            body = self.text[body_start : max(line_begin - 1, body_start)]
+            self._formula(position + len(fence["prefix"]), line_end, body, display=True)
+        return line_end + 1
+
+    def _indented_block(self, position: int) -> int:
+        line_begin = position
+        while line_begin < len(self.text):
+            line_end = _line_end(self.text, line_begin)
+            line = self.text[line_begin:line_end]
+            if line.strip() and not _INDENTED.match(line):
+                break
+            line_begin = line_end + 1
+        self.previous_blank = True
+        return min(line_begin, len(self.text))
+
+    def _backslash(self, position: int) -> int:
+        following = self.text[position + 1 : position + 2]
+        if following == "$":
+            self.found.append(Found(position, position + 2, None))
+        elif following in ("(", "["):
+            closer = "\\)" if following == "(" else "\\]"
+            limit = _paragraph_end(self.text, position)
+            close = self.text.find(closer, position + 2, limit)
+            if close > position + 2 and self.text[position + 2 : close].strip():
+                self._formula(
+                    position, close + 2, self.text[position + 2 : close], display=following == "["
+                )
+                return close + 2
+        return position + 2
+
+    def _code_span(self, position: int) -> int:
+        run = re.compile(r"`+").match(self.text, position)
+        assert run is not None
+        ticks = len(run.group())
+        closer = re.compile(rf"(?<!`)`{{{ticks}}}(?!`)")
+        close = closer.search(self.text, run.end(), _paragraph_end(self.text, position))
+        return close.end() if close else run.end()
+
+    def _find_dollar(self, start: int, limit: int, double: bool) -> int:
+        """Return the index of the next unescaped ``$`` (or ``$$``) before ``limit``, or -1."""
+        index = start
+        while index < limit:
+            char = self.text[index]
+            if char == "\\":
+                index += 2
+            elif char == "$":
+                if not double or self.text.startswith("$$", index):
+                    return index
+                index += 1
+            else:
+                index += 1
+        return -1
+
+    def _dollar(self, position: int) -> int:
+        limit = _paragraph_end(self.text, position)
+        if self.text.startswith("$$", position):
+            close = self._find_dollar(position + 2, limit, double=True)
+            if close < 0 or not self.text[position + 2 : close].strip():
+                return position + 2
+            self._formula(position, close + 2, self.text[position + 2 : close], display=True)
+            return close + 2
+        following = self.text[position + 1 : position + 2]
+        if not following or following.isspace():
+            return position + 1
+        close = self._find_dollar(position + 1, limit, double=False)
+        if (
+            close < 0
+            or self.text[close - 1].isspace()
+            or self.text[close + 1 : close + 2].isdigit()
+        ):
+            return position + 1
+        self._formula(position, close + 1, self.text[position + 1 : close], display=False)
+        return close + 1
+
+
+def find_math(text: str) -> list[Found]:
+    """Return the formulas and escaped dollars of ``text`` in source order."""
+    return _Scanner(text).run()
