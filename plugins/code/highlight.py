@@ -1,0 +1,56 @@
+"""Render one code block: Pygments classes for known languages, escaped text otherwise."""
+
+from __future__ import annotations
+
+import html
+
+from blog_plugins.code.info import FenceInfo
+from pygments import highlight
+from pygments.formatters import HtmlFormatter
+from pygments.lexer import Lexer
+from pygments.lexers import get_lexer_by_name
+from pygments.util import ClassNotFound
+
+CSS_CLASS = "highlight"
+
+
+def _lexer(language: str | None) -> Lexer | None:
+    if not language:
+        return None
+    try:
+        return get_lexer_by_name(language, stripnl=False, ensurenl=True)
+    except ClassNotFound:
+        return None
+
+
+def _plain(code: str) -> str:
+    return f'<div class="{CSS_CLASS}"><pre><code>{html.escape(code)}</code></pre></div>'
+
+
+def render_code(code: str, info: FenceInfo) -> str:
+    """Return the HTML for a fenced block, wrapped in a ``translate="no"`` figure.
+
+    Line numbers are inline ``<span class="linenos">`` (styled unselectable, and skipped
+    by the copy button) so the block stays one ``<pre>`` that reflows on narrow screens.
+    """
+    lexer = _lexer(info.language)
+    if lexer is None:
+        body = _plain(code)
+        language_attribute = ""
+    else:
+        formatter = HtmlFormatter(
+            cssclass=CSS_CLASS,
+            wrapcode=True,
+            linenos="inline" if info.line_numbers else False,
+            linenostart=info.first_line,
+            hl_lines=sorted(info.highlighted),
+        )
+        body = highlight(code, lexer, formatter).rstrip("\n")
+        language = lexer.aliases[0] if lexer.aliases else info.language or ""
+        language_attribute = f' data-lang="{html.escape(language)}"'
+    caption = (
+        f'<figcaption class="code-title">{html.escape(info.title)}</figcaption>'
+        if info.title
+        else ""
+    )
+    return f'<figure class="code-block" translate="no"{language_attribute}>{caption}{body}</figure>'
