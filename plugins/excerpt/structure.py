@@ -146,7 +146,7 @@ class _BodyReader(HTMLParser):
             return None
         kind = _captured_kind(tag, attributes, classes)
         if kind is not None:
-            is_block = tag in BLOCK_ELEMENTS or tag in {"pre", "table"}
+            is_block = tag in BLOCK_ELEMENTS or kind in {Kind.CODE_BLOCK, Kind.DISPLAY_MATH}
             if is_block:
                 self._emit(Kind.BREAK)
             self._capture = _Capture(kind, is_block)
