@@ -1,0 +1,5 @@
+"""A self-hosted blog engine for Chinese technical writing."""
+
+from blog.app import create_app
+
+__all__ = ["create_app"]

@@ -1,0 +1,132 @@
+"""The application factory."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request
+
+from blog import db as database
+from blog.assets import Assets
+from blog.config import ConfigError, load_config
+from blog.dates import format_date
+from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
+from blog.render import render_fingerprint
+from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
+from blog.variants import ENVIRON_KEY, VariantPrefixMiddleware
+
+logger = logging.getLogger("blog")
+
+SECURITY_HEADERS = {
+    # No inline script anywhere: themes and plugins ship their JavaScript as files.
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https:; "
+        "font-src 'self'; object-src 'none'; base-uri 'self'; form-action 'self'; "
+        "frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "strict-origin-when-cross-origin",
+    "X-Frame-Options": "DENY",
+}
+FILTERED_MIMETYPES = ("text/html", "application/atom+xml", "application/xml", "text/xml")
+
+
+def default_instance_path() -> Path:
+    return Path(os.environ.get("BLOG_INSTANCE", "instance")).resolve()
+
+
+def create_app(config: dict[str, Any] | None = None, instance_path: Path | str | None = None) -> Flask:
+    """Create the blog application for the instance folder ``instance_path``.
+
+    Configuration precedence: defaults < ``instance/config.toml`` < ``BLOG_*`` environment
+    variables < ``config``. Raises :class:`ConfigError` naming the key and file on bad input.
+    """
+    instance = Path(instance_path).resolve() if instance_path else default_instance_path()
+    settings, plugin_tables, sources = load_config(instance, config)
+    if not settings["SECRET_KEY"]:
+        raise ConfigError(
+            f"{instance / 'config.toml'}: SECRET_KEY is missing; run `blog init` to create it"
+        )
+
+    app = Flask("blog", instance_path=str(instance), static_folder=None)
+    app.config.update(settings)
+    app.config["SQLALCHEMY_DATABASE_URI"] = database.database_url(settings, instance)
+    app.config["SESSION_COOKIE_HTTPONLY"] = True
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
+    database.init_app(app)
+
+    plugins = Plugins(strict=bool(settings["STRICT_PLUGINS"]))
+    plugins.load(instance, list(settings["PLUGINS"]), plugin_tables, sources)
+    app.extensions["blog.plugins"] = plugins
+
+    themes = discover_themes(instance)
+    chain = theme_chain(themes, str(settings["THEME"]))
+    loader = template_loader(chain, instance, plugin_template_dirs(plugins))
+    app.jinja_loader = loader  # type: ignore[assignment]
+    app.extensions["blog.themes"] = themes
+    app.extensions["blog.theme_chain"] = chain
+
+    assets = Assets()
+    for theme in chain:
+        if theme.static.is_dir():
+            assets.register("theme", theme.static)
+    for name, folder in plugin_static_dirs(plugins).items():
+        assets.register(f"plugins/{name}", folder)
+    app.extensions["blog.assets"] = assets
+    app.jinja_env.globals["asset_url"] = lambda path: assets.url("theme", path)
+    app.jinja_env.globals["theme_options"] = _merged_options(chain)
+    app.jinja_env.filters["date"] = format_date
+    check_required_templates(chain, app.jinja_env)
+
+    from blog import views
+
+    app.register_blueprint(views.public)
+    views.register_error_pages(app)
+    plugins.call_each("blog_register_routes", app=app)
+
+    variants: list[str] = []
+    for _plugin, names in plugins.call_each("blog_variants"):
+        variants.extend(n for n in names if n not in variants)
+    app.extensions["blog.variants"] = variants
+
+    app.before_request(_select_variant)
+    app.after_request(_filter_response)
+
+    with app.app_context():
+        app.extensions["blog.render_fingerprint"] = render_fingerprint()
+        plugins.start(app)
+
+    app.wsgi_app = assets.wrap(VariantPrefixMiddleware(app.wsgi_app, variants))  # type: ignore[method-assign]
+    return app
+
+
+def _merged_options(chain: list[Any]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for theme in reversed(chain):
+        options.update(theme.options)
+    return options
+
+
+def _select_variant() -> None:
+    plugins: Plugins = current_app.extensions["blog.plugins"]
+    prefixed = request.environ.get(ENVIRON_KEY)
+    g.variant_prefixed = prefixed is not None
+    g.variant = prefixed
+    if prefixed is None and current_app.extensions["blog.variants"]:
+        g.variant = plugins.call_first("blog_request_variant", request=request)
+
+
+def _filter_response(response: Response) -> Response:
+    for header, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(header, value)
+    if response.direct_passthrough or response.mimetype not in FILTERED_MIMETYPES:
+        return response
+    plugins: Plugins = current_app.extensions["blog.plugins"]
+    filtered: Response = plugins.call_chain(
+        "blog_response_filter", "response", response, request=request
+    )
+    return filtered
+

@@ -1,0 +1,58 @@
+"""Static files of themes and plugins at content-hashed URLs, served by whitenoise.
+
+Every file gets the URL ``/static/<namespace>/<name>.<hash>.<ext>``, so it can be cached
+for a year and changes URL whenever its bytes change. whitenoise answers these before
+Flask routing, like a static file server.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from whitenoise import WhiteNoise
+
+STATIC_PREFIX = "/static/"
+
+
+def _hashed_name(path: PurePosixPath, digest: str) -> str:
+    return f"{path.stem}.{digest}{path.suffix}" if path.suffix else f"{path.name}.{digest}"
+
+
+class Assets:
+    """The hashed-URL map of every registered static folder."""
+
+    def __init__(self) -> None:
+        self.urls: dict[tuple[str, str], str] = {}
+        self.files: dict[str, Path] = {}
+
+    def register(self, namespace: str, folder: Path) -> None:
+        """Hash every file under ``folder``; later registrations do not replace earlier ones."""
+        for root, _dirs, names in os.walk(folder):
+            for name in sorted(names):
+                full = Path(root) / name
+                relative = PurePosixPath(full.relative_to(folder).as_posix())
+                key = (namespace, str(relative))
+                if key in self.urls:
+                    continue
+                digest = hashlib.sha256(full.read_bytes()).hexdigest()[:12]
+                hashed = relative.with_name(_hashed_name(relative, digest))
+                url = f"{STATIC_PREFIX}{namespace}/{hashed}"
+                self.urls[key] = url
+                self.files[url] = full
+
+    def url(self, namespace: str, path: str) -> str:
+        """Return the hashed URL of ``path`` in ``namespace``; unknown files raise KeyError."""
+        try:
+            return self.urls[(namespace, path)]
+        except KeyError:
+            raise KeyError(f"no static file {path!r} in {namespace!r}") from None
+
+    def wrap(self, wsgi_app: Any) -> WhiteNoise:
+        """Return a whitenoise app serving exactly the registered files, immutable."""
+        server = WhiteNoise(wsgi_app, autorefresh=False, immutable_file_test=lambda _p, _u: True)
+        for url, path in self.files.items():
+            server.add_file_to_dictionary(url, str(path))
+        return server

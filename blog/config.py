@@ -1,0 +1,145 @@
+"""Load and validate configuration: defaults < instance/config.toml < BLOG_* env < argument."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+#: Every top-level key the core accepts, with its default; the default's type is the key's type.
+DEFAULTS: dict[str, Any] = {
+    "SITE_TITLE": "INCOMING TRANSMISSION",
+    "SITE_DESCRIPTION": "机器学习与自然语言处理笔记",
+    "SITE_URL": "",
+    "SITE_AUTHOR": "",
+    "LANGUAGE": "zh-Hans",
+    "THEME": "transmission",
+    "POSTS_PER_PAGE": 10,
+    "DATABASE_URL": "",
+    "SECRET_KEY": "",
+    "PLUGINS": [],
+    "STRICT_PLUGINS": False,
+    "SLUG_STYLE": "pinyin",
+    "DATE_FORMAT": "chinese",
+    "UI_LANGUAGE": "zh_Hans",
+    "TIMEZONE": "Asia/Shanghai",
+    "SERVE_THREADS": 8,
+    "MAX_POST_BYTES": 2_000_000,
+    "RENDER_TIMEOUT_SECONDS": 10.0,
+    "PAGE_CACHE_BYTES": 256 * 1024 * 1024,
+    "UPLOAD_MAX_BYTES": 10 * 1024 * 1024,
+    "SESSION_HOURS": 12,
+    "LOGIN_ATTEMPTS": 5,
+    "FEED_FULL_CONTENT": True,
+}
+
+#: The built-in plugins that ``blog init`` enables.
+BUILTIN_PLUGINS = ["math", "code", "typography", "excerpt", "opencc"]
+
+ENV_PREFIX = "BLOG_"
+
+
+class ConfigError(Exception):
+    """A configuration value is unknown or has the wrong type; the message names key and file."""
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
+        type(value), "a list of strings"
+    )
+
+
+def _check(key: str, value: Any, source: str) -> Any:
+    if key not in DEFAULTS:
+        raise ConfigError(f"{source}: unknown configuration key {key!r}")
+    default = DEFAULTS[key]
+    expected = type(default)
+    if expected is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    ok = isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if ok and expected is list:
+        ok = all(isinstance(item, str) for item in value)
+    if not ok:
+        raise ConfigError(
+            f"{source}: key {key!r} must be {_type_name(default)}, got {type(value).__name__}"
+        )
+    return value
+
+
+def _parse_env(key: str, raw: str, source: str) -> Any:
+    expected = type(DEFAULTS[key])
+    if expected is str:
+        return raw
+    if expected is list:
+        return [item.strip() for item in raw.split(",") if item.strip()]
+    if expected is bool:
+        lowered = raw.strip().lower()
+        if lowered in {"1", "true", "yes", "on"}:
+            return True
+        if lowered in {"0", "false", "no", "off"}:
+            return False
+        raise ConfigError(f"{source}: key {key!r} must be a boolean, got {raw!r}")
+    try:
+        return expected(raw)
+    except ValueError:
+        raise ConfigError(f"{source}: key {key!r} must be {_type_name(DEFAULTS[key])}") from None
+
+
+def read_config_file(path: Path) -> dict[str, Any]:
+    """Parse ``config.toml``; a syntax error is reported with the file's name."""
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: {error}") from None
+
+
+def load_config(
+    instance_path: Path, override: Mapping[str, Any] | None = None
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], dict[str, str]]:
+    """Return ``(settings, plugin_tables, sources)`` with precedence applied and validated.
+
+    ``sources`` maps each key (and ``plugins.<name>``) to where its value came from, so
+    later validation errors (plugin config) can name the file.
+    """
+    settings = dict(DEFAULTS)
+    sources = dict.fromkeys(DEFAULTS, "defaults")
+    plugin_tables: dict[str, dict[str, Any]] = {}
+
+    config_file = instance_path / "config.toml"
+    if config_file.is_file():
+        data = read_config_file(config_file)
+        for name, table in data.pop("plugins", {}).items():
+            if not isinstance(table, dict):
+                raise ConfigError(f"{config_file}: [plugins.{name}] must be a table")
+            plugin_tables[name] = dict(table)
+            sources[f"plugins.{name}"] = str(config_file)
+        for key, value in data.items():
+            settings[key] = _check(key, value, str(config_file))
+            sources[key] = str(config_file)
+
+    for env_key, raw in os.environ.items():
+        if not env_key.startswith(ENV_PREFIX) or env_key == "BLOG_INSTANCE":
+            continue
+        key = env_key[len(ENV_PREFIX) :]
+        if key.startswith("TEST_"):
+            continue
+        source = f"environment variable {env_key}"
+        if key not in DEFAULTS:
+            raise ConfigError(f"{source}: unknown configuration key {key!r}")
+        settings[key] = _check(key, _parse_env(key, raw, source), source)
+        sources[key] = source
+
+    for key, value in (override or {}).items():
+        if key == "plugins":
+            for name, table in value.items():
+                plugin_tables.setdefault(name, {}).update(table)
+                sources[f"plugins.{name}"] = "create_app(config=...)"
+            continue
+        if key.isupper() and key not in DEFAULTS and not key.startswith(("TESTING", "WTF_")):
+            raise ConfigError(f"create_app(config=...): unknown configuration key {key!r}")
+        settings[key] = value if key not in DEFAULTS else _check(key, value, "create_app")
+        sources[key] = "create_app(config=...)"
+    return settings, plugin_tables, sources

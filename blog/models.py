@@ -1,0 +1,113 @@
+"""Database models: posts, their revisions, categories, tags and users."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask_sqlalchemy import SQLAlchemy
+from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+db = SQLAlchemy(model_class=Base)
+
+
+def utcnow() -> datetime:
+    """Return the current time as a naive UTC datetime (how every date is stored)."""
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+post_tags = Table(
+    "post_tags",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+)
+
+DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
+STATUSES = (DRAFT, PUBLISHED, SCHEDULED)
+
+
+class Category(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Tag(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "tags"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+
+
+class Post(db.Model):  # type: ignore[name-defined,misc]
+    """A post or standalone page: Markdown source is the truth, the rest is render cache."""
+
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(300), unique=True)
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(Text)
+    lang: Mapped[str] = mapped_column(String(20), default="zh-Hans")
+    kind: Mapped[str] = mapped_column(String(10), default="post", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=DRAFT)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    published_at: Mapped[datetime | None] = mapped_column(index=True)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+    deleted_at: Mapped[datetime | None] = mapped_column(default=None)
+    category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
+    meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    body_html: Mapped[str] = mapped_column(Text, default="")
+    excerpt: Mapped[str] = mapped_column(Text, default="")
+    toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    render_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    render_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    category: Mapped[Category | None] = relationship(lazy="joined")
+    tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)
+
+    @property
+    def is_public(self) -> bool:
+        return (
+            self.deleted_at is None
+            and self.status in (PUBLISHED, SCHEDULED)
+            and self.published_at is not None
+            and self.published_at <= utcnow()
+        )
+
+
+class Revision(db.Model):  # type: ignore[name-defined,misc]
+    """One saved state of a post; rows are only ever appended."""
+
+    __tablename__ = "revisions"
+    __table_args__ = (UniqueConstraint("post_id", "number"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    number: Mapped[int] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(500))
+    source: Mapped[str] = mapped_column(Text)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SiteState(db.Model):  # type: ignore[name-defined,misc]
+    """Site-wide counters; ``content_version`` changes whenever any public page may change."""
+
+    __tablename__ = "site_state"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)

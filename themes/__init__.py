@@ -1,0 +1,1 @@
+"""Themes shipped with the engine (package data; each folder is one theme)."""
