@@ -1,0 +1,135 @@
+"""Shared fixtures: a temporary instance, the app over it, its client and CLI.
+
+Storage tests that take the ``database`` fixture run on SQLite and, when
+``BLOG_TEST_POSTGRES_URL`` points at a server (``.ci/run`` starts one), on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import tomli_w
+from click.testing import CliRunner, Result
+from flask import Flask
+from flask.testing import FlaskClient
+
+from blog import cli as cli_module
+from blog.app import create_app
+from blog.config import BUILTIN_PLUGINS
+from blog.db import upgrade
+from blog.models import Post, db
+from blog.posts import PostFields, save_post
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+POSTGRES_URL = os.environ.get("BLOG_TEST_POSTGRES_URL", "")
+POSTGRES_HINT = (
+    "PostgreSQL tests need BLOG_TEST_POSTGRES_URL=postgresql://user:pass@host/db "
+    "(.ci/run installs and starts a server; see CONTRIBUTING.md)"
+)
+
+
+def shared_path(*parts: str) -> Path:
+    """Path into ../shared, skipping the test when the shared material is absent."""
+    path = SHARED.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (shared test material not available)")
+    return path
+
+
+def write_config(instance: Path, **settings: Any) -> None:
+    config = {"SECRET_KEY": "test-secret", "PLUGINS": list(BUILTIN_PLUGINS), "STRICT_PLUGINS": True}
+    config.update(settings)
+    instance.mkdir(parents=True, exist_ok=True)
+    (instance / "config.toml").write_text(tomli_w.dumps(config), encoding="utf-8")
+
+
+def reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from blog.db import database_url
+
+    engine = create_engine(database_url({"DATABASE_URL": url}, Path(".")))
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database(request: pytest.FixtureRequest) -> str:
+    """Database URL for the test: "" (SQLite in the instance) or the PostgreSQL server."""
+    if request.param == "sqlite":
+        return ""
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_HINT)
+    reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@pytest.fixture
+def instance(tmp_path: Path) -> Path:
+    path = tmp_path / "instance"
+    write_config(path)
+    return path
+
+
+@pytest.fixture
+def make_app(instance: Path) -> Iterator[Callable[..., Flask]]:
+    """Factory: ``make_app(**config)`` builds an app over the test instance, migrated."""
+    made: list[Flask] = []
+
+    def factory(**config: Any) -> Flask:
+        config.setdefault("TESTING", True)
+        app = create_app(config=config, instance_path=instance)
+        upgrade(app)
+        made.append(app)
+        return app
+
+    yield factory
+    for app in made:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+@pytest.fixture
+def app(make_app: Callable[..., Flask], database: str) -> Flask:
+    return make_app(DATABASE_URL=database) if database else make_app()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_post(app: Flask) -> Callable[..., Post]:
+    """Factory: ``make_post("markdown", title=..., **fields)`` saves and renders a post."""
+
+    def factory(source: str = "正文", **fields: Any) -> Post:
+        fields.setdefault("title", "测试文章")
+        with app.app_context():
+            post = save_post(PostFields(source=source, **fields), author="test")
+            db.session.refresh(post)
+            db.session.expunge(post)
+            return post
+
+    return factory
+
+
+@pytest.fixture
+def run_cli(instance: Path) -> Iterator[Callable[..., Result]]:
+    """Run ``blog --instance <test instance> ARGS`` like the console script does."""
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        runner = CliRunner()
+        cli_module._apps.clear()
+        return runner.invoke(cli_module.cli, ["--instance", str(instance), *args], input=input)
+
+    yield invoke
+    cli_module._apps.clear()
