@@ -1,0 +1,363 @@
+"""The math plugin: delimiters, Pandoc dollar rules, MathML output, errors and limits."""
+
+from __future__ import annotations
+
+import json
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+from pathlib import Path
+
+import markdown
+import pytest
+from blog_plugins.math import Config, limits_from
+from blog_plugins.math.allowlist import allowed_html
+from blog_plugins.math.extension import MathExtension
+from blog_plugins.math.render import Limits, MathError, tex_to_mathml
+
+from blog.sanitize import Allowlist, sanitize_html
+
+EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
+DEFAULT_LIMITS = limits_from(Config())
+
+
+def render(source: str, limits: Limits = DEFAULT_LIMITS) -> str:
+    """Markdown with the core's own extensions plus the math extension, unsanitized."""
+    md = markdown.Markdown(
+        extensions=["extra", "sane_lists", "admonition", "toc", MathExtension(limits)]
+    )
+    return md.convert(source)
+
+
+class Element:
+    def __init__(self, tag: str, attrs: dict[str, str | None], parent: Element | None) -> None:
+        self.tag = tag
+        self.attrs = attrs
+        self.parent = parent
+        self.children: list[Element] = []
+        self.text = ""
+
+    def ancestors(self) -> list[str]:
+        names = []
+        node = self.parent
+        while node is not None:
+            names.append(node.tag)
+            node = node.parent
+        return names
+
+    def all_text(self) -> str:
+        return self.text + "".join(child.all_text() for child in self.children)
+
+
+VOID = {"br", "hr", "img", "input", "mspace", "col", "wbr"}
+
+
+class TreeBuilder(HTMLParser):
+    """Just enough of a DOM to ask structural questions about rendered HTML."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root = Element("#root", {}, None)
+        self.current = self.root
+        self.elements: list[Element] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, dict(attrs), self.current)
+        self.current.children.append(element)
+        self.elements.append(element)
+        if tag not in VOID:
+            self.current = element
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        element = Element(tag, dict(attrs), self.current)
+        self.current.children.append(element)
+        self.elements.append(element)
+
+    def handle_endtag(self, tag: str) -> None:
+        node: Element | None = self.current
+        while node is not None and node.tag != tag:
+            node = node.parent
+        if node is not None and node.parent is not None:
+            self.current = node.parent
+
+    def handle_data(self, data: str) -> None:
+        self.current.text += data
+
+
+def parse(html: str) -> TreeBuilder:
+    tree = TreeBuilder()
+    tree.feed(html)
+    tree.close()
+    return tree
+
+
+def find(html: str, tag: str) -> list[Element]:
+    return [element for element in parse(html).elements if element.tag == tag]
+
+
+def error_boxes(html: str) -> list[Element]:
+    return [s for s in find(html, "span") if "math-error" in (s.attrs.get("class") or "").split()]
+
+
+def annotations(html: str) -> list[str]:
+    return [element.all_text() for element in find(html, "annotation")]
+
+
+def test_inline_dollar_math_becomes_inline_mathml() -> None:
+    (math,) = find(render("设 $x^2$ 为平方"), "math")
+    assert math.attrs["display"] == "inline"
+    assert math.parent is not None and math.parent.attrs["class"] == "math math-inline"
+
+
+def test_display_dollars_become_block_mathml() -> None:
+    (math,) = find(render("前文\n\n$$\n\\sum_i x_i\n$$\n\n后文"), "math")
+    assert math.attrs["display"] == "block"
+    assert math.parent is not None and "math-display" in (math.parent.attrs["class"] or "")
+
+
+def test_backslash_paren_is_inline_math() -> None:
+    (math,) = find(render(r"见 \(a+b\) 处"), "math")
+    assert math.attrs["display"] == "inline"
+    assert annotations(render(r"见 \(a+b\) 处")) == ["a+b"]
+
+
+def test_backslash_bracket_is_display_math() -> None:
+    (math,) = find(render("\\[\na+b\n\\]"), "math")
+    assert math.attrs["display"] == "block"
+
+
+def test_fenced_math_block_is_display_math() -> None:
+    html = render("```math\n\\int_0^1 f(x)\\,dx\n```")
+    (math,) = find(html, "math")
+    assert math.attrs["display"] == "block"
+    assert annotations(html) == ["\\int_0^1 f(x)\\,dx"]
+    assert not find(html, "pre")
+
+
+def test_underscores_and_stars_in_math_do_not_become_emphasis() -> None:
+    html = render("$a_1 * b_2 * c_3$ 与 $x_1$ 和 $**y**$")
+    assert not find(html, "em") and not find(html, "strong")
+    assert annotations(html) == ["a_1 * b_2 * c_3", "x_1", "**y**"]
+
+
+def test_double_backslash_and_braces_reach_the_converter_unchanged() -> None:
+    source = r"$\{a\} \\ \left\{ b \right\}$"
+    assert annotations(render(source)) == [source[1:-1]]
+
+
+def test_pipe_inside_math_stays_in_its_table_cell() -> None:
+    html = render("| 范数 | 值 |\n|---|---|\n| $\\|x\\|_2$ | $|y|$ |\n")
+    (row,) = [tr for tr in find(html, "tr") if any(c.tag == "td" for c in tr.children)]
+    cells = [child for child in row.children if child.tag == "td"]
+    assert len(cells) == 2
+    assert annotations(html) == ["\\|x\\|_2", "|y|"]
+
+
+def test_math_inside_inline_code_stays_code() -> None:
+    html = render("用 `$x_i$` 写公式")
+    assert not find(html, "math")
+    assert [code.all_text() for code in find(html, "code")] == ["$x_i$"]
+
+
+def test_math_inside_fenced_code_stays_code() -> None:
+    html = render("```\n$x_i$ and $$y$$\n```")
+    assert not find(html, "math")
+    assert "$x_i$ and $$y$$" in find(html, "code")[0].all_text()
+
+
+def test_math_inside_indented_code_stays_code() -> None:
+    html = render("段落\n\n    $x_i$ = 1\n\n后文")
+    assert not find(html, "math")
+    assert find(html, "code")[0].all_text().strip() == "$x_i$ = 1"
+
+
+def test_opening_dollar_followed_by_space_is_not_math() -> None:
+    assert not find(render("cost $ x$ here"), "math")
+
+
+def test_closing_dollar_after_space_is_not_math() -> None:
+    assert not find(render("cost $x $ here"), "math")
+
+
+def test_closing_dollar_before_digit_is_not_math() -> None:
+    assert not find(render("from $x$5 on"), "math")
+
+
+def test_prices_in_a_chinese_sentence_stay_text() -> None:
+    html = render("这本书卖 $5,那本卖 $10")
+    assert not find(html, "math")
+    assert find(html, "p")[0].all_text() == "这本书卖 $5,那本卖 $10"
+
+
+def test_escaped_dollar_is_a_literal_dollar() -> None:
+    html = render(r"价格 \$5 与 \$x\$")
+    assert not find(html, "math")
+    assert find(html, "p")[0].all_text() == "价格 $5 与 $x$"
+
+
+def test_math_touching_chinese_characters_is_recognised() -> None:
+    assert annotations(render("其中$x_i$是第$i$个样本")) == ["x_i", "i"]
+
+
+def test_inline_math_does_not_span_a_blank_line() -> None:
+    assert not find(render("a $x\n\ny$ b"), "math")
+
+
+def test_tag_is_rendered_as_an_equation_number() -> None:
+    html = render("$$E = mc^2 \\tag{3}$$")
+    assert "(3)" in [mtext.all_text() for mtext in find(html, "mtext")]
+
+
+@pytest.mark.parametrize(
+    "environment",
+    [
+        r"\begin{aligned} a &= b \\ c &= d \end{aligned}",
+        r"f(x) = \begin{cases} 1 & x > 0 \\ 0 & x \le 0 \end{cases}",
+        r"\begin{pmatrix} 1 & 2 \\ 3 & 4 \end{pmatrix}",
+        r"\begin{array}{cc} 1 & 2 \\ 3 & 4 \end{array}",
+    ],
+)
+def test_environment_renders_as_a_two_row_table(environment: str) -> None:
+    html = render(f"$${environment}$$")
+    (table,) = find(html, "mtable")
+    rows = [child for child in table.children if child.tag == "mtr"]
+    assert len(rows) == 2
+    assert all(len([c for c in row.children if c.tag == "mtd"]) == 2 for row in rows)
+
+
+def test_annotation_keeps_the_original_tex_for_copying() -> None:
+    html = render(r"$\frac{a}{b} < c$")
+    (annotation,) = find(html, "annotation")
+    assert annotation.attrs["encoding"] == "application/x-tex"
+    assert annotation.all_text() == r"\frac{a}{b} < c"
+    assert annotation.parent is not None and annotation.parent.tag == "semantics"
+
+
+def test_converted_formula_is_well_formed_xml() -> None:
+    mathml = tex_to_mathml(r"\sqrt{x} < \text{a<b & c}", display=False, limits=DEFAULT_LIMITS)
+    root = ET.fromstring(mathml)
+    assert root.tag == "math"
+    assert "a<b\xa0&\xa0c" in [node.text for node in root.iter("mtext")]  # text spaces are NBSP
+
+
+def test_broken_formula_shows_source_and_message_while_the_rest_renders() -> None:
+    html = render("前文 **粗体** $\\frac{a$ 后文 $y$")
+    (box,) = error_boxes(html)
+    assert box.attrs["translate"] == "no"
+    assert "unclosed" in (box.attrs["title"] or "")
+    assert [code.all_text() for code in find(html, "code")] == ["$\\frac{a$"]
+    assert "unclosed" in box.all_text()
+    assert find(html, "strong")[0].all_text() == "粗体"
+    assert annotations(html) == ["y"]
+
+
+def test_converter_index_error_becomes_an_error_box() -> None:
+    html = render(r"$\verb$ 与 $z$")
+    (box,) = error_boxes(html)
+    assert "IndexError" in (box.attrs["title"] or "")
+    assert annotations(html) == ["z"]
+
+
+def test_converter_recursion_error_becomes_an_error_box() -> None:
+    html = render(r"$\def\a{\a\a}\a$ 与 $z$")
+    (box,) = error_boxes(html)
+    assert "RecursionError" in (box.attrs["title"] or "")
+    assert annotations(html) == ["z"]
+
+
+def test_formula_over_the_length_limit_is_refused_before_conversion() -> None:
+    # The formula would make the converter recurse; the refusal names the limit instead.
+    html = render(r"$\def\a{\a\a}\a$", Limits(max_length=10, max_nesting=40))
+    (box,) = error_boxes(html)
+    assert "limit is 10" in (box.attrs["title"] or "")
+
+
+def test_formula_over_the_nesting_limit_is_refused_before_conversion() -> None:
+    deep = "{" * 12 + "x" + "}" * 12
+    html = render(f"${deep}$", Limits(max_length=4000, max_nesting=10))
+    (box,) = error_boxes(html)
+    assert "nests 12 levels" in (box.attrs["title"] or "")
+
+
+def test_limits_come_from_the_config_dataclass() -> None:
+    limits = limits_from(Config(max_formula_length=7, max_nesting_depth=3))
+    with pytest.raises(MathError, match="limit is 7"):
+        tex_to_mathml("x" * 8, display=False, limits=limits)
+
+
+@pytest.mark.parametrize(
+    ("source", "container"),
+    [
+        ("## 损失 $L_2$ 范数", "h2"),
+        ("- 项目 $x_1$\n- 另一项", "li"),
+        ("> 引用 $x_1$", "blockquote"),
+        ("正文[^1]\n\n[^1]: 脚注 $x_1$", "li"),
+    ],
+)
+def test_math_works_inside_block_structure(source: str, container: str) -> None:
+    (math,) = find(render(source), "math")
+    assert container in math.ancestors()
+
+
+def test_multiline_display_math_in_a_blockquote_drops_the_quote_markers() -> None:
+    assert annotations(render("> $$\n> a\n> + b\n> $$")) == ["a\n+ b"]
+
+
+def test_text_breakout_in_math_is_escaped_by_the_plugin() -> None:
+    html = render(r"$\text{</math><script>alert(1)</script>}$")
+    assert not find(html, "script")
+    assert "</math><script>alert(1)</script>" in [m.all_text() for m in find(html, "mtext")]
+
+
+def test_href_from_the_converter_is_dropped() -> None:
+    html = render(r"$\href{javascript:alert(1)}{click}$")
+    assert not [e for e in parse(html).elements if "href" in e.attrs]
+
+
+def test_allowlist_never_allows_href_or_style() -> None:
+    for names in allowed_html()["attributes"].values():
+        assert "href" not in names and "style" not in names
+
+
+def test_sanitizer_with_the_allowlist_keeps_the_mathml() -> None:
+    html = render(r"$$\frac{a}{b} \tag{1}$$ 和 $\mathbf{x}_i$")
+    allowlist = Allowlist()
+    allowlist.extend(allowed_html())
+    assert sanitize_html(html, allowlist) == html
+
+
+def test_math_output_is_marked_translate_no() -> None:
+    html = render("$x$ 与 $$y$$ 与 $\\frac{$")
+    wrappers = [s for s in find(html, "span") if "math" in (s.attrs.get("class") or "").split()]
+    assert len(wrappers) == 3
+    assert all(w.attrs["translate"] == "no" for w in wrappers)
+
+
+def _corpus(name: str) -> list[dict[str, object]]:
+    path = EXTERNAL / "latex" / name
+    if not path.exists():
+        pytest.skip(f"{path} is absent")
+    cases: list[dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))["cases"]
+    return cases
+
+
+@pytest.mark.parametrize("name", ["katex_expressions.json", "blog_expressions.json"])
+def test_latex_corpus_converts_to_well_formed_mathml(
+    name: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    cases = _corpus(name)
+    converted = 0
+    failures: list[str] = []
+    for case in cases:
+        tex = str(case["tex"])
+        try:
+            mathml = tex_to_mathml(tex, display=bool(case.get("display")), limits=DEFAULT_LIMITS)
+        except MathError as error:  # any other exception escaping is a bug of ours
+            failures.append(f"{error}: {tex[:60]!r}")
+            continue
+        ET.fromstring(mathml)
+        converted += 1
+    with capsys.disabled():
+        print(f"\n{name}: {converted}/{len(cases)} converted to well-formed MathML")
+        for failure in failures:
+            print(f"  refused: {failure}")
+    assert converted >= 0.95 * len(cases)
