@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import html as html_lib
+from collections.abc import Callable
+from html.parser import HTMLParser
 from pathlib import Path
+from xml.etree import ElementTree
 
 import markdown
 import pytest
@@ -13,7 +16,12 @@ from blog_plugins.excerpt.excerpt import meta_description, post_excerpt
 from blog_plugins.excerpt.marker import mark_more
 from blog_plugins.excerpt.stats import reading_stats
 from blog_plugins.excerpt.structure import read_body
+from conftest import write_config
+from flask import Flask
+from flask.testing import FlaskClient
 
+from blog.models import Post
+from blog.posts import PostFields, save_post
 from blog.sanitize import Allowlist, sanitize_html
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
@@ -351,3 +359,120 @@ def test_seed_excerpt_keeps_its_opening_and_cuts_cleanly(seed: str) -> None:
         kept[-1].isascii() and kept[-1].isalnum() and following.isascii() and following.isalnum()
     )
     assert not (following and following in "\u200d\ufe0f\u0301")
+
+
+# --- through the core: save a post, read the pages --------------------------------------
+
+
+class _ExcerptParagraphs(HTMLParser):
+    """Collect the text of every ``<p class="excerpt">`` of a page."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.excerpts: list[str] = []
+        self._inside = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "p" and "excerpt" in (dict(attrs).get("class") or "").split():
+            self._inside = True
+            self.excerpts.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self._inside = False
+
+    def handle_data(self, data: str) -> None:
+        if self._inside:
+            self.excerpts[-1] += data
+
+
+def listed_excerpts(client: FlaskClient, url: str = "/") -> list[str]:
+    response = client.get(url)
+    assert response.status_code == 200
+    parser = _ExcerptParagraphs()
+    parser.feed(response.get_data(as_text=True))
+    return parser.excerpts
+
+
+def meta_description_of(client: FlaskClient, url: str) -> str | None:
+    response = client.get(url)
+    assert response.status_code == 200
+    for tag in ElementTree.fromstring(f"<r>{_head_metas(response.get_data(as_text=True))}</r>"):
+        if tag.get("name") == "description":
+            return tag.get("content")
+    return None
+
+
+def _head_metas(page: str) -> str:
+    class Metas(HTMLParser):
+        def __init__(self) -> None:
+            super().__init__(convert_charrefs=True)
+            self.found: list[str] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "meta":
+                self.found.append(
+                    "<meta "
+                    + " ".join(f'{k}="{html_lib.escape(v or "")}"' for k, v in attrs)
+                    + "/>"
+                )
+
+    parser = Metas()
+    parser.feed(page)
+    return "".join(parser.found)
+
+
+def test_home_page_lists_the_automatic_excerpt(
+    make_post: Callable[..., Post], client: FlaskClient
+) -> None:
+    make_post(
+        "# 背景\n\n![图](a.png)\n\n模型 $x^2$ 很大。\n\n```python\nprint(1)\n```\n\n" + "字" * 400
+    )
+    opening = "背景 [图片] 模型 x^2 很大。 [代码] "
+    assert listed_excerpts(client) == [opening + "字" * (300 - len(opening)) + "..."]
+
+
+def test_home_page_lists_the_text_above_the_more_marker(
+    make_post: Callable[..., Post], client: FlaskClient
+) -> None:
+    make_post("开头一段。\n\n<!-- MORE -->\n\n其余内容。")
+    assert listed_excerpts(client) == ["开头一段。"]
+
+
+def test_home_page_lists_the_front_matter_excerpt(
+    make_post: Callable[..., Post], client: FlaskClient
+) -> None:
+    make_post("正文。", meta={"excerpt": "作者写的摘要"})
+    assert listed_excerpts(client) == ["作者写的摘要"]
+
+
+def test_traditional_post_listing_uses_traditional_placeholders(
+    make_post: Callable[..., Post], client: FlaskClient
+) -> None:
+    make_post("程式如下\n\n```\nx = 1\n```", lang="zh-Hant")
+    assert listed_excerpts(client) == ["程式如下 [代碼]"]
+
+
+def test_saved_post_stores_counts_and_reading_time(make_post: Callable[..., Post]) -> None:
+    post = make_post("字" * 600 + "\n\n```\na\nb\n```\n\n$$x$$")
+    facts = post.render_meta
+    counts = (facts["cjk_chars"], facts["code_blocks"], facts["code_lines"], facts["formulas"])
+    assert counts == (600, 1, 2, 1)
+    assert facts["reading_minutes"] == 3
+
+
+def test_post_page_carries_the_meta_description(
+    make_post: Callable[..., Post], client: FlaskClient
+) -> None:
+    post = make_post("字" * 200)
+    assert meta_description_of(client, f"/posts/{post.slug}/") == "字" * 120 + "..."
+
+
+def test_excerpt_length_comes_from_config_toml(
+    instance: Path, make_app: Callable[..., Flask]
+) -> None:
+    write_config(instance, plugins={"excerpt": {"length": 10, "suffix": "…"}})
+    app = make_app()
+    with app.app_context():
+        post = save_post(PostFields(title="配置", source="字" * 50), author="test")
+        assert post.excerpt == "字" * 10 + "…"
