@@ -47,7 +47,7 @@ def inline_math(tex: str) -> str:
 def excerpt_of(
     html: str, *, meta: dict[str, str] | None = None, lang: str = "zh-Hans", **config: object
 ) -> str:
-    return post_excerpt(read_body(html), meta or {}, lang, Config(**config))  # type: ignore[arg-type]
+    return post_excerpt(read_body(html), meta or {}, lang, Config(**config))
 
 
 def rendered(source: str) -> str:
@@ -293,7 +293,7 @@ def test_config_rejects_a_non_positive_length() -> None:
 
 
 def stats_of(html: str, **config: object) -> dict[str, object]:
-    return reading_stats(read_body(html), Config(**config))  # type: ignore[arg-type]
+    return reading_stats(read_body(html), Config(**config))
 
 
 def test_cjk_characters_are_counted_one_by_one() -> None:
