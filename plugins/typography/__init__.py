@@ -1,0 +1,127 @@
+"""Typography for Chinese technical writing: CJK–Latin spacing, punctuation, quotes, ruby.
+
+Save time (``blog_render_html``): straight quotes around Chinese become “” and ‘’,
+half-width ``,:;!?()`` between CJK characters become full-width, and a space is put where
+CJK meets Latin letters, digits and symbols. Stored HTML always carries the Simplified
+convention (“”‘’), whatever the reader's variant.
+
+Request time (``blog_response_filter``): for the variants listed in
+``corner_quote_variants`` (Taiwan and Hong Kong by default) “” and ‘’ become 「」 and 『』.
+This is a pass of its own rather than a function for the ``opencc`` plugin to call: the
+quote style is a typographic convention, not a script conversion, so it works whether or
+not script conversion is enabled, and the page cache runs it once per URL and variant.
+
+All passes skip ``pre, code, kbd, samp, script, style, math``, elements with
+``translate="no"`` or class ``noconvert``, and bare URLs (see :mod:`.htmltext`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from flask import has_app_context
+
+from blog.api import current_variant, hookimpl, plugin_config, static_url
+
+from .htmltext import Edit, Rule, transform_html
+from .punctuation import corner_quote_edits, curly_quote_edits, full_width_edits
+from .ruby import RubyExtension
+from .spacing import spacing_insertions
+
+if TYPE_CHECKING:
+    from flask import Request, Response
+    from markdown.extensions import Extension
+
+    from blog.models import Post
+
+__version__ = "1.0.0"
+
+__all__ = ["Config", "to_corner_quotes", "typeset_html"]
+
+
+@dataclass
+class Config:
+    """``[plugins.typography]``: which rules run."""
+
+    #: Put a space where CJK meets Latin letters, digits and symbols.
+    spacing: bool = True
+    #: Half-width marks turned full-width between CJK characters ("" for none).
+    full_width_punctuation: str = ",:;!?()"
+    #: Turn straight quotes around Chinese text into “” and ‘’ at save time.
+    curly_quotes: bool = True
+    #: Variants whose pages show 「」『』 instead of “”‘’.
+    corner_quote_variants: list[str] = field(default_factory=lambda: ["zh-tw", "zh-hk"])
+    #: Enable the ``{汉字|hàn zì}`` ruby syntax.
+    ruby: bool = True
+
+
+def _config() -> Config:
+    config = plugin_config("typography") if has_app_context() else None
+    return config if isinstance(config, Config) else Config()
+
+
+def _spacing_rule(text: str, editable: Sequence[bool]) -> list[Edit]:
+    return [(position, position, " ") for position in spacing_insertions(text)]
+
+
+def _full_width_rule(marks: str) -> Rule:
+    def rule(text: str, editable: Sequence[bool]) -> list[Edit]:
+        return full_width_edits(text, marks)
+
+    return rule
+
+
+def typeset_html(html: str, config: Config | None = None) -> str:
+    """Apply the save-time rules of ``config`` to the prose of ``html``."""
+    config = config or Config()
+    rules: list[Rule] = []
+    if config.curly_quotes:
+        rules.append(curly_quote_edits)
+    if config.full_width_punctuation:
+        rules.append(_full_width_rule(config.full_width_punctuation))
+    if config.spacing:
+        rules.append(_spacing_rule)
+    return transform_html(html, rules)
+
+
+def to_corner_quotes(html: str) -> str:
+    """Turn paired “” and ‘’ in the prose of ``html`` into 「」 and 『』."""
+    return transform_html(html, [corner_quote_edits])
+
+
+@hookimpl
+def blog_markdown_extensions() -> list[Extension | str]:
+    return [RubyExtension()] if _config().ruby else []
+
+
+@hookimpl
+def blog_render_html(post: Post, html: str) -> str | None:
+    if (getattr(post, "lang", None) or "").lower().startswith("en"):
+        return None
+    return typeset_html(html, _config())
+
+
+@hookimpl
+def blog_allowed_html() -> dict[str, Any]:
+    return {"tags": {"ruby", "rt", "rp"}}
+
+
+@hookimpl
+def blog_head_assets(request: Request) -> list[str]:
+    return [static_url("typography", "typography.css")]
+
+
+@hookimpl
+def blog_response_filter(request: Request, response: Response) -> Response | None:
+    if current_variant() not in _config().corner_quote_variants:
+        return None
+    if response.mimetype != "text/html" or response.direct_passthrough:
+        return None
+    page = response.get_data(as_text=True)
+    converted = to_corner_quotes(page)
+    if converted == page:
+        return None
+    response.set_data(converted)
+    return response

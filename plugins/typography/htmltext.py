@@ -1,0 +1,258 @@
+"""Apply text rules to the prose of an HTML fragment and reproduce everything else byte for byte.
+
+The fragment is cut into pieces with the standard library's ``HTMLParser``: markup (tags,
+comments), prose text, character references, and text the rules must not change. The
+prose of the whole fragment is joined into one string, block boundaries becoming a
+paragraph separator, so a rule sees ``中文<strong>English</strong>`` as ``中文English``
+and can space across the tag. Text in ``code``, ``math``, ``translate="no"`` and the
+like stays in the joined string as context (``用<code>pip</code>安装`` is spaced around
+the code) but is never edited; ruby annotations, scripts and styles are left out entirely.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from typing import Literal
+
+Edit = tuple[int, int, str]
+Rule = Callable[[str, Sequence[bool]], list[Edit]]
+PieceKind = Literal["markup", "text", "reference", "protected"]
+
+PARAGRAPH_BREAK = "\u2029"
+
+PROTECTED_ELEMENTS = frozenset(
+    {"pre", "code", "kbd", "samp", "math", "svg", "textarea", "var", "tt"}
+)
+# Their text is not part of the sentence around them: ruby readings would otherwise read as
+# 汉(hàn)字, and script or style source is not prose at all.
+HIDDEN_ELEMENTS = frozenset({"script", "style", "template", "rt", "rp", "noscript"})
+BLOCK_ELEMENTS = frozenset(
+    {
+        "address", "article", "aside", "blockquote", "body", "caption", "dd", "details",
+        "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
+        "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "li", "main",
+        "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot",
+        "th", "thead", "title", "tr", "ul",
+    }
+)  # fmt: skip
+VOID_ELEMENTS = frozenset(
+    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
+     "track", "wbr"}
+)  # fmt: skip
+NO_CONVERT_CLASS = "noconvert"
+
+
+@dataclass
+class _Piece:
+    kind: PieceKind
+    raw: str
+    text: str
+    depth: int
+
+
+class _Splitter(HTMLParser):
+    """Record where each token starts, so the source can be cut into exact pieces."""
+
+    def __init__(self, source: str) -> None:
+        super().__init__(convert_charrefs=False)
+        self._line_starts = [0]
+        for index, char in enumerate(source):
+            if char == "\n":
+                self._line_starts.append(index + 1)
+        # (start offset, kind, text contributed to the prose, nesting depth)
+        self.tokens: list[tuple[int, PieceKind, str | None, int]] = []
+        self._open: list[tuple[str, Literal["prose", "protected", "hidden"]]] = []
+
+    def _offset(self) -> int:
+        line, column = self.getpos()
+        return self._line_starts[line - 1] + column
+
+    def _mode(self) -> Literal["prose", "protected", "hidden"]:
+        modes = {mode for _, mode in self._open}
+        if "hidden" in modes:
+            return "hidden"
+        return "protected" if "protected" in modes else "prose"
+
+    def _markup(self, text: str = "") -> None:
+        self.tokens.append((self._offset(), "markup", text, len(self._open)))
+
+    def _break_for(self, tag: str) -> str:
+        if tag in BLOCK_ELEMENTS:
+            return PARAGRAPH_BREAK
+        return "\n" if tag == "br" else ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._markup(self._break_for(tag))
+        if tag in VOID_ELEMENTS:
+            return
+        attributes = dict(attrs)
+        classes = (attributes.get("class") or "").split()
+        if tag in HIDDEN_ELEMENTS:
+            mode: Literal["prose", "protected", "hidden"] = "hidden"
+        elif (
+            tag in PROTECTED_ELEMENTS
+            or (attributes.get("translate") or "").lower() == "no"
+            or NO_CONVERT_CLASS in classes
+        ):
+            mode = "protected"
+        else:
+            mode = "prose"
+        self._open.append((tag, mode))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._markup(self._break_for(tag))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._markup(self._break_for(tag))
+        for depth in range(len(self._open) - 1, -1, -1):
+            if self._open[depth][0] == tag:
+                del self._open[depth:]
+                break
+
+    def _content(self, is_reference: bool) -> None:
+        mode = self._mode()
+        kind: PieceKind
+        if mode == "hidden":
+            kind = "markup"
+        elif mode == "protected":
+            kind = "protected"
+        else:
+            kind = "reference" if is_reference else "text"
+        # None: the text is the raw source of the token, decoded once it is cut out.
+        self.tokens.append(
+            (self._offset(), kind, None if kind != "markup" else "", len(self._open))
+        )
+
+    def handle_data(self, data: str) -> None:
+        self._content(is_reference=False)
+
+    def handle_entityref(self, name: str) -> None:
+        self._content(is_reference=True)
+
+    def handle_charref(self, name: str) -> None:
+        self._content(is_reference=True)
+
+    def handle_comment(self, data: str) -> None:
+        self._markup()
+
+    def handle_decl(self, decl: str) -> None:
+        self._markup()
+
+    def handle_pi(self, data: str) -> None:
+        self._markup()
+
+    def unknown_decl(self, data: str) -> None:
+        self._markup()
+
+
+def _split(source: str) -> list[_Piece]:
+    splitter = _Splitter(source)
+    splitter.feed(source)
+    splitter.close()
+    pieces = []
+    tokens = splitter.tokens
+    for position, (start, kind, text, depth) in enumerate(tokens):
+        end = tokens[position + 1][0] if position + 1 < len(tokens) else len(source)
+        raw = source[start:end]
+        if not raw:
+            continue
+        decoded = html.unescape(raw) if text is None else text
+        if kind == "text" and decoded != raw:
+            # A bare ``&`` the parser passed on as data: edit around it, never inside it.
+            kind = "reference"
+        pieces.append(_Piece(kind, raw, decoded, depth))
+    covered = sum(len(piece.raw) for piece in pieces)
+    if not tokens or covered != len(source) or tokens[0][0] != 0:
+        # The parser skipped something it could not tokenise: keep the fragment verbatim.
+        return [_Piece("markup", source, "", 0)]
+    return pieces
+
+
+@dataclass
+class _Placed:
+    piece: int
+    start: int
+    end: int
+    replacement: str
+
+
+def _place(pieces: list[_Piece], starts: list[int], edit: Edit) -> _Placed | None:
+    """Find the piece an edit belongs to, or ``None`` when it would touch protected text."""
+    start, end, replacement = edit
+    if start < end:
+        for index, piece in enumerate(pieces):
+            if (
+                piece.kind == "text"
+                and starts[index] <= start
+                and end <= starts[index] + len(piece.text)
+            ):
+                return _Placed(index, start - starts[index], end - starts[index], replacement)
+        return None
+    before: int | None = None
+    after: int | None = None
+    for index, piece in enumerate(pieces):
+        piece_start, piece_end = starts[index], starts[index] + len(piece.text)
+        if not piece.text:
+            continue
+        if piece_start < start < piece_end:
+            if piece.kind != "text":
+                return None
+            offset = start - piece_start
+            return _Placed(index, offset, offset, replacement)
+        if piece_end == start:
+            before = index
+        elif piece_start == start and after is None:
+            after = index
+    editable = [
+        index
+        for index in (before, after)
+        if index is not None and pieces[index].kind in ("text", "reference")
+    ]
+    if not editable:
+        return None
+    # Put an inserted space on the outer side of an inline element: 中文 <b>English</b>.
+    chosen = min(editable, key=lambda index: pieces[index].depth)
+    offset = len(pieces[chosen].text) if chosen == before else 0
+    return _Placed(chosen, offset, offset, replacement)
+
+
+def _apply(pieces: list[_Piece], rule: Rule) -> None:
+    joined = "".join(piece.text for piece in pieces)
+    editable = [piece.kind == "text" for piece in pieces for _ in piece.text]
+    starts = []
+    position = 0
+    for piece in pieces:
+        starts.append(position)
+        position += len(piece.text)
+    placed = [
+        spot
+        for edit in rule(joined, editable)
+        if (spot := _place(pieces, starts, edit)) is not None
+    ]
+    for spot in sorted(placed, key=lambda spot: (spot.piece, spot.start), reverse=True):
+        piece = pieces[spot.piece]
+        if piece.kind == "reference":
+            # A character reference is kept whole; a space goes beside it.
+            piece.raw = piece.raw + spot.replacement if spot.start else spot.replacement + piece.raw
+        else:
+            piece.raw = piece.raw[: spot.start] + spot.replacement + piece.raw[spot.end :]
+        piece.text = (
+            piece.text[: spot.start] + spot.replacement + piece.text[spot.end :]
+            if piece.kind == "text"
+            else piece.text
+        )
+        if piece.kind == "reference":
+            piece.text = html.unescape(piece.raw)
+
+
+def transform_html(source: str, rules: Sequence[Rule]) -> str:
+    """Run ``rules`` one after another over the prose of ``source`` and return the new HTML."""
+    if not rules or not source:
+        return source
+    pieces = _split(source)
+    for rule in rules:
+        _apply(pieces, rule)
+    return "".join(piece.raw for piece in pieces)

@@ -1,0 +1,118 @@
+"""Punctuation rules: full-width marks between CJK characters and the form of quotation marks.
+
+Each rule looks at the plain text of a run of prose and returns edits
+``(start, end, replacement)``; the HTML walker applies them to the text nodes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from .chars import inside_any, is_cjk, url_spans
+
+Edit = tuple[int, int, str]
+
+FULL_WIDTH = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"}
+CORNER_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
+_PARAGRAPH_BREAK = "\u2029"
+
+
+def full_width_edits(text: str, marks: str) -> list[Edit]:
+    """Turn the half-width ``marks`` that stand between CJK characters into full-width ones.
+
+    A mark followed by spaces before the next CJK character absorbs those spaces, since
+    full-width punctuation carries its own. Parentheses convert in pairs, when they
+    enclose CJK text and touch CJK on the outside.
+    """
+    urls = url_spans(text)
+    edits: list[Edit] = []
+    for index, char in enumerate(text):
+        if char not in marks or char in "()" or char not in FULL_WIDTH:
+            continue
+        if index == 0 or not is_cjk(text[index - 1]) or inside_any(index, urls):
+            continue
+        end = index + 1
+        while end < len(text) and text[end] == " ":
+            end += 1
+        if end < len(text) and is_cjk(text[end]):
+            edits.append((index, end, FULL_WIDTH[char]))
+    if "(" in marks and ")" in marks:
+        edits.extend(_parenthesis_edits(text))
+    return sorted(edits)
+
+
+def _parenthesis_edits(text: str) -> list[Edit]:
+    edits: list[Edit] = []
+    opened: int | None = None
+    for index, char in enumerate(text):
+        if char == "(":
+            opened = index
+        elif char in "\n" + _PARAGRAPH_BREAK:
+            opened = None
+        elif char == ")" and opened is not None:
+            inner = text[opened + 1 : index]
+            outside_cjk = (opened > 0 and is_cjk(text[opened - 1])) or (
+                index + 1 < len(text) and is_cjk(text[index + 1])
+            )
+            if inner and is_cjk(inner[0]) and is_cjk(inner[-1]) and outside_cjk:
+                edits.append((opened, opened + 1, FULL_WIDTH["("]))
+                edits.append((index, index + 1, FULL_WIDTH[")"]))
+            opened = None
+    return edits
+
+
+def _is_apostrophe(text: str, index: int) -> bool:
+    before = text[index - 1] if index > 0 else " "
+    after = text[index + 1] if index + 1 < len(text) else " "
+    return before.isalnum() and not is_cjk(before) and after.isalnum()
+
+
+def curly_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
+    """Turn pairs of straight quotes around Chinese text into curly ones (“…” and ‘…’).
+
+    Quotes around text without CJK are left straight: they are English or code-like.
+    Pairs are looked for within one paragraph; apostrophes (``it's``) are not quotes.
+    """
+    edits: list[Edit] = []
+    for straight, opening, closing in (('"', "“", "”"), ("'", "‘", "’")):
+        pending: int | None = None
+        for index, char in enumerate(text):
+            if char == _PARAGRAPH_BREAK:
+                pending = None
+            if char != straight or not editable[index] or _is_apostrophe(text, index):
+                continue
+            if pending is None:
+                pending = index
+                continue
+            if any(is_cjk(inner) for inner in text[pending + 1 : index]):
+                edits.append((pending, pending + 1, opening))
+                edits.append((index, index + 1, closing))
+            pending = None
+    return sorted(edits)
+
+
+def corner_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
+    """Turn paired curly quotes into corner brackets: “” → 「」 and ‘’ → 『』.
+
+    A closing mark converts only with its opening one, so apostrophes written as ``’``
+    (``it’s``) and stray marks stay as they are.
+    """
+    edits: list[Edit] = []
+    open_marks: list[tuple[str, int]] = []
+    for index, char in enumerate(text):
+        if char == _PARAGRAPH_BREAK:
+            open_marks.clear()
+        if char not in CORNER_QUOTES or not editable[index]:
+            continue
+        if char in "“‘":
+            open_marks.append((char, index))
+            continue
+        expected_opening = "“" if char == "”" else "‘"
+        for depth in range(len(open_marks) - 1, -1, -1):
+            if open_marks[depth][0] == expected_opening:
+                opening_index = open_marks[depth][1]
+                del open_marks[depth:]
+                edits.append((opening_index, opening_index + 1, CORNER_QUOTES[expected_opening]))
+                edits.append((index, index + 1, CORNER_QUOTES[char]))
+                break
+    return sorted(edits)
