@@ -45,6 +45,13 @@ class ConfigError(Exception):
     """A configuration value is unknown or has the wrong type; the message names key and file."""
 
 
+def _is_framework_key(key: str) -> bool:
+    """Flask's, Flask-SQLAlchemy's and Flask-WTF's own settings pass through unchecked."""
+    from flask import Flask
+
+    return key in Flask.default_config or key.startswith(("SQLALCHEMY_", "WTF_", "SESSION_"))
+
+
 def _type_name(value: Any) -> str:
     return {bool: "a boolean", int: "an integer", float: "a number", str: "a string"}.get(
         type(value), "a list of strings"
@@ -138,7 +145,7 @@ def load_config(
                 plugin_tables.setdefault(name, {}).update(table)
                 sources[f"plugins.{name}"] = "create_app(config=...)"
             continue
-        if key.isupper() and key not in DEFAULTS and not key.startswith(("TESTING", "WTF_")):
+        if key not in DEFAULTS and not _is_framework_key(key):
             raise ConfigError(f"create_app(config=...): unknown configuration key {key!r}")
         settings[key] = value if key not in DEFAULTS else _check(key, value, "create_app")
         sources[key] = "create_app(config=...)"

@@ -90,7 +90,10 @@ def build_plugin_config(name: str, module: types.ModuleType, table: dict[str, An
                 f"{source}: [plugins.{name}] key {key!r} must be {hints[key]}, "
                 f"got {type(value).__name__}"
             )
-    return schema(**table)
+    try:
+        return schema(**table)
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"{source}: [plugins.{name}] {error}") from None
 
 
 def _matches(value: Any, expected: Any) -> bool:
