@@ -11,8 +11,10 @@ from flask import Flask, Response, current_app, g, request
 
 from blog import db as database
 from blog.assets import Assets
+from blog.cache import install_page_cache
 from blog.config import ConfigError, load_config
 from blog.dates import format_date
+from blog.i18n import load_translations
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
@@ -79,12 +81,17 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | str |
     app.jinja_env.globals["asset_url"] = lambda path: assets.url("theme", path)
     app.jinja_env.globals["theme_options"] = _merged_options(chain)
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_translations(  # type: ignore[attr-defined]
+        load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"])), newstyle=True
+    )
     check_required_templates(chain, app.jinja_env)
 
-    from blog import views
+    from blog import admin, views
 
     app.register_blueprint(views.public)
     views.register_error_pages(app)
+    admin.init_app(app)
     plugins.call_each("blog_register_routes", app=app)
 
     variants: list[str] = []
@@ -99,7 +106,8 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | str |
         app.extensions["blog.render_fingerprint"] = render_fingerprint()
         plugins.start(app)
 
-    app.wsgi_app = assets.wrap(VariantPrefixMiddleware(app.wsgi_app, variants))  # type: ignore[method-assign]
+    routed = VariantPrefixMiddleware(app.wsgi_app, variants)
+    app.wsgi_app = assets.wrap(install_page_cache(app, routed, variants))  # type: ignore[method-assign]
     return app
 
 
