@@ -1,12 +1,21 @@
-"""Read-side queries: which posts are public, and listing pages that skip body columns."""
+"""Read-side queries: which posts are public, and listing pages that skip body columns.
+
+Listings page by keyset, not OFFSET: for each listing the (published_at, id) key of every
+page's first post is computed once per content version (one index-only pass, kept in memory
+per app), then any page is one indexed range read of ``per_page`` rows, so page 5,000 costs
+what page 1 costs while readers still see numbered pages.
+"""
 
 from __future__ import annotations
 
-import math
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Select, and_, func, or_, select
+from flask import current_app
+from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import defer
 
 from blog.models import PUBLISHED, SCHEDULED, Category, Post, Tag, db, post_tags, utcnow
@@ -54,19 +63,113 @@ class Page:
         return self.number < self.count
 
 
+#: Listings whose page boundaries each app keeps (home, categories, tags; least recent dropped).
+MAX_LISTING_INDEXES = 256
+PageStart = tuple[datetime, int]
+
+
+@dataclass(frozen=True)
+class ListingIndex:
+    """Where each page of one listing starts, valid for one content version until ``expires``."""
+
+    starts: list[PageStart]
+    total: int
+    version: int
+    expires: datetime | None
+
+
+class ListingIndexes:
+    """The page-boundary tables of one app, least recently used dropped first."""
+
+    def __init__(self) -> None:
+        self.tables: OrderedDict[tuple[Any, ...], ListingIndex] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...], version: int) -> ListingIndex | None:
+        with self.lock:
+            found = self.tables.get(key)
+            if found is None or found.version != version:
+                return None
+            if found.expires is not None and utcnow() >= found.expires:
+                return None
+            self.tables.move_to_end(key)
+            return found
+
+    def put(self, key: tuple[Any, ...], index: ListingIndex) -> None:
+        with self.lock:
+            self.tables[key] = index
+            self.tables.move_to_end(key)
+            while len(self.tables) > MAX_LISTING_INDEXES:
+                self.tables.popitem(last=False)
+
+
+def _indexes() -> ListingIndexes:
+    indexes: ListingIndexes | None = current_app.extensions.get("blog.listing_indexes")
+    if indexes is None:
+        indexes = current_app.extensions.setdefault("blog.listing_indexes", ListingIndexes())
+    return indexes
+
+
+def next_scheduled_publish() -> datetime | None:
+    """When the next scheduled post becomes public (cached pages and listings expire then)."""
+    return db.session.scalar(
+        select(func.min(Post.published_at)).where(
+            Post.deleted_at.is_(None),
+            Post.status.in_((PUBLISHED, SCHEDULED)),
+            Post.published_at > utcnow(),
+        )
+    )
+
+
+def build_listing_index(per_page: int, version: int, **filters: Any) -> ListingIndex:
+    """Read the key of every ``per_page``-th post of a listing in one pass over the index."""
+    expires = next_scheduled_publish()
+    keys = listing_query(**filters).with_only_columns(
+        Post.published_at,
+        Post.id,
+        func.row_number().over(order_by=(Post.published_at.desc(), Post.id.desc())).label("rn"),
+        func.count().over().label("total"),
+    ).subquery()
+    rows = db.session.execute(
+        select(keys.c.published_at, keys.c.id, keys.c.total)
+        .where((keys.c.rn - 1) % per_page == 0)
+        .order_by(keys.c.rn)
+    ).all()
+    starts = [(row.published_at, row.id) for row in rows]
+    total = int(rows[0].total) if rows else 0
+    return ListingIndex(starts=starts, total=total, version=version, expires=expires)
+
+
+def listing_index(per_page: int, **filters: Any) -> ListingIndex:
+    """The page boundaries of a listing, rebuilt only when the content version changed."""
+    from blog.posts import content_version
+
+    version = content_version()
+    key = (per_page, *sorted((name, value.id) for name, value in filters.items() if value is not None))
+    indexes = _indexes()
+    found = indexes.get(key, version)
+    if found is None:
+        found = build_listing_index(per_page, version, **filters)
+        indexes.put(key, found)
+    return found
+
+
 def listing_page(number: int, per_page: int, **filters: Any) -> Page | None:
     """Return page ``number`` (1-based) of a listing, or ``None`` when it does not exist."""
-    query = listing_query(**filters)
-    total = db.session.scalar(select(func.count()).select_from(query.order_by(None).subquery())) or 0
-    count = max(1, math.ceil(total / per_page))
+    index = listing_index(per_page, **filters)
+    count = max(1, len(index.starts))
     if number < 1 or number > count:
         return None
+    if not index.starts:
+        return Page([], number, count, 0)
+    published_at, post_id = index.starts[number - 1]
     posts = db.session.scalars(
-        query.order_by(Post.published_at.desc(), Post.id.desc())
-        .offset((number - 1) * per_page)
+        listing_query(**filters)
+        .where(tuple_(Post.published_at, Post.id) <= tuple_(published_at, post_id))
+        .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(per_page)
     ).all()
-    return Page(list(posts), number, count, total)
+    return Page(list(posts), number, count, index.total)
 
 
 def find_public(slug: str, kind: str = "post") -> Post | None:

@@ -1,0 +1,330 @@
+"""The page cache: public pages answered from memory before Flask routing.
+
+It sits in the WSGI stack between whitenoise and the variant prefix middleware, so a hit
+costs a dictionary lookup, like whitenoise serving a file. Only anonymous ``GET``/``HEAD``
+requests are looked up; any request carrying the session cookie goes straight to Flask.
+
+Key: scheme, host, the full path (variant prefix included) and query string, plus, for
+unprefixed URLs, the variant that the plugins' ``blog_request_variant`` hook picks for this
+request (called here with a plain request object, exactly as Flask would call it later), so
+the cache knows variants only through the plugin API.
+
+Invalidation: every change to public content bumps the ``content`` row of ``site_state`` in
+its own transaction. Each process re-reads that one row at most every
+``PAGE_CACHE_CHECK_MS`` milliseconds, immediately after any commit made in the same process,
+and whenever the next scheduled post's publish time passes. A changed version empties the
+cache. The stale window for a change made by another process is therefore at most
+``PAGE_CACHE_CHECK_MS``; within one process it is zero.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from blog.models import utcnow
+from blog.plugins import Plugins
+from blog.variants import VariantPrefixMiddleware
+
+logger = logging.getLogger("blog.cache")
+
+WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
+StartResponse = Callable[..., Any]
+CacheKey = tuple[str, str, str, str, str]
+
+#: Paths that are never cached whatever their response says: private or per-user areas.
+UNCACHED_PREFIXES = ("/admin", "/api", "/uploads", "/static")
+#: Bookkeeping cost of one entry (key, headers, objects) beyond its body, for the byte limit.
+ENTRY_OVERHEAD = 512
+#: A single page larger than this share of the cache is served but not stored.
+MAX_ENTRY_SHARE = 8
+#: Headers a 304 repeats from the cached 200 (RFC 9110, 15.4.5).
+NOT_MODIFIED_HEADERS = frozenset({"etag", "cache-control", "vary", "content-location", "expires"})
+
+
+@dataclass(frozen=True)
+class CachedPage:
+    """One stored response: status line, headers (with ETag) and body bytes."""
+
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+    etag: str
+
+    @property
+    def size(self) -> int:
+        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + ENTRY_OVERHEAD
+
+
+class PageStore:
+    """A thread-safe LRU of pages bounded by total bytes, emptied at each new generation."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.bytes = 0
+        self.generation = 0
+        self._pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._pages)
+
+    def get(self, key: CacheKey) -> CachedPage | None:
+        with self._lock:
+            page = self._pages.get(key)
+            if page is not None:
+                self._pages.move_to_end(key)
+            return page
+
+    def put(self, key: CacheKey, page: CachedPage, generation: int) -> bool:
+        """Store ``page`` if it was rendered in the current generation and fits; say whether."""
+        size = page.size
+        if size > self.max_bytes // MAX_ENTRY_SHARE:
+            return False
+        with self._lock:
+            if generation != self.generation:
+                return False
+            previous = self._pages.pop(key, None)
+            if previous is not None:
+                self.bytes -= previous.size
+            while self._pages and self.bytes + size > self.max_bytes:
+                _key, evicted = self._pages.popitem(last=False)
+                self.bytes -= evicted.size
+            self._pages[key] = page
+            self.bytes += size
+            return True
+
+    def new_generation(self) -> None:
+        """Drop every page; pages rendered before this call are refused by :meth:`put`."""
+        with self._lock:
+            self._pages.clear()
+            self.bytes = 0
+            self.generation += 1
+
+
+@dataclass(frozen=True)
+class ContentState:
+    """What the database says about freshness: the content version and the next publish time."""
+
+    version: int
+    next_publish: datetime | None
+
+
+class ContentWatch:
+    """Tracks the database's content state; starts a new store generation when it changes."""
+
+    def __init__(self, read_state: Callable[[], ContentState], store: PageStore, interval: float) -> None:
+        self.read_state = read_state
+        self.store = store
+        self.interval = interval
+        self.state: ContentState | None = None
+        self._checked_at = float("-inf")
+        self._expires_at = float("inf")
+        self._forced = True
+        self._lock = threading.Lock()
+
+    def force_check(self) -> None:
+        """Re-read the state before the next lookup (called after a commit in this process)."""
+        self._forced = True
+
+    def current_generation(self) -> int | None:
+        """Return the store generation valid now, or ``None`` when the state cannot be read."""
+        now = time.monotonic()
+        if self._forced or now - self._checked_at >= self.interval or now >= self._expires_at:
+            with self._lock:
+                if self._forced or now - self._checked_at >= self.interval or now >= self._expires_at:
+                    if not self._refresh(now):
+                        return None
+        return self.store.generation
+
+    def _refresh(self, now: float) -> bool:
+        self._forced = False
+        try:
+            state = self.read_state()
+        except Exception:
+            logger.exception("cannot read the content version; serving without the page cache")
+            self._forced = True
+            return False
+        publish_passed = now >= self._expires_at
+        if state != self.state or publish_passed:
+            self.store.new_generation()
+        self.state = state
+        self._checked_at = now
+        self._expires_at = float("inf")
+        if state.next_publish is not None:
+            wait = (state.next_publish - utcnow()).total_seconds()
+            self._expires_at = now + max(0.0, wait)
+        return True
+
+
+_watches: weakref.WeakSet[ContentWatch] = weakref.WeakSet()
+
+
+@event.listens_for(Session, "after_commit")
+def _check_after_commit(_session: Session) -> None:
+    # A commit in this process may have bumped the content version: make every cache in the
+    # process re-read it before its next lookup, so its own writers never see a stale page.
+    for watch in list(_watches):
+        watch.force_check()
+
+
+def _has_cookie(cookie_header: str, name: str) -> bool:
+    for part in cookie_header.split(";"):
+        if part.strip().partition("=")[0] == name:
+            return True
+    return False
+
+
+def _etag_matches(if_none_match: str, etag: str) -> bool:
+    if if_none_match.strip() == "*":
+        return True
+    return any(
+        candidate.strip().removeprefix("W/") == etag for candidate in if_none_match.split(",")
+    )
+
+
+def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
+    if not status.startswith("200"):
+        return False
+    for name, value in headers:
+        lowered = name.lower()
+        if lowered == "set-cookie":
+            return False
+        if lowered == "cache-control" and ("private" in value or "no-store" in value):
+            return False
+    return True
+
+
+def make_page(status: str, headers: list[tuple[str, str]], body: bytes) -> CachedPage:
+    """Build the stored form of a response: an ETag from the body, revalidation by default."""
+    names = {name.lower() for name, _value in headers}
+    etag = next((v for k, v in headers if k.lower() == "etag"), "")
+    kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
+    if not etag:
+        etag = f'"{hashlib.blake2b(body, digest_size=16).hexdigest()}"'
+        kept.append(("ETag", etag))
+    if "cache-control" not in names:
+        # Browsers and proxies may keep the page but must revalidate: a 304 costs a lookup.
+        kept.append(("Cache-Control", "no-cache"))
+    kept.append(("Content-Length", str(len(body))))
+    return CachedPage(status=status, headers=kept, body=body, etag=etag)
+
+
+class PageCacheMiddleware:
+    """WSGI middleware answering anonymous GET/HEAD requests for public pages from memory."""
+
+    def __init__(self, app: Flask, downstream: WSGIApp, variants: Iterable[str], max_bytes: int, check_seconds: float) -> None:
+        self.app = app
+        self.downstream = downstream
+        self.prefixes = VariantPrefixMiddleware(downstream, variants)
+        self.has_variants = bool(self.prefixes.variants)
+        self.session_cookie = str(app.config.get("SESSION_COOKIE_NAME", "session"))
+        self.store = PageStore(max_bytes)
+        self.watch = ContentWatch(self._read_state, self.store, check_seconds)
+        _watches.add(self.watch)
+
+    def _read_state(self) -> ContentState:
+        from blog.posts import content_version
+        from blog.queries import next_scheduled_publish
+
+        with self.app.app_context():
+            return ContentState(content_version(), next_scheduled_publish())
+
+    def _request_variant(self, environ: dict[str, Any]) -> str:
+        plugins: Plugins = self.app.extensions["blog.plugins"]
+        request = self.app.request_class(environ, populate_request=False)
+        with self.app.app_context():
+            return str(plugins.call_first("blog_request_variant", request=request) or "")
+
+    def key_for(self, environ: dict[str, Any]) -> CacheKey | None:
+        """The cache key of ``environ``, or ``None`` when the request must not use the cache."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        cookies = environ.get("HTTP_COOKIE")
+        if cookies and _has_cookie(cookies, self.session_cookie):
+            return None
+        path = environ.get("PATH_INFO", "")
+        prefix, rest = self.prefixes.split(path)
+        if rest.startswith(UNCACHED_PREFIXES):
+            return None
+        selected = ""
+        if prefix is None and self.has_variants:
+            selected = self._request_variant(environ)
+        return (
+            environ.get("HTTP_HOST", ""),
+            environ.get("wsgi.url_scheme", "http"),
+            path,
+            environ.get("QUERY_STRING", ""),
+            selected,
+        )
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        try:
+            key = self.key_for(environ)
+        except Exception:
+            logger.exception("cannot compute the page cache key; passing the request through")
+            key = None
+        generation = self.watch.current_generation() if key is not None else None
+        if key is None or generation is None:
+            return self.downstream(environ, start_response)
+        head = environ["REQUEST_METHOD"] == "HEAD"
+        page = self.store.get(key)
+        if page is None:
+            environ["REQUEST_METHOD"] = "GET"
+            status, headers, body = self._render(environ)
+            if not _storable(status, headers):
+                start_response(status, headers)
+                return [] if head else [body]
+            page = make_page(status, headers, body)
+            self.store.put(key, page, generation)
+        return self._answer(page, environ, start_response, head)
+
+    def _render(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"], captured["headers"] = status, headers
+            return lambda _data: None
+
+        result = self.downstream(environ, capture)
+        try:
+            body = b"".join(result)
+        finally:
+            close = getattr(result, "close", None)
+            if close is not None:
+                close()
+        return captured["status"], list(captured["headers"]), body
+
+    @staticmethod
+    def _answer(page: CachedPage, environ: dict[str, Any], start_response: StartResponse, head: bool) -> Iterable[bytes]:
+        if_none_match = environ.get("HTTP_IF_NONE_MATCH")
+        if if_none_match and _etag_matches(if_none_match, page.etag):
+            start_response(
+                "304 Not Modified", [(k, v) for k, v in page.headers if k.lower() in NOT_MODIFIED_HEADERS]
+            )
+            return []
+        start_response(page.status, page.headers)
+        return [] if head else [page.body]
+
+
+def install_page_cache(app: Flask, wsgi_app: WSGIApp, variants: Iterable[str]) -> WSGIApp:
+    """Wrap ``wsgi_app`` (the variant-prefix stack) in the page cache unless it is disabled."""
+    max_bytes = int(app.config["PAGE_CACHE_BYTES"])
+    if max_bytes <= 0:
+        return wsgi_app
+    check_seconds = max(0.0, float(app.config["PAGE_CACHE_CHECK_MS"]) / 1000)
+    cache = PageCacheMiddleware(app, wsgi_app, variants, max_bytes, check_seconds)
+    app.extensions["blog.page_cache"] = cache
+    return cache
