@@ -14,6 +14,7 @@ import tomli_w
 from flask import Flask
 from sqlalchemy import select
 
+from blog.admin.cli import token as token_commands
 from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS, ConfigError
 from blog.models import Post, User, db
@@ -119,6 +120,9 @@ def serve(context: Context, host: str, port: int, threads: int | None) -> None:
     waitress.serve(app, host=host, port=port, threads=threads or app.config["SERVE_THREADS"])
 
 
+cli.add_command(token_commands)
+
+
 @cli.group()
 def user() -> None:
     """Manage admin users."""
@@ -195,6 +199,18 @@ def rerender(context: Context, everything: bool) -> None:
         else:
             count = rerender_posts(stale_only=not everything)
     click.echo(f"re-rendered {count} posts in {time.perf_counter() - started:.1f}s")
+
+
+@cli.command()
+@pass_context
+def reindex(context: Context) -> None:
+    """Rebuild the search index from every post that is not in the trash."""
+    from blog.search import rebuild_index
+
+    started = time.perf_counter()
+    with context.app().app_context():
+        count = rebuild_index()
+    click.echo(f"indexed {count} posts in {time.perf_counter() - started:.1f}s")
 
 
 @cli.command()

@@ -6,8 +6,19 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, g, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    abort,
+    current_app,
+    g,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response
 
 from blog import queries
 from blog.plugins import Plugins
@@ -71,20 +82,31 @@ def index(number: int = 1) -> tuple[str, int]:
     return render_page("index.html", posts=page.posts, **pagination_urls(page, url_for_page))
 
 
+def _moved(slug: str, kind: str) -> Response:
+    """301 to a renamed post's current URL, or 404 when ``slug`` never belonged to one."""
+    from blog.admin.redirects import redirect_target
+
+    target = redirect_target(slug, kind)
+    if target is None:
+        abort(404)
+    endpoint = "public.standalone_page" if kind == "page" else "public.post"
+    return redirect(url_for(endpoint, slug=target.slug), 301)
+
+
 @public.route("/posts/<slug>/")
-def post(slug: str) -> tuple[str, int]:
+def post(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug)
     if found is None:
-        abort(404)
+        return _moved(slug, "post")
     older, newer = queries.neighbours(found)
     return render_page("post.html", post=found, prev_post=older, next_post=newer)
 
 
 @public.route("/pages/<slug>/")
-def standalone_page(slug: str) -> tuple[str, int]:
+def standalone_page(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug, kind="page")
     if found is None:
-        abort(404)
+        return _moved(slug, "page")
     return render_page("post.html", post=found, prev_post=None, next_post=None)
 
 

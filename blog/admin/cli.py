@@ -1,0 +1,62 @@
+"""``blog token create|revoke|list``: API tokens from the command line."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from blog.admin.models import ApiToken
+from blog.admin.tokens import create_token, revoke_tokens
+from blog.models import User, db
+
+
+def _user(name: str) -> User:
+    found = db.session.scalar(select(User).where(User.name == name))
+    if found is None:
+        raise click.ClickException(f"no user {name!r}; create one with `blog user create {name}`")
+    return found
+
+
+@click.group()
+def token() -> None:
+    """Manage API tokens (Authorization: Bearer ...)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--user", "username", required=True, help="The user the token acts as.")
+@click.pass_obj
+def token_create(context: Any, name: str, username: str) -> None:
+    """Create an API token NAME for a user and print it (it is shown only this once)."""
+    with context.app().app_context():
+        secret = create_token(_user(username), name)
+    click.echo(secret)
+    click.echo(
+        f"Created token {name!r} for {username}; store it now, it cannot be shown again.", err=True
+    )
+
+
+@token.command("revoke")
+@click.argument("name")
+@click.option("--user", "username", default=None, help="Only this user's token called NAME.")
+@click.pass_obj
+def token_revoke(context: Any, name: str, username: str | None) -> None:
+    """Revoke the API token(s) called NAME."""
+    with context.app().app_context():
+        count = revoke_tokens(name, _user(username) if username else None)
+    if count == 0:
+        raise click.ClickException(f"no live token named {name!r}")
+    click.echo(f"Revoked {count} token(s) named {name!r}")
+
+
+@token.command("list")
+@click.pass_obj
+def token_list(context: Any) -> None:
+    """List API tokens (names, owners, state; never the secrets)."""
+    with context.app().app_context():
+        for row in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
+            state = "revoked" if row.revoked_at else "live"
+            used = row.last_used_at.isoformat(" ", "minutes") if row.last_used_at else "never used"
+            click.echo(f"{row.name:<20} {row.user.name:<16} {state:<8} {used}")

@@ -1,0 +1,256 @@
+"""Admin pages for posts and standalone pages: list, edit, live preview, save actions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, jsonify, redirect, request, url_for
+from markupsafe import Markup
+from sqlalchemy import Select, or_, select
+from werkzeug.wrappers import Response
+
+from blog.admin.auth import current_user
+from blog.admin.blueprint import admin
+from blog.admin.diff import diff_table
+from blog.admin.fields import empty_fields, merge_fields
+from blog.admin.redirects import save_with_redirect
+from blog.dates import to_local
+from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
+from blog.posts import ConflictError, FieldError, PostFields, fields_of, save_post
+from blog.render import RenderError, render_post
+from blog.views import render_page
+
+PER_PAGE = 50
+ACTIONS = ("draft", "publish", "schedule", "preview")
+FORM_KEYS = ("title", "source", "slug", "lang", "published_at", "category", "tags", "kind")
+
+
+def author_name() -> str:
+    user = current_user()
+    return user.name if user else ""
+
+
+def _filtered(args: dict[str, str]) -> Select[tuple[Post]]:
+    query = select(Post).where(Post.deleted_at.is_(None))
+    if args.get("kind") in ("post", "page"):
+        query = query.where(Post.kind == args["kind"])
+    if args.get("status") in STATUSES:
+        query = query.where(Post.status == args["status"])
+    if args.get("category"):
+        query = query.join(Category, Post.category_id == Category.id).where(
+            Category.name == args["category"]
+        )
+    if args.get("tag"):
+        query = query.where(Post.tags.any(Tag.name == args["tag"]))
+    if args.get("q"):
+        pattern = (
+            "%" + args["q"].replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
+        query = query.where(
+            or_(
+                Post.title.ilike(pattern, escape="\\"),
+                Post.source.ilike(pattern, escape="\\"),
+                Post.slug == args["q"],
+            )
+        )
+    return query
+
+
+@admin.route("/")
+def posts() -> tuple[str, int]:
+    args = {
+        key: request.args.get(key, "").strip() for key in ("kind", "status", "category", "tag", "q")
+    }
+    page = max(1, request.args.get("page", 1, type=int) or 1)
+    found = db.session.scalars(
+        _filtered(args)
+        .order_by(Post.updated_at.desc(), Post.id.desc())
+        .offset((page - 1) * PER_PAGE)
+        .limit(PER_PAGE + 1)
+    ).all()
+    return render_page(
+        "admin/posts.html",
+        posts=found[:PER_PAGE],
+        filters=args,
+        page_number=page,
+        has_next=len(found) > PER_PAGE,
+        statuses=STATUSES,
+        categories=db.session.scalars(select(Category.name).order_by(Category.name)).all(),
+        tags=db.session.scalars(select(Tag.name).order_by(Tag.name)).all(),
+    )
+
+
+def form_values(post_fields: PostFields) -> dict[str, str]:
+    """The editor's input values for ``post_fields`` (dates in the site's time zone)."""
+    moment = post_fields.published_at
+    return {
+        "title": post_fields.title,
+        "source": post_fields.source,
+        "slug": post_fields.slug or "",
+        "lang": post_fields.lang,
+        "kind": post_fields.kind,
+        "category": post_fields.category or "",
+        "tags": ", ".join(post_fields.tags),
+        "published_at": to_local(moment).strftime("%Y-%m-%dT%H:%M") if moment else "",
+    }
+
+
+def editor_page(
+    post: Post | None,
+    values: dict[str, str],
+    *,
+    version: int | None,
+    status: int = 200,
+    error: FieldError | None = None,
+    preview_html: str | None = None,
+    conflict: Any = None,
+) -> tuple[str, int]:
+    return render_page(
+        "admin/edit.html",
+        status=status,
+        post=post,
+        form=values,
+        version=version,
+        error=error,
+        preview_html=preview_html,
+        conflict=conflict,
+        langs=("zh-Hans", "zh-Hant", "en"),
+    )
+
+
+def _post_or_404(post_id: int) -> Post:
+    post = db.session.get(Post, post_id)
+    if post is None or post.deleted_at is not None:
+        abort(404)
+    return post
+
+
+@admin.route("/posts/new")
+def new_post() -> tuple[str, int]:
+    return editor_page(
+        None, form_values(empty_fields(request.args.get("kind", "post"))), version=None
+    )
+
+
+@admin.route("/posts/<int:post_id>/edit")
+def edit_post(post_id: int) -> tuple[str, int]:
+    post = _post_or_404(post_id)
+    return editor_page(post, form_values(fields_of(post)), version=post.version)
+
+
+def _apply_action(action: str, post_fields: PostFields, post: Post | None) -> None:
+    """Set status and date for the button the author pressed."""
+    now = utcnow()
+    if action == "draft":
+        post_fields.status = DRAFT
+    elif action == "publish":
+        already_out = post is not None and post.status == PUBLISHED
+        post_fields.status = PUBLISHED
+        if not already_out or post_fields.published_at is None:
+            post_fields.published_at = now
+    elif action == "schedule":
+        if post_fields.published_at is None or post_fields.published_at <= now:
+            raise FieldError("published_at", "定时发布需要填写一个将来的发布时间")
+        post_fields.status = SCHEDULED
+
+
+def _preview_html(post_fields: PostFields) -> str:
+    try:
+        return render_post(_unsaved_post(post_fields)).body_html
+    except RenderError as error:
+        return str(Markup('<p class="render-error">{}</p>').format(error))
+
+
+def _unsaved_post(post_fields: PostFields) -> Post:
+    return Post(
+        title=post_fields.title,
+        source=post_fields.source,
+        lang=post_fields.lang,
+        kind=post_fields.kind,
+        meta={},
+    )
+
+
+@admin.route("/posts/new", methods=["POST"])
+@admin.route("/posts/<int:post_id>/edit", methods=["POST"])
+def save(post_id: int | None = None) -> Response | tuple[str, int]:
+    post = _post_or_404(post_id) if post_id is not None else None
+    base = fields_of(post) if post is not None else empty_fields()
+    action = request.form.get("action", "draft")
+    if action not in ACTIONS:
+        abort(400)
+    version = request.form.get("version", type=int)
+    data = {key: request.form[key] for key in FORM_KEYS if key in request.form}
+    try:
+        post_fields = merge_fields(base, data)
+    except FieldError as error:
+        submitted = {**form_values(base), **data}
+        return editor_page(post, submitted, version=version, status=400, error=error)
+    values = {**form_values(base), **data}
+    if action == "preview":
+        return editor_page(post, values, version=version, preview_html=_preview_html(post_fields))
+    try:
+        _apply_action(action, post_fields, post)
+        if post is None:
+            saved = save_post(post_fields, author=author_name())
+        else:
+            saved = save_with_redirect(
+                post_fields,
+                author=author_name(),
+                post=post,
+                expected_version=version,
+                # A draft has no public URL to keep; a published slug changes only on request.
+                change_slug=request.form.get("change_slug") == "1" or post.status == DRAFT,
+            )
+    except FieldError as error:
+        db.session.rollback()
+        return editor_page(post, values, version=version, status=400, error=error)
+    except RenderError as error:
+        db.session.rollback()
+        return editor_page(
+            post, values, version=version, status=400, error=FieldError("source", str(error))
+        )
+    except ConflictError as conflict:
+        db.session.rollback()
+        current = conflict.current
+        table = diff_table(
+            current.source, post_fields.source, f"已保存（第 {current.version} 版）", "你的修改"
+        )
+        return editor_page(post, values, version=current.version, status=409, conflict=table)
+    flash(
+        {"draft": "草稿已保存。", "publish": "已发布。", "schedule": "已定时发布。"}[action], "ok"
+    )
+    return redirect(url_for("admin.edit_post", post_id=saved.id))
+
+
+@admin.route("/preview", methods=["POST"])
+def preview() -> Response | tuple[Response, int]:
+    """Render the editor's text through the public pipeline without saving anything."""
+    source = request.form.get("source", "").replace("\r\n", "\n")
+    lang = request.form.get("lang", "zh-Hans")
+    post_fields = PostFields(
+        title=request.form.get("title", "") or "preview",
+        source=source,
+        lang=lang,
+        kind=request.form.get("kind", "post"),
+    )
+    try:
+        post_fields.validate()
+        rendered = render_post(_unsaved_post(post_fields))
+    except (FieldError, RenderError) as error:
+        return jsonify(error=str(error)), 400
+    response = jsonify(html=rendered.body_html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def public_url(post: Post) -> str | None:
+    if not post.is_public:
+        return None
+    endpoint = "public.standalone_page" if post.kind == "page" else "public.post"
+    return url_for(endpoint, slug=post.slug)
+
+
+@admin.app_template_global()
+def admin_public_url(post: Post) -> str | None:
+    return public_url(post)

@@ -1,0 +1,101 @@
+"""Turn form or JSON input into :class:`PostFields`, with the same checks for both."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from blog.dates import site_zone, to_utc
+from blog.posts import FieldError, PostFields
+from blog.slugs import SlugError, check_slug
+
+#: Keys an author may set; anything else in API input is refused by name.
+EDITABLE_KEYS = (
+    "title",
+    "source",
+    "slug",
+    "lang",
+    "status",
+    "published_at",
+    "category",
+    "tags",
+    "kind",
+)
+_TAG_SEPARATORS = re.compile(r"[,，、]")
+
+
+def parse_tags(value: Any) -> list[str]:
+    """Tags from "a, b，c" (form) or ["a", "b"] (JSON), trimmed, empty ones dropped, unique."""
+    if isinstance(value, str):
+        items = _TAG_SEPARATORS.split(value)
+    elif isinstance(value, list) and all(isinstance(item, str) for item in value):
+        items = value
+    else:
+        raise FieldError("tags", "must be a list of strings or a comma-separated string")
+    return list(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def parse_moment(value: Any) -> datetime | None:
+    """An ISO 8601 date/time; without an offset it is in the site's TIMEZONE. Stored naive UTC."""
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise FieldError("published_at", "must be an ISO 8601 string such as 2026-01-31T10:00")
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise FieldError(
+            "published_at", f"{value!r} is not a date (use 2026-01-31T10:00)"
+        ) from None
+    return to_utc(moment, site_zone())
+
+
+def _text(data: Mapping[str, Any], key: str, default: str) -> str:
+    value = data.get(key, default)
+    if value is None:
+        return default
+    if not isinstance(value, str):
+        raise FieldError(key, "must be a string")
+    return value
+
+
+def merge_fields(
+    base: PostFields, data: Mapping[str, Any], *, strict_keys: bool = False
+) -> PostFields:
+    """Return ``base`` updated with the keys present in ``data``, validated.
+
+    ``strict_keys`` refuses unknown keys (the API); forms carry extra inputs such as the
+    CSRF token and the action button, which are not post fields.
+    """
+    if strict_keys:
+        unknown = sorted(set(data) - set(EDITABLE_KEYS))
+        if unknown:
+            raise FieldError(unknown[0], "is not a post field")
+    fields = replace(base, tags=list(base.tags), meta=dict(base.meta))
+    for key in ("title", "source", "lang", "status", "kind"):
+        if key in data:
+            setattr(fields, key, _text(data, key, ""))
+    # Browsers send textarea line ends as CRLF; the source is stored with plain newlines.
+    fields.source = fields.source.replace("\r\n", "\n")
+    if "slug" in data:
+        raw = _text(data, "slug", "").strip()
+        try:
+            fields.slug = check_slug(raw) if raw else None
+        except SlugError as error:
+            raise FieldError("slug", str(error)) from None
+    if "category" in data:
+        fields.category = _text(data, "category", "").strip() or None
+    if "tags" in data:
+        fields.tags = parse_tags(data["tags"])
+    if "published_at" in data:
+        fields.published_at = parse_moment(data["published_at"])
+    fields.title = fields.title.strip()
+    fields.validate()
+    return fields
+
+
+def empty_fields(kind: str = "post") -> PostFields:
+    return PostFields(title="", source="", kind=kind if kind in ("post", "page") else "post")

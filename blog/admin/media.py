@@ -1,0 +1,65 @@
+"""Admin pages for uploads: the upload form and the list with Markdown snippets."""
+
+from __future__ import annotations
+
+from flask import current_app, request
+from sqlalchemy import select
+
+from blog.admin.blueprint import admin
+from blog.admin.editor import author_name
+from blog.admin.models import Upload
+from blog.admin.uploads import UploadError, markdown_snippet, store_upload
+from blog.models import db
+from blog.views import render_page
+
+#: Room for the multipart framing and the CSRF field around the file itself.
+FORM_OVERHEAD_BYTES = 64 * 1024
+
+
+def uploads_page(
+    status: int = 200, error: str | None = None, added: Upload | None = None
+) -> tuple[str, int]:
+    rows = db.session.scalars(
+        select(Upload).order_by(Upload.created_at.desc(), Upload.id.desc())
+    ).all()
+    return render_page(
+        "admin/uploads.html",
+        status=status,
+        uploads=[(row, markdown_snippet(row)) for row in rows],
+        error=error,
+        added=added,
+        added_snippet=markdown_snippet(added) if added else None,
+    )
+
+
+def limit_upload_request() -> None:
+    """Before every request: cap the upload form's body before anything parses it."""
+    if request.endpoint == "admin.upload" and request.method == "POST":
+        request.max_content_length = (
+            int(current_app.config["UPLOAD_MAX_BYTES"]) + FORM_OVERHEAD_BYTES
+        )
+
+
+@admin.route("/uploads/")
+def uploads() -> tuple[str, int]:
+    return uploads_page()
+
+
+@admin.route("/uploads/", methods=["POST"])
+def upload() -> tuple[str, int]:
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return uploads_page(400, "请选择一个图片文件。")
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    # One byte past the limit is enough to know a file is too large.
+    data = file.stream.read(limit + 1)
+    try:
+        added = store_upload(data, file.filename, author_name())
+    except UploadError as error:
+        return uploads_page(400, str(error))
+    return uploads_page(added=added)
+
+
+def too_large() -> tuple[str, int]:
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    return uploads_page(413, f"文件太大：上限为 {limit:,} 字节（UPLOAD_MAX_BYTES）。")

@@ -1,0 +1,71 @@
+"""Admin tables: sessions, login attempts, API tokens, slug redirects and uploads."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from blog.models import Post, User, db, utcnow
+
+
+class AdminSession(db.Model):  # type: ignore[name-defined]
+    """A logged-in browser; the cookie holds the random key, the row makes logout final."""
+
+    __tablename__ = "admin_sessions"
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class LoginAttempt(db.Model):  # type: ignore[name-defined]
+    """One failed login, counted per client address and per user name for the lock-out."""
+
+    __tablename__ = "login_attempts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    address: Mapped[str] = mapped_column(String(64), index=True)
+    username: Mapped[str] = mapped_column(String(200), index=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
+class ApiToken(db.Model):  # type: ignore[name-defined]
+    """A per-user API token; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    user: Mapped[User] = relationship(lazy="joined")
+
+
+class SlugRedirect(db.Model):  # type: ignore[name-defined]
+    """A slug a post had before an explicit rename; its old URL answers 301."""
+
+    __tablename__ = "slug_redirects"
+    old_slug: Mapped[str] = mapped_column(String(300), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship(lazy="joined")
+
+
+class Upload(db.Model):  # type: ignore[name-defined]
+    """An uploaded image, stored under a content-hash name; the original name is display-only."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    original_name: Mapped[str] = mapped_column(String(300), default="")
+    content_type: Mapped[str] = mapped_column(String(50))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

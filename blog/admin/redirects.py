@@ -1,0 +1,43 @@
+"""Old slugs of renamed posts, so their URLs keep working with a 301."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from blog.admin.models import SlugRedirect
+from blog.models import Post, db
+from blog.posts import PostFields, save_post
+
+
+def save_with_redirect(
+    fields: PostFields, *, author: str, post: Post, expected_version: int | None, change_slug: bool
+) -> Post:
+    """``save_post`` for an existing post, recording the old slug when it is renamed."""
+    old_slug = post.slug
+    saved = save_post(
+        fields, author=author, post=post, expected_version=expected_version, change_slug=change_slug
+    )
+    if saved.slug != old_slug:
+        existing = db.session.get(SlugRedirect, old_slug)
+        if existing is None:
+            db.session.add(SlugRedirect(old_slug=old_slug, post_id=saved.id))
+        else:
+            existing.post_id = saved.id
+        # A post renamed back to an earlier slug must not redirect away from itself.
+        stale = db.session.get(SlugRedirect, saved.slug)
+        if stale is not None:
+            db.session.delete(stale)
+        db.session.commit()
+    return saved
+
+
+def redirect_target(old_slug: str, kind: str) -> Post | None:
+    """The public post that used to be at ``old_slug``, if any."""
+    post = db.session.scalar(
+        select(Post)
+        .join(SlugRedirect, SlugRedirect.post_id == Post.id)
+        .where(SlugRedirect.old_slug == old_slug)
+    )
+    if post is None or post.kind != kind or not post.is_public:
+        return None
+    return post

@@ -1,0 +1,104 @@
+"""Image uploads: type from the bytes, size-limited, stored and served under hash names.
+
+SVG is refused rather than sanitized: it is a script-capable document, and an SVG opened
+directly from this origin would run with the admin's cookies; keeping a sanitizer for it
+correct is a project of its own. Authors can export PNG or WebP instead.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from flask import Blueprint, Response, abort, current_app, send_file
+from sqlalchemy import select
+
+from blog.admin.models import Upload
+from blog.models import db
+
+#: Generated names only: 32 hex digits of the SHA-256 of the bytes and a known extension.
+NAME_PATTERN = re.compile(r"[0-9a-f]{32}\.(png|jpg|gif|webp)")
+CONTENT_TYPES = {"png": "image/png", "jpg": "image/jpeg", "gif": "image/gif", "webp": "image/webp"}
+CACHE_FOREVER = "public, max-age=31536000, immutable"
+
+files = Blueprint("uploads", __name__)
+
+
+class UploadError(ValueError):
+    """The file cannot be accepted; the message tells the author why."""
+
+
+def sniff_image(data: bytes) -> str | None:
+    """Return the extension for PNG, JPEG, GIF or WebP bytes, else ``None``."""
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpg"
+    if data.startswith((b"GIF87a", b"GIF89a")):
+        return "gif"
+    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None
+
+
+def uploads_folder() -> Path:
+    return Path(current_app.instance_path) / "uploads"
+
+
+def display_name(original: str) -> str:
+    """The uploaded file's own name, reduced to something safe to show as alt text."""
+    base = re.split(r"[\\/]", original)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    return re.sub(r"[\[\]()<>\x00-\x1f]", "", stem).strip()[:100] or "image"
+
+
+def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
+    """Validate and store ``data``; the same bytes uploaded twice are stored once."""
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    if len(data) > limit:
+        raise UploadError(f"文件太大：上限为 {limit:,} 字节（UPLOAD_MAX_BYTES）。")
+    if not data:
+        raise UploadError("文件是空的。")
+    extension = sniff_image(data)
+    if extension is None:
+        if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in data[:1024].lower():
+            raise UploadError("不接受 SVG：它可以包含脚本。请导出为 PNG 或 WebP 后再上传。")
+        raise UploadError("只接受 PNG、JPEG、GIF 和 WebP 图片（按文件内容判断，而非扩展名）。")
+    name = f"{hashlib.sha256(data).hexdigest()[:32]}.{extension}"
+    existing = db.session.scalar(select(Upload).where(Upload.name == name))
+    if existing is not None:
+        return existing
+    folder = uploads_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    partial = folder / f".{name}.part"
+    partial.write_bytes(data)
+    partial.replace(target)
+    upload = Upload(
+        name=name,
+        original_name=display_name(original_name),
+        content_type=CONTENT_TYPES[extension],
+        size=len(data),
+        uploaded_by=uploaded_by,
+    )
+    db.session.add(upload)
+    db.session.commit()
+    return upload
+
+
+def markdown_snippet(upload: Upload) -> str:
+    return f"![{upload.original_name}](/uploads/{upload.name})"
+
+
+@files.route("/uploads/<name>")
+def serve(name: str) -> Response:
+    match = NAME_PATTERN.fullmatch(name)
+    if match is None:
+        abort(404)
+    path = uploads_folder() / name
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=CONTENT_TYPES[match.group(1)], conditional=True, etag=True)
+    response.headers["Cache-Control"] = CACHE_FOREVER
+    return response
