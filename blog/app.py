@@ -90,6 +90,10 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | str |
     from blog import admin, views
 
     app.register_blueprint(views.public)
+    from blog import feeds, search
+
+    app.register_blueprint(feeds.feeds)
+    app.register_blueprint(search.pages)
     views.register_error_pages(app)
     admin.init_app(app)
     plugins.call_each("blog_register_routes", app=app)

@@ -31,6 +31,7 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.render import apply_render
+from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
 
 CONTENT_VERSION_KEY = "content"
@@ -163,6 +164,9 @@ def content_version() -> int:
 
 
 def _notify(post: Post, action: str) -> None:
+    # Called directly, not as a guarded hook: an index update that failed silently would
+    # leave search out of step with the posts; here a failure rolls the change back.
+    update_index(post, action)
     plugins: Plugins = current_app.extensions["blog.plugins"]
     plugins.call_each("blog_post_changed", post=post, action=action)
 

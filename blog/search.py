@@ -1,0 +1,530 @@
+"""Full-text search: one index interface over SQLite FTS5 and PostgreSQL ``tsvector``.
+
+Chinese has no spaces between words, so text is cut into overlapping character bigrams
+in Python (``神经网络`` -> ``神经 经网 网络 络``) and both databases only store and match
+those tokens; a query run becomes a phrase of its bigrams. The last character of every
+run is also indexed alone, so each character begins exactly one token and a
+one-character query is a prefix query. Words in other scripts are indexed whole and
+case-folded. Tokenising in Python gives both backends the same recall.
+
+Indexed text and queries both pass through the ``blog_search_text`` hook chain (script
+normalisation), so a query in either script finds posts in either script.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import regex
+from flask import Blueprint, current_app, request, url_for
+from markupsafe import Markup, escape
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.orm import defer
+
+from blog.models import Post, db
+from blog.plugins import Plugins
+from blog.queries import HEAVY_COLUMNS, Page, public_condition
+from blog.render import html_to_text
+from blog.views import pagination_urls, render_page
+
+#: Scripts written without spaces between words: indexed as character bigrams.
+_BIGRAM_SCRIPTS = r"\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}"
+_TOKEN_RUNS = regex.compile(
+    rf"(?P<cjk>[{_BIGRAM_SCRIPTS}]+)|(?P<word>[[\p{{L}}\p{{N}}]--[{_BIGRAM_SCRIPTS}]]+)",
+    regex.V1,
+)
+#: A longer word (a hash, base64) is cut to this length on both the index and query side.
+MAX_TOKEN_CHARS = 64
+MAX_QUERY_CHARS = 100
+MAX_TERMS = 12
+#: Latin words this long or longer also match as prefixes ("optim" finds "optimizer").
+PREFIX_MIN_CHARS = 3
+SNIPPET_CHARS = 120
+SNIPPET_LEAD_CHARS = 30
+MAX_SNIPPET_SPANS = 300
+#: Field weights for ranking: a match in the title counts most, then tags, category, body.
+FIELDS = ("title", "body", "tags", "category")
+SQLITE_WEIGHTS = {"title": 10.0, "body": 1.0, "tags": 5.0, "category": 3.0}
+POSTGRES_WEIGHTS = {"title": "A", "tags": "B", "category": "C", "body": "D"}
+#: PostgreSQL limits: positions wrap at 16383, at most 256 per lexeme, about 1 MB per value.
+PG_MAX_POSITION = 16383
+PG_MAX_POSITIONS_PER_LEXEME = 256
+PG_MAX_TSVECTOR_BYTES = 900_000
+
+search_documents = table(
+    "search_documents",
+    column("post_id", Integer),
+    column("body_text", Text),
+    column("document", TSVECTOR),
+)
+search_fts = table("search_fts", column("rowid", Integer))
+
+
+# --- Tokenising ---------------------------------------------------------------------------
+
+
+def _runs(text: str) -> Iterable[tuple[bool, str]]:
+    """Yield ``(is_bigram_script, run)`` for every run of letters or digits in ``text``."""
+    for match in _TOKEN_RUNS.finditer(text):
+        if match.group("cjk"):
+            yield True, match.group("cjk")
+        else:
+            yield False, match.group("word").casefold()[:MAX_TOKEN_CHARS]
+
+
+def _bigrams(run: str) -> list[str]:
+    return [run[i : i + 2] for i in range(len(run) - 1)]
+
+
+def index_tokens(text: str) -> list[str]:
+    """Return the tokens stored for ``text`` (already normalised), in order."""
+    tokens: list[str] = []
+    for is_cjk, run in _runs(text):
+        if is_cjk:
+            tokens.extend(_bigrams(run))
+            tokens.append(run[-1])
+        else:
+            tokens.append(run)
+    return tokens
+
+
+@dataclass(frozen=True)
+class Term:
+    """One query term: its tokens must occur consecutively (a phrase)."""
+
+    surface: str
+    tokens: tuple[str, ...]
+    prefix: bool
+    is_cjk: bool
+
+
+def parse_query(normalized: str) -> list[Term]:
+    """Turn a normalised query into terms; every term must match (AND). Syntax is not special."""
+    terms: list[Term] = []
+    for is_cjk, run in _runs(normalized):
+        if is_cjk:
+            term = (
+                Term(run, (run,), prefix=True, is_cjk=True)
+                if len(run) == 1
+                else Term(run, tuple(_bigrams(run)), prefix=False, is_cjk=True)
+            )
+        else:
+            term = Term(run, (run,), prefix=len(run) >= PREFIX_MIN_CHARS, is_cjk=False)
+        if term not in terms:
+            terms.append(term)
+    return terms
+
+
+def normalize(text: str) -> str:
+    """Pass ``text`` through the ``blog_search_text`` chain (e.g. Traditional -> Simplified)."""
+    plugins: Plugins = current_app.extensions["blog.plugins"]
+    return str(plugins.call_chain("blog_search_text", "text", text))
+
+
+# --- Backends -----------------------------------------------------------------------------
+
+
+@dataclass
+class IndexedPost:
+    """A post's searchable fields after normalisation, plus its original text for snippets."""
+
+    post_id: int
+    fields: dict[str, str]
+    body_text: str
+
+
+class Backend(Protocol):
+    def store(self, entry: IndexedPost) -> None: ...
+    def remove(self, post_id: int) -> None: ...
+    def clear(self) -> None: ...
+    def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]: ...
+
+
+def _ranked_ids(
+    condition: Any, rank: Any, source: Any, limit: int, offset: int
+) -> tuple[list[int], int]:
+    """Run a match ``condition`` joined to public posts: one page of ids and the total."""
+    matches = select(Post.id).select_from(source).where(condition, public_condition())
+    total = db.session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+    ids = db.session.scalars(
+        matches.order_by(rank, Post.published_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+    ).all()
+    return list(ids), int(total)
+
+
+class SqliteBackend:
+    """FTS5 table ``search_fts`` (columns as in :data:`FIELDS`) whose rowid is the post id."""
+
+    def store(self, entry: IndexedPost) -> None:
+        self.remove(entry.post_id)
+        db.session.execute(
+            sql_text(
+                "INSERT INTO search_fts (rowid, title, body, tags, category) "
+                "VALUES (:id, :title, :body, :tags, :category)"
+            ),
+            {"id": entry.post_id, **{f: " ".join(index_tokens(entry.fields[f])) for f in FIELDS}},
+        )
+        db.session.execute(
+            search_documents.insert().values(post_id=entry.post_id, body_text=entry.body_text)
+        )
+
+    def remove(self, post_id: int) -> None:
+        db.session.execute(sql_text("DELETE FROM search_fts WHERE rowid = :id"), {"id": post_id})
+        db.session.execute(delete(search_documents).where(search_documents.c.post_id == post_id))
+
+    def clear(self) -> None:
+        db.session.execute(sql_text("DELETE FROM search_fts"))
+        db.session.execute(delete(search_documents))
+
+    @staticmethod
+    def match_expression(terms: Sequence[Term]) -> str:
+        """FTS5 query: every term a quoted phrase, so ``"``, ``*``, ``NEAR``, ``-`` are just text.
+
+        Tokens hold only letters and digits (see :func:`parse_query`), so quoting is total.
+        """
+        return " AND ".join(
+            '"' + " ".join(term.tokens) + '"' + ("*" if term.prefix else "") for term in terms
+        )
+
+    def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]:
+        expression = self.match_expression(terms)
+        fts: Any = literal_column("search_fts")
+        weights = [SQLITE_WEIGHTS[f] for f in FIELDS]
+        condition = fts.op("MATCH")(bindparam("expression", expression))
+        rank = func.bm25(fts, *weights)
+        source = Post.__table__.join(search_fts, search_fts.c.rowid == Post.id)
+        return _ranked_ids(condition, rank, source, limit, offset)
+
+
+def _pg_quote(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(fields: dict[str, str]) -> str:
+    """Build a ``tsvector`` value from our own tokens, bypassing PostgreSQL's word parser.
+
+    Positions wrap at PostgreSQL's maximum (a rare false phrase match in very long posts,
+    never a missed one); very long posts keep fewer positions per token to stay under the
+    size limit of a ``tsvector``.
+    """
+    positions: dict[str, list[str]] = {}
+    counter = 0
+    for name in ("title", "tags", "category", "body"):
+        weight = POSTGRES_WEIGHTS[name]
+        for token in index_tokens(fields[name]):
+            positions.setdefault(token, []).append(f"{counter % PG_MAX_POSITION + 1}{weight}")
+            counter += 1
+    keep = PG_MAX_POSITIONS_PER_LEXEME
+    while True:
+        parts = [
+            f"{_pg_quote(token)}:{','.join(dict.fromkeys(places[:keep]))}"
+            for token, places in positions.items()
+        ]
+        literal = " ".join(parts)
+        if len(literal.encode("utf-8")) <= PG_MAX_TSVECTOR_BYTES or keep == 1:
+            return literal
+        keep = max(1, keep // 2)
+
+
+def tsquery_literal(terms: Sequence[Term]) -> str:
+    parts = []
+    for term in terms:
+        lexemes = [_pg_quote(token) + (":*" if term.prefix else "") for token in term.tokens]
+        parts.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(parts)
+
+
+class PostgresBackend:
+    """``search_documents.document`` holds a weighted ``tsvector`` with a GIN index."""
+
+    def store(self, entry: IndexedPost) -> None:
+        self.remove(entry.post_id)
+        db.session.execute(
+            search_documents.insert().values(
+                post_id=entry.post_id,
+                body_text=entry.body_text,
+                document=cast(tsvector_literal(entry.fields), TSVECTOR),
+            )
+        )
+
+    def remove(self, post_id: int) -> None:
+        db.session.execute(delete(search_documents).where(search_documents.c.post_id == post_id))
+
+    def clear(self) -> None:
+        db.session.execute(delete(search_documents))
+
+    def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]:
+        query = cast(bindparam("expression", tsquery_literal(terms)), TSQUERY)
+        document = search_documents.c.document
+        condition = document.op("@@")(query)
+        rank = func.ts_rank(document, query).desc()
+        source = Post.__table__.join(search_documents, search_documents.c.post_id == Post.id)
+        return _ranked_ids(condition, rank, source, limit, offset)
+
+
+def backend() -> Backend:
+    if db.engine.dialect.name == "postgresql":
+        return PostgresBackend()
+    return SqliteBackend()
+
+
+# --- Keeping the index current ------------------------------------------------------------
+
+
+def indexed_post(post: Post) -> IndexedPost:
+    """Extract and normalise the searchable text of ``post`` (math and code as plain text)."""
+    body_text = html_to_text(post.body_html or "")
+    raw = {
+        "title": post.title,
+        "body": body_text,
+        "tags": " ".join(tag.name for tag in post.tags),
+        "category": post.category.name if post.category else "",
+    }
+    return IndexedPost(post.id, {name: normalize(value) for name, value in raw.items()}, body_text)
+
+
+def update_index(post: Post, action: str) -> None:
+    """Reflect a save/trash/restore/purge of ``post`` in the index, in the caller's transaction."""
+    if action in ("trashed", "purged") or post.deleted_at is not None:
+        backend().remove(post.id)
+    else:
+        backend().store(indexed_post(post))
+
+
+def rebuild_index(batch: int = 200) -> int:
+    """Index every post that is not in the trash from scratch; commit; return how many."""
+    engine = backend()
+    engine.clear()
+    count = 0
+    posts = db.session.scalars(
+        select(Post)
+        .where(Post.deleted_at.is_(None))
+        .order_by(Post.id)
+        .execution_options(yield_per=batch)
+    )
+    for post in posts:
+        engine.store(indexed_post(post))
+        count += 1
+    db.session.commit()
+    return count
+
+
+# --- Querying -----------------------------------------------------------------------------
+
+
+@dataclass
+class SearchResult:
+    slug: str
+    title: str
+    snippet: Markup
+    published_at: datetime | None
+    category: str | None
+    tags: list[str]
+
+
+@dataclass
+class SearchOutcome:
+    """One page of results; ``message`` explains an empty, shortened or unusable query."""
+
+    query: str
+    results: list[SearchResult] = field(default_factory=list)
+    total: int = 0
+    number: int = 1
+    count: int = 1
+    message: str = ""
+
+
+def search(query: str, number: int = 1, per_page: int = 10) -> SearchOutcome:
+    """Search public posts for ``query``; never raises for any user input."""
+    cleaned = " ".join(query.split())
+    outcome = SearchOutcome(query=cleaned, number=number)
+    if not cleaned:
+        outcome.message = "请输入要搜索的关键词。"
+        return outcome
+    notes = []
+    if len(cleaned) > MAX_QUERY_CHARS:
+        cleaned = cleaned[:MAX_QUERY_CHARS]
+        notes.append(f"搜索词太长，只使用了前 {MAX_QUERY_CHARS} 个字符。")
+    terms = parse_query(normalize(cleaned))
+    if not terms:
+        outcome.message = "搜索词里没有可以搜索的文字（标点和符号会被忽略）。"
+        return outcome
+    if len(terms) > MAX_TERMS:
+        terms = terms[:MAX_TERMS]
+        notes.append(f"搜索词太多，只使用了前 {MAX_TERMS} 个。")
+    number = max(1, number)
+    ids, total = backend().search(terms, per_page, (number - 1) * per_page)
+    outcome.total, outcome.number = total, number
+    outcome.count = max(1, math.ceil(total / per_page))
+    outcome.results = _results(ids, terms, cleaned)
+    if total == 0:
+        notes.append(f"没有找到与“{cleaned}”相关的文章。")
+    elif number > outcome.count:
+        notes.append(f"搜索结果只有 {outcome.count} 页。")
+    outcome.message = " ".join(notes)
+    return outcome
+
+
+def _results(ids: list[int], terms: Sequence[Term], raw_query: str) -> list[SearchResult]:
+    if not ids:
+        return []
+    posts = {
+        post.id: post
+        for post in db.session.scalars(
+            select(Post).where(Post.id.in_(ids)).options(*(defer(c) for c in HEAVY_COLUMNS))
+        )
+    }
+    texts = dict(
+        db.session.execute(
+            select(search_documents.c.post_id, search_documents.c.body_text).where(
+                search_documents.c.post_id.in_(ids)
+            )
+        ).all()
+    )
+    raw_terms = parse_query(raw_query)
+    results = []
+    for post_id in ids:
+        post = posts.get(post_id)
+        if post is None:
+            continue
+        results.append(
+            SearchResult(
+                slug=post.slug,
+                title=post.title,
+                snippet=snippet(texts.get(post_id) or post.excerpt, terms, raw_terms),
+                published_at=post.published_at,
+                category=post.category.name if post.category else None,
+                tags=[tag.name for tag in post.tags],
+            )
+        )
+    return results
+
+
+# --- Snippets -----------------------------------------------------------------------------
+
+_CLAUSE_END = regex.compile(r"(?<=[。！？；!?;.])\s*|\s+")
+
+
+def _clauses(text: str) -> list[tuple[int, str]]:
+    """Split ``text`` into short pieces with their offsets; no piece contains a newline."""
+    pieces = []
+    start = 0
+    for match in _CLAUSE_END.finditer(text):
+        if match.end() > start and match.start() > start:
+            pieces.append((start, text[start : match.end()]))
+            start = match.end()
+    if start < len(text):
+        pieces.append((start, text[start:]))
+    return pieces
+
+
+_WORD_TAIL = rf"[[\p{{L}}\p{{N}}]--[{_BIGRAM_SCRIPTS}]]*"
+
+
+def _find(haystack: str, term: Term) -> Iterable[tuple[int, int]]:
+    """Yield spans of ``term`` in ``haystack``; a prefix word is marked up to its end."""
+    pattern = regex.escape(term.surface)
+    if term.prefix and not term.is_cjk:
+        pattern += _WORD_TAIL
+    for match in regex.finditer(pattern, haystack, regex.IGNORECASE | regex.V1):
+        yield match.span()
+
+
+def _match_spans(
+    text: str, terms: Sequence[Term], raw_terms: Sequence[Term]
+) -> list[tuple[int, int, str]]:
+    """Spans ``(start, end, term)`` of query matches in the original ``text``.
+
+    Matching happens on the normalised text, clause by clause. Where normalisation kept a
+    clause's length the positions carry over exactly; where it did not (a vocabulary
+    change such as 記憶體 -> 内存) the raw query words are looked for instead.
+    """
+    clauses = _clauses(text)
+    normalized = normalize("\n".join(piece for _start, piece in clauses)).split("\n")
+    if len(normalized) != len(clauses):
+        normalized = [piece for _start, piece in clauses]
+    spans = []
+    for (offset, piece), normal in zip(clauses, normalized, strict=True):
+        aligned = len(normal) == len(piece)
+        haystack, wanted = (normal, terms) if aligned else (piece, raw_terms)
+        for term in wanted:
+            for start, end in _find(haystack, term):
+                spans.append((offset + start, offset + end, term.surface))
+    spans.sort()
+    return spans[:MAX_SNIPPET_SPANS]
+
+
+def snippet(text: str, terms: Sequence[Term], raw_terms: Sequence[Term] = ()) -> Markup:
+    """An escaped extract of ``text`` around the densest group of matches, marked up.
+
+    ``text`` is plain text (never HTML), so a ``<mark>`` can never land inside math or
+    code markup; everything else is escaped.
+    """
+    spans = _match_spans(text, terms, raw_terms)
+    if not spans:
+        extract = text[:SNIPPET_CHARS]
+        return escape(extract) + (Markup("…") if len(text) > SNIPPET_CHARS else Markup(""))
+    best_start, best_score = spans[0][0], 0
+    for first, _end, _term in spans:
+        covered = {
+            term for start, end, term in spans if first <= start and end <= first + SNIPPET_CHARS
+        }
+        if len(covered) > best_score:
+            best_start, best_score = first, len(covered)
+    window_start = max(0, best_start - SNIPPET_LEAD_CHARS)
+    window_end = min(len(text), window_start + SNIPPET_CHARS)
+    parts: list[str] = [Markup("…")] if window_start > 0 else []
+    cursor = window_start
+    for start, end, _term in spans:
+        if start < cursor or end > window_end:
+            continue
+        parts.append(escape(text[cursor:start]))
+        parts.append(Markup("<mark>") + escape(text[start:end]) + Markup("</mark>"))
+        cursor = end
+    parts.append(escape(text[cursor:window_end]))
+    if window_end < len(text):
+        parts.append(Markup("…"))
+    return Markup("").join(parts)
+
+
+# --- The page -----------------------------------------------------------------------------
+
+pages = Blueprint("search", __name__)
+
+
+@pages.route("/search")
+def search_page() -> tuple[str, int]:
+    query = request.args.get("q", "")
+    number = request.args.get("page", 1, type=int) or 1
+    per_page = max(1, int(current_app.config["POSTS_PER_PAGE"]))
+    outcome = search(query, number, per_page)
+
+    def url_for_page(n: int) -> str:
+        return url_for("search.search_page", q=outcome.query, page=n if n > 1 else None)
+
+    page = Page([], outcome.number, outcome.count, outcome.total)
+    return render_page(
+        "search.html",
+        query=outcome.query,
+        results=outcome.results,
+        message=outcome.message,
+        total=outcome.total,
+        **pagination_urls(page, url_for_page),
+    )
