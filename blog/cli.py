@@ -215,18 +215,6 @@ def reindex(context: Context) -> None:
 
 @cli.command()
 @pass_context
-def reindex(context: Context) -> None:
-    """Rebuild the search index from every post that is not in the trash."""
-    from blog.search import rebuild_index
-
-    started = time.perf_counter()
-    with context.app().app_context():
-        count = rebuild_index()
-    click.echo(f"indexed {count} posts in {time.perf_counter() - started:.1f}s")
-
-
-@cli.command()
-@pass_context
 def upgrade(context: Context) -> None:
     """Apply database migrations."""
     from blog.db import upgrade as apply_migrations
