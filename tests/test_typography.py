@@ -217,6 +217,11 @@ def test_straight_quotes_around_english_stay_straight() -> None:
     assert curly_quote_edits(text, [True] * len(text)) == []
 
 
+def test_quoted_value_after_equals_sign_stays_straight() -> None:
+    text = 'title="标题"'
+    assert curly_quote_edits(text, [True] * len(text)) == []
+
+
 def test_apostrophe_is_not_taken_for_a_quote() -> None:
     text = "it's 很好，'对'"
     edits = curly_quote_edits(text, [True] * len(text))

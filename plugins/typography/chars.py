@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from functools import cache
 from typing import Literal
 
 CharClass = Literal["cjk", "space", "neutral", "word"]
@@ -61,11 +62,14 @@ def _in_ranges(code: int, ranges: tuple[tuple[int, int], ...]) -> bool:
     return any(low <= code <= high for low, high in ranges)
 
 
+# Cached: a post uses a few thousand distinct characters, each looked up many times.
+@cache
 def is_cjk(char: str) -> bool:
     """Tell whether ``char`` belongs to a script written without spaces between words."""
     return _in_ranges(ord(char), _CJK_RANGES)
 
 
+@cache
 def char_class(char: str) -> CharClass:
     """Classify ``char`` for spacing: CJK, whitespace, neutral punctuation or a word character."""
     code = ord(char)

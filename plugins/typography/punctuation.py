@@ -70,7 +70,8 @@ def _is_apostrophe(text: str, index: int) -> bool:
 def curly_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
     """Turn pairs of straight quotes around Chinese text into curly ones (“…” and ‘…’).
 
-    Quotes around text without CJK are left straight: they are English or code-like.
+    Quotes around text without CJK are left straight: they are English or code-like, and
+    so are values written as ``key="值"``.
     Pairs are looked for within one paragraph; apostrophes (``it's``) are not quotes.
     """
     edits: list[Edit] = []
@@ -84,7 +85,8 @@ def curly_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
             if pending is None:
                 pending = index
                 continue
-            if any(is_cjk(inner) for inner in text[pending + 1 : index]):
+            attribute_like = pending > 0 and text[pending - 1] == "="
+            if not attribute_like and any(is_cjk(inner) for inner in text[pending + 1 : index]):
                 edits.append((pending, pending + 1, opening))
                 edits.append((index, index + 1, closing))
             pending = None
