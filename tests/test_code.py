@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from html.parser import HTMLParser
 
 import markdown
 import pytest
+from flask.testing import FlaskClient
+
+from blog.models import Post
+from blog.sanitize import Allowlist, sanitize_html
 from blog_plugins.code.allowlist import allowed_html
 from blog_plugins.code.extension import CodeExtension
 from blog_plugins.code.info import parse_info
@@ -14,8 +19,6 @@ from blog_plugins.code.stylesheet import STYLESHEET, build_stylesheet
 from blog_plugins.math import Config as MathConfig
 from blog_plugins.math import limits_from
 from blog_plugins.math.extension import MathExtension
-
-from blog.sanitize import Allowlist, sanitize_html
 
 
 def render(source: str, *, with_math: bool = False) -> str:
@@ -246,3 +249,51 @@ def test_sanitizer_with_the_allowlist_keeps_the_highlighted_markup() -> None:
     allowlist = Allowlist()
     allowlist.extend(allowed_html())
     assert sanitize_html(html, allowlist) == html
+
+
+# Through the application: the plugin as the core loads it.
+
+
+def test_highlighting_survives_the_full_pipeline(make_post: Callable[..., Post]) -> None:
+    post = make_post('```python title="t.py" linenos hl_lines="1"\nimport os\n```\n\n正文 `x`')
+    tree = Tree(post.body_html)
+    (figure,) = tree.find("figure", "code-block")
+    assert figure.attrs["translate"] == "no"
+    assert tree.find("figcaption")[0].text() == "t.py"
+    assert tree.find("span", "kn")[0].text() == "import"
+    assert tree.find("span", "linenos") and tree.find("span", "hll")
+
+
+def _head_assets(client: FlaskClient, slug: str) -> tuple[list[str], list[Node]]:
+    tree = Tree(client.get(f"/posts/{slug}/").get_data(as_text=True))
+    stylesheets = [
+        n.attrs["href"] or "" for n in tree.find("link") if n.attrs.get("rel") == "stylesheet"
+    ]
+    return stylesheets, tree.find("script")
+
+
+def test_post_page_links_the_pygments_stylesheet(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    post = make_post("```python\nx = 1\n```", slug="code-css")
+    stylesheets, _scripts = _head_assets(client, post.slug)
+    (pygments,) = [href for href in stylesheets if "pygments" in href]
+    response = client.get(pygments)
+    assert response.status_code == 200
+    assert response.get_data(as_text=True) == build_stylesheet()
+
+
+def test_post_page_loads_the_copy_script_deferred_from_a_file(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    post = make_post("```python\nx = 1\n```", slug="code-js")
+    _stylesheets, scripts = _head_assets(client, post.slug)
+    (copy,) = [s for s in scripts if "copy" in (s.attrs.get("src") or "")]
+    assert "defer" in copy.attrs
+    assert client.get(copy.attrs["src"] or "").status_code == 200
+    executable_inline = [
+        s
+        for s in scripts
+        if not s.attrs.get("src") and s.attrs.get("type") in (None, "text/javascript", "module")
+    ]
+    assert executable_inline == []

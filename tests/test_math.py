@@ -4,17 +4,23 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Callable
 from html.parser import HTMLParser
 from pathlib import Path
 
 import markdown
 import pytest
+from conftest import write_config
+from flask import Flask
+from flask.testing import FlaskClient
+
+from blog.models import Post
+from blog.render import render_post
+from blog.sanitize import Allowlist, sanitize_html
 from blog_plugins.math import Config, limits_from
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
 from blog_plugins.math.render import Limits, MathError, tex_to_mathml
-
-from blog.sanitize import Allowlist, sanitize_html
 
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
 DEFAULT_LIMITS = limits_from(Config())
@@ -98,7 +104,7 @@ def error_boxes(html: str) -> list[Element]:
     return [s for s in find(html, "span") if "math-error" in (s.attrs.get("class") or "").split()]
 
 
-def annotations(html: str) -> list[str]:
+def tex_annotations(html: str) -> list[str]:
     return [element.all_text() for element in find(html, "annotation")]
 
 
@@ -117,7 +123,7 @@ def test_display_dollars_become_block_mathml() -> None:
 def test_backslash_paren_is_inline_math() -> None:
     (math,) = find(render(r"见 \(a+b\) 处"), "math")
     assert math.attrs["display"] == "inline"
-    assert annotations(render(r"见 \(a+b\) 处")) == ["a+b"]
+    assert tex_annotations(render(r"见 \(a+b\) 处")) == ["a+b"]
 
 
 def test_backslash_bracket_is_display_math() -> None:
@@ -129,19 +135,19 @@ def test_fenced_math_block_is_display_math() -> None:
     html = render("```math\n\\int_0^1 f(x)\\,dx\n```")
     (math,) = find(html, "math")
     assert math.attrs["display"] == "block"
-    assert annotations(html) == ["\\int_0^1 f(x)\\,dx"]
+    assert tex_annotations(html) == ["\\int_0^1 f(x)\\,dx"]
     assert not find(html, "pre")
 
 
 def test_underscores_and_stars_in_math_do_not_become_emphasis() -> None:
     html = render("$a_1 * b_2 * c_3$ 与 $x_1$ 和 $**y**$")
     assert not find(html, "em") and not find(html, "strong")
-    assert annotations(html) == ["a_1 * b_2 * c_3", "x_1", "**y**"]
+    assert tex_annotations(html) == ["a_1 * b_2 * c_3", "x_1", "**y**"]
 
 
 def test_double_backslash_and_braces_reach_the_converter_unchanged() -> None:
     source = r"$\{a\} \\ \left\{ b \right\}$"
-    assert annotations(render(source)) == [source[1:-1]]
+    assert tex_annotations(render(source)) == [source[1:-1]]
 
 
 def test_pipe_inside_math_stays_in_its_table_cell() -> None:
@@ -149,7 +155,7 @@ def test_pipe_inside_math_stays_in_its_table_cell() -> None:
     (row,) = [tr for tr in find(html, "tr") if any(c.tag == "td" for c in tr.children)]
     cells = [child for child in row.children if child.tag == "td"]
     assert len(cells) == 2
-    assert annotations(html) == ["\\|x\\|_2", "|y|"]
+    assert tex_annotations(html) == ["\\|x\\|_2", "|y|"]
 
 
 def test_math_inside_inline_code_stays_code() -> None:
@@ -195,7 +201,7 @@ def test_escaped_dollar_is_a_literal_dollar() -> None:
 
 
 def test_math_touching_chinese_characters_is_recognised() -> None:
-    assert annotations(render("其中$x_i$是第$i$个样本")) == ["x_i", "i"]
+    assert tex_annotations(render("其中$x_i$是第$i$个样本")) == ["x_i", "i"]
 
 
 def test_inline_math_does_not_span_a_blank_line() -> None:
@@ -247,21 +253,21 @@ def test_broken_formula_shows_source_and_message_while_the_rest_renders() -> Non
     assert [code.all_text() for code in find(html, "code")] == ["$\\frac{a$"]
     assert "unclosed" in box.all_text()
     assert find(html, "strong")[0].all_text() == "粗体"
-    assert annotations(html) == ["y"]
+    assert tex_annotations(html) == ["y"]
 
 
 def test_converter_index_error_becomes_an_error_box() -> None:
     html = render(r"$\verb$ 与 $z$")
     (box,) = error_boxes(html)
     assert "IndexError" in (box.attrs["title"] or "")
-    assert annotations(html) == ["z"]
+    assert tex_annotations(html) == ["z"]
 
 
 def test_converter_recursion_error_becomes_an_error_box() -> None:
     html = render(r"$\def\a{\a\a}\a$ 与 $z$")
     (box,) = error_boxes(html)
     assert "RecursionError" in (box.attrs["title"] or "")
-    assert annotations(html) == ["z"]
+    assert tex_annotations(html) == ["z"]
 
 
 def test_formula_over_the_length_limit_is_refused_before_conversion() -> None:
@@ -299,7 +305,7 @@ def test_math_works_inside_block_structure(source: str, container: str) -> None:
 
 
 def test_multiline_display_math_in_a_blockquote_drops_the_quote_markers() -> None:
-    assert annotations(render("> $$\n> a\n> + b\n> $$")) == ["a\n+ b"]
+    assert tex_annotations(render("> $$\n> a\n> + b\n> $$")) == ["a\n+ b"]
 
 
 def test_text_breakout_in_math_is_escaped_by_the_plugin() -> None:
@@ -361,3 +367,48 @@ def test_latex_corpus_converts_to_well_formed_mathml(
         for failure in failures:
             print(f"  refused: {failure}")
     assert converted >= 0.95 * len(cases)
+
+
+# Through the application: the plugin as the core loads it (entry point, config table).
+
+
+def test_math_survives_the_full_pipeline_in_a_table_and_heading(
+    make_post: Callable[..., Post],
+) -> None:
+    post = make_post("## 范数 $\\|x\\|_2$\n\n| a | b |\n|---|---|\n| $|x|$ | $a_1$ |\n")
+    html = post.body_html
+    assert [m.attrs["display"] for m in find(html, "math")] == ["inline"] * 3
+    assert tex_annotations(html) == ["\\|x\\|_2", "|x|", "a_1"]
+    assert "h2" in find(html, "math")[0].ancestors()
+
+
+def test_post_page_serves_math_as_mathml(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    post = make_post("其中$x_i$是\n\n$$\\sum_i x_i$$", slug="math-page")
+    page = client.get(f"/posts/{post.slug}/").get_data(as_text=True)
+    assert sorted(m.attrs["display"] or "" for m in find(page, "math")) == ["block", "inline"]
+
+
+def test_math_table_in_config_sets_the_limits(
+    instance: Path, make_app: Callable[..., Flask]
+) -> None:
+    write_config(instance, plugins={"math": {"max_formula_length": 5}})
+    app = make_app()
+    with app.app_context():
+        html = render_post(Post(source="$x + y + z$ 与 $a$", title="t")).body_html
+    (box,) = error_boxes(html)
+    assert "limit is 5" in (box.attrs["title"] or "")
+    assert tex_annotations(html) == ["a"]
+
+
+def test_math_stylesheet_is_linked_from_post_pages(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    post = make_post("$x$", slug="math-css")
+    page = client.get(f"/posts/{post.slug}/").get_data(as_text=True)
+    hrefs = [link.attrs["href"] or "" for link in find(page, "link")]
+    (stylesheet,) = [href for href in hrefs if "math" in href and href.endswith(".css")]
+    response = client.get(stylesheet)
+    assert response.status_code == 200
+    assert ".math-error" in response.get_data(as_text=True)

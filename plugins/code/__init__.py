@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from blog.api import hookimpl, static_url
 from blog_plugins.code.allowlist import allowed_html
 from blog_plugins.code.extension import CodeExtension
-
-from blog.api import hookimpl, static_url
 
 if TYPE_CHECKING:
     from flask import Request

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import re
 
-from blog_plugins.code.highlight import render_code
-from blog_plugins.code.info import parse_info
 from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
+
+from blog_plugins.code.highlight import render_code
+from blog_plugins.code.info import parse_info
 
 # Below the math plugin's preprocessor (29), which skips code itself, and above
 # Python-Markdown's fenced_code (25) so that one never sees our fences.

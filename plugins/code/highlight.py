@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import html
 
-from blog_plugins.code.info import FenceInfo
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
 from pygments.lexer import Lexer
 from pygments.lexers import get_lexer_by_name
 from pygments.util import ClassNotFound
+
+from blog_plugins.code.info import FenceInfo
 
 CSS_CLASS = "highlight"
 

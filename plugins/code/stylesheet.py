@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from blog_plugins.code.highlight import CSS_CLASS
 from pygments.formatters import HtmlFormatter
+
+from blog_plugins.code.highlight import CSS_CLASS
 
 LIGHT_STYLE = "default"
 DARK_STYLE = "monokai"

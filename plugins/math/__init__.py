@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from blog.api import hookimpl, plugin_config, static_url
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
 from blog_plugins.math.render import Limits
-
-from blog.api import hookimpl, plugin_config, static_url
 
 if TYPE_CHECKING:
     from flask import Request

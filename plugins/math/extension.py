@@ -7,11 +7,12 @@ Markdown; the placeholder comes back as the rendered HTML after serialisation.
 
 from __future__ import annotations
 
-from blog_plugins.math.render import Limits, render_formula
-from blog_plugins.math.scanner import find_math
 from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
+
+from blog_plugins.math.render import Limits, render_formula
+from blog_plugins.math.scanner import find_math
 
 # Above fenced_code (25) and html_block (20), below normalize_whitespace (30): formulas
 # must be hidden before any block syntax is recognised, and the code plugin's own
