@@ -21,6 +21,7 @@ from blog_plugins.math.extension import MathExtension
 from blog_plugins.typography import (
     Config,
     blog_allowed_html,
+    blog_render_html,
     to_corner_quotes,
     typeset_html,
 )
@@ -316,6 +317,15 @@ def test_config_turns_full_width_punctuation_off() -> None:
     result = typeset_html("<p>前面,后面</p>", Config(full_width_punctuation=""))
     assert "，" not in result
     assert "," in result
+
+
+def test_typesetting_twice_changes_nothing_more() -> None:
+    once = typeset_html('<p>在LLM时代,他说"你好"(见<a href="/x">Fig.1</a>)与C++的50%参数</p>')
+    assert typeset_html(once) == once
+
+
+def test_english_post_is_left_alone() -> None:
+    assert blog_render_html(Post(lang="en", source=""), "<p>a,中b</p>") is None
 
 
 def test_corner_quotes_skip_code() -> None:
