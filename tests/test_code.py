@@ -297,3 +297,13 @@ def test_post_page_loads_the_copy_script_deferred_from_a_file(
         if not s.attrs.get("src") and s.attrs.get("type") in (None, "text/javascript", "module")
     ]
     assert executable_inline == []
+
+
+def test_title_with_markup_is_escaped() -> None:
+    tree = Tree(render('```python title="<img src=x onerror=alert(1)>"\nx\n```'))
+    assert not tree.find("img")
+    assert tree.find("figcaption")[0].text() == "<img src=x onerror=alert(1)>"
+
+
+def test_oversized_highlight_range_is_ignored() -> None:
+    assert parse_info('python hl_lines="1-100000000 3"').highlighted == frozenset({3})

@@ -13,6 +13,8 @@ import pytest
 from conftest import write_config
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blog.models import Post
 from blog.render import render_post
@@ -412,3 +414,18 @@ def test_math_stylesheet_is_linked_from_post_pages(
     response = client.get(stylesheet)
     assert response.status_code == 200
     assert ".math-error" in response.get_data(as_text=True)
+
+
+MARKDOWN_AND_TEX = st.lists(
+    st.sampled_from([*"$\\`{}_*|^&<>()[]#-> \n\tax1中文", "\\frac", "\\text{", "```", "$$"]),
+    max_size=60,
+).map("".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(MARKDOWN_AND_TEX)
+def test_any_mixture_of_markdown_and_tex_renders_without_raising(source: str) -> None:
+    html = render(source)
+    for element in find(html, "math"):
+        assert element.parent is not None and element.parent.attrs["translate"] == "no"
+    assert not find(html, "script")

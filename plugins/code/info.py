@@ -19,7 +19,8 @@ import shlex
 from dataclasses import dataclass, field
 
 _LINE_RANGE = re.compile(r"(\d+)(?:-(\d+))?")
-_MAX_LINE = 1_000_000
+# A typo such as ``hl_lines="1-100000000"`` must not build a huge set.
+_MAX_RANGE = 10_000
 
 
 @dataclass(frozen=True)
@@ -39,7 +40,7 @@ def _parse_lines(value: str) -> frozenset[int]:
             continue
         first = int(match.group(1))
         last = int(match.group(2) or first)
-        if last - first > _MAX_LINE:
+        if last - first > _MAX_RANGE:
             continue
         lines.update(range(first, last + 1))
     return frozenset(lines)
