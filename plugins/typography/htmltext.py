@@ -12,6 +12,7 @@ the code) but is never edited; ruby annotations, scripts and styles are left out
 from __future__ import annotations
 
 import html
+from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from html.parser import HTMLParser
@@ -179,73 +180,68 @@ class _Placed:
     replacement: str
 
 
-def _place(pieces: list[_Piece], starts: list[int], edit: Edit) -> _Placed | None:
-    """Find the piece an edit belongs to, or ``None`` when it would touch protected text."""
-    start, end, replacement = edit
-    if start < end:
-        for index, piece in enumerate(pieces):
-            if (
-                piece.kind == "text"
-                and starts[index] <= start
-                and end <= starts[index] + len(piece.text)
-            ):
-                return _Placed(index, start - starts[index], end - starts[index], replacement)
-        return None
-    before: int | None = None
-    after: int | None = None
-    for index, piece in enumerate(pieces):
-        piece_start, piece_end = starts[index], starts[index] + len(piece.text)
-        if not piece.text:
-            continue
-        if piece_start < start < piece_end:
-            if piece.kind != "text":
+class _Layout:
+    """Where each piece that contributes text lies in the joined prose string."""
+
+    def __init__(self, pieces: list[_Piece]) -> None:
+        self.pieces = pieces
+        self.indices = [index for index, piece in enumerate(pieces) if piece.text]
+        self.starts = []
+        position = 0
+        for index in self.indices:
+            self.starts.append(position)
+            position += len(pieces[index].text)
+
+    def _at(self, position: int) -> int:
+        """Rank in ``indices`` of the last text piece starting at or before ``position``."""
+        return bisect_right(self.starts, position) - 1
+
+    def place(self, edit: Edit) -> _Placed | None:
+        """Find the piece an edit belongs to, or ``None`` when it would touch protected text."""
+        start, end, replacement = edit
+        rank = self._at(start)
+        if rank < 0:
+            return None
+        index = self.indices[rank]
+        piece = self.pieces[index]
+        piece_start = self.starts[rank]
+        piece_end = piece_start + len(piece.text)
+        if start < end or piece_start < start < piece_end:
+            if piece.kind != "text" or end > piece_end:
                 return None
-            offset = start - piece_start
-            return _Placed(index, offset, offset, replacement)
-        if piece_end == start:
-            before = index
-        elif piece_start == start and after is None:
-            after = index
-    editable = [
-        index
-        for index in (before, after)
-        if index is not None and pieces[index].kind in ("text", "reference")
-    ]
-    if not editable:
-        return None
-    # Put an inserted space on the outer side of an inline element: 中文 <b>English</b>.
-    chosen = min(editable, key=lambda index: pieces[index].depth)
-    offset = len(pieces[chosen].text) if chosen == before else 0
-    return _Placed(chosen, offset, offset, replacement)
+            return _Placed(index, start - piece_start, end - piece_start, replacement)
+        if piece_start == start:
+            before = self.indices[rank - 1] if rank > 0 else None
+            after: int | None = index
+        else:
+            before, after = index, None
+        editable = [
+            candidate
+            for candidate in (before, after)
+            if candidate is not None and self.pieces[candidate].kind in ("text", "reference")
+        ]
+        if not editable:
+            return None
+        # Put an inserted space on the outer side of an inline element: 中文 <b>English</b>.
+        chosen = min(editable, key=lambda candidate: self.pieces[candidate].depth)
+        offset = len(self.pieces[chosen].text) if chosen == before else 0
+        return _Placed(chosen, offset, offset, replacement)
 
 
 def _apply(pieces: list[_Piece], rule: Rule) -> None:
     joined = "".join(piece.text for piece in pieces)
     editable = [piece.kind == "text" for piece in pieces for _ in piece.text]
-    starts = []
-    position = 0
-    for piece in pieces:
-        starts.append(position)
-        position += len(piece.text)
-    placed = [
-        spot
-        for edit in rule(joined, editable)
-        if (spot := _place(pieces, starts, edit)) is not None
-    ]
+    layout = _Layout(pieces)
+    placed = [spot for edit in rule(joined, editable) if (spot := layout.place(edit)) is not None]
     for spot in sorted(placed, key=lambda spot: (spot.piece, spot.start), reverse=True):
         piece = pieces[spot.piece]
         if piece.kind == "reference":
             # A character reference is kept whole; a space goes beside it.
             piece.raw = piece.raw + spot.replacement if spot.start else spot.replacement + piece.raw
+            piece.text = html.unescape(piece.raw)
         else:
             piece.raw = piece.raw[: spot.start] + spot.replacement + piece.raw[spot.end :]
-        piece.text = (
-            piece.text[: spot.start] + spot.replacement + piece.text[spot.end :]
-            if piece.kind == "text"
-            else piece.text
-        )
-        if piece.kind == "reference":
-            piece.text = html.unescape(piece.raw)
+            piece.text = piece.raw
 
 
 def transform_html(source: str, rules: Sequence[Rule]) -> str:
