@@ -429,3 +429,9 @@ def test_any_mixture_of_markdown_and_tex_renders_without_raising(source: str) ->
     for element in find(html, "math"):
         assert element.parent is not None and element.parent.attrs["translate"] == "no"
     assert not find(html, "script")
+
+
+@pytest.mark.parametrize("reference", ["&#xFFFFFF;", "&#xD800;", "&#x0;"])
+def test_invalid_character_reference_in_text_stays_literal(reference: str) -> None:
+    mathml = tex_to_mathml(f"\\text{{{reference}}}", display=False, limits=DEFAULT_LIMITS)
+    assert [node.text for node in ET.fromstring(mathml).iter("mtext")] == [reference]

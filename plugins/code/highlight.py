@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import logging
 
 from pygments import highlight
 from pygments.formatters import HtmlFormatter
@@ -13,6 +14,8 @@ from pygments.util import ClassNotFound
 from blog_plugins.code.info import FenceInfo
 
 CSS_CLASS = "highlight"
+
+logger = logging.getLogger(__name__)
 
 
 def _lexer(language: str | None) -> Lexer | None:
@@ -35,10 +38,9 @@ def render_code(code: str, info: FenceInfo) -> str:
     by the copy button) so the block stays one ``<pre>`` that reflows on narrow screens.
     """
     lexer = _lexer(info.language)
-    if lexer is None:
-        body = _plain(code)
-        language_attribute = ""
-    else:
+    body = _plain(code)
+    language_attribute = ""
+    if lexer is not None:
         formatter = HtmlFormatter(
             cssclass=CSS_CLASS,
             wrapcode=True,
@@ -46,9 +48,13 @@ def render_code(code: str, info: FenceInfo) -> str:
             linenostart=info.first_line,
             hl_lines=sorted(info.highlighted),
         )
-        body = highlight(code, lexer, formatter).rstrip("\n")
-        language = lexer.aliases[0] if lexer.aliases else info.language or ""
-        language_attribute = f' data-lang="{html.escape(language)}"'
+        try:
+            body = highlight(code, lexer, formatter).rstrip("\n")
+        except Exception:  # a lexer bug costs this block its colours, not the post
+            logger.exception("Pygments failed on a %s block; showing it as plain code", lexer.name)
+        else:
+            language = lexer.aliases[0] if lexer.aliases else info.language or ""
+            language_attribute = f' data-lang="{html.escape(language)}"'
     caption = (
         f'<figcaption class="code-title">{html.escape(info.title)}</figcaption>'
         if info.title

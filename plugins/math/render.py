@@ -112,10 +112,19 @@ def _prepare(tex: str) -> str:
     )
 
 
+def _character(match: re.Match[str]) -> str:
+    # The converter writes symbols as references; an author's own reference to a
+    # control character, surrogate or out-of-range code point stays literal text.
+    code_point = int(match.group(1), 16)
+    if code_point < 0x20 or 0xD800 <= code_point <= 0xDFFF or code_point > 0x10FFFF:
+        return match.group()
+    return chr(code_point)
+
+
 def _decode_references(text: str | None) -> str | None:
     if text is None:
         return None
-    return _CHARACTER_REFERENCE.sub(lambda match: chr(int(match.group(1), 16)), text)
+    return _CHARACTER_REFERENCE.sub(_character, text)
 
 
 def _clean_tree(element: ET.Element) -> None:
