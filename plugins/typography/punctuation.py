@@ -100,21 +100,20 @@ def corner_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
     (``it’s``) and stray marks stay as they are.
     """
     edits: list[Edit] = []
-    open_marks: list[tuple[str, int]] = []
+    # One stack per kind: a stray ‘ inside “…” must not keep the ” from closing its pair.
+    open_marks: dict[str, list[int]] = {"“": [], "‘": []}
     for index, char in enumerate(text):
         if char == _PARAGRAPH_BREAK:
-            open_marks.clear()
+            for stack in open_marks.values():
+                stack.clear()
         if char not in CORNER_QUOTES or not editable[index]:
             continue
-        if char in "“‘":
-            open_marks.append((char, index))
+        if char in open_marks:
+            open_marks[char].append(index)
             continue
         expected_opening = "“" if char == "”" else "‘"
-        for depth in range(len(open_marks) - 1, -1, -1):
-            if open_marks[depth][0] == expected_opening:
-                opening_index = open_marks[depth][1]
-                del open_marks[depth:]
-                edits.append((opening_index, opening_index + 1, CORNER_QUOTES[expected_opening]))
-                edits.append((index, index + 1, CORNER_QUOTES[char]))
-                break
+        if open_marks[expected_opening]:
+            opening_index = open_marks[expected_opening].pop()
+            edits.append((opening_index, opening_index + 1, CORNER_QUOTES[expected_opening]))
+            edits.append((index, index + 1, CORNER_QUOTES[char]))
     return sorted(edits)

@@ -65,19 +65,23 @@ def _markup_positions(text: str) -> set[int]:
     ``<div>`` in a sentence is a word about HTML and gets spaced like one.
     """
     tags = list(_TAG.finditer(text))
+    first_opening: dict[str, int] = {}
+    last_closing: dict[str, int] = {}
+    for index, tag in enumerate(tags):
+        name = tag.group(2).lower()
+        if tag.group(1):
+            last_closing[name] = index
+        else:
+            first_opening.setdefault(name, index)
     markup: set[int] = set()
     for index, tag in enumerate(tags):
         closing, name = tag.group(1), tag.group(2).lower()
         if name in _VOID_ELEMENTS:
             paired = True
         elif closing:
-            paired = any(
-                not other.group(1) and other.group(2).lower() == name for other in tags[:index]
-            )
+            paired = first_opening.get(name, index) < index
         else:
-            paired = any(
-                other.group(1) and other.group(2).lower() == name for other in tags[index + 1 :]
-            )
+            paired = last_closing.get(name, index) > index
         if paired:
             markup.update(range(tag.start(), tag.end()))
     return markup
