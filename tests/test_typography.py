@@ -22,6 +22,7 @@ from blog_plugins.typography import (
     Config,
     blog_allowed_html,
     blog_render_html,
+    check_config,
     to_corner_quotes,
     typeset_html,
 )
@@ -317,6 +318,11 @@ def test_config_turns_full_width_punctuation_off() -> None:
     result = typeset_html("<p>前面,后面</p>", Config(full_width_punctuation=""))
     assert "，" not in result
     assert "," in result
+
+
+def test_config_with_a_mark_that_has_no_full_width_form_is_refused() -> None:
+    with pytest.raises(ValueError, match=r"full_width_punctuation: no full-width form for '\.'"):
+        check_config(Config(full_width_punctuation=",."))
 
 
 def test_typesetting_twice_changes_nothing_more() -> None:

@@ -26,19 +26,19 @@ from flask import has_app_context
 from blog.api import current_variant, hookimpl, plugin_config, static_url
 
 from .htmltext import Edit, Rule, transform_html
-from .punctuation import corner_quote_edits, curly_quote_edits, full_width_edits
+from .punctuation import FULL_WIDTH, corner_quote_edits, curly_quote_edits, full_width_edits
 from .ruby import RubyExtension
 from .spacing import spacing_insertions
 
 if TYPE_CHECKING:
-    from flask import Request, Response
+    from flask import Flask, Request, Response
     from markdown.extensions import Extension
 
     from blog.models import Post
 
 __version__ = "1.0.0"
 
-__all__ = ["Config", "to_corner_quotes", "typeset_html"]
+__all__ = ["Config", "check_config", "to_corner_quotes", "typeset_html"]
 
 
 @dataclass
@@ -55,6 +55,16 @@ class Config:
     corner_quote_variants: list[str] = field(default_factory=lambda: ["zh-tw", "zh-hk"])
     #: Enable the ``{汉字|hàn zì}`` ruby syntax.
     ruby: bool = True
+
+
+def check_config(config: Config) -> None:
+    """Raise ``ValueError`` naming any setting the rules cannot honour."""
+    unsupported = sorted(set(config.full_width_punctuation) - set(FULL_WIDTH))
+    if unsupported:
+        raise ValueError(
+            f"[plugins.typography] full_width_punctuation: no full-width form for "
+            f"{''.join(unsupported)!r}; choose among {''.join(FULL_WIDTH)!r}"
+        )
 
 
 def _config() -> Config:
@@ -89,6 +99,11 @@ def typeset_html(html: str, config: Config | None = None) -> str:
 def to_corner_quotes(html: str) -> str:
     """Turn paired “” and ‘’ in the prose of ``html`` into 「」 and 『』."""
     return transform_html(html, [corner_quote_edits])
+
+
+@hookimpl
+def blog_startup(app: Flask) -> None:
+    check_config(_config())
 
 
 @hookimpl
