@@ -1,0 +1,360 @@
+"""Convert the text of an HTML (or Atom) document into one script variant.
+
+The document is tokenized with a small regular-expression scanner that only slices the
+input, so every byte outside converted text and attribute values comes out unchanged
+(entities, attribute quoting, whitespace, comments). Text nodes and human-readable
+attributes are collected first and converted together, one OpenCC call per configuration,
+then spliced back.
+
+Left alone: ``pre, code, kbd, samp, math, svg, script, style, textarea`` and everything
+inside an element with ``translate="no"`` or ``data-noconvert`` (the ``-{…}-`` mark).
+``<span data-variants='{"zh-tw": …}'>`` (the ``-{zh-hans:…;zh-tw:…}-`` mark) has its
+content replaced by the text given for the variant. ``data-variant-rules`` on an element
+adds phrase rules for the text inside it; ``lang`` says which script the text is in.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from .converters import convert_many
+from .rules import Rule, RuleError, phrase_table
+from .variants import HANS, pick_form, script_of_lang
+
+SKIPPED_ELEMENTS = frozenset(
+    {"pre", "code", "kbd", "samp", "math", "svg", "script", "style", "textarea"}
+)
+VOID_ELEMENTS = frozenset(
+    {
+        "area", "base", "br", "col", "embed", "hr", "img", "input", "keygen", "link",
+        "meta", "param", "source", "track", "wbr",
+    }
+)  # fmt: skip
+#: Elements whose content the HTML parser reads as text up to the closing tag.
+RAW_TEXT_ELEMENTS = frozenset({"script", "style", "textarea", "title"})
+CONVERTED_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "label"})
+#: ``<meta>`` whose ``content`` is prose a reader or a link preview shows.
+CONVERTED_META = frozenset(
+    {"description", "og:title", "og:description", "og:site_name", "twitter:title",
+     "twitter:description", "keywords"}
+)  # fmt: skip
+
+_TOKEN = re.compile(
+    r"""
+    <!--.*?(?:-->|\Z)
+  | <!\[CDATA\[.*?(?:\]\]>|\Z)
+  | <[!?][^>]*>?
+  | </[A-Za-z][^>]*>?
+  | <[A-Za-z][^\s/>]*(?:[^>"']|"[^"]*"|'[^']*')*>
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+_TAG_NAME = re.compile(r"</?([A-Za-z][^\s/>]*)")
+_ATTRIBUTE = re.compile(r"""([^\s"'>/=]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'=<>`]+)))?""")
+#: OpenCC only ever changes CJK characters; text without any is left out of the call.
+_CJK = re.compile("[\u2e80-\U0002ffff]")
+#: Placeholders for rule replacements and the segment separator live in the supplementary
+#: private-use planes; text that already contains such characters is converted without rules.
+_PRIVATE = re.compile("[\U000f0000-\U0010ffff]")
+_PLACEHOLDER_BASE = 0xF0000
+_NO_CONVERT_MARK = re.compile(r"\sdata-noconvert(?:[\s=/>])", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Target:
+    """What to convert into: the variant, and the OpenCC configuration per source script."""
+
+    code: str
+    html_lang: str
+    configs: dict[str, str]
+    default_script: str = HANS
+    glossary: tuple[Rule, ...] = ()
+
+
+@dataclass
+class _Open:
+    name: str
+    skip: bool = False
+    script: str | None = None
+    rules: tuple[Rule, ...] | None = None
+    replaced: bool = False
+
+
+@dataclass
+class _Segment:
+    text: str
+    script: str
+    rules: tuple[Rule, ...]
+
+
+@dataclass
+class _Document:
+    pieces: list[str | int] = field(default_factory=list)
+    segments: list[_Segment] = field(default_factory=list)
+
+    def text(self, text: str, script: str, rules: tuple[Rule, ...]) -> None:
+        if _CJK.search(text):
+            self.pieces.append(len(self.segments))
+            self.segments.append(_Segment(text, script, rules))
+        else:
+            self.pieces.append(text)
+
+
+def _attributes(tag: str) -> Iterator[tuple[str, int, int, str]]:
+    """Yield ``(name, value_start, value_end, raw_value)`` for each valued attribute of ``tag``."""
+    name_match = _TAG_NAME.match(tag)
+    start = name_match.end() if name_match else 0
+    for match in _ATTRIBUTE.finditer(tag, start):
+        for group in (2, 3, 4):
+            value = match.group(group)
+            if value is not None:
+                yield match.group(1).lower(), match.start(group), match.end(group), value
+                break
+
+
+class _Converter:
+    def __init__(self, target: Target, xml: bool) -> None:
+        self.target = target
+        self.xml = xml
+        self.stack: list[_Open] = []
+        self.doc = _Document()
+
+    # -- context of the current position --------------------------------------------
+
+    def skipping(self) -> bool:
+        return any(entry.skip for entry in self.stack)
+
+    def replaced(self) -> bool:
+        return any(entry.replaced for entry in self.stack)
+
+    def script(self) -> str:
+        for entry in reversed(self.stack):
+            if entry.script is not None:
+                return entry.script
+        return self.target.default_script
+
+    def rules(self, script: str) -> tuple[Rule, ...]:
+        scoped: tuple[Rule, ...] = ()
+        for entry in reversed(self.stack):
+            if entry.rules is not None:
+                scoped = entry.rules
+                break
+        return (self.target.glossary if script == HANS else ()) + scoped
+
+    def add_text(self, text: str) -> None:
+        if self.replaced():
+            return
+        if self.skipping():
+            self.doc.pieces.append(text)
+            return
+        script = self.script()
+        self.doc.text(text, script, self.rules(script))
+
+    # -- tags -----------------------------------------------------------------------
+
+    def start_tag(self, tag: str) -> str:
+        """Handle a start tag; return the element name (lower case unless XML)."""
+        raw_name = _TAG_NAME.match(tag)
+        name = raw_name.group(1) if raw_name else ""
+        name = name if self.xml else name.lower()
+        if self.replaced():
+            self._push_if_open(tag, _Open(name))
+            return name
+        values = {attr: html.unescape(raw) for attr, _s, _e, raw in _attributes(tag)}
+        entry = _Open(name)
+        entry.skip = (
+            name.lower() in SKIPPED_ELEMENTS
+            or values.get("translate", "").lower() == "no"
+            or _NO_CONVERT_MARK.search(tag) is not None
+        )
+        # The root's lang is the variant being served (the template context sets it), not
+        # the script of the text; that comes from the site's language or inner elements.
+        if "lang" in values and name.lower() != "html":
+            entry.script = script_of_lang(values["lang"])
+        if "data-variant-rules" in values:
+            entry.rules = _stored_rules(values["data-variant-rules"])
+        form = None
+        if "data-variants" in values and not self.skipping() and not entry.skip:
+            form = _variant_form(values["data-variants"], self.target.code)
+        self._emit_start_tag(tag, name, values, converting=not (self.skipping() or entry.skip))
+        if form is not None:
+            entry.replaced = True
+            self.doc.pieces.append(html.escape(form, quote=False))
+        self._push_if_open(tag, entry)
+        return name
+
+    def _push_if_open(self, tag: str, entry: _Open) -> None:
+        # "/>" closes an element only in XML and in foreign content (MathML, SVG); HTML
+        # ignores it on its own elements, which stay open until their end tag.
+        foreign = entry.name in {"math", "svg"} or self.skipping()
+        if tag.endswith("/>") and (self.xml or foreign):
+            return
+        if not self.xml and entry.name in VOID_ELEMENTS:
+            return
+        self.stack.append(entry)
+
+    def _emit_start_tag(
+        self, tag: str, name: str, values: dict[str, str], converting: bool
+    ) -> None:
+        if not converting:
+            self.doc.pieces.append(tag)
+            return
+        meta_prose = name.lower() == "meta" and (
+            values.get("name", "").lower() in CONVERTED_META
+            or values.get("property", "").lower() in CONVERTED_META
+        )
+        position = 0
+        for attr, start, end, raw in _attributes(tag):
+            if attr == "lang" and raw.lower().startswith("zh"):
+                self.doc.pieces.append(tag[position:start])
+                self.doc.pieces.append(self.target.html_lang)
+                position = end
+            elif attr in CONVERTED_ATTRIBUTES or (attr == "content" and meta_prose):
+                self.doc.pieces.append(tag[position:start])
+                script = self.script()
+                self.doc.text(raw, script, self.rules(script))
+                position = end
+        self.doc.pieces.append(tag[position:])
+
+    def end_tag(self, tag: str) -> None:
+        raw_name = _TAG_NAME.match(tag)
+        name = raw_name.group(1) if raw_name else ""
+        name = name if self.xml else name.lower()
+        for index in range(len(self.stack) - 1, -1, -1):
+            if self.stack[index].name == name:
+                closes_replacement = self.stack[index].replaced
+                del self.stack[index:]
+                if not self.replaced() or closes_replacement:
+                    self.doc.pieces.append(tag)
+                return
+        if not self.replaced():
+            self.doc.pieces.append(tag)
+
+    # -- the scan -------------------------------------------------------------------
+
+    def feed(self, source: str) -> None:
+        position = 0
+        length = len(source)
+        while position < length:
+            next_lt = source.find("<", position)
+            if next_lt < 0:
+                self.add_text(source[position:])
+                return
+            if next_lt > position:
+                self.add_text(source[position:next_lt])
+            match = _TOKEN.match(source, next_lt)
+            if match is None:
+                self.add_text("<")
+                position = next_lt + 1
+                continue
+            token = match.group(0)
+            position = match.end()
+            if token.startswith("</"):
+                self.end_tag(token)
+            elif token.startswith("<!") or token.startswith("<?"):
+                if not self.replaced():
+                    self.doc.pieces.append(token)
+            else:
+                name = self.start_tag(token)
+                if not self.xml and name in RAW_TEXT_ELEMENTS and not token.endswith("/>"):
+                    position = self._raw_text(source, position, name)
+
+    def _raw_text(self, source: str, position: int, name: str) -> int:
+        closing = re.compile(rf"</{name}[\s/>]", re.IGNORECASE).search(source, position)
+        end = closing.start() if closing else len(source)
+        content = source[position:end]
+        if content:
+            if name == "title":
+                self.add_text(content)
+            elif not self.replaced():
+                self.doc.pieces.append(content)
+        return end
+
+    # -- conversion -----------------------------------------------------------------
+
+    def result(self) -> str:
+        converted = _convert_segments(self.doc.segments, self.target)
+        return "".join(
+            piece if isinstance(piece, str) else converted[piece] for piece in self.doc.pieces
+        )
+
+
+def _stored_rules(raw: str) -> tuple[Rule, ...]:
+    try:
+        return tuple(Rule.from_json(item) for item in json.loads(raw))
+    except (ValueError, TypeError, RuleError):
+        return ()
+
+
+def _variant_form(raw: str, code: str) -> str | None:
+    try:
+        forms = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(forms, dict):
+        return None
+    text_forms = {str(k): v for k, v in forms.items() if isinstance(v, str)}
+    return pick_form(text_forms, code)
+
+
+class _Placeholders:
+    """Stand-ins for rule replacements: one private-use character per distinct text."""
+
+    def __init__(self) -> None:
+        self.by_text: dict[str, str] = {}
+
+    def protect(self, text: str, rules: tuple[Rule, ...], code: str) -> tuple[str, bool]:
+        if not rules or _PRIVATE.search(text):
+            return text, False
+        table = phrase_table(rules, code)
+        if table.pattern is None:
+            return text, False
+        protected, count = table.pattern.subn(
+            lambda match: self._stand_in(table.replacements[match.group(0)]), text
+        )
+        return protected, count > 0
+
+    def _stand_in(self, replacement: str) -> str:
+        if replacement not in self.by_text:
+            self.by_text[replacement] = chr(_PLACEHOLDER_BASE + len(self.by_text))
+        return self.by_text[replacement]
+
+    def restore(self, converted: str) -> str:
+        return converted.translate({ord(char): text for text, char in self.by_text.items()})
+
+
+def _convert_segments(segments: list[_Segment], target: Target) -> list[str]:
+    """Apply phrase rules, then OpenCC (one call per configuration), then put rules back."""
+    placeholders = _Placeholders()
+    prepared: list[str] = []
+    protected: list[int] = []
+    for index, segment in enumerate(segments):
+        text, changed = placeholders.protect(segment.text, segment.rules, target.code)
+        prepared.append(text)
+        if changed:
+            protected.append(index)
+
+    by_config: dict[str, list[int]] = {}
+    for index, segment in enumerate(segments):
+        config = target.configs.get(segment.script, "")
+        if config:
+            by_config.setdefault(config, []).append(index)
+    converted = list(prepared)
+    for config, indices in by_config.items():
+        texts = convert_many(config, [prepared[i] for i in indices])
+        for index, text in zip(indices, texts, strict=True):
+            converted[index] = text
+    for index in protected:
+        converted[index] = placeholders.restore(converted[index])
+    return converted
+
+
+def convert_document(source: str, target: Target, xml: bool = False) -> str:
+    """Return ``source`` with its prose converted into ``target``'s variant."""
+    converter = _Converter(target, xml)
+    converter.feed(source)
+    return converter.result()
