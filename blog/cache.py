@@ -125,7 +125,9 @@ class ContentState:
 class ContentWatch:
     """Tracks the database's content state; starts a new store generation when it changes."""
 
-    def __init__(self, read_state: Callable[[], ContentState], store: PageStore, interval: float) -> None:
+    def __init__(
+        self, read_state: Callable[[], ContentState], store: PageStore, interval: float
+    ) -> None:
         self.read_state = read_state
         self.store = store
         self.interval = interval
@@ -141,13 +143,15 @@ class ContentWatch:
 
     def current_generation(self) -> int | None:
         """Return the store generation valid now, or ``None`` when the state cannot be read."""
-        now = time.monotonic()
-        if self._forced or now - self._checked_at >= self.interval or now >= self._expires_at:
+        if self._due(time.monotonic()):
             with self._lock:
-                if self._forced or now - self._checked_at >= self.interval or now >= self._expires_at:
-                    if not self._refresh(now):
-                        return None
+                now = time.monotonic()
+                if self._due(now) and not self._refresh(now):
+                    return None
         return self.store.generation
+
+    def _due(self, now: float) -> bool:
+        return self._forced or now - self._checked_at >= self.interval or now >= self._expires_at
 
     def _refresh(self, now: float) -> bool:
         self._forced = False
@@ -181,10 +185,7 @@ def _check_after_commit(_session: Session) -> None:
 
 
 def _has_cookie(cookie_header: str, name: str) -> bool:
-    for part in cookie_header.split(";"):
-        if part.strip().partition("=")[0] == name:
-            return True
-    return False
+    return any(part.strip().partition("=")[0] == name for part in cookie_header.split(";"))
 
 
 def _etag_matches(if_none_match: str, etag: str) -> bool:
@@ -225,7 +226,14 @@ def make_page(status: str, headers: list[tuple[str, str]], body: bytes) -> Cache
 class PageCacheMiddleware:
     """WSGI middleware answering anonymous GET/HEAD requests for public pages from memory."""
 
-    def __init__(self, app: Flask, downstream: WSGIApp, variants: Iterable[str], max_bytes: int, check_seconds: float) -> None:
+    def __init__(
+        self,
+        app: Flask,
+        downstream: WSGIApp,
+        variants: Iterable[str],
+        max_bytes: int,
+        check_seconds: float,
+    ) -> None:
         self.app = app
         self.downstream = downstream
         self.prefixes = VariantPrefixMiddleware(downstream, variants)
@@ -294,7 +302,9 @@ class PageCacheMiddleware:
     def _render(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         captured: dict[str, Any] = {}
 
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+        def capture(
+            status: str, headers: list[tuple[str, str]], exc_info: Any = None
+        ) -> Callable[[bytes], None]:
             captured["status"], captured["headers"] = status, headers
             return lambda _data: None
 
@@ -308,11 +318,14 @@ class PageCacheMiddleware:
         return captured["status"], list(captured["headers"]), body
 
     @staticmethod
-    def _answer(page: CachedPage, environ: dict[str, Any], start_response: StartResponse, head: bool) -> Iterable[bytes]:
+    def _answer(
+        page: CachedPage, environ: dict[str, Any], start_response: StartResponse, head: bool
+    ) -> Iterable[bytes]:
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
         if if_none_match and _etag_matches(if_none_match, page.etag):
             start_response(
-                "304 Not Modified", [(k, v) for k, v in page.headers if k.lower() in NOT_MODIFIED_HEADERS]
+                "304 Not Modified",
+                [(k, v) for k, v in page.headers if k.lower() in NOT_MODIFIED_HEADERS],
             )
             return []
         start_response(page.status, page.headers)

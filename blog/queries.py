@@ -34,14 +34,14 @@ def public_condition(kind: str = "post") -> Any:
     )
 
 
-def listing_query(
-    category: Category | None = None, tag: Tag | None = None
-) -> Select[tuple[Post]]:
+def listing_query(category: Category | None = None, tag: Tag | None = None) -> Select[Any]:
     query = select(Post).where(public_condition()).options(*(defer(c) for c in HEAVY_COLUMNS))
     if category is not None:
         query = query.where(Post.category_id == category.id)
     if tag is not None:
-        query = query.where(Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id)))
+        query = query.where(
+            Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))
+        )
     return query
 
 
@@ -124,12 +124,16 @@ def next_scheduled_publish() -> datetime | None:
 def build_listing_index(per_page: int, version: int, **filters: Any) -> ListingIndex:
     """Read the key of every ``per_page``-th post of a listing in one pass over the index."""
     expires = next_scheduled_publish()
-    keys = listing_query(**filters).with_only_columns(
-        Post.published_at,
-        Post.id,
-        func.row_number().over(order_by=(Post.published_at.desc(), Post.id.desc())).label("rn"),
-        func.count().over().label("total"),
-    ).subquery()
+    keys = (
+        listing_query(**filters)
+        .with_only_columns(
+            Post.published_at,
+            Post.id,
+            func.row_number().over(order_by=(Post.published_at.desc(), Post.id.desc())).label("rn"),
+            func.count().over().label("total"),
+        )
+        .subquery()
+    )
     rows = db.session.execute(
         select(keys.c.published_at, keys.c.id, keys.c.total)
         .where((keys.c.rn - 1) % per_page == 0)
@@ -145,7 +149,10 @@ def listing_index(per_page: int, **filters: Any) -> ListingIndex:
     from blog.posts import content_version
 
     version = content_version()
-    key = (per_page, *sorted((name, value.id) for name, value in filters.items() if value is not None))
+    key = (
+        per_page,
+        *sorted((name, value.id) for name, value in filters.items() if value is not None),
+    )
     indexes = _indexes()
     found = indexes.get(key, version)
     if found is None:
