@@ -75,6 +75,9 @@ def no_store(response: Response) -> Response:
     return response
 
 
+# 404 by code as well: Flask prefers the app's code-specific (HTML) handler over a
+# blueprint's class-based one.
+@api.errorhandler(404)
 @api.errorhandler(HTTPException)
 def http_error(error: HTTPException) -> Response:
     return api_error(error.code or 500, error.description or error.name)
