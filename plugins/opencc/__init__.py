@@ -35,6 +35,7 @@ from .variants import HANS, HANT, KNOWN_VARIANTS, script_of_lang
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
     from markdown.extensions import Extension
+    from werkzeug.wrappers import Response as BaseResponse
 
     from blog.models import Post
 
@@ -164,7 +165,7 @@ def blog_register_routes(app: Flask) -> None:
     config = app.extensions["blog.plugins"].config_for("opencc")
     _app_being_created[:] = [config if isinstance(config, Config) else Config()]
 
-    def variant_parameter() -> Response | None:
+    def variant_parameter() -> BaseResponse | None:
         config = _config()
         return remember_choice(
             request, config.variants, config.cookie_name, config.cookie_days * 86400
