@@ -23,7 +23,6 @@ from jinja2 import Environment, pass_context
 from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from sqlalchemy import func, select
-from sqlalchemy.orm import undefer
 
 from blog import queries
 from blog.models import Category, Post, Tag, db, post_tags, utcnow
@@ -248,10 +247,13 @@ def entry_id(post: Post) -> str:
 
 
 def _feed_posts(category: Category | None = None, tag: Tag | None = None) -> list[Post]:
-    query = queries.listing_query(category=category, tag=tag).options(undefer(Post.body_html))
+    listed = queries.listing_query(category=category, tag=tag).with_only_columns(Post.id)
     return list(
         db.session.scalars(
-            query.order_by(Post.published_at.desc(), Post.id.desc()).limit(FEED_ENTRIES)
+            select(Post)
+            .where(Post.id.in_(listed))
+            .order_by(Post.published_at.desc(), Post.id.desc())
+            .limit(FEED_ENTRIES)
         )
     )
 
