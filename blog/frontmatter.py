@@ -75,6 +75,9 @@ def _parse_yaml(raw: str) -> dict[str, Any]:
         data = yaml.load(raw, Loader=_NoAliasLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.MarkedYAMLError as error:
         mark = error.problem_mark or error.context_mark
+        if error.context_mark is not None and mark is not None and mark.line >= raw.count("\n"):
+            # "got <stream end>": the construct left open is where the author must look.
+            mark = error.context_mark
         line = mark.line + 2 if mark else 1
         raise FrontMatterError(f"YAML: {error.problem or error}", line) from None
     except yaml.YAMLError as error:

@@ -108,9 +108,11 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
         return to_utc(value, zone)
 
     draft = data.get("draft") is True or data.get("published") is False
-    slug = next((data[k] for k in ("slug", "abbrlink", "permalink") if data.get(k)), None)
-    if isinstance(slug, str) and "/" in slug.strip("/"):
-        slug = slug.strip("/").rsplit("/", 1)[-1]
+    slug = next((data[k] for k in ("slug", "abbrlink") if data.get(k)), None)
+    permalink = data.get("permalink")
+    if slug is None and isinstance(permalink, str) and permalink.strip("/"):
+        # Hexo/Jekyll permalinks are whole paths (/2020/01/name/); the last segment is the name.
+        slug = permalink.strip("/").rsplit("/", 1)[-1]
     categories = as_list(data.get("categories", data.get("category")))
     lang = str(data.get("lang", "zh-Hans"))
     return PostFields(

@@ -1,0 +1,156 @@
+"""Storage rules on SQLite and PostgreSQL: revisions, trash, slugs, conflicts, limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from sqlalchemy import text
+
+from blog.models import Post, Revision, db
+from blog.posts import ConflictError, FieldError, PostFields, fields_of, purge_trash, restore_post, save_post, trash_post
+from blog.render import RenderError
+from blog.slugs import SlugError, slug_from_title
+
+
+def save(app: Flask, post: Post | None = None, **fields: object) -> Post:
+    fields.setdefault("title", "标题")
+    fields.setdefault("source", "正文")
+    with app.app_context():
+        target = db.session.get(Post, post.id) if post else None
+        saved = save_post(PostFields(**fields), author="tester", post=target)  # type: ignore[arg-type]
+        db.session.refresh(saved)
+        db.session.expunge(saved)
+        return saved
+
+
+def test_every_save_appends_one_revision_with_author(app: Flask) -> None:
+    post = save(app, source="第一版")
+    post = save(app, post, source="第二版")
+    post = save(app, post, source="第三版")
+    with app.app_context():
+        revisions = db.session.query(Revision).filter_by(post_id=post.id).order_by(Revision.number).all()
+        assert [(r.number, r.source, r.author) for r in revisions] == [
+            (1, "第一版", "tester"), (2, "第二版", "tester"), (3, "第三版", "tester")]
+        assert revisions[0].fields["slug"] == post.slug
+
+
+def test_rendered_html_is_stored_with_fingerprint(app: Flask) -> None:
+    post = save(app, source="## 小节\n\n**粗体**")
+    assert "<strong>粗体</strong>" in post.body_html
+    assert post.toc == [{"level": 2, "id": "小节", "name": "小节", "children": []}]
+    with app.app_context():
+        assert post.render_fingerprint == app.extensions["blog.render_fingerprint"]
+
+
+def test_heading_ids_are_never_empty_or_colliding(app: Flask) -> None:
+    post = save(app, source="## ！！\n\n## ！！\n\n## 背景\n\n## 背景\n")
+    ids = [item["id"] for item in post.toc]
+    assert all(ids)
+    assert len(set(ids)) == 4
+
+
+def test_trash_hides_and_restore_brings_back(app: Flask) -> None:
+    post = save(app)
+    with app.app_context():
+        trash_post(db.session.get(Post, post.id))
+        assert db.session.get(Post, post.id).deleted_at is not None
+        restore_post(db.session.get(Post, post.id))
+        assert db.session.get(Post, post.id).deleted_at is None
+
+
+def test_purge_removes_only_trashed_posts_and_their_revisions(app: Flask) -> None:
+    kept, gone = save(app, title="留下"), save(app, title="删除")
+    with app.app_context():
+        trash_post(db.session.get(Post, gone.id))
+        assert purge_trash() == 1
+        assert db.session.get(Post, gone.id) is None
+        assert db.session.query(Revision).filter_by(post_id=gone.id).count() == 0
+        assert db.session.get(Post, kept.id) is not None
+
+
+def test_pinyin_slug_from_chinese_title() -> None:
+    assert slug_from_title("注意力机制详解") == "zhu-yi-li-ji-zhi-xiang-jie"
+    assert slug_from_title("LoRA 低秩适配：原理") == "lora-di-zhi-shi-pei-yuan-li"
+    assert slug_from_title("！！！") == "post"
+
+
+def test_unicode_slug_style_keeps_chinese(make_app: Callable[..., Flask]) -> None:
+    app = make_app(SLUG_STYLE="unicode")
+    assert save(app, title="注意力 机制").slug == "注意力-机制"
+
+
+def test_slug_collisions_get_numeric_suffix(app: Flask) -> None:
+    slugs = [save(app, title="同名文章").slug for _ in range(3)]
+    assert slugs == ["tong-ming-wen-zhang", "tong-ming-wen-zhang-2", "tong-ming-wen-zhang-3"]
+
+
+def test_changing_title_never_changes_slug(app: Flask) -> None:
+    post = save(app, title="旧标题")
+    assert save(app, post, title="新标题").slug == post.slug
+
+
+@pytest.mark.parametrize("slug", ["../x", "a/b", "..", "a\x00b", ".hidden"])
+def test_unsafe_slugs_are_refused(app: Flask, slug: str) -> None:
+    with pytest.raises(SlugError):
+        save(app, slug=slug)
+
+
+def test_second_editor_with_stale_version_gets_conflict(app: Flask) -> None:
+    post = save(app, source="原文")
+    loaded_version = post.version
+    save(app, post, source="甲的修改")
+    with app.app_context(), pytest.raises(ConflictError) as raised:
+        save_post(PostFields(title="标题", source="乙的修改"), author="乙",
+                  post=db.session.get(Post, post.id), expected_version=loaded_version)
+    assert raised.value.current.source == "甲的修改"
+
+
+def test_oversized_post_is_refused_and_nothing_is_written(app: Flask) -> None:
+    with app.app_context():
+        with pytest.raises(RenderError, match="limit is 2,000,000"):
+            save_post(PostFields(title="巨大", source="字" * 2_000_000), author="x")
+        db.session.rollback()
+        assert db.session.query(Post).count() == 0
+        assert db.session.query(Revision).count() == 0
+
+
+def test_invalid_fields_name_the_key(app: Flask) -> None:
+    with pytest.raises(FieldError, match="^lang:"):
+        save(app, lang="klingon")
+    with pytest.raises(FieldError, match="^title:"):
+        save(app, title="  ")
+    with pytest.raises(FieldError, match="^tags:"):
+        save(app, tags=[f"t{i}" for i in range(101)])
+
+
+def test_unknown_front_matter_keys_are_kept(app: Flask) -> None:
+    post = save(app, meta={"mathjax": True, "series": ["a", "b"]})
+    with app.app_context():
+        assert fields_of(db.session.get(Post, post.id)).meta == {"mathjax": True, "series": ["a", "b"]}
+
+
+def test_new_category_and_tags_are_created_once(app: Flask) -> None:
+    save(app, title="一", category="新分类", tags=["甲", "乙"])
+    save(app, title="二", category="新分类", tags=["乙", "丙"])
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM categories")).scalar() == 1
+        assert db.session.execute(text("SELECT count(*) FROM tags")).scalar() == 3
+
+
+def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    with app.app_context():
+        assert db.session.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.session.execute(text("PRAGMA foreign_keys")).scalar() == 1
+        assert db.session.execute(text("PRAGMA busy_timeout")).scalar() == 10000
+
+
+def test_migrations_are_idempotent(app: Flask) -> None:
+    from blog.db import upgrade
+
+    upgrade(app)
+    upgrade(app)
+    with app.app_context():
+        assert db.session.execute(text("SELECT count(*) FROM alembic_version")).scalar() >= 1
