@@ -1,0 +1,1 @@
+"""Performance suite: ``python -m bench`` (see ``bench/__main__.py`` and docs/performance.md)."""
