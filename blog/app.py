@@ -40,7 +40,9 @@ def default_instance_path() -> Path:
     return Path(os.environ.get("BLOG_INSTANCE", "instance")).resolve()
 
 
-def create_app(config: dict[str, Any] | None = None, instance_path: Path | str | None = None) -> Flask:
+def create_app(
+    config: dict[str, Any] | None = None, instance_path: Path | str | None = None
+) -> Flask:
     """Create the blog application for the instance folder ``instance_path``.
 
     Configuration precedence: defaults < ``instance/config.toml`` < ``BLOG_*`` environment
@@ -67,7 +69,7 @@ def create_app(config: dict[str, Any] | None = None, instance_path: Path | str |
     themes = discover_themes(instance)
     chain = theme_chain(themes, str(settings["THEME"]))
     loader = template_loader(chain, instance, plugin_template_dirs(plugins))
-    app.jinja_loader = loader  # type: ignore[assignment]
+    app.jinja_loader = loader
     app.extensions["blog.themes"] = themes
     app.extensions["blog.theme_chain"] = chain
 
@@ -141,4 +143,3 @@ def _filter_response(response: Response) -> Response:
         "blog_response_filter", "response", response, request=request
     )
     return filtered
-

@@ -12,7 +12,21 @@ import yaml
 
 #: Keys the engine understands; every other key is kept in ``Post.meta`` and exported again.
 KNOWN_KEYS = frozenset(
-    "title date updated slug permalink abbrlink categories category tags draft published lang kind".split()
+    [
+        "title",
+        "date",
+        "updated",
+        "slug",
+        "permalink",
+        "abbrlink",
+        "categories",
+        "category",
+        "tags",
+        "draft",
+        "published",
+        "lang",
+        "kind",
+    ]
 )
 LANGS = ("zh-Hans", "zh-Hant", "en")
 TOML_LINE = re.compile(r"at line (\d+)")
@@ -56,7 +70,9 @@ class Document:
 def split_document(text: str, fallback_title: str = "") -> Document:
     """Split ``text`` into front matter and body; raise :class:`FrontMatterError` on bad input."""
     if "\x00" in text:
-        raise FrontMatterError("file contains NUL bytes", text[: text.index("\x00")].count("\n") + 1)
+        raise FrontMatterError(
+            "file contains NUL bytes", text[: text.index("\x00")].count("\n") + 1
+        )
     text = text.removeprefix("\ufeff").replace("\r\n", "\n")
     for fence, style in (("---", "yaml"), ("+++", "toml")):
         if text.startswith(fence + "\n"):

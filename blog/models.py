@@ -33,19 +33,19 @@ DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
 STATUSES = (DRAFT, PUBLISHED, SCHEDULED)
 
 
-class Category(db.Model):  # type: ignore[name-defined,misc]
+class Category(db.Model):  # type: ignore[name-defined]
     __tablename__ = "categories"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
 
 
-class Tag(db.Model):  # type: ignore[name-defined,misc]
+class Tag(db.Model):  # type: ignore[name-defined]
     __tablename__ = "tags"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
 
 
-class Post(db.Model):  # type: ignore[name-defined,misc]
+class Post(db.Model):  # type: ignore[name-defined]
     """A post or standalone page: Markdown source is the truth, the rest is render cache."""
 
     __tablename__ = "posts"
@@ -82,7 +82,7 @@ class Post(db.Model):  # type: ignore[name-defined,misc]
         )
 
 
-class Revision(db.Model):  # type: ignore[name-defined,misc]
+class Revision(db.Model):  # type: ignore[name-defined]
     """One saved state of a post; rows are only ever appended."""
 
     __tablename__ = "revisions"
@@ -97,7 +97,7 @@ class Revision(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class User(db.Model):  # type: ignore[name-defined,misc]
+class User(db.Model):  # type: ignore[name-defined]
     __tablename__ = "users"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -105,7 +105,7 @@ class User(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
-class SiteState(db.Model):  # type: ignore[name-defined,misc]
+class SiteState(db.Model):  # type: ignore[name-defined]
     """Site-wide counters; ``content_version`` changes whenever any public page may change."""
 
     __tablename__ = "site_state"

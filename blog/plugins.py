@@ -73,12 +73,16 @@ def _file_loader(path: Path) -> Callable[[], types.ModuleType]:
     return load
 
 
-def build_plugin_config(name: str, module: types.ModuleType, table: dict[str, Any], source: str) -> Any:
+def build_plugin_config(
+    name: str, module: types.ModuleType, table: dict[str, Any], source: str
+) -> Any:
     """Instantiate the plugin's ``Config`` dataclass from its ``[plugins.<name>]`` table."""
     schema = getattr(module, "Config", None)
     if schema is None:
         if table:
-            raise ConfigError(f"{source}: plugin {name!r} takes no configuration, got {sorted(table)}")
+            raise ConfigError(
+                f"{source}: plugin {name!r} takes no configuration, got {sorted(table)}"
+            )
         return None
     hints = get_type_hints(schema)
     known = {f.name for f in dataclasses.fields(schema)}
@@ -137,7 +141,7 @@ class Plugins:
         sources: dict[str, str],
     ) -> None:
         """Discover plugins, then register and configure the enabled ones in ``enabled`` order."""
-        loaders = {}
+        loaders: dict[str, Callable[[], types.ModuleType]] = {}
         for name, source, loader in _discover(instance_path):
             self.infos.setdefault(name, PluginInfo(name=name, source=source))
             loaders.setdefault(name, loader)
@@ -194,7 +198,9 @@ class Plugins:
             f"{name}={self.infos[name].version}:{self.infos[name].config!r}" for name in self.order
         ]
 
-    def _implementations(self, hook_name: str) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
+    def _implementations(
+        self, hook_name: str
+    ) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
         caller = getattr(self.manager.hook, hook_name)
         by_plugin = {self.manager.get_name(impl.plugin): impl for impl in caller.get_hookimpls()}
         for name in self.order:
@@ -202,7 +208,9 @@ class Plugins:
             if impl is not None:
                 yield name, impl.function, list(impl.argnames)
 
-    def _guarded(self, plugin: str, hook_name: str, function: Callable[..., Any], kwargs: dict[str, Any]) -> tuple[bool, Any]:
+    def _guarded(
+        self, plugin: str, hook_name: str, function: Callable[..., Any], kwargs: dict[str, Any]
+    ) -> tuple[bool, Any]:
         try:
             return True, function(**kwargs)
         except Exception as error:
@@ -250,7 +258,9 @@ def _check_api(module: types.ModuleType) -> None:
         return
     have = hookspecs.API_VERSION.split(".")[0]
     if str(required).split(".")[0] != have:
-        raise ImportError(f"needs plugin API {required}, this core provides {hookspecs.API_VERSION}")
+        raise ImportError(
+            f"needs plugin API {required}, this core provides {hookspecs.API_VERSION}"
+        )
 
 
 def plugin_static_dirs(plugins: Plugins) -> dict[str, Path]:
@@ -277,4 +287,3 @@ def plugin_template_dirs(plugins: Plugins) -> list[Path]:
         if templates.is_dir() and Path(str(module.__file__)).name == "__init__.py":
             folders.append(templates)
     return folders
-

@@ -41,7 +41,9 @@ class ConflictError(Exception):
     """The post changed since the editor loaded it; ``current`` is what is stored now."""
 
     def __init__(self, current: Post) -> None:
-        super().__init__(f"post {current.slug!r} was changed by someone else (version {current.version})")
+        super().__init__(
+            f"post {current.slug!r} was changed by someone else (version {current.version})"
+        )
         self.current = current
 
 
@@ -102,7 +104,9 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
             try:
                 value = datetime.fromisoformat(value.strip())
             except ValueError:
-                raise FieldError(key, f"{value!r} is not a date (use 2026-01-31 or 2026-01-31T10:00:00)") from None
+                raise FieldError(
+                    key, f"{value!r} is not a date (use 2026-01-31 or 2026-01-31T10:00:00)"
+                ) from None
         if not isinstance(value, datetime) and not hasattr(value, "year"):
             raise FieldError(key, f"{value!r} is not a date")
         return to_utc(value, zone)
@@ -154,7 +158,9 @@ def _tags(names: list[str]) -> list[Tag]:
 def bump_content_version() -> None:
     """Mark every cached public page as possibly stale (read by the page cache)."""
     changed = db.session.execute(
-        update(SiteState).where(SiteState.key == CONTENT_VERSION_KEY).values(value=SiteState.value + 1)
+        update(SiteState)
+        .where(SiteState.key == CONTENT_VERSION_KEY)
+        .values(value=SiteState.value + 1)
     )
     if getattr(changed, "rowcount", 1) == 0:
         db.session.add(SiteState(key=CONTENT_VERSION_KEY, value=1))
@@ -311,4 +317,3 @@ def fields_of(post: Post) -> PostFields:
         meta=dict(post.meta),
         kind=post.kind,
     )
-

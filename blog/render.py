@@ -73,7 +73,7 @@ def build_allowlist() -> Allowlist:
 
 class _TextExtractor(HTMLParser):
     BLOCKS = frozenset(
-        "p div li h1 h2 h3 h4 h5 h6 pre blockquote tr table section figure dt dd br".split()
+        "p div li h1 h2 h3 h4 h5 h6 pre blockquote tr table section figure dt dd br".split()  # noqa: SIM905
     )
 
     def __init__(self) -> None:
@@ -135,7 +135,9 @@ def render_post(post: Post) -> Rendered:
     text = html_to_text(html)
     excerpt = plugins.call_first("blog_excerpt", post=post, html=html, text=text)
     if excerpt is None:
-        excerpt = text[:FALLBACK_EXCERPT_CHARS] + ("..." if len(text) > FALLBACK_EXCERPT_CHARS else "")
+        excerpt = text[:FALLBACK_EXCERPT_CHARS] + (
+            "..." if len(text) > FALLBACK_EXCERPT_CHARS else ""
+        )
     meta: dict[str, Any] = {}
     for _plugin, facts in plugins.call_each("blog_post_metadata", post=post, html=html):
         meta.update(facts)

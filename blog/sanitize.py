@@ -41,7 +41,9 @@ class Allowlist:
         for tag, names in addition.get("attributes", {}).items():
             self.attributes.setdefault(tag, set()).update(_without_handlers(names))
         self.url_schemes.update(
-            s for s in addition.get("url_schemes", ()) if s not in {"javascript", "vbscript", "data"}
+            s
+            for s in addition.get("url_schemes", ())
+            if s not in {"javascript", "vbscript", "data"}
         )
 
 

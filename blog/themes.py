@@ -91,7 +91,9 @@ def theme_chain(themes: dict[str, Theme], name: str) -> list[Theme]:
     while current is not None:
         if current not in themes:
             wanted_by = f" (parent of {chain[-1].name!r})" if chain else ""
-            raise ConfigError(f"THEME: no theme named {current!r}{wanted_by}; have {sorted(themes)}")
+            raise ConfigError(
+                f"THEME: no theme named {current!r}{wanted_by}; have {sorted(themes)}"
+            )
         theme = themes[current]
         if theme in chain:
             raise ConfigError(f"theme {theme.name!r}: parent chain loops")

@@ -28,7 +28,9 @@ class VariantPrefixMiddleware:
             return head, "/" + rest
         return None, path
 
-    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
         variant, rest = self.split(environ.get("PATH_INFO", ""))
         if variant is not None:
             environ[ENVIRON_KEY] = variant

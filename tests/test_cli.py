@@ -1,4 +1,4 @@
-"""The `blog` command line: init, user, import, export, rerender, upgrade, plugins, themes, serve."""
+"""The `blog` command line: every command, run as a user would."""
 
 from __future__ import annotations
 
@@ -32,7 +32,10 @@ def blog(instance: Path, *args: str, input: str | None = None) -> subprocess.Com
     script = Path(sys.executable).parent / "blog"
     return subprocess.run(
         [str(script), "--instance", str(instance), *args],
-        input=input, capture_output=True, text=True, timeout=120,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=120,
         env={**os.environ, "BLOG_STRICT_PLUGINS": "true"},
     )
 
@@ -56,7 +59,9 @@ def test_init_creates_config_with_secret_and_database(fresh: Path) -> None:
 def test_two_instances_get_different_secrets(tmp_path: Path) -> None:
     blog(tmp_path / "a", "init")
     blog(tmp_path / "b", "init")
-    secrets = {tomllib.loads((tmp_path / n / "config.toml").read_text())["SECRET_KEY"] for n in "ab"}
+    secrets = {
+        tomllib.loads((tmp_path / n / "config.toml").read_text())["SECRET_KEY"] for n in "ab"
+    }
     assert len(secrets) == 2
 
 
@@ -72,7 +77,9 @@ def test_init_demo_twice_keeps_the_instance_and_its_posts(fresh: Path) -> None:
     assert count_posts(fresh) == 15
 
 
-def test_user_create_stores_a_hashed_password(run_cli: Callable[..., Result], instance: Path) -> None:
+def test_user_create_stores_a_hashed_password(
+    run_cli: Callable[..., Result], instance: Path
+) -> None:
     run_cli("upgrade")
     result = run_cli("user", "create", "alice", "--password-stdin", input="correct horse battery\n")
     assert result.exit_code == 0, result.output
@@ -93,13 +100,21 @@ def test_user_create_refuses_short_password(run_cli: Callable[..., Result]) -> N
     assert "at least 8" in result.output
 
 
-def test_import_reports_bad_files_imports_the_rest_and_exits_1(run_cli: Callable[..., Result], tmp_path: Path, instance: Path) -> None:
+def test_import_reports_bad_files_imports_the_rest_and_exits_1(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
     run_cli("upgrade")
     source = tmp_path / "posts"
     source.mkdir()
-    (source / "good.md").write_text("---\ntitle: 好文章\ntags: [a, b]\n---\n正文\n", encoding="utf-8")
-    (source / "bad-yaml.md").write_text("---\ntitle: 坏\ntags: [a, b\n---\n正文\n", encoding="utf-8")
-    (source / "bad-utf8.md").write_bytes("---\ntitle: x\n---\n第一行\n".encode() + b"\xff\xfe broken\n")
+    (source / "good.md").write_text(
+        "---\ntitle: 好文章\ntags: [a, b]\n---\n正文\n", encoding="utf-8"
+    )
+    (source / "bad-yaml.md").write_text(
+        "---\ntitle: 坏\ntags: [a, b\n---\n正文\n", encoding="utf-8"
+    )
+    (source / "bad-utf8.md").write_bytes(
+        "---\ntitle: x\n---\n第一行\n".encode() + b"\xff\xfe broken\n"
+    )
     (source / "no-title.md").write_text("---\ndate: 2025-01-01\n---\n", encoding="utf-8")
     result = run_cli("import", str(source))
     assert result.exit_code == 1
@@ -110,7 +125,9 @@ def test_import_reports_bad_files_imports_the_rest_and_exits_1(run_cli: Callable
     assert count_posts(instance) == 1
 
 
-def test_import_is_idempotent_by_slug(run_cli: Callable[..., Result], tmp_path: Path, instance: Path) -> None:
+def test_import_is_idempotent_by_slug(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
     run_cli("upgrade")
     file = tmp_path / "post.md"
     file.write_text("---\ntitle: 幂等\nslug: same\n---\n第一版\n", encoding="utf-8")
@@ -125,14 +142,20 @@ def test_import_is_idempotent_by_slug(run_cli: Callable[..., Result], tmp_path: 
         assert db.session.query(Revision).filter_by(post_id=post.id).count() == 2
 
 
-def test_import_accepts_hexo_hugo_and_no_front_matter(run_cli: Callable[..., Result], tmp_path: Path, instance: Path) -> None:
+def test_import_accepts_hexo_hugo_and_no_front_matter(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
     run_cli("upgrade")
     (tmp_path / "hexo.md").write_text(
         "---\ntitle: Hexo 文章\ndate: 2025-03-01 10:00:00\ncategories:\n- 机器学习\n- 子类\n"
-        "tags: [LLM]\nabbrlink: hexo-post\nmathjax: true\n---\n内容\n", encoding="utf-8")
+        "tags: [LLM]\nabbrlink: hexo-post\nmathjax: true\n---\n内容\n",
+        encoding="utf-8",
+    )
     (tmp_path / "hugo.md").write_text(
         '+++\ntitle = "Hugo 文章"\ndate = 2025-03-02T09:00:00+08:00\ncategories = ["工程实践"]\n'
-        'tags = ["部署"]\ndraft = true\nweight = 3\n+++\n内容\n', encoding="utf-8")
+        'tags = ["部署"]\ndraft = true\nweight = 3\n+++\n内容\n',
+        encoding="utf-8",
+    )
     (tmp_path / "plain.md").write_text("# 只有标题\n\n正文段落\n", encoding="utf-8")
     (tmp_path / "untitled.md").write_text("没有标题的正文\n", encoding="utf-8")
     assert run_cli("import", str(tmp_path)).exit_code == 0
@@ -140,7 +163,11 @@ def test_import_accepts_hexo_hugo_and_no_front_matter(run_cli: Callable[..., Res
     with app.app_context():
         posts = {p.title: p for p in db.session.query(Post)}
         hexo = posts["Hexo 文章"]
-        assert (hexo.slug, hexo.category.name, [t.name for t in hexo.tags]) == ("hexo-post", "机器学习", ["LLM"])
+        assert (hexo.slug, hexo.category.name, [t.name for t in hexo.tags]) == (
+            "hexo-post",
+            "机器学习",
+            ["LLM"],
+        )
         assert hexo.meta == {"mathjax": True}
         assert hexo.published_at.isoformat() == "2025-03-01T02:00:00"
         hugo = posts["Hugo 文章"]
@@ -150,29 +177,43 @@ def test_import_accepts_hexo_hugo_and_no_front_matter(run_cli: Callable[..., Res
         assert posts["untitled"].source == "没有标题的正文\n"
 
 
-def test_import_refuses_yaml_alias_bombs_and_python_tags(run_cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_import_refuses_yaml_alias_bombs_and_python_tags(
+    run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
     run_cli("upgrade")
-    (tmp_path / "bomb.md").write_text("---\na: &a [x, x]\nb: &b [*a, *a]\ntitle: t\n---\n", encoding="utf-8")
-    (tmp_path / "python.md").write_text("---\ntitle: !!python/object/apply:os.system [touch /tmp/pwned]\n---\n", encoding="utf-8")
+    (tmp_path / "bomb.md").write_text(
+        "---\na: &a [x, x]\nb: &b [*a, *a]\ntitle: t\n---\n", encoding="utf-8"
+    )
+    (tmp_path / "python.md").write_text(
+        "---\ntitle: !!python/object/apply:os.system [touch /tmp/pwned]\n---\n", encoding="utf-8"
+    )
     result = run_cli("import", str(tmp_path))
     assert result.exit_code == 1
     assert "aliases" in result.output
     assert "python.md:2: YAML" in result.output
 
 
-def test_import_refuses_duplicate_slugs_within_one_run(run_cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_import_refuses_duplicate_slugs_within_one_run(
+    run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
     run_cli("upgrade")
     for name in ("a", "b"):
-        (tmp_path / f"{name}.md").write_text(f"---\ntitle: {name}\nslug: same\n---\n", encoding="utf-8")
+        (tmp_path / f"{name}.md").write_text(
+            f"---\ntitle: {name}\nslug: same\n---\n", encoding="utf-8"
+        )
     result = run_cli("import", str(tmp_path))
     assert result.exit_code == 1
     assert "also the slug of" in result.output
 
 
-def test_import_refuses_traversal_slug_and_huge_post(run_cli: Callable[..., Result], tmp_path: Path, instance: Path) -> None:
+def test_import_refuses_traversal_slug_and_huge_post(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
     run_cli("upgrade")
     (tmp_path / "evil.md").write_text("---\ntitle: evil\nslug: ../../etc\n---\n", encoding="utf-8")
-    (tmp_path / "huge.md").write_text("---\ntitle: huge\n---\n" + "字" * 2_000_000, encoding="utf-8")
+    (tmp_path / "huge.md").write_text(
+        "---\ntitle: huge\n---\n" + "字" * 2_000_000, encoding="utf-8"
+    )
     result = run_cli("import", str(tmp_path))
     assert result.exit_code == 1
     assert "evil.md: slug" in result.output
@@ -180,7 +221,9 @@ def test_import_refuses_traversal_slug_and_huge_post(run_cli: Callable[..., Resu
     assert count_posts(instance) == 0
 
 
-def test_export_import_export_is_byte_identical(run_cli: Callable[..., Result], tmp_path: Path) -> None:
+def test_export_import_export_is_byte_identical(
+    run_cli: Callable[..., Result], tmp_path: Path
+) -> None:
     run_cli("upgrade")
     assert run_cli("import", str(DEMO)).exit_code == 0
     first = tmp_path / "first"
@@ -201,7 +244,9 @@ def test_export_import_export_is_byte_identical(run_cli: Callable[..., Result], 
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
 
 
-def test_rerender_renders_only_stale_posts_unless_all(run_cli: Callable[..., Result], tmp_path: Path, instance: Path) -> None:
+def test_rerender_renders_only_stale_posts_unless_all(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
     run_cli("upgrade")
     (tmp_path / "p.md").write_text("---\ntitle: p\n---\n*强调*\n", encoding="utf-8")
     run_cli("import", str(tmp_path))
@@ -223,7 +268,9 @@ def test_changing_plugin_config_changes_the_fingerprint(tmp_path: Path) -> None:
 
     write_config(tmp_path / "a")
     write_config(tmp_path / "b", plugins={"excerpt": {"length": 120}})
-    prints = {create_app(instance_path=tmp_path / n).extensions["blog.render_fingerprint"] for n in "ab"}
+    prints = {
+        create_app(instance_path=tmp_path / n).extensions["blog.render_fingerprint"] for n in "ab"
+    }
     assert len(prints) == 2
 
 
@@ -261,7 +308,9 @@ def test_serve_answers_over_http(fresh: Path) -> None:
     script = Path(sys.executable).parent / "blog"
     server = subprocess.Popen(
         [str(script), "--instance", str(fresh), "serve", "--port", str(port), "--threads", "2"],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     try:
         body = ""

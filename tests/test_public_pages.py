@@ -62,34 +62,47 @@ def parse(html: str) -> PageParser:
 def twelve_posts(make_post: Callable[..., Post]) -> list[Post]:
     start = utcnow() - timedelta(days=30)
     return [
-        make_post(f"第{i}篇的正文。", title=f"文章{i:02d}", published_at=start + timedelta(days=i),
-                  category="机器学习" if i % 2 else "工程实践", tags=["LLM"] if i % 3 == 0 else [])
+        make_post(
+            f"第{i}篇的正文。",
+            title=f"文章{i:02d}",
+            published_at=start + timedelta(days=i),
+            category="机器学习" if i % 2 else "工程实践",
+            tags=["LLM"] if i % 3 == 0 else [],
+        )
         for i in range(12)
     ]
 
 
-def test_home_lists_ten_newest_posts_with_html_lang(client: FlaskClient, twelve_posts: list[Post]) -> None:
+def test_home_lists_ten_newest_posts_with_html_lang(
+    client: FlaskClient, twelve_posts: list[Post]
+) -> None:
     page = parse(client.get("/").get_data(as_text=True))
     assert page.doctype
     assert page.html_lang == "zh-Hans"
     assert page.h2 == [f"文章{i:02d}" for i in range(11, 1, -1)]
 
 
-def test_second_page_has_the_rest_and_links_back(client: FlaskClient, twelve_posts: list[Post]) -> None:
+def test_second_page_has_the_rest_and_links_back(
+    client: FlaskClient, twelve_posts: list[Post]
+) -> None:
     response = client.get("/page/2/")
     page = parse(response.get_data(as_text=True))
     assert page.h2 == ["文章01", "文章00"]
     assert page.rels["prev"] == "/"
 
 
-def test_posts_per_page_is_configurable(make_app: Callable[..., Flask], make_post: Callable[..., Post], twelve_posts: list[Post]) -> None:
+def test_posts_per_page_is_configurable(
+    make_app: Callable[..., Flask], make_post: Callable[..., Post], twelve_posts: list[Post]
+) -> None:
     client = make_app(POSTS_PER_PAGE=5).test_client()
     assert len(parse(client.get("/").get_data(as_text=True)).h2) == 5
     assert client.get("/page/3/").status_code == 200
     assert client.get("/page/4/").status_code == 404
 
 
-@pytest.mark.parametrize("url", ["/page/0/", "/page/-1/", "/page/99999999999999999999/", "/page/abc/", "/page/3/"])
+@pytest.mark.parametrize(
+    "url", ["/page/0/", "/page/-1/", "/page/99999999999999999999/", "/page/abc/", "/page/3/"]
+)
 def test_bad_page_numbers_are_404(client: FlaskClient, twelve_posts: list[Post], url: str) -> None:
     response = client.get(url)
     assert response.status_code == 404
@@ -104,7 +117,9 @@ def test_post_page_links_previous_and_next(client: FlaskClient, twelve_posts: li
     assert page.rels["next"] == f"/posts/{twelve_posts[6].slug}/"
 
 
-def test_chinese_slug_is_percent_encoded_and_served(client: FlaskClient, make_post: Callable[..., Post], make_app: Callable[..., Flask]) -> None:
+def test_chinese_slug_is_percent_encoded_and_served(
+    client: FlaskClient, make_post: Callable[..., Post], make_app: Callable[..., Flask]
+) -> None:
     post = make_post("内容", title="中文标题", slug="注意力机制")
     assert post.slug == "注意力机制"
     response = client.get("/posts/%E6%B3%A8%E6%84%8F%E5%8A%9B%E6%9C%BA%E5%88%B6/")
@@ -120,13 +135,17 @@ def test_category_and_tag_listings(client: FlaskClient, twelve_posts: list[Post]
     assert client.get("/tags/LLM/page/2/").status_code == 404
 
 
-def test_category_listing_paginates(make_app: Callable[..., Flask], twelve_posts: list[Post]) -> None:
+def test_category_listing_paginates(
+    make_app: Callable[..., Flask], twelve_posts: list[Post]
+) -> None:
     client = make_app(POSTS_PER_PAGE=4).test_client()
     second = parse(client.get("/categories/机器学习/page/2/").get_data(as_text=True))
     assert second.h2 == ["文章03", "文章01"]
 
 
-def test_archive_groups_by_year_and_month(client: FlaskClient, make_post: Callable[..., Post]) -> None:
+def test_archive_groups_by_year_and_month(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
     from datetime import datetime
 
     make_post("a", title="一月", published_at=datetime(2025, 1, 5, 4))
@@ -145,7 +164,9 @@ def test_drafts_are_never_public(client: FlaskClient, make_post: Callable[..., P
     assert "草稿" not in client.get("/archive/").get_data(as_text=True)
 
 
-def test_trashed_posts_are_never_public(app: Flask, client: FlaskClient, make_post: Callable[..., Post]) -> None:
+def test_trashed_posts_are_never_public(
+    app: Flask, client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
     post = make_post("内容", title="将被删除")
     assert client.get(f"/posts/{post.slug}/").status_code == 200
     with app.app_context():
@@ -154,7 +175,9 @@ def test_trashed_posts_are_never_public(app: Flask, client: FlaskClient, make_po
     assert "将被删除" not in client.get("/").get_data(as_text=True)
 
 
-def test_scheduled_post_appears_at_its_time_without_restart(client: FlaskClient, make_post: Callable[..., Post]) -> None:
+def test_scheduled_post_appears_at_its_time_without_restart(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
     post = make_post("未来", title="定时发布", published_at=utcnow() + timedelta(seconds=1.5))
     assert post.status == SCHEDULED
     assert client.get(f"/posts/{post.slug}/").status_code == 404
@@ -163,14 +186,23 @@ def test_scheduled_post_appears_at_its_time_without_restart(client: FlaskClient,
     assert "定时发布" in client.get("/").get_data(as_text=True)
 
 
-def test_standalone_page_is_served_but_not_listed(client: FlaskClient, make_post: Callable[..., Post]) -> None:
+def test_standalone_page_is_served_but_not_listed(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
     page = make_post("关于我", title="关于", kind="page", slug="about")
     assert client.get("/pages/about/").status_code == 200
     assert "关于" not in parse(client.get("/").get_data(as_text=True)).h2
     assert client.get(f"/posts/{page.slug}/").status_code == 404
 
 
-@pytest.mark.parametrize("url", ["/posts/../../etc/passwd/", "/posts/..%2F..%2Fconfig.toml/", "/static/theme/../../config.toml"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/posts/../../etc/passwd/",
+        "/posts/..%2F..%2Fconfig.toml/",
+        "/static/theme/../../config.toml",
+    ],
+)
 def test_traversal_attempts_are_404(client: FlaskClient, url: str) -> None:
     assert client.get(url).status_code == 404
 
@@ -189,10 +221,17 @@ def test_server_error_page_is_themed(make_app: Callable[..., Flask]) -> None:
 
 def test_theme_static_files_are_hashed_and_cached_for_a_year(client: FlaskClient) -> None:
     html = client.get("/").get_data(as_text=True)
-    css = next(link for link in html.split('"') if link.startswith("/static/theme/") and link.endswith(".css"))
+    css = next(
+        link
+        for link in html.split('"')
+        if link.startswith("/static/theme/") and link.endswith(".css")
+    )
     response = client.get(css)
     assert response.status_code == 200
-    assert "max-age=315360000" in response.headers["Cache-Control"] or "immutable" in response.headers["Cache-Control"]
+    assert (
+        "max-age=315360000" in response.headers["Cache-Control"]
+        or "immutable" in response.headers["Cache-Control"]
+    )
 
 
 def test_pages_carry_security_headers(client: FlaskClient) -> None:

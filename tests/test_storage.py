@@ -9,7 +9,16 @@ from flask import Flask
 from sqlalchemy import text
 
 from blog.models import Post, Revision, db
-from blog.posts import ConflictError, FieldError, PostFields, fields_of, purge_trash, restore_post, save_post, trash_post
+from blog.posts import (
+    ConflictError,
+    FieldError,
+    PostFields,
+    fields_of,
+    purge_trash,
+    restore_post,
+    save_post,
+    trash_post,
+)
 from blog.render import RenderError
 from blog.slugs import SlugError, slug_from_title
 
@@ -30,9 +39,14 @@ def test_every_save_appends_one_revision_with_author(app: Flask) -> None:
     post = save(app, post, source="第二版")
     post = save(app, post, source="第三版")
     with app.app_context():
-        revisions = db.session.query(Revision).filter_by(post_id=post.id).order_by(Revision.number).all()
+        revisions = (
+            db.session.query(Revision).filter_by(post_id=post.id).order_by(Revision.number).all()
+        )
         assert [(r.number, r.source, r.author) for r in revisions] == [
-            (1, "第一版", "tester"), (2, "第二版", "tester"), (3, "第三版", "tester")]
+            (1, "第一版", "tester"),
+            (2, "第二版", "tester"),
+            (3, "第三版", "tester"),
+        ]
         assert revisions[0].fields["slug"] == post.slug
 
 
@@ -102,14 +116,18 @@ def test_second_editor_with_stale_version_gets_conflict(app: Flask) -> None:
     loaded_version = post.version
     save(app, post, source="甲的修改")
     with app.app_context(), pytest.raises(ConflictError) as raised:
-        save_post(PostFields(title="标题", source="乙的修改"), author="乙",
-                  post=db.session.get(Post, post.id), expected_version=loaded_version)
+        save_post(
+            PostFields(title="标题", source="乙的修改"),
+            author="乙",
+            post=db.session.get(Post, post.id),
+            expected_version=loaded_version,
+        )
     assert raised.value.current.source == "甲的修改"
 
 
 def test_oversized_post_is_refused_and_nothing_is_written(app: Flask) -> None:
     with app.app_context():
-        with pytest.raises(RenderError, match="limit is 2,000,000"):
+        with pytest.raises(RenderError, match=r"limit is 2,000,000"):
             save_post(PostFields(title="巨大", source="字" * 2_000_000), author="x")
         db.session.rollback()
         assert db.session.query(Post).count() == 0
@@ -117,18 +135,21 @@ def test_oversized_post_is_refused_and_nothing_is_written(app: Flask) -> None:
 
 
 def test_invalid_fields_name_the_key(app: Flask) -> None:
-    with pytest.raises(FieldError, match="^lang:"):
+    with pytest.raises(FieldError, match=r"^lang:"):
         save(app, lang="klingon")
-    with pytest.raises(FieldError, match="^title:"):
+    with pytest.raises(FieldError, match=r"^title:"):
         save(app, title="  ")
-    with pytest.raises(FieldError, match="^tags:"):
+    with pytest.raises(FieldError, match=r"^tags:"):
         save(app, tags=[f"t{i}" for i in range(101)])
 
 
 def test_unknown_front_matter_keys_are_kept(app: Flask) -> None:
     post = save(app, meta={"mathjax": True, "series": ["a", "b"]})
     with app.app_context():
-        assert fields_of(db.session.get(Post, post.id)).meta == {"mathjax": True, "series": ["a", "b"]}
+        assert fields_of(db.session.get(Post, post.id)).meta == {
+            "mathjax": True,
+            "series": ["a", "b"],
+        }
 
 
 def test_new_category_and_tags_are_created_once(app: Flask) -> None:

@@ -18,7 +18,7 @@ def run_migrations() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
-    engine = create_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
     with engine.begin() as own_connection:
         context.configure(
             connection=own_connection, target_metadata=target_metadata, render_as_batch=True

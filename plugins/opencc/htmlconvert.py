@@ -7,7 +7,8 @@ attributes are collected first and converted together, one OpenCC call per confi
 then spliced back.
 
 Left alone: ``pre, code, kbd, samp, math, svg, script, style, textarea`` and everything
-inside an element with ``translate="no"`` or ``data-noconvert`` (the ``-{…}-`` mark).
+inside an element with ``translate="no"``, ``data-noconvert`` (the ``-{…}-`` mark) or the
+class ``variant-switcher``.
 ``<span data-variants='{"zh-tw": …}'>`` (the ``-{zh-hans:…;zh-tw:…}-`` mark) has its
 content replaced by the text given for the variant. ``data-variant-rules`` on an element
 adds phrase rules for the text inside it; ``lang`` says which script the text is in.
@@ -36,6 +37,8 @@ VOID_ELEMENTS = frozenset(
 )  # fmt: skip
 #: Elements whose content the HTML parser reads as text up to the closing tag.
 RAW_TEXT_ELEMENTS = frozenset({"script", "style", "textarea", "title"})
+#: The variant switcher names each variant in its own script (简, 繁): never converted.
+SKIPPED_CLASSES = frozenset({"variant-switcher"})
 CONVERTED_ATTRIBUTES = frozenset({"title", "alt", "placeholder", "aria-label", "label"})
 #: ``<meta>`` whose ``content`` is prose a reader or a link preview shows.
 CONVERTED_META = frozenset(
@@ -170,6 +173,7 @@ class _Converter:
             name.lower() in SKIPPED_ELEMENTS
             or values.get("translate", "").lower() == "no"
             or _NO_CONVERT_MARK.search(tag) is not None
+            or not SKIPPED_CLASSES.isdisjoint(values.get("class", "").split())
         )
         # The root's lang is the variant being served (the template context sets it), not
         # the script of the text; that comes from the site's language or inner elements.
