@@ -121,6 +121,9 @@ def parse_po(text: str, source: str = "<po>") -> dict[str, str]:
         if item.context is not None:
             key = f"{item.context}{CONTEXT_SEPARATOR}{key}"
         catalog[key] = "\0".join(values)
+    # The text was decoded as UTF-8 and compile_mo encodes UTF-8; without a header saying so,
+    # GNUTranslations would decode the catalog as ASCII.
+    catalog.setdefault("", "Content-Type: text/plain; charset=UTF-8\n")
     return catalog
 
 

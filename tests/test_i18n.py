@@ -1,0 +1,123 @@
+"""Theme UI catalogs: the .po reader, the in-memory .mo compiler, and catalog coverage."""
+
+from __future__ import annotations
+
+import gettext
+import io
+from pathlib import Path
+
+import pytest
+from jinja2 import Environment
+
+from blog.config import ConfigError
+from blog.i18n import compile_mo, load_translations, parse_po
+
+REPO = Path(__file__).resolve().parents[1]
+THEMES = REPO / "themes"
+
+PO = r"""
+# a comment
+msgid ""
+msgstr ""
+"Content-Type: text/plain; charset=UTF-8\n"
+"Plural-Forms: nplurals=2; plural=(n != 1);\n"
+
+msgid "Home"
+msgstr "首页"
+
+msgid ""
+"A long "
+"message"
+msgstr "一条"
+"长消息"
+
+msgctxt "month"
+msgid "May"
+msgstr "五月"
+
+#, fuzzy
+msgid "Draft"
+msgstr "草稿"
+
+msgid "Untranslated"
+msgstr ""
+
+msgid "Say \"hi\"\n"
+msgstr "说“你好”\n"
+
+msgid "%(num)d file"
+msgid_plural "%(num)d files"
+msgstr[0] "one %(num)d"
+msgstr[1] "many %(num)d"
+"""
+
+
+def translations(text: str) -> gettext.GNUTranslations:
+    return gettext.GNUTranslations(io.BytesIO(compile_mo(parse_po(text))))
+
+
+def test_po_entries_join_continued_strings() -> None:
+    assert translations(PO).gettext("A long message") == "一条长消息"
+
+
+def test_po_context_entries_are_looked_up_with_their_context() -> None:
+    compiled = translations(PO)
+    assert compiled.pgettext("month", "May") == "五月"
+    assert compiled.gettext("May") == "May"
+
+
+def test_fuzzy_and_empty_translations_fall_back_to_the_message_id() -> None:
+    compiled = translations(PO)
+    assert compiled.gettext("Draft") == "Draft"
+    assert compiled.gettext("Untranslated") == "Untranslated"
+
+
+def test_escapes_in_po_strings_are_decoded() -> None:
+    assert translations(PO).gettext('Say "hi"\n') == "说“你好”\n"
+
+
+def test_plural_forms_follow_the_catalog_header() -> None:
+    compiled = translations(PO)
+    assert compiled.ngettext("%(num)d file", "%(num)d files", 1) == "one %(num)d"
+    assert compiled.ngettext("%(num)d file", "%(num)d files", 3) == "many %(num)d"
+
+
+def test_po_syntax_error_names_file_and_line() -> None:
+    with pytest.raises(ConfigError, match=r"broken\.po:3: cannot parse 'msgstring \"x\"'"):
+        parse_po('msgid "a"\n\nmsgstring "x"\n', "broken.po")
+
+
+def test_child_catalog_falls_back_to_the_parents(tmp_path: Path) -> None:
+    for theme, body in (("child", 'msgid "Home"\nmsgstr "主页"\n'), ("parent", PO)):
+        folder = tmp_path / theme / "locale" / "zh_Hans" / "LC_MESSAGES"
+        folder.mkdir(parents=True)
+        (folder / "messages.po").write_text(body, encoding="utf-8")
+    loaded = load_translations([tmp_path / "child", tmp_path / "parent"], "zh-Hans")
+    assert loaded.gettext("Home") == "主页"
+    assert loaded.gettext("A long message") == "一条长消息"
+
+
+def test_english_needs_no_catalog(tmp_path: Path) -> None:
+    assert load_translations([tmp_path], "en").gettext("Home") == "Home"
+
+
+def template_messages() -> set[str]:
+    environment = Environment(extensions=["jinja2.ext.i18n"])
+    found: set[str] = set()
+    for template in THEMES.glob("*/templates/*.html"):
+        source = template.read_text(encoding="utf-8")
+        extracted = environment.extract_translations(source)  # type: ignore[attr-defined]
+        for _line, _function, message in extracted:
+            found.update([message] if isinstance(message, str) else [m for m in message if m])
+    return found
+
+
+def test_every_theme_string_has_a_simplified_chinese_translation() -> None:
+    catalog = parse_po(
+        (THEMES / "base/locale/zh_Hans/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    )
+    singular = {key.split("\0")[0] for key in catalog}
+    messages = template_messages()
+    assert len(messages) > 30
+    plural_ids = {key.split("\0")[1] for key in catalog if "\0" in key}
+    assert messages - singular - plural_ids == set()
