@@ -124,15 +124,30 @@ class _Converter:
         self.target = target
         self.xml = xml
         self.stack: list[_Open] = []
+        #: How many open elements skip conversion / had their content replaced: kept as
+        #: counts so that the thousands of tags inside MathML and code cost no stack walk.
+        self.skip_depth = 0
+        self.replaced_depth = 0
         self.doc = _Document()
 
     # -- context of the current position --------------------------------------------
 
     def skipping(self) -> bool:
-        return any(entry.skip for entry in self.stack)
+        return self.skip_depth > 0
 
     def replaced(self) -> bool:
-        return any(entry.replaced for entry in self.stack)
+        return self.replaced_depth > 0
+
+    def _push(self, entry: _Open) -> None:
+        self.stack.append(entry)
+        self.skip_depth += entry.skip
+        self.replaced_depth += entry.replaced
+
+    def _pop_to(self, index: int) -> None:
+        for entry in self.stack[index:]:
+            self.skip_depth -= entry.skip
+            self.replaced_depth -= entry.replaced
+        del self.stack[index:]
 
     def script(self) -> str:
         for entry in reversed(self.stack):
@@ -164,7 +179,9 @@ class _Converter:
         raw_name = _TAG_NAME.match(tag)
         name = raw_name.group(1) if raw_name else ""
         name = name if self.xml else name.lower()
-        if self.replaced():
+        if self.replaced() or self.skipping():
+            if not self.replaced():
+                self.doc.pieces.append(tag)
             self._push_if_open(tag, _Open(name))
             return name
         values = {attr: html.unescape(raw) for attr, _s, _e, raw in _attributes(tag)}
@@ -182,9 +199,9 @@ class _Converter:
         if "data-variant-rules" in values:
             entry.rules = _stored_rules(values["data-variant-rules"])
         form = None
-        if "data-variants" in values and not self.skipping() and not entry.skip:
+        if "data-variants" in values and not entry.skip:
             form = _variant_form(values["data-variants"], self.target.code)
-        self._emit_start_tag(tag, name, values, converting=not (self.skipping() or entry.skip))
+        self._emit_start_tag(tag, name, values, converting=not entry.skip)
         if form is not None:
             entry.replaced = True
             self.doc.pieces.append(html.escape(form, quote=False))
@@ -199,7 +216,7 @@ class _Converter:
             return
         if not self.xml and entry.name in VOID_ELEMENTS:
             return
-        self.stack.append(entry)
+        self._push(entry)
 
     def _emit_start_tag(
         self, tag: str, name: str, values: dict[str, str], converting: bool
@@ -231,7 +248,7 @@ class _Converter:
         for index in range(len(self.stack) - 1, -1, -1):
             if self.stack[index].name == name:
                 closes_replacement = self.stack[index].replaced
-                del self.stack[index:]
+                self._pop_to(index)
                 if not self.replaced() or closes_replacement:
                     self.doc.pieces.append(tag)
                 return
@@ -263,9 +280,30 @@ class _Converter:
                 if not self.replaced():
                     self.doc.pieces.append(token)
             else:
+                depth = len(self.stack)
                 name = self.start_tag(token)
                 if not self.xml and name in RAW_TEXT_ELEMENTS and not token.endswith("/>"):
                     position = self._raw_text(source, position, name)
+                elif len(self.stack) > depth and self.skip_depth == 1 and self.stack[-1].skip:
+                    position = self._skipped_subtree(source, position, name)
+
+    def _skipped_subtree(self, source: str, position: int, name: str) -> int:
+        """Copy the content of a just-opened skipped element up to its matching end tag.
+
+        Formulas and highlighted code are thousands of tags that are copied unchanged, so
+        they are passed over with one search instead of being tokenized. If the end tag
+        cannot be found the content is tokenized as usual.
+        """
+        flags = 0 if self.xml else re.IGNORECASE
+        same_name = re.compile(rf"<(/?){re.escape(name)}(?=[\s/>])", flags)
+        depth = 1
+        for match in same_name.finditer(source, position):
+            depth += -1 if match.group(1) else 1
+            if depth == 0:
+                if match.start() > position:
+                    self.doc.pieces.append(source[position : match.start()])
+                return match.start()
+        return position
 
     def _raw_text(self, source: str, position: int, name: str) -> int:
         closing = re.compile(rf"</{name}[\s/>]", re.IGNORECASE).search(source, position)
