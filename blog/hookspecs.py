@@ -125,8 +125,10 @@ def blog_variants() -> list[str]:
 def blog_request_variant(request: Request) -> str | None:
     """Choose the variant for a request whose URL carries no variant prefix.
 
-    Runs before the view for every public request without a prefix (cookie,
-    ``Accept-Language``…). Return one of the names from :func:`blog_variants`, or ``None``.
+    Runs before the view for every public request without a prefix. Decide from the
+    cookies, the ``Accept-Language`` header and the query string only: the page cache
+    remembers the answer for those three values. Return one of the names from
+    :func:`blog_variants`, or ``None``; the first non-``None`` answer wins.
     """
 
 

@@ -47,15 +47,27 @@ class PluginError(Exception):
     """A plugin failed while ``STRICT_PLUGINS`` is on."""
 
 
-def _discover(instance_path: Path) -> list[tuple[str, str, Callable[[], types.ModuleType]]]:
-    found: list[tuple[str, str, Callable[[], types.ModuleType]]] = []
+class IncompatiblePluginError(Exception):
+    """A plugin needs another plugin API or implements hooks that do not exist."""
+
+
+def _discover(
+    instance_path: Path,
+) -> list[tuple[str, str, str, Callable[[], types.ModuleType]]]:
+    """Return ``(name, source, version, loader)`` for every plugin that could be enabled.
+
+    The version of an entry point is its distribution's until the module is imported;
+    disabled plugins are never imported.
+    """
+    found: list[tuple[str, str, str, Callable[[], types.ModuleType]]] = []
     for point in entry_points(group=ENTRY_POINT_GROUP):
         dist = point.dist.name if point.dist else "?"
-        found.append((point.name, f"entry point {point.value} ({dist})", point.load))
+        version = point.dist.version if point.dist else ""
+        found.append((point.name, f"entry point {point.value} ({dist})", version, point.load))
     local_dir = instance_path / "plugins"
     if local_dir.is_dir():
         for path in sorted(local_dir.glob("*.py")):
-            found.append((path.stem, f"file {path}", _file_loader(path)))
+            found.append((path.stem, f"file {path}", "", _file_loader(path)))
     return found
 
 
@@ -142,8 +154,8 @@ class Plugins:
     ) -> None:
         """Discover plugins, then register and configure the enabled ones in ``enabled`` order."""
         loaders: dict[str, Callable[[], types.ModuleType]] = {}
-        for name, source, loader in _discover(instance_path):
-            self.infos.setdefault(name, PluginInfo(name=name, source=source))
+        for name, source, version, loader in _discover(instance_path):
+            self.infos.setdefault(name, PluginInfo(name=name, source=source, version=version))
             loaders.setdefault(name, loader)
         for name in enabled:
             if name not in loaders:
@@ -153,9 +165,14 @@ class Plugins:
             info = self.infos[name]
             try:
                 module = loaders[name]()
-                _check_api(module)
             except Exception as error:
                 self._fail(info, f"failed to import: {type(error).__name__}: {error}")
+                continue
+            try:
+                _check_api(module)
+                _check_hook_names(module)
+            except IncompatiblePluginError as error:
+                self._fail(info, str(error))
                 continue
             source = sources.get(f"plugins.{name}", "config")
             info.config = build_plugin_config(name, module, tables.get(name, {}), source)
@@ -258,9 +275,23 @@ def _check_api(module: types.ModuleType) -> None:
         return
     have = hookspecs.API_VERSION.split(".")[0]
     if str(required).split(".")[0] != have:
-        raise ImportError(
+        raise IncompatiblePluginError(
             f"needs plugin API {required}, this core provides {hookspecs.API_VERSION}"
         )
+
+
+def _check_hook_names(module: types.ModuleType) -> None:
+    # pluggy registers a misspelt hook without complaint and never calls it; a plugin
+    # author deserves to hear about it at start-up instead.
+    marker = f"{hookspecs.PROJECT}_impl"
+    for attribute in dir(module):
+        function = getattr(module, attribute)
+        if not attribute.startswith("blog_") or not callable(function):
+            continue
+        if not hasattr(hookspecs, attribute):
+            raise IncompatiblePluginError(f"{attribute} is not a hook (see blog/hookspecs.py)")
+        if not hasattr(function, marker):
+            raise IncompatiblePluginError(f"{attribute} lacks the @hookimpl decorator")
 
 
 def plugin_static_dirs(plugins: Plugins) -> dict[str, Path]:

@@ -1,0 +1,126 @@
+"""A single-file plugin implementing every hook, each with an effect a test can observe.
+
+The tests copy it into ``instance/plugins/``; it is deliberately tiny and uses only
+``blog.api``, as a third-party plugin would.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as etree
+from typing import TYPE_CHECKING, Any
+
+import click
+from flask import current_app
+from markdown.extensions import Extension
+from markdown.inlinepatterns import InlineProcessor
+
+from blog.api import current_variant, hookimpl
+
+if TYPE_CHECKING:
+    import re
+
+    from flask import Flask, Request, Response
+    from markdown import Markdown
+
+    from blog.models import Post
+
+__version__ = "0.3.1"
+
+#: ``(slug, action)`` for every ``blog_post_changed`` call this process saw.
+CHANGES: list[tuple[str, str]] = []
+
+
+class _Insertion(InlineProcessor):
+    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:
+        element = etree.Element("ins")
+        element.text = m.group(1)
+        return element, m.start(0), m.end(0)
+
+
+class InsertionExtension(Extension):
+    """``++text++`` becomes ``<ins>text</ins>``."""
+
+    def extendMarkdown(self, md: Markdown) -> None:
+        md.inlinePatterns.register(_Insertion(r"\+\+(.+?)\+\+", md), "every_hook_ins", 175)
+
+
+@hookimpl
+def blog_markdown_extensions() -> list[Extension]:
+    return [InsertionExtension()]
+
+
+@hookimpl
+def blog_render_html(post: Post, html: str) -> str:
+    return html + '<p class="every-hook-render" data-every-hook="kept">rendered</p>'
+
+
+@hookimpl
+def blog_allowed_html() -> dict[str, Any]:
+    return {"attributes": {"p": {"data-every-hook"}}}
+
+
+@hookimpl
+def blog_excerpt(post: Post, html: str, text: str) -> str:
+    return f"every_hook excerpt of {post.title}"
+
+
+@hookimpl
+def blog_post_metadata(post: Post, html: str) -> dict[str, Any]:
+    return {"every_hook_length": len(html)}
+
+
+@hookimpl
+def blog_search_text(text: str) -> str:
+    # British and American spellings find each other.
+    return text.replace("colour", "color")
+
+
+@hookimpl
+def blog_post_changed(post: Post, action: str) -> None:
+    CHANGES.append((post.slug, action))
+
+
+@hookimpl
+def blog_variants() -> list[str]:
+    return ["quiet", "loud"]
+
+
+@hookimpl
+def blog_request_variant(request: Request) -> str | None:
+    return request.cookies.get("every_hook_variant")
+
+
+@hookimpl
+def blog_template_context(request: Request, template: str) -> dict[str, Any]:
+    return {"html_lang": f"x-every-hook-{template.removesuffix('.html')}"}
+
+
+@hookimpl
+def blog_head_assets(request: Request) -> list[str]:
+    return ["/every-hook/style.css"]
+
+
+@hookimpl
+def blog_response_filter(request: Request, response: Response) -> Response:
+    response.headers["X-Every-Hook"] = current_variant() or "none"
+    return response
+
+
+@hookimpl
+def blog_register_routes(app: Flask) -> None:
+    @app.route("/every-hook/")
+    def every_hook_page() -> str:
+        return "started" if current_app.extensions.get("every_hook.started") else "not started"
+
+
+@hookimpl
+def blog_register_commands(cli: click.Group) -> None:
+    @cli.command("every-hook")
+    def every_hook_command() -> None:
+        """Say that the plugin's command ran."""
+        click.echo("every_hook command ran")
+
+
+@hookimpl
+def blog_startup(app: Flask) -> None:
+    app.extensions["every_hook.started"] = True
