@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 import opencc
@@ -73,14 +74,14 @@ def measure_conversion(instance: Path, html: str) -> None:
     app = new_app(instance)
     print(f"page: {len(html.encode('utf-8')):,} bytes, {len(html):,} characters")
     for name in ("s2t", "s2twp", "s2hk", "t2s", "t2tw", "t2hk"):
-        build_ms = median_ms(lambda name=name: opencc.OpenCC(name), 5)
+        build_ms = median_ms(partial(opencc.OpenCC, name), 5)
         print(f"  building an OpenCC {name} converter: {build_ms:.1f} ms (median of 5)")
     with app.test_request_context(f"/zh-tw/posts/{SLUG}/"):
         state = app.extensions[STATE_KEY]
         assert isinstance(state, State)
         for code in VARIANTS:
             target = state.target(code)
-            ms = median_ms(lambda target=target: convert_document(html, target), 15)
+            ms = median_ms(partial(convert_document, html, target), 15)
             print(f"  cold conversion into {code}: {ms:.1f} ms (median of 15)")
         target = state.target("zh-tw")
         scan_only = Target(
