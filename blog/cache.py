@@ -7,7 +7,9 @@ requests are looked up; any request carrying the session cookie goes straight to
 Key: scheme, host, the full path (variant prefix included) and query string, plus, for
 unprefixed URLs, the variant that the plugins' ``blog_request_variant`` hook picks for this
 request (called here with a plain request object, exactly as Flask would call it later), so
-the cache knows variants only through the plugin API.
+the cache knows variants only through the plugin API. The hook's answer is remembered per
+(Cookie, Accept-Language, query string), the inputs the hook specification names, so a hit
+on an unprefixed URL builds no request object either.
 
 Invalidation: every change to public content bumps the ``content`` row of ``site_state`` in
 its own transaction. Each process re-reads that one row at most every
@@ -50,6 +52,8 @@ UNCACHED_PREFIXES = ("/admin", "/api", "/uploads", "/static")
 ENTRY_OVERHEAD = 512
 #: A single page larger than this share of the cache is served but not stored.
 MAX_ENTRY_SHARE = 8
+#: Distinct (cookie, Accept-Language, query) combinations whose variant is remembered.
+MAX_REMEMBERED_CHOICES = 4096
 #: Headers a 304 repeats from the cached 200 (RFC 9110, 15.4.5).
 NOT_MODIFIED_HEADERS = frozenset({"etag", "cache-control", "vary", "content-location", "expires"})
 
@@ -241,6 +245,7 @@ class PageCacheMiddleware:
         self.session_cookie = str(app.config.get("SESSION_COOKIE_NAME", "session"))
         self.store = PageStore(max_bytes)
         self.watch = ContentWatch(self._read_state, self.store, check_seconds)
+        self._chosen: dict[tuple[str, str, str], str] = {}
         _watches.add(self.watch)
 
     def _read_state(self) -> ContentState:
@@ -251,10 +256,23 @@ class PageCacheMiddleware:
             return ContentState(content_version(), next_scheduled_publish())
 
     def _request_variant(self, environ: dict[str, Any]) -> str:
-        plugins: Plugins = self.app.extensions["blog.plugins"]
-        request = self.app.request_class(environ, populate_request=False)
-        with self.app.app_context():
-            return str(plugins.call_first("blog_request_variant", request=request) or "")
+        # The hook reads the request's cookies, Accept-Language and query string; its answer
+        # for the same three values is reused so that a hit needs no request object.
+        inputs = (
+            environ.get("HTTP_COOKIE", ""),
+            environ.get("HTTP_ACCEPT_LANGUAGE", ""),
+            environ.get("QUERY_STRING", ""),
+        )
+        chosen = self._chosen.get(inputs)
+        if chosen is None:
+            plugins: Plugins = self.app.extensions["blog.plugins"]
+            request = self.app.request_class(environ, populate_request=False)
+            with self.app.app_context():
+                chosen = str(plugins.call_first("blog_request_variant", request=request) or "")
+            if len(self._chosen) >= MAX_REMEMBERED_CHOICES:
+                self._chosen.clear()
+            self._chosen[inputs] = chosen
+        return chosen
 
     def key_for(self, environ: dict[str, Any]) -> CacheKey | None:
         """The cache key of ``environ``, or ``None`` when the request must not use the cache."""
