@@ -314,6 +314,12 @@ def test_cached_unprefixed_pages_differ_by_accept_language(client: FlaskClient, 
     assert tw.headers["ETag"] == tw_again.headers["ETag"] != plain.headers["ETag"]
 
 
+def test_admin_pages_are_not_converted_for_a_reader_of_a_variant(client: FlaskClient) -> None:
+    plain = client.get("/admin/login").get_data(as_text=True)
+    client.set_cookie("variant", "zh-tw")
+    assert client.get("/admin/login").get_data(as_text=True) == plain
+
+
 def test_content_language_header_names_the_variant(client: FlaskClient, post: Post) -> None:
     assert client.get("/zh-hk/posts/quantum/").headers["Content-Language"] == "zh-Hant-HK"
 

@@ -50,6 +50,9 @@ CONVERTED_MIMETYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/atom+xml", "application/rss+xml"}
 )
 STATE_KEY = "blog_plugins.opencc"
+#: The core's blueprints for authors, whose pages (the editor, its preview) are shown as
+#: written whatever variant the author reads the site in.
+PRIVATE_BLUEPRINTS = frozenset({"admin", "api", "uploads"})
 
 
 @dataclass
@@ -232,6 +235,8 @@ def blog_request_variant(request: Request) -> str | None:
 
 @hookimpl
 def blog_template_context(request: Request, template: str) -> dict[str, Any] | None:
+    if request.blueprint in PRIVATE_BLUEPRINTS:
+        return None
     config = _config()
     return page_context(
         request,
@@ -244,6 +249,8 @@ def blog_template_context(request: Request, template: str) -> dict[str, Any] | N
 @hookimpl
 def blog_response_filter(request: Request, response: Response) -> Response | None:
     if 300 <= response.status_code < 400 or response.direct_passthrough:
+        return None
+    if request.blueprint in PRIVATE_BLUEPRINTS:
         return None
     if not g.get("variant_prefixed"):
         # The same URL shows different text depending on these two request headers.
