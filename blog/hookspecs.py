@@ -47,7 +47,7 @@ def blog_markdown_extensions() -> list[Extension | str]:
     Runs once per render (a fresh ``markdown.Markdown`` is built for every post, so
     extensions need not be thread-safe). Return a list of extension instances or
     dotted names; the lists of all plugins are concatenated after the core's own
-    extensions (``extra``, ``toc``, ``sane_lists``).
+    extensions (``extra``, ``sane_lists``, ``admonition``, ``toc``).
     """
 
 
@@ -69,8 +69,9 @@ def blog_allowed_html() -> dict[str, Any] | None:
 
     A dict with any of: ``"tags"`` (a set of element names), ``"attributes"``
     (a mapping of element name, or ``"*"`` for all, to a set of attribute names) and
-    ``"url_schemes"`` (a set). The additions of every plugin are merged with the core's
-    allowlist once per render; nothing can remove ``script``/event-handler protections.
+    ``"url_schemes"`` (a set). Runs once per render; the additions of every plugin are
+    merged with the core's allowlist. Nothing can re-allow ``script``, ``style``
+    attributes or event handlers.
     """
 
 
@@ -107,7 +108,8 @@ def blog_post_changed(post: Post, action: str) -> None:
     """Be told that ``post`` was saved, deleted, restored or purged.
 
     ``action`` is one of ``"saved"``, ``"trashed"``, ``"restored"``, ``"purged"``. Runs
-    after the change is flushed, inside the same database transaction.
+    after the change is flushed, inside the same database transaction; every plugin is
+    told and return values are ignored.
     """
 
 
@@ -115,7 +117,8 @@ def blog_post_changed(post: Post, action: str) -> None:
 def blog_variants() -> list[str]:
     """Return the URL variants this plugin serves (for example ``["zh-hans", "zh-tw"]``).
 
-    Runs at start-up. Every public page is then also reachable under ``/<variant>/…``;
+    Runs at start-up; the lists of all plugins are joined, duplicates dropped. Every
+    public page is then also reachable under ``/<variant>/…``;
     the prefix is moved into ``SCRIPT_NAME`` so ``url_for`` keeps it, and the selected
     variant is available as ``g.variant`` and in templates as ``variant``.
     """
@@ -136,7 +139,9 @@ def blog_request_variant(request: Request) -> str | None:
 def blog_template_context(request: Request, template: str) -> dict[str, Any] | None:
     """Return extra variables for rendering ``template`` during ``request``.
 
-    Runs for every rendered page; dicts are merged in plugin order.
+    ``template`` is the theme template's name (``"post.html"``). Runs for every rendered
+    page; the dicts are merged in plugin order over the core's variables, so a later
+    plugin's value for a key wins.
     """
 
 
@@ -160,18 +165,28 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
 
 @hookspec
 def blog_register_routes(app: Flask) -> None:
-    """Register blueprints or routes on ``app``. Runs once while the app is created."""
+    """Register blueprints or routes on ``app``.
+
+    Runs once while the app is created, after the core's blueprints; every plugin's
+    implementation runs and return values are ignored.
+    """
 
 
 @hookspec
 def blog_register_commands(cli: click.Group) -> None:
-    """Add ``click`` commands to the ``blog`` command group. Runs when the CLI starts."""
+    """Add ``click`` commands to the ``blog`` command group ``cli``.
+
+    Runs when the ``blog`` console script starts for an instance whose ``config.toml``
+    exists (the app is created first, so the plugin's configuration is available);
+    every plugin's implementation runs and return values are ignored.
+    """
 
 
 @hookspec
 def blog_startup(app: Flask) -> None:
     """Prepare the plugin: check its configuration, build caches.
 
-    Runs once at the end of ``create_app``, inside an application context.
-    Raising here marks the plugin as failed (and stops start-up in strict mode).
+    Runs once at the end of ``create_app``, inside an application context; return
+    values are ignored. Raising here marks the plugin as failed and unregisters it, so
+    none of its other hooks run (in strict mode the exception stops start-up).
     """
