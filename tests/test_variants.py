@@ -320,6 +320,12 @@ def test_admin_pages_are_not_converted_for_a_reader_of_a_variant(client: FlaskCl
     assert client.get("/admin/login").get_data(as_text=True) == plain
 
 
+def test_variant_parameter_is_ignored_on_author_pages(client: FlaskClient) -> None:
+    response = client.get("/admin/login?variant=zh-tw")
+    assert response.status_code == 200
+    assert not any(c.startswith("variant=") for c in response.headers.getlist("Set-Cookie"))
+
+
 def test_content_language_header_names_the_variant(client: FlaskClient, post: Post) -> None:
     assert client.get("/zh-hk/posts/quantum/").headers["Content-Language"] == "zh-Hant-HK"
 

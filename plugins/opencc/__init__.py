@@ -169,6 +169,8 @@ def blog_register_routes(app: Flask) -> None:
     _app_being_created[:] = [config if isinstance(config, Config) else Config()]
 
     def variant_parameter() -> BaseResponse | None:
+        if request.blueprint in PRIVATE_BLUEPRINTS:
+            return None
         config = _config()
         return remember_choice(
             request, config.variants, config.cookie_name, config.cookie_days * 86400
