@@ -167,6 +167,16 @@ def test_traditional_post_reads_in_simplified(
     assert Page(text).h1 == "繁体来源文章"
 
 
+def test_traditional_post_body_uses_traditional_to_hong_kong_conversion(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    # s2hk would turn the 里 of a place name into 裏; t2hk knows the text is already
+    # Traditional and leaves it.
+    make_post("馬里蘭州的網絡", title="地名", slug="hant-hk", lang="zh-Hant")
+    text = client.get("/zh-hk/posts/hant-hk/").get_data(as_text=True)
+    assert '<div lang="zh-Hant-HK"><p>馬里蘭州的網絡</p></div>' in text
+
+
 def test_post_rules_from_front_matter_apply(
     client: FlaskClient, make_post: Callable[..., Post]
 ) -> None:

@@ -7,7 +7,8 @@ the themes the switcher links, ``html_lang``, ``hreflang`` alternates and canoni
 
 Save time: the ``-{…}-`` Markdown syntax (:mod:`.markup`) and the post's
 ``variants_rules`` front matter (:mod:`.rules`), which is stored with the body as a
-``data-variant-rules`` attribute on a wrapping ``div`` so the response filter applies it.
+``data-variant-rules`` attribute on a wrapping ``div`` so the response filter applies it
+(the body of a Traditional post is wrapped too, with its ``lang``).
 The default technical glossary (``data/glossary.toml``) and the site's
 ``instance/glossary.toml`` apply to every page.
 """
@@ -203,13 +204,22 @@ def _post_rules(post: Post) -> tuple[list[Rule], list[str]]:
 
 @hookimpl
 def blog_render_html(post: Post, html: str) -> str | None:
+    """Wrap the body of a Traditional post or one with rules, so the filter knows both.
+
+    Themes may drop the article's ``lang`` on variant pages (the page is then entirely in
+    one script), so a Traditional body says its script itself and gets the
+    ``from_traditional`` conversions.
+    """
     rules, _errors = _post_rules(post)
-    if not rules:
+    attributes = []
+    if script_of_lang(post.lang) == HANT:
+        attributes.append(f'lang="{html_lib.escape(post.lang, quote=True)}"')
+    if rules:
+        stored = json.dumps([rule.to_json() for rule in rules], ensure_ascii=False)
+        attributes.append(f'{RULES_ATTRIBUTE}="{html_lib.escape(stored, quote=True)}"')
+    if not attributes:
         return None
-    stored = html_lib.escape(
-        json.dumps([rule.to_json() for rule in rules], ensure_ascii=False), quote=True
-    )
-    return f'<div {RULES_ATTRIBUTE}="{stored}">{html}</div>'
+    return f"<div {' '.join(attributes)}>{html}</div>"
 
 
 @hookimpl
