@@ -6,9 +6,11 @@ is extended only through plugin hooks (see :mod:`blog.hookspecs`).
 
 from __future__ import annotations
 
+import ctypes
 import hashlib
 import html as html_lib
 import re
+import threading
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -24,10 +26,129 @@ from blog.sanitize import Allowlist, sanitize_html
 #: Bumped when the core's own part of the pipeline changes output, to re-render every post.
 CORE_RENDER_VERSION = "1"
 FALLBACK_EXCERPT_CHARS = 200
+#: Deepest list/blockquote nesting accepted. Python-Markdown's cost grows about cubically
+#: with depth (4-space lists: 100 deep 0.9 s, 150 deep 3 s, 1,500 deep RecursionError after
+#: 21 s); no real post nests beyond a dozen levels.
+MAX_NESTING = 50
+#: Characters Python-Markdown would scan looking for the ``]`` of every ``[`` (see
+#: :func:`bracket_scan_cost`). Its link parser rescans the rest of the paragraph for each
+#: ``[``, about 2 µs a character: 1,000 unclosed ``[`` cost 0.5 M (~1 s), 4,000 cost 8 M.
+MAX_BRACKET_SCAN = 4_000_000
+_NESTING_UNIT = re.compile(r" {0,3}>[ ]?|(?:[-*+]|\d{1,9}[.)])[ \t]+| {4}|\t")
+_FENCE = re.compile(r" {0,3}(```|~~~)")
 
 
 class RenderError(Exception):
     """A post cannot be rendered (too large, too slow); the message says why."""
+
+
+class _RenderTimeout(BaseException):
+    # BaseException so that no ``except Exception`` in Markdown extensions or plugin hooks
+    # can swallow it on its way out of the interrupted render.
+    pass
+
+
+class _TimeBudget:
+    """Interrupt the current thread's Python code once ``seconds`` have passed.
+
+    A Python thread cannot be killed, but CPython can schedule an exception in it
+    (``PyThreadState_SetAsyncExc``), raised at its next bytecode. Python-Markdown's slow
+    paths are Python loops, so the render stops within milliseconds of the deadline and
+    the waitress thread is free again, at no cost to normal renders (one timer thread)
+    and without pickling plugin extensions into a worker process.
+    """
+
+    def __init__(self, seconds: float) -> None:
+        self._thread_id = threading.get_ident()
+        self._lock = threading.Lock()
+        self._armed = True
+        self.expired = False
+        self._timer = threading.Timer(seconds, self._expire)
+        self._timer.daemon = True
+
+    def __enter__(self) -> _TimeBudget:
+        self._timer.start()
+        return self
+
+    def _expire(self) -> None:
+        with self._lock:
+            if self._armed:
+                self.expired = True
+                _set_async_exception(self._thread_id, _RenderTimeout)
+
+    def __exit__(self, *_exc: object) -> None:
+        self._timer.cancel()
+        with self._lock:
+            self._armed = False
+            if self.expired:
+                # The render may have finished just as the timer fired: drop the exception
+                # if it is still pending so it cannot surface outside the budgeted block.
+                _set_async_exception(self._thread_id, None)
+
+
+def _set_async_exception(thread_id: int, exception: type[BaseException] | None) -> None:
+    ctypes.pythonapi.PyThreadState_SetAsyncExc(
+        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None
+    )
+
+
+def nesting_depth(source: str) -> int:
+    """Deepest list/blockquote/indent nesting of any line outside fenced code."""
+    deepest = 0
+    fenced = False
+    for line in source.split("\n"):
+        if _FENCE.match(line):
+            fenced = not fenced
+            continue
+        if fenced:
+            continue
+        depth = 0
+        position = 0
+        while (unit := _NESTING_UNIT.match(line, position)) and unit.end() > position:
+            depth += 1
+            position = unit.end()
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def bracket_scan_cost(source: str) -> int:
+    """Characters Python-Markdown's link parser scans: from each ``[`` to its ``]``.
+
+    An unclosed ``[`` is scanned to the end of its paragraph. Linear time, so refusing a
+    quadratic input costs less than starting to render it.
+    """
+    cost = 0
+    for paragraph in re.split(r"\n[ \t]*\n", source):
+        opened: list[int] = []
+        escaped = False
+        for index, char in enumerate(paragraph):
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == "[":
+                opened.append(index)
+            elif char == "]" and opened:
+                cost += index - opened.pop()
+        cost += sum(len(paragraph) - start for start in opened)
+    return cost
+
+
+def check_render_limits(source: str, max_bytes: int) -> None:
+    """Refuse, with a message naming the limit, input known to be too costly to render."""
+    size = len(source.encode("utf-8"))
+    if size > max_bytes:
+        raise RenderError(f"post is {size:,} bytes; the limit is {max_bytes:,} (MAX_POST_BYTES)")
+    depth = nesting_depth(source)
+    if depth > MAX_NESTING:
+        raise RenderError(
+            f"lists or blockquotes are nested {depth} levels deep; the limit is {MAX_NESTING}"
+        )
+    if bracket_scan_cost(source) > MAX_BRACKET_SCAN:
+        raise RenderError(
+            "too many unclosed '[' in one paragraph for the Markdown renderer; "
+            "escape literal brackets as \\[ or close them"
+        )
 
 
 @dataclass
@@ -120,17 +241,21 @@ def _clean_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def render_post(post: Post) -> Rendered:
     """Render ``post.source`` through Markdown, the plugins and the sanitizer."""
-    limit = int(current_app.config["MAX_POST_BYTES"])
-    size = len(post.source.encode("utf-8"))
-    if size > limit:
-        raise RenderError(f"post is {size:,} bytes; the limit is {limit:,} (MAX_POST_BYTES)")
+    check_render_limits(post.source, int(current_app.config["MAX_POST_BYTES"]))
+    seconds = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
     plugins = _plugins()
     converter = build_markdown()
     try:
-        html = converter.convert(post.source)
+        with _TimeBudget(seconds):
+            html = converter.convert(post.source)
+            html = plugins.call_chain("blog_render_html", "html", html, post=post)
     except RecursionError:
         raise RenderError("post is nested too deeply for the Markdown renderer") from None
-    html = plugins.call_chain("blog_render_html", "html", html, post=post)
+    except _RenderTimeout:
+        raise RenderError(
+            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS); "
+            "look for very long or deeply nested constructs"
+        ) from None
     html = sanitize_html(html, build_allowlist())
     text = html_to_text(html)
     excerpt = plugins.call_first("blog_excerpt", post=post, html=html, text=text)
