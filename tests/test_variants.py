@@ -214,6 +214,14 @@ def test_search_finds_simplified_post_with_traditional_query(
     assert "/posts/quantum/" in text
 
 
+def test_search_with_taiwan_wording_finds_mainland_wording(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    make_post("显存与内存的区别", title="硬件笔记", slug="memory")
+    text = client.get(f"/search?q={quote('記憶體')}").get_data(as_text=True)
+    assert "/posts/memory/" in text
+
+
 # -- selection --------------------------------------------------------------------------------
 
 

@@ -232,8 +232,12 @@ def blog_post_metadata(post: Post, html: str) -> dict[str, Any] | None:
 
 @hookimpl
 def blog_search_text(text: str) -> str | None:
-    """Index and query in Simplified script, so either script finds both."""
-    return convert_text("t2s", text)
+    """Index and query in mainland Simplified wording, so any variant finds every post.
+
+    ``s2t`` first makes the text uniformly Traditional (Simplified characters map to
+    several Traditional ones), then ``tw2sp`` folds Taiwan phrases too: 記憶體 → 内存.
+    """
+    return convert_text("tw2sp", convert_text("s2t", text))
 
 
 # -- request time --------------------------------------------------------------------
