@@ -14,6 +14,8 @@ from typing import Any
 
 import markdown
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from blog.sanitize import Allowlist, sanitize_html
 from blog_plugins.opencc import DEFAULT_GLOSSARY, Config, prepare
@@ -593,3 +595,22 @@ def test_atom_feed_converts_text_but_not_code() -> None:
     assert converted == feed.replace("<title>数据", "<title>數據").replace(
         "<title>软件", "<title>軟件"
     ).replace("<p>数据", "<p>數據")
+
+
+MARKUP_ALPHABET = "<>/!?-=\"' \n&;#abcdefghijklmnopqrstuvwxy数据软件"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=MARKUP_ALPHABET, max_size=200))
+def test_any_markup_is_reproduced_exactly_when_nothing_converts(document: str) -> None:
+    target = Target(code="zh-hant", html_lang="zh-Hant", configs={})
+    assert convert_document(document, target) == document
+    assert convert_document(document, target, xml=True) == document
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=MARKUP_ALPHABET, max_size=200))
+def test_any_markup_converts_only_its_chinese_characters(document: str) -> None:
+    converted = convert_document(document, _target("zh-hant", ()))
+    assert len(converted) == len(document)
+    assert [c for c in converted if c.isascii()] == [c for c in document if c.isascii()]
