@@ -158,6 +158,7 @@ def run_wrk(
 
 
 def fetch_etag(url: str) -> str:
-    with urllib.request.urlopen(url, timeout=10) as response:
+    """GET ``url`` once (a slow first render is waited for) and return its ETag."""
+    with urllib.request.urlopen(url, timeout=600) as response:
         response.read()
         return str(response.headers["ETag"])

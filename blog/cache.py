@@ -54,6 +54,8 @@ ENTRY_OVERHEAD = 512
 MAX_ENTRY_SHARE = 8
 #: Distinct (cookie, Accept-Language, query) combinations whose variant is remembered.
 MAX_REMEMBERED_CHOICES = 4096
+#: How long a miss waits for another thread rendering the same page before rendering it too.
+RENDER_WAIT_SECONDS = 30.0
 #: Headers a 304 repeats from the cached 200 (RFC 9110, 15.4.5).
 NOT_MODIFIED_HEADERS = frozenset({"etag", "cache-control", "vary", "content-location", "expires"})
 
@@ -246,6 +248,8 @@ class PageCacheMiddleware:
         self.store = PageStore(max_bytes)
         self.watch = ContentWatch(self._read_state, self.store, check_seconds)
         self._chosen: dict[tuple[str, str, str], str] = {}
+        self._rendering: dict[CacheKey, threading.Event] = {}
+        self._rendering_lock = threading.Lock()
         _watches.add(self.watch)
 
     def _read_state(self) -> ContentState:
@@ -307,14 +311,30 @@ class PageCacheMiddleware:
             return self.downstream(environ, start_response)
         head = environ["REQUEST_METHOD"] == "HEAD"
         page = self.store.get(key)
+        claimed = False
+        if page is None:
+            # Concurrent misses for one page (every reader right after a change) wait for
+            # the first one's render instead of rendering the same page on every thread.
+            with self._rendering_lock:
+                pending = self._rendering.get(key)
+                if pending is None:
+                    self._rendering[key] = threading.Event()
+                    claimed = True
+            if pending is not None and pending.wait(RENDER_WAIT_SECONDS):
+                page = self.store.get(key)
         if page is None:
             environ["REQUEST_METHOD"] = "GET"
-            status, headers, body = self._render(environ)
-            if not _storable(status, headers):
-                start_response(status, headers)
-                return [] if head else [body]
-            page = make_page(status, headers, body)
-            self.store.put(key, page, generation)
+            try:
+                status, headers, body = self._render(environ)
+                if not _storable(status, headers):
+                    start_response(status, headers)
+                    return [] if head else [body]
+                page = make_page(status, headers, body)
+                self.store.put(key, page, generation)
+            finally:
+                if claimed:
+                    with self._rendering_lock:
+                        self._rendering.pop(key).set()
         return self._answer(page, environ, start_response, head)
 
     def _render(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -14,6 +14,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -308,6 +309,22 @@ def test_post_requests_are_never_cached(cached_app: Flask, reader: FlaskClient) 
     assert len(store) == 0
     cached_app.test_client().get("/echo/")
     assert len(store) == 1
+
+
+def test_concurrent_misses_for_one_page_render_it_once(cached_app: Flask) -> None:
+    renders: list[int] = []
+
+    @cached_app.route("/slow/")
+    def slow() -> str:
+        renders.append(1)
+        time.sleep(0.5)
+        return "<p>slow</p>"
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _n: cached_app.test_client().get("/slow/"), range(4)))
+    assert [r.status_code for r in responses] == [200] * 4
+    assert {r.data for r in responses} == {b"<p>slow</p>"}
+    assert len(renders) == 1
 
 
 def test_not_found_is_not_stored(reader: FlaskClient, calls: FlaskCalls) -> None:
