@@ -113,7 +113,9 @@ def create_app(
         plugins.start(app)
 
     routed = VariantPrefixMiddleware(app.wsgi_app, variants)
-    app.wsgi_app = assets.wrap(install_page_cache(app, routed, variants))  # type: ignore[method-assign]
+    app.wsgi_app = assets.wrap(  # type: ignore[method-assign]
+        install_page_cache(app, routed, variants), SECURITY_HEADERS
+    )
     return app
 
 

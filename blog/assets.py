@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Mapping
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -50,9 +51,23 @@ class Assets:
         except KeyError:
             raise KeyError(f"no static file {path!r} in {namespace!r}") from None
 
-    def wrap(self, wsgi_app: Any) -> WhiteNoise:
-        """Return a whitenoise app serving exactly the registered files, immutable."""
-        server = WhiteNoise(wsgi_app, autorefresh=False, immutable_file_test=lambda _p, _u: True)
+    def wrap(self, wsgi_app: Any, headers: Mapping[str, str]) -> WhiteNoise:
+        """Return a whitenoise app serving exactly the registered files, immutable.
+
+        ``headers`` go on every file response: whitenoise answers before Flask, so the
+        app's own response hooks (security headers) never see these responses.
+        """
+
+        def add_headers(file_headers: Any, _path: str, _url: str) -> None:
+            for name, value in headers.items():
+                file_headers[name] = value
+
+        server = WhiteNoise(
+            wsgi_app,
+            autorefresh=False,
+            immutable_file_test=lambda _p, _u: True,
+            add_headers_function=add_headers,
+        )
         for url, path in self.files.items():
             server.add_file_to_dictionary(url, str(path))
         return server
