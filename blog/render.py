@@ -178,7 +178,7 @@ def build_markdown() -> markdown.Markdown:
         "extra",
         "sane_lists",
         "admonition",
-        TocExtension(slugify=heading_id, toc_depth="2-4", permalink=False),
+        TocExtension(slugify=heading_id, permalink=False),
     ]
     for _plugin, contributed in _plugins().call_each("blog_markdown_extensions"):
         extensions.extend(contributed)
@@ -227,16 +227,55 @@ def html_to_text(html: str) -> str:
     return re.sub(r"\s+", " ", "".join(extractor.parts)).strip()
 
 
-def _clean_toc(tokens: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [
-        {
-            "level": token["level"],
-            "id": token["id"],
-            "name": html_lib.unescape(re.sub(r"<[^>]+>", "", token["name"])),
-            "children": _clean_toc(token.get("children", [])),
-        }
-        for token in tokens
-    ]
+TOC_LEVELS = range(2, 5)
+
+
+class _HeadingCollector(HTMLParser):
+    """Collect ``(level, id, text)`` of the headings in sanitized HTML, annotations skipped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.headings: list[tuple[int, str, str]] = []
+        self._open: tuple[int, str] | None = None
+        self._text: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "annotation":
+            self._skip += 1
+        identifier = dict(attrs).get("id")
+        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit() and identifier:
+            self._open, self._text = (int(tag[1]), identifier), []
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "annotation" and self._skip:
+            self._skip -= 1
+        if self._open and tag == f"h{self._open[0]}":
+            text = re.sub(r"\s+", " ", "".join(self._text)).strip()
+            self.headings.append((*self._open, text))
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open and not self._skip:
+            self._text.append(data)
+
+
+def extract_toc(html: str) -> list[dict[str, Any]]:
+    """Build the nested table of contents from the final HTML (what readers will see)."""
+    collector = _HeadingCollector()
+    collector.feed(html)
+    collector.close()
+    root: list[dict[str, Any]] = []
+    stack: list[dict[str, Any]] = []
+    for level, identifier, name in collector.headings:
+        if level not in TOC_LEVELS:
+            continue
+        item = {"level": level, "id": identifier, "name": name, "children": []}
+        while stack and stack[-1]["level"] >= level:
+            stack.pop()
+        (stack[-1]["children"] if stack else root).append(item)
+        stack.append(item)
+    return root
 
 
 def render_post(post: Post) -> Rendered:
@@ -266,7 +305,7 @@ def render_post(post: Post) -> Rendered:
     meta: dict[str, Any] = {}
     for _plugin, facts in plugins.call_each("blog_post_metadata", post=post, html=html):
         meta.update(facts)
-    toc = _clean_toc(getattr(converter, "toc_tokens", []))
+    toc = extract_toc(html)
     return Rendered(body_html=html, excerpt=excerpt, toc=toc, text=text, render_meta=meta)
 
 
