@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import ctypes
 import hashlib
-import html as html_lib
 import re
 import threading
 from dataclasses import dataclass, field
