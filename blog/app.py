@@ -101,8 +101,9 @@ def create_app(
     plugins.call_each("blog_register_routes", app=app)
 
     variants: list[str] = []
-    for _plugin, names in plugins.call_each("blog_variants"):
-        variants.extend(n for n in names if n not in variants)
+    with app.app_context():
+        for _plugin, names in plugins.call_each("blog_variants"):
+            variants.extend(n for n in names if n not in variants)
     app.extensions["blog.variants"] = variants
 
     app.before_request(_select_variant)
