@@ -59,6 +59,8 @@ PREFIX_MIN_CHARS = 3
 SNIPPET_CHARS = 120
 SNIPPET_LEAD_CHARS = 30
 MAX_SNIPPET_SPANS = 300
+#: Snippets come from the start of long posts: scanning further costs more than it shows.
+SNIPPET_SCAN_CHARS = 5_000
 #: Field weights for ranking: a match in the title counts most, then tags, category, body.
 FIELDS = ("title", "body", "tags", "category")
 SQLITE_WEIGHTS = {"title": 10.0, "body": 1.0, "tags": 5.0, "category": 3.0}
@@ -157,14 +159,23 @@ class Backend(Protocol):
     def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]: ...
 
 
-def _ranked_ids(
-    condition: Any, rank: Any, source: Any, limit: int, offset: int
-) -> tuple[list[int], int]:
-    """Run a match ``condition`` joined to public posts: one page of ids and the total."""
-    matches = select(Post.id).select_from(source).where(condition, public_condition())
-    total = db.session.scalar(select(func.count()).select_from(matches.subquery())) or 0
+def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
+    """Keep the public posts among ``matches`` (``post_id``, ``score``: lower is better).
+
+    The matches are materialised first: otherwise SQLite may walk the posts and run the
+    full-text query once per post, which takes seconds for a common word.
+    """
+    found = matches.cte("matches").prefix_with("MATERIALIZED")
+    public = (
+        select(Post.id, found.c.score)
+        .join(found, found.c.post_id == Post.id)
+        .where(public_condition())
+    )
+    total = db.session.scalar(select(func.count()).select_from(public.subquery())) or 0
     ids = db.session.scalars(
-        matches.order_by(rank, Post.published_at.desc(), Post.id.desc()).limit(limit).offset(offset)
+        public.order_by(found.c.score, Post.published_at.desc(), Post.id.desc())
+        .limit(limit)
+        .offset(offset)
     ).all()
     return list(ids), int(total)
 
@@ -207,10 +218,10 @@ class SqliteBackend:
         expression = self.match_expression(terms)
         fts: Any = literal_column("search_fts")
         weights = [SQLITE_WEIGHTS[f] for f in FIELDS]
-        condition = fts.op("MATCH")(bindparam("expression", expression))
-        rank = func.bm25(fts, *weights)
-        source = Post.__table__.join(search_fts, search_fts.c.rowid == Post.id)
-        return _ranked_ids(condition, rank, source, limit, offset)
+        matches = select(
+            search_fts.c.rowid.label("post_id"), func.bm25(fts, *weights).label("score")
+        ).where(fts.op("MATCH")(bindparam("expression", expression)))
+        return _ranked_ids(matches, limit, offset)
 
 
 def _pg_quote(token: str) -> str:
@@ -273,10 +284,10 @@ class PostgresBackend:
     def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]:
         query = cast(bindparam("expression", tsquery_literal(terms)), TSQUERY)
         document = search_documents.c.document
-        condition = document.op("@@")(query)
-        rank = func.ts_rank(document, query).desc()
-        source = Post.__table__.join(search_documents, search_documents.c.post_id == Post.id)
-        return _ranked_ids(condition, rank, source, limit, offset)
+        matches = select(
+            search_documents.c.post_id, (-func.ts_rank(document, query)).label("score")
+        ).where(document.op("@@")(query))
+        return _ranked_ids(matches, limit, offset)
 
 
 def backend() -> Backend:
@@ -438,13 +449,10 @@ def _clauses(text: str) -> list[tuple[int, str]]:
 _WORD_TAIL = rf"[[\p{{L}}\p{{N}}]--[{_BIGRAM_SCRIPTS}]]*"
 
 
-def _find(haystack: str, term: Term) -> Iterable[tuple[int, int]]:
-    """Yield spans of ``term`` in ``haystack``; a prefix word is marked up to its end."""
-    pattern = regex.escape(term.surface)
-    if term.prefix and not term.is_cjk:
-        pattern += _WORD_TAIL
-    for match in regex.finditer(pattern, haystack, regex.IGNORECASE | regex.V1):
-        yield match.span()
+def _pattern(term: Term) -> Any:
+    """Regex for ``term`` in text; a prefix word is marked up to its end."""
+    source = regex.escape(term.surface) + (_WORD_TAIL if term.prefix and not term.is_cjk else "")
+    return regex.compile(source, regex.IGNORECASE | regex.V1)
 
 
 def _match_spans(
@@ -452,21 +460,35 @@ def _match_spans(
 ) -> list[tuple[int, int, str]]:
     """Spans ``(start, end, term)`` of query matches in the original ``text``.
 
-    Matching happens on the normalised text, clause by clause. Where normalisation kept a
-    clause's length the positions carry over exactly; where it did not (a vocabulary
-    change such as 記憶體 -> 内存) the raw query words are looked for instead.
+    Matching happens on the normalised text. Clauses whose length normalisation kept map
+    position for position; in a clause it changed (a vocabulary change such as 記憶體 ->
+    内存) the raw query words are looked for instead.
     """
     clauses = _clauses(text)
     normalized = normalize("\n".join(piece for _start, piece in clauses)).split("\n")
     if len(normalized) != len(clauses):
         normalized = [piece for _start, piece in clauses]
-    spans = []
+    pieces = []
+    misaligned = []
     for (offset, piece), normal in zip(clauses, normalized, strict=True):
-        aligned = len(normal) == len(piece)
-        haystack, wanted = (normal, terms) if aligned else (piece, raw_terms)
-        for term in wanted:
-            for start, end in _find(haystack, term):
-                spans.append((offset + start, offset + end, term.surface))
+        if len(normal) == len(piece):
+            pieces.append(normal)
+        else:
+            pieces.append(" " * len(piece))
+            misaligned.append((offset, piece))
+    haystack = "".join(pieces)
+    spans = [
+        (*match.span(), term.surface)
+        for term in terms
+        for match in _pattern(term).finditer(haystack)
+    ]
+    for term in raw_terms if misaligned else ():
+        pattern = _pattern(term)
+        for offset, piece in misaligned:
+            spans += [
+                (offset + m.start(), offset + m.end(), term.surface)
+                for m in pattern.finditer(piece)
+            ]
     spans.sort()
     return spans[:MAX_SNIPPET_SPANS]
 
@@ -477,6 +499,7 @@ def snippet(text: str, terms: Sequence[Term], raw_terms: Sequence[Term] = ()) ->
     ``text`` is plain text (never HTML), so a ``<mark>`` can never land inside math or
     code markup; everything else is escaped.
     """
+    text = text[:SNIPPET_SCAN_CHARS]
     spans = _match_spans(text, terms, raw_terms)
     if not spans:
         extract = text[:SNIPPET_CHARS]
