@@ -22,20 +22,34 @@ from blog.models import PUBLISHED, SCHEDULED, Category, Post, Tag, db, post_tags
 
 #: Listings never load these: a page of ten posts would otherwise read megabytes.
 HEAVY_COLUMNS = (Post.source, Post.body_html, Post.toc)
+#: Where a listing page starts: the (published_at, id) key of its first post.
+PageStart = tuple[datetime, int]
 
 
-def public_condition(kind: str = "post") -> Any:
-    """SQL condition for posts readers may see now (scheduled ones once their time comes)."""
+def public_condition(kind: str = "post", until: PageStart | None = None) -> Any:
+    """SQL condition for posts readers may see now (scheduled ones once their time comes).
+
+    With ``until``, a ``(published_at, id)`` key taken from a public post, the condition
+    keeps posts at or before that key instead of before "now": the key is in the past, and
+    a single bound lets the database walk the listing index straight from it.
+    """
+    if until is None:
+        time_bound = Post.published_at <= utcnow()
+    else:
+        time_bound = tuple_(Post.published_at, Post.id) <= tuple_(*until)
     return and_(
         Post.kind == kind,
         Post.deleted_at.is_(None),
         Post.status.in_((PUBLISHED, SCHEDULED)),
-        Post.published_at <= utcnow(),
+        time_bound,
     )
 
 
-def listing_query(category: Category | None = None, tag: Tag | None = None) -> Select[Any]:
-    query = select(Post).where(public_condition()).options(*(defer(c) for c in HEAVY_COLUMNS))
+def listing_query(
+    category: Category | None = None, tag: Tag | None = None, until: PageStart | None = None
+) -> Select[Any]:
+    query = select(Post).where(public_condition(until=until))
+    query = query.options(*(defer(c) for c in HEAVY_COLUMNS))
     if category is not None:
         query = query.where(Post.category_id == category.id)
     if tag is not None:
@@ -65,7 +79,6 @@ class Page:
 
 #: Listings whose page boundaries each app keeps (home, categories, tags; least recent dropped).
 MAX_LISTING_INDEXES = 256
-PageStart = tuple[datetime, int]
 
 
 @dataclass(frozen=True)
@@ -169,10 +182,8 @@ def listing_page(number: int, per_page: int, **filters: Any) -> Page | None:
         return None
     if not index.starts:
         return Page([], number, count, 0)
-    published_at, post_id = index.starts[number - 1]
     posts = db.session.scalars(
-        listing_query(**filters)
-        .where(tuple_(Post.published_at, Post.id) <= tuple_(published_at, post_id))
+        listing_query(**filters, until=index.starts[number - 1])
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(per_page)
     ).all()
