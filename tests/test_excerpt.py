@@ -10,12 +10,6 @@ from xml.etree import ElementTree
 
 import markdown
 import pytest
-from blog_plugins.excerpt import Config, blog_allowed_html
-from blog_plugins.excerpt.cut import cut, text_length
-from blog_plugins.excerpt.excerpt import meta_description, post_excerpt
-from blog_plugins.excerpt.marker import mark_more
-from blog_plugins.excerpt.stats import reading_stats
-from blog_plugins.excerpt.structure import read_body
 from conftest import write_config
 from flask import Flask
 from flask.testing import FlaskClient
@@ -23,6 +17,12 @@ from flask.testing import FlaskClient
 from blog.models import Post
 from blog.posts import PostFields, save_post
 from blog.sanitize import Allowlist, sanitize_html
+from blog_plugins.excerpt import Config, blog_allowed_html
+from blog_plugins.excerpt.cut import cut, text_length
+from blog_plugins.excerpt.excerpt import meta_description, post_excerpt
+from blog_plugins.excerpt.marker import mark_more
+from blog_plugins.excerpt.stats import reading_stats
+from blog_plugins.excerpt.structure import read_body
 
 SEEDS = Path(__file__).resolve().parents[1].parent / "shared" / "seeds"
 FAMILY = "👨\u200d👩\u200d👧\u200d👦"

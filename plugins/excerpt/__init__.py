@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from blog.api import hookimpl, plugin_config
 from blog_plugins.excerpt.config import Config
 from blog_plugins.excerpt.excerpt import meta_description, post_excerpt
 from blog_plugins.excerpt.marker import mark_more
 from blog_plugins.excerpt.stats import reading_stats
 from blog_plugins.excerpt.structure import read_body
-
-from blog.api import hookimpl, plugin_config
 
 if TYPE_CHECKING:
     from blog.models import Post

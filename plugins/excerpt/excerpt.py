@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 import regex
+
 from blog_plugins.excerpt.config import Config, Placeholders
 from blog_plugins.excerpt.cut import cut, text_length
 from blog_plugins.excerpt.structure import Kind, Segment
