@@ -13,6 +13,7 @@ import click
 import tomli_w
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.exc import OperationalError
 
 from blog.admin.cli import token as token_commands
 from blog.app import create_app
@@ -268,4 +269,12 @@ def main() -> None:
             app = None
         if app is not None:
             app.extensions["blog.plugins"].call_each("blog_register_commands", cli=cli)
-    cli()
+    try:
+        cli()
+    except OperationalError as error:
+        # A full disk or a read-only instance folder surfaces here from any command; the
+        # failed transaction was rolled back, so say what to fix instead of a traceback.
+        raise SystemExit(
+            f"error: the database cannot be opened or written ({error.orig}); check the free "
+            f"disk space and that {context.instance} is writable. Nothing was half-written."
+        ) from None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ def database_url(app_config: dict[str, Any], instance_path: Path) -> str:
     """Return the configured URL, or SQLite in the instance folder."""
     url = str(app_config.get("DATABASE_URL") or "")
     if not url:
-        return f"sqlite:///{instance_path / 'blog.sqlite3'}"
+        path = instance_path / "blog.sqlite3"
+        if path.is_file() and not os.access(instance_path, os.W_OK):
+            # A read-only instance folder (read-only mount, no write permission) still
+            # serves its posts: SQLite cannot create the WAL index file there, so open the
+            # database read-only and immutable (nothing can change it on such a folder).
+            return f"sqlite:///file:{path}?mode=ro&immutable=1&uri=true"
+        return f"sqlite:///{path}"
     if url.startswith("postgresql://"):
         # psycopg 3 is the driver we ship; plain postgresql:// would look for psycopg2.
         return "postgresql+psycopg://" + url[len("postgresql://") :]
