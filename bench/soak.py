@@ -85,6 +85,7 @@ class SoakReport:
     lost_writes: list[str] = field(default_factory=list)
     stale_reads: list[str] = field(default_factory=list)
     transport_errors: list[str] = field(default_factory=list)
+    logged_errors: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         served = sum(self.statuses.values())
@@ -95,7 +96,8 @@ class SoakReport:
             f"{self.writes_found:,} found afterwards; {self.stale_checks:,} freshness checks; "
             f"statuses {dict(sorted(self.statuses.items()))}; 5xx {len(self.server_errors)}, "
             f"lost {len(self.lost_writes)}, stale {len(self.stale_reads)}, "
-            f"unexpected {len(self.unexpected)}, transport errors {len(self.transport_errors)}"
+            f"unexpected {len(self.unexpected)}, transport errors {len(self.transport_errors)}, "
+            f"errors logged by the server {len(self.logged_errors)}"
         )
 
 
@@ -524,6 +526,13 @@ def run_soak(
         audit_pages(server.port, ledger, report)
     finally:
         server.stop()
+    log = Path(server.log.name).read_text(encoding="utf-8", errors="replace")
+    report.logged_errors = [
+        line
+        for line in log.splitlines()
+        # logging's default format ("ERROR:name:…"), Flask's ("[…] ERROR in app: …"), tracebacks
+        if line.startswith(("ERROR", "CRITICAL", "Traceback")) or " ERROR in " in line
+    ]
     audit_database(site.instance, ledger, report)
     return report
 
@@ -578,10 +587,13 @@ def main() -> None:
         ("lost writes", report.lost_writes),
         ("stale reads", report.stale_reads),
         ("unexpected", report.unexpected),
+        ("logged by the server", report.logged_errors),
     ):
         for item in items[:20]:
             print(f"  {title}: {item}")
-    failed = report.server_errors or report.lost_writes or report.stale_reads
+    failed = (
+        report.server_errors or report.lost_writes or report.stale_reads or report.logged_errors
+    )
     raise SystemExit(1 if failed else 0)
 
 

@@ -51,6 +51,10 @@ def test_soak_never_answers_5xx(soak: SoakReport) -> None:
     assert soak.transport_errors == []
 
 
+def test_soak_server_logs_no_error(soak: SoakReport) -> None:
+    assert soak.logged_errors == []
+
+
 def test_soak_requests_get_only_the_expected_statuses(soak: SoakReport) -> None:
     assert soak.unexpected == []
 
