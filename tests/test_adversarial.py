@@ -458,6 +458,33 @@ def test_oversized_upload_is_refused_with_413(make_app: Callable[..., Flask]) ->
     assert "UPLOAD_MAX_BYTES" in response.get_data(as_text=True)
 
 
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("/admin/login", 400),
+        ("/admin/preview", 302),
+        ("/", 405),
+        ("/search", 405),
+        ("/api/posts", 401),
+    ],
+)
+def test_twenty_megabyte_body_is_refused_without_an_error(
+    make_app: Callable[..., Flask], path: str, status: int
+) -> None:
+    app = make_app(TESTING=False)
+    body = "field=" + "x" * 20_000_000
+    response = app.test_client().post(
+        path, data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code == status
+
+
+def test_hundred_thousand_character_search_query_gets_a_page(admin_app: Flask) -> None:
+    response = admin_app.test_client().get("/search?q=" + quote("注意力" * 33_000))
+    assert response.status_code == 200
+    assert page_violations(response.get_data(as_text=True)) == []
+
+
 def test_ten_thousand_tags_are_refused(api: Callable[..., Any]) -> None:
     tags = [f"t{n}" for n in range(10_000)]
     response = api("POST", "/api/posts", {"title": "标签", "source": "x", "tags": tags})
