@@ -417,22 +417,6 @@ def robots() -> Response:
 # --- Page metadata for _seo.html ----------------------------------------------------------
 
 
-class _FirstImage(HTMLParser):
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.src: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "img" and self.src is None:
-            self.src = dict(attrs).get("src") or None
-
-
-def first_image(html: str) -> str | None:
-    finder = _FirstImage()
-    finder.feed(html)
-    return finder.src
-
-
 def _absolute(url: str) -> str:
     if url.startswith("//"):
         return urlsplit(site_root()).scheme + ":" + url
@@ -465,7 +449,7 @@ def seo_metadata(context: Context) -> dict[str, Any]:
         if post is not None:
             meta.update(title=post.title, description=post.excerpt)
         return meta
-    image = first_image(post.body_html or "")
+    image = (post.render_meta or {}).get("first_image")
     author = str(config["SITE_AUTHOR"] or config["SITE_TITLE"])
     meta.update(
         type="article",
