@@ -7,6 +7,7 @@ is extended only through plugin hooks (see :mod:`blog.hookspecs`).
 from __future__ import annotations
 
 import ctypes
+import functools
 import hashlib
 import re
 import threading
@@ -191,89 +192,86 @@ def build_allowlist() -> Allowlist:
     return allowlist
 
 
-class _TextExtractor(HTMLParser):
-    BLOCKS = frozenset(
-        "p div li h1 h2 h3 h4 h5 h6 pre blockquote tr table section figure dt dd br".split()  # noqa: SIM905
-    )
+TOC_LEVELS = range(2, 5)
+_BLOCKS = frozenset(
+    "p div li h1 h2 h3 h4 h5 h6 pre blockquote tr table section figure dt dd br".split()  # noqa: SIM905
+)
+_INVISIBLE = frozenset({"annotation", "script", "style"})
+
+
+@dataclass(frozen=True)
+class BodyFacts:
+    """What one pass over a sanitized body yields (see :func:`read_body`)."""
+
+    text: str
+    headings: tuple[tuple[int, str, str], ...]
+    first_image: str | None
+
+
+class _BodyReader(HTMLParser):
+    """One pass over sanitized HTML: visible text, headings ``(level, id, text)``, first image.
+
+    TeX annotations are skipped: the formula's rendering already supplies its text.
+    """
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
+        self.headings: list[tuple[int, str, str]] = []
+        self.first_image: str | None = None
+        self._heading: tuple[int, str] | None = None
+        self._heading_text: list[str] = []
         self._skip = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in ("annotation", "script", "style"):
+        if tag in _INVISIBLE:
             self._skip += 1
-        if tag in self.BLOCKS:
+        if tag in _BLOCKS:
             self.parts.append(" ")
+        if tag == "img" and self.first_image is None:
+            self.first_image = dict(attrs).get("src") or None
+        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
+            identifier = dict(attrs).get("id")
+            if identifier:
+                self._heading, self._heading_text = (int(tag[1]), identifier), []
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("annotation", "script", "style") and self._skip:
+        if tag in _INVISIBLE and self._skip:
             self._skip -= 1
-        if tag in self.BLOCKS:
+        if tag in _BLOCKS:
             self.parts.append(" ")
+        if self._heading and tag == f"h{self._heading[0]}":
+            text = re.sub(r"\s+", " ", "".join(self._heading_text)).strip()
+            self.headings.append((*self._heading, text))
+            self._heading = None
 
     def handle_data(self, data: str) -> None:
         if not self._skip:
             self.parts.append(data)
+            if self._heading:
+                self._heading_text.append(data)
+
+
+@functools.lru_cache(maxsize=16)
+def read_body(html: str) -> BodyFacts:
+    """Read ``html`` once; cached because the save pipeline and the search index both ask."""
+    reader = _BodyReader()
+    reader.feed(html)
+    reader.close()
+    text = re.sub(r"\s+", " ", "".join(reader.parts)).strip()
+    return BodyFacts(text, tuple(reader.headings), reader.first_image)
 
 
 def html_to_text(html: str) -> str:
     """Return the visible text of ``html`` with block boundaries as single spaces."""
-    extractor = _TextExtractor()
-    extractor.feed(html)
-    extractor.close()
-    return re.sub(r"\s+", " ", "".join(extractor.parts)).strip()
+    return read_body(html).text
 
 
-TOC_LEVELS = range(2, 5)
-
-
-class _StructureCollector(HTMLParser):
-    """Collect the headings ``(level, id, text)`` and the first image of sanitized HTML."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.headings: list[tuple[int, str, str]] = []
-        self.first_image: str | None = None
-        self._open: tuple[int, str] | None = None
-        self._text: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag == "annotation":
-            self._skip += 1
-        values = dict(attrs)
-        if tag == "img" and self.first_image is None:
-            self.first_image = values.get("src") or None
-        identifier = values.get("id")
-        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit() and identifier:
-            self._open, self._text = (int(tag[1]), identifier), []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "annotation" and self._skip:
-            self._skip -= 1
-        if self._open and tag == f"h{self._open[0]}":
-            text = re.sub(r"\s+", " ", "".join(self._text)).strip()
-            self.headings.append((*self._open, text))
-            self._open = None
-
-    def handle_data(self, data: str) -> None:
-        if self._open and not self._skip:
-            self._text.append(data)
-
-
-def extract_structure(html: str) -> tuple[list[dict[str, Any]], str | None]:
-    """Return the nested table of contents and the first image URL of the final HTML.
-
-    Both are worked out once at save time so that no page view parses a post body.
-    """
-    collector = _StructureCollector()
-    collector.feed(html)
-    collector.close()
+def nested_toc(headings: tuple[tuple[int, str, str], ...]) -> list[dict[str, Any]]:
+    """Nest ``(level, id, text)`` headings of levels 2-4 into the stored table of contents."""
     root: list[dict[str, Any]] = []
     stack: list[dict[str, Any]] = []
-    for level, identifier, name in collector.headings:
+    for level, identifier, name in headings:
         if level not in TOC_LEVELS:
             continue
         item = {"level": level, "id": identifier, "name": name, "children": []}
@@ -281,7 +279,7 @@ def extract_structure(html: str) -> tuple[list[dict[str, Any]], str | None]:
             stack.pop()
         (stack[-1]["children"] if stack else root).append(item)
         stack.append(item)
-    return root, collector.first_image
+    return root
 
 
 def render_post(post: Post) -> Rendered:
@@ -302,14 +300,15 @@ def render_post(post: Post) -> Rendered:
             "look for very long or deeply nested constructs"
         ) from None
     html = sanitize_html(html, build_allowlist())
-    text = html_to_text(html)
+    facts = read_body(html)
+    text = facts.text
     excerpt = plugins.call_first("blog_excerpt", post=post, html=html, text=text)
     if excerpt is None:
         excerpt = text[:FALLBACK_EXCERPT_CHARS] + (
             "..." if len(text) > FALLBACK_EXCERPT_CHARS else ""
         )
-    toc, image = extract_structure(html)
-    meta: dict[str, Any] = {"first_image": image}
+    toc = nested_toc(facts.headings)
+    meta: dict[str, Any] = {"first_image": facts.first_image}
     for _plugin, facts in plugins.call_each("blog_post_metadata", post=post, html=html):
         meta.update(facts)
     return Rendered(body_html=html, excerpt=excerpt, toc=toc, text=text, render_meta=meta)

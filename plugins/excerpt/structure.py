@@ -7,6 +7,7 @@ and what is code, and ``translate="no"`` marks what must be quoted verbatim.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum, auto
@@ -216,9 +217,13 @@ def _captured_kind(tag: str, attributes: dict[str, str], classes: set[str]) -> K
     return None
 
 
-def read_body(html: str) -> list[Segment]:
-    """Return the segments of ``html`` in reading order."""
+@functools.lru_cache(maxsize=8)
+def read_body(html: str) -> tuple[Segment, ...]:
+    """Return the segments of ``html`` in reading order.
+
+    Cached: the excerpt and the statistics hooks read the same body during one save.
+    """
     reader = _BodyReader()
     reader.feed(html)
     reader.close()
-    return reader.segments
+    return tuple(reader.segments)
