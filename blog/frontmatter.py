@@ -51,7 +51,9 @@ class _NoAliasLoader(yaml.SafeLoader):
         if self.check_event(yaml.AliasEvent):
             event = self.peek_event()
             raise FrontMatterError(
-                "YAML aliases (*name) are not accepted in front matter", event.start_mark.line + 1
+                "YAML aliases (*name) are not accepted in front matter",
+                # +1 for 1-based lines, +1 for the opening --- the YAML text starts after.
+                event.start_mark.line + 2,
             )
         return super().compose_node(parent, index)
 

@@ -158,8 +158,9 @@ def blog_head_assets(request: Request) -> list[str]:
 def blog_response_filter(request: Request, response: Response) -> Response | None:
     """Transform an outgoing HTML response; ``None`` means unchanged.
 
-    A chain, run for every public HTML or feed response before the page cache stores
-    it (so its work is done once per URL, variant and content version).
+    A chain, run for every HTML, Atom or XML response (public pages, feeds and the admin)
+    before the page cache stores it, so its work is done once per URL, variant and
+    content version.
     """
 
 

@@ -217,7 +217,7 @@ def test_import_refuses_traversal_slug_and_huge_post(
     result = run_cli("import", str(tmp_path))
     assert result.exit_code == 1
     assert "evil.md: slug" in result.output
-    assert "huge.md: post is 6,000,001 bytes; the limit is 2,000,000" in result.output
+    assert "huge.md: post is 6,000,000 bytes; the limit is 2,000,000" in result.output
     assert count_posts(instance) == 0
 
 

@@ -251,6 +251,9 @@ def publish_post(post_id: int) -> Response:
     except ConflictError as error:
         db.session.rollback()
         return _conflict(error)
+    except RenderError as error:
+        db.session.rollback()
+        return api_error(400, str(error), key="source")
     return jsonify(post_json(saved, full=True))
 
 

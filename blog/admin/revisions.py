@@ -12,6 +12,7 @@ from blog.admin.editor import author_name
 from blog.admin.redirects import save_with_redirect
 from blog.models import Post, Revision, db
 from blog.posts import ConflictError, fields_of
+from blog.render import RenderError
 from blog.views import render_page
 
 
@@ -72,6 +73,10 @@ def restore_revision(post_id: int, number: int) -> Response | tuple[str, int]:
     except ConflictError:
         db.session.rollback()
         flash("这篇文章刚被别人修改过，请查看最新内容后再恢复。", "error")
+        return redirect(url_for("admin.revision", post_id=post.id, number=number))
+    except RenderError as error:
+        db.session.rollback()
+        flash(f"无法恢复这一版：{error}", "error")
         return redirect(url_for("admin.revision", post_id=post.id, number=number))
     flash(f"已恢复第 {number} 版（保存为新版本）。", "ok")
     return redirect(url_for("admin.edit_post", post_id=post.id))

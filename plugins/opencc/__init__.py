@@ -51,9 +51,12 @@ CONVERTED_MIMETYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/atom+xml", "application/rss+xml"}
 )
 STATE_KEY = "blog_plugins.opencc"
-#: The core's blueprints for authors, whose pages (the editor, its preview) are shown as
-#: written whatever variant the author reads the site in.
+#: The core's blueprints for authors: no switcher, no remembered choice, no variant links.
 PRIVATE_BLUEPRINTS = frozenset({"admin", "api", "uploads"})
+#: Responses never converted: JSON and uploaded files. Admin pages are converted like any
+#: page (their UI strings follow the reader's variant); the author's source sits in a
+#: ``translate="no"`` textarea and the live preview arrives as JSON, so both stay as written.
+UNCONVERTED_BLUEPRINTS = frozenset({"api", "uploads"})
 
 
 @dataclass
@@ -266,7 +269,7 @@ def blog_template_context(request: Request, template: str) -> dict[str, Any] | N
 def blog_response_filter(request: Request, response: Response) -> Response | None:
     if 300 <= response.status_code < 400 or response.direct_passthrough:
         return None
-    if request.blueprint in PRIVATE_BLUEPRINTS:
+    if request.blueprint in UNCONVERTED_BLUEPRINTS:
         return None
     if not g.get("variant_prefixed"):
         # The same URL shows different text depending on these two request headers.
