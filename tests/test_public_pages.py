@@ -92,9 +92,9 @@ def test_second_page_has_the_rest_and_links_back(
 
 
 def test_posts_per_page_is_configurable(
-    make_app: Callable[..., Flask], make_post: Callable[..., Post], twelve_posts: list[Post]
+    make_app: Callable[..., Flask], database: str, twelve_posts: list[Post]
 ) -> None:
-    client = make_app(POSTS_PER_PAGE=5).test_client()
+    client = make_app(POSTS_PER_PAGE=5, DATABASE_URL=database).test_client()
     assert len(parse(client.get("/").get_data(as_text=True)).h2) == 5
     assert client.get("/page/3/").status_code == 200
     assert client.get("/page/4/").status_code == 404
@@ -136,9 +136,9 @@ def test_category_and_tag_listings(client: FlaskClient, twelve_posts: list[Post]
 
 
 def test_category_listing_paginates(
-    make_app: Callable[..., Flask], twelve_posts: list[Post]
+    make_app: Callable[..., Flask], database: str, twelve_posts: list[Post]
 ) -> None:
-    client = make_app(POSTS_PER_PAGE=4).test_client()
+    client = make_app(POSTS_PER_PAGE=4, DATABASE_URL=database).test_client()
     second = parse(client.get("/categories/机器学习/page/2/").get_data(as_text=True))
     assert second.h2 == ["文章03", "文章01"]
 
