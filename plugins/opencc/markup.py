@@ -33,7 +33,9 @@ VARIANT_FORMS = "data-variants"
 
 
 class VariantMarkupProcessor(InlineProcessor):
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:
+    def handleMatch(  # type: ignore[override]  # the stubs type Pattern.handleMatch apart
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
         content = m.group(1)
         span = etree.Element("span")
         if looks_like_forms(content):

@@ -56,7 +56,9 @@ def build_ruby(base: str, reading: str) -> etree.Element:
 class RubyInlineProcessor(InlineProcessor):
     """Replace ``{base|reading}`` with ruby markup."""
 
-    def handleMatch(self, m: re.Match[str], data: str) -> tuple[etree.Element, int, int]:
+    def handleMatch(  # type: ignore[override]  # the stubs type Pattern.handleMatch apart
+        self, m: re.Match[str], data: str
+    ) -> tuple[etree.Element, int, int]:
         return build_ruby(m.group("base"), m.group("reading")), m.start(0), m.end(0)
 
 
