@@ -9,6 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
+from blog import admin, feeds, search, views
 from blog import db as database
 from blog.assets import Assets
 from blog.cache import install_page_cache
@@ -89,11 +90,7 @@ def create_app(
     )
     check_required_templates(chain, app.jinja_env)
 
-    from blog import admin, views
-
     app.register_blueprint(views.public)
-    from blog import feeds, search
-
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
