@@ -308,7 +308,7 @@ def render_post(post: Post) -> Rendered:
             "..." if len(text) > FALLBACK_EXCERPT_CHARS else ""
         )
     toc = nested_toc(facts.headings)
-    meta: dict[str, Any] = {"first_image": facts.first_image}
+    meta: dict[str, Any] = {"first_image": facts.first_image} if facts.first_image else {}
     for _plugin, facts in plugins.call_each("blog_post_metadata", post=post, html=html):
         meta.update(facts)
     return Rendered(body_html=html, excerpt=excerpt, toc=toc, text=text, render_meta=meta)
