@@ -6,11 +6,11 @@ is extended only through plugin hooks (see :mod:`blog.hookspecs`).
 
 from __future__ import annotations
 
-import ctypes
 import functools
 import hashlib
 import re
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -42,54 +42,36 @@ class RenderError(Exception):
     """A post cannot be rendered (too large, too slow); the message says why."""
 
 
-class _RenderTimeout(BaseException):
-    # BaseException so that no ``except Exception`` in Markdown extensions or plugin hooks
-    # can swallow it on its way out of the interrupted render.
-    pass
+def within_budget(work: Callable[[], str], seconds: float) -> str:
+    """Run ``work`` in a worker thread; raise :class:`RenderError` if it takes over ``seconds``.
 
-
-class _TimeBudget:
-    """Interrupt the current thread's Python code once ``seconds`` have passed.
-
-    A Python thread cannot be killed, but CPython can schedule an exception in it
-    (``PyThreadState_SetAsyncExc``), raised at its next bytecode. Python-Markdown's slow
-    paths are Python loops, so the render stops within milliseconds of the deadline and
-    the waitress thread is free again, at no cost to normal renders (one timer thread)
-    and without pickling plugin extensions into a worker process.
+    A Python thread cannot be stopped safely (an asynchronous exception can land inside a
+    lock and deadlock the process), so the caller stops *waiting*: the request or import
+    thread gets its answer at the deadline and goes back to serving, while the abandoned
+    render finishes in the background. The up-front limits (:func:`check_render_limits`)
+    refuse the inputs known to run for minutes, which bounds that leftover work.
     """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    outcome: dict[str, Any] = {}
 
-    def __init__(self, seconds: float) -> None:
-        self._thread_id = threading.get_ident()
-        self._lock = threading.Lock()
-        self._armed = True
-        self.expired = False
-        self._timer = threading.Timer(seconds, self._expire)
-        self._timer.daemon = True
+    def run() -> None:
+        with app.app_context():
+            try:
+                outcome["html"] = work()
+            except BaseException as error:  # handed to the waiting thread as it is
+                outcome["error"] = error
 
-    def __enter__(self) -> _TimeBudget:
-        self._timer.start()
-        return self
-
-    def _expire(self) -> None:
-        with self._lock:
-            if self._armed:
-                self.expired = True
-                _set_async_exception(self._thread_id, _RenderTimeout)
-
-    def __exit__(self, *_exc: object) -> None:
-        self._timer.cancel()
-        with self._lock:
-            self._armed = False
-            if self.expired:
-                # The render may have finished just as the timer fired: drop the exception
-                # if it is still pending so it cannot surface outside the budgeted block.
-                _set_async_exception(self._thread_id, None)
-
-
-def _set_async_exception(thread_id: int, exception: type[BaseException] | None) -> None:
-    ctypes.pythonapi.PyThreadState_SetAsyncExc(
-        ctypes.c_ulong(thread_id), ctypes.py_object(exception) if exception else None
-    )
+    worker = threading.Thread(target=run, name="blog-render", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise RenderError(
+            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS); "
+            "look for very long or deeply nested constructs"
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return str(outcome["html"])
 
 
 def nesting_depth(source: str) -> int:
@@ -288,17 +270,15 @@ def render_post(post: Post) -> Rendered:
     seconds = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
     plugins = _plugins()
     converter = build_markdown()
+
+    def markdown_and_plugins() -> str:
+        html = converter.convert(post.source)
+        return str(plugins.call_chain("blog_render_html", "html", html, post=post))
+
     try:
-        with _TimeBudget(seconds):
-            html = converter.convert(post.source)
-            html = plugins.call_chain("blog_render_html", "html", html, post=post)
+        html = within_budget(markdown_and_plugins, seconds)
     except RecursionError:
         raise RenderError("post is nested too deeply for the Markdown renderer") from None
-    except _RenderTimeout:
-        raise RenderError(
-            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS); "
-            "look for very long or deeply nested constructs"
-        ) from None
     html = sanitize_html(html, build_allowlist())
     facts = read_body(html)
     text = facts.text
