@@ -2,23 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
-from pathlib import Path
 
 import pytest
 from admin_support import PASSWORD, create_user
+from browser_support import chromium, serve_in_thread
 from flask import Flask
-
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 pytestmark = pytest.mark.browser
 
@@ -26,64 +15,49 @@ pytestmark = pytest.mark.browser
 @pytest.fixture
 def site(make_app: Callable[..., Flask]) -> Iterator[str]:
     """The blog served by real waitress on a free loopback port."""
-    waitress = pytest.importorskip("waitress")
     app = make_app(TESTING=False)
     create_user(app)
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.effective_port}"
-    finally:
-        server.close()
-        thread.join(timeout=10)
+    yield from serve_in_thread(app, threads=4)
 
 
 def test_write_preview_and_publish_in_a_browser(site: str) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page()
-            errors: list[str] = []
-            page.on(
-                "console",
-                lambda message: errors.append(message.text) if message.type == "error" else None,
-            )
+    with chromium() as browser:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on(
+            "console",
+            lambda message: errors.append(message.text) if message.type == "error" else None,
+        )
 
-            page.goto(f"{site}/admin/posts/new")
-            assert "/admin/login" in page.url
-            page.fill("input[name=username]", "editor")
-            page.fill("input[name=password]", PASSWORD)
-            page.click("button[type=submit]")
-            page.wait_for_url(f"{site}/admin/posts/new")
+        page.goto(f"{site}/admin/posts/new")
+        assert "/admin/login" in page.url
+        page.fill("input[name=username]", "editor")
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{site}/admin/posts/new")
 
-            page.fill("input[name=title]", "浏览器里写的文章")
-            page.fill("input[name=slug]", "browser-post")
-            page.fill("#source", "质能方程 $E = mc^2$。\n\n```python\nprint('你好')\n```\n")
-            page.wait_for_selector("#preview math", timeout=15_000)
-            assert page.locator("#preview pre").count() >= 1
-            width = page.evaluate(
-                "document.querySelector('#preview math').getBoundingClientRect().width"
-            )
-            assert width > 0
+        page.fill("input[name=title]", "浏览器里写的文章")
+        page.fill("input[name=slug]", "browser-post")
+        page.fill("#source", "质能方程 $E = mc^2$。\n\n```python\nprint('你好')\n```\n")
+        page.wait_for_selector("#preview math", timeout=15_000)
+        assert page.locator("#preview pre").count() >= 1
+        width = page.evaluate(
+            "document.querySelector('#preview math').getBoundingClientRect().width"
+        )
+        assert width > 0
 
-            page.fill("#source", "质能方程 $E = mc^2$，再加一个 $a^2 + b^2 = c^2$。\n")
-            page.locator("#preview math").nth(1).wait_for(timeout=15_000)
-            assert page.locator("#preview pre").count() == 0
+        page.fill("#source", "质能方程 $E = mc^2$，再加一个 $a^2 + b^2 = c^2$。\n")
+        page.locator("#preview math").nth(1).wait_for(timeout=15_000)
+        assert page.locator("#preview pre").count() == 0
 
-            page.click("button[name=action][value=publish]")
-            page.wait_for_url(f"{site}/admin/posts/*/edit")
-            assert page.locator("p.flash-ok").count() == 1
+        page.click("button[name=action][value=publish]")
+        page.wait_for_url(f"{site}/admin/posts/*/edit")
+        assert page.locator("p.flash-ok").count() == 1
 
-            page.goto(f"{site}/")
-            link = page.locator("a", has_text="浏览器里写的文章")
-            assert link.count() >= 1
-            link.first.click()
-            page.wait_for_url(f"{site}/posts/browser-post/")
-            assert page.locator("main math").count() == 2
-            assert not [e for e in errors if "Content Security Policy" in e], errors
-        finally:
-            browser.close()
+        page.goto(f"{site}/")
+        link = page.locator("a", has_text="浏览器里写的文章")
+        assert link.count() >= 1
+        link.first.click()
+        page.wait_for_url(f"{site}/posts/browser-post/")
+        assert page.locator("main math").count() == 2
+        assert not [e for e in errors if "Content Security Policy" in e], errors

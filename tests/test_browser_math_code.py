@@ -6,28 +6,18 @@ gets the real templates, head assets, CSP and static files.
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from urllib.parse import quote
 
 import pytest
+from browser_support import chromium, serve_in_thread
 from flask import Flask
 
 from blog.models import Post
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 POST = """\
 设损失函数为 $L(\\theta) = \\frac{1}{n}\\sum_{i=1}^n \\ell(x_i; \\theta)$，其梯度为：
@@ -50,50 +40,35 @@ def train(model, data):
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """Base URL of a waitress server running ``app`` on a free loopback port."""
-    waitress = pytest.importorskip("waitress")
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    yield from serve_in_thread(app)
 
 
 def test_math_is_laid_out_and_code_is_coloured(
     served: str, make_post: Callable[..., Post], tmp_path: Path
 ) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"{CHROMIUM} is not installed")
     post = make_post(POST, title="数学与代码", slug="math-and-code")
 
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            page = browser.new_page(viewport={"width": 1000, "height": 900})
-            response = page.goto(f"{served}/posts/{quote(post.slug)}/")
-            assert response is not None and response.status == 200
-            page.wait_for_load_state("load")
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1000, "height": 900})
+        response = page.goto(f"{served}/posts/{quote(post.slug)}/")
+        assert response is not None and response.status == 200
+        page.wait_for_load_state("load")
 
-            inline = page.locator('math[display="inline"]').first.bounding_box()
-            display = page.locator('math[display="block"]').first.bounding_box()
-            assert inline is not None and display is not None
-            assert inline["width"] > 0 and inline["height"] > 0
-            assert display["width"] > 0 and display["height"] > 0
-            assert display["width"] > inline["width"]
+        inline = page.locator('math[display="inline"]').first.bounding_box()
+        display = page.locator('math[display="block"]').first.bounding_box()
+        assert inline is not None and display is not None
+        assert inline["width"] > 0 and inline["height"] > 0
+        assert display["width"] > 0 and display["height"] > 0
+        assert display["width"] > inline["width"]
 
-            keyword_colour = page.locator(".highlight .k").first.evaluate(
-                "node => getComputedStyle(node).color"
-            )
-            text_colour = page.locator("main p").first.evaluate(
-                "node => getComputedStyle(node).color"
-            )
-            assert keyword_colour != text_colour
+        keyword_colour = page.locator(".highlight .k").first.evaluate(
+            "node => getComputedStyle(node).color"
+        )
+        text_colour = page.locator("main p").first.evaluate("node => getComputedStyle(node).color")
+        assert keyword_colour != text_colour
 
-            assert page.locator("figure.code-block button.code-copy").count() == 1
+        assert page.locator("figure.code-block button.code-copy").count() == 1
 
-            screenshot = tmp_path / "math-and-code.png"
-            page.screenshot(path=str(screenshot), full_page=True)
-            assert screenshot.stat().st_size > 0
-        finally:
-            browser.close()
+        screenshot = tmp_path / "math-and-code.png"
+        page.screenshot(path=str(screenshot), full_page=True)
+        assert screenshot.stat().st_size > 0

@@ -7,27 +7,17 @@ work without it.
 
 from __future__ import annotations
 
-import shutil
-import threading
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from browser_support import chromium, serve_in_thread
 from flask import Flask
 
 from blog.models import Post
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 
 FIRST = """\
 这篇文章讨论软件与数据。
@@ -42,27 +32,13 @@ SECOND = "第二篇文章的正文：网络与内存。"
 @pytest.fixture
 def served(app: Flask) -> Iterator[str]:
     """Base URL of a waitress server running ``app`` on a free loopback port."""
-    waitress = pytest.importorskip("waitress")
-    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=2)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.effective_port}"
-    server.close()
-    thread.join(timeout=5)
+    yield from serve_in_thread(app)
 
 
 @pytest.fixture
 def browser_page(served: str) -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if shutil.which(CHROMIUM) is None:
-        pytest.skip(f"{CHROMIUM} is not installed")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            context = browser.new_context(java_script_enabled=False)
-            yield context.new_page()
-        finally:
-            browser.close()
+    with chromium() as browser:
+        yield browser.new_context(java_script_enabled=False).new_page()
 
 
 def test_switching_to_traditional_sticks_across_pages_and_reloads(
