@@ -72,7 +72,7 @@ def upgrade(app: Flask) -> None:
         config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
         with engine.begin() as connection:
             config.attributes["connection"] = connection
-            command.upgrade(config, "heads")
+            command.upgrade(config, "head")
 
 
 def is_initialised(app: Flask) -> bool:
