@@ -8,14 +8,16 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from blog import admin, feeds, search, views
+from blog import admin, feeds, health, search, views
 from blog import db as database
 from blog.assets import Assets
 from blog.cache import install_page_cache
 from blog.config import ConfigError, load_config
 from blog.dates import format_date
 from blog.i18n import load_translations
+from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
@@ -90,6 +92,7 @@ def create_app(
     )
     check_required_templates(chain, app.jinja_env)
 
+    app.register_blueprint(health.health)
     app.register_blueprint(views.public)
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
@@ -114,6 +117,15 @@ def create_app(
     app.wsgi_app = assets.wrap(  # type: ignore[method-assign]
         install_page_cache(app, routed, variants), SECURITY_HEADERS
     )
+    app.wsgi_app = install_metrics(app, app.wsgi_app)  # type: ignore[method-assign,assignment]
+    proxies = int(settings["PROXY_COUNT"])
+    if proxies > 0:
+        # Outermost, so the page cache, rate limits and logs all see the client's address
+        # and scheme. Only the last PROXY_COUNT hops are believed: anything a client writes
+        # into X-Forwarded-For before them is ignored, and with 0 the header is not read.
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies, x_port=proxies
+        )
     return app
 
 

@@ -47,7 +47,15 @@ StartResponse = Callable[..., Any]
 CacheKey = tuple[str, str, str, str, str]
 
 #: Paths that are never cached whatever their response says: private or per-user areas.
-UNCACHED_PREFIXES = ("/admin", "/api", "/uploads", "/static")
+UNCACHED_PREFIXES = (
+    "/admin",
+    "/api",
+    "/uploads",
+    "/static",
+    "/healthz",
+    "/readyz",
+    "/metrics",
+)
 #: Bookkeeping cost of one entry (key, headers, objects) beyond its body, for the byte limit.
 ENTRY_OVERHEAD = 512
 #: A single page larger than this share of the cache is served but not stored.
@@ -250,6 +258,8 @@ class PageCacheMiddleware:
         self._chosen: dict[tuple[str, str, str], str] = {}
         self._rendering: dict[CacheKey, threading.Event] = {}
         self._rendering_lock = threading.Lock()
+        #: Told of every lookup ("hit", or "miss" with the render's seconds): the metrics.
+        self.observe: Callable[[str, float | None], None] | None = None
         _watches.add(self.watch)
 
     def _read_state(self) -> ContentState:
@@ -325,7 +335,10 @@ class PageCacheMiddleware:
         if page is None:
             environ["REQUEST_METHOD"] = "GET"
             try:
+                started = time.perf_counter()
                 status, headers, body = self._render(environ)
+                if self.observe is not None:
+                    self.observe("miss", time.perf_counter() - started)
                 if not _storable(status, headers):
                     start_response(status, headers)
                     return [] if head else [body]
@@ -335,6 +348,8 @@ class PageCacheMiddleware:
                 if claimed:
                     with self._rendering_lock:
                         self._rendering.pop(key).set()
+        elif self.observe is not None:
+            self.observe("hit", None)
         return self._answer(page, environ, start_response, head)
 
     def _render(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from blog.admin.cli import token as token_commands
+from blog.admin.cli import uploads as upload_commands
 from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS, ConfigError
 from blog.models import Post, User, db
@@ -101,27 +102,59 @@ def init(context: Context, demo: bool) -> None:
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--threads", default=None, type=int, help="Worker threads (SERVE_THREADS).")
+@click.option("--threads", default=None, type=int, help="Threads per process (SERVE_THREADS).")
+@click.option(
+    "--workers",
+    default=None,
+    type=click.IntRange(1, 64),
+    help="Processes sharing the port (SERVE_WORKERS).",
+)
+@click.option("--listen-fd", default=None, type=int, hidden=True)
 @pass_context
-def serve(context: Context, host: str, port: int, threads: int | None) -> None:
-    """Serve the blog with waitress."""
-    import waitress
+def serve(
+    context: Context,
+    host: str,
+    port: int,
+    threads: int | None,
+    workers: int | None,
+    listen_fd: int | None,
+) -> None:
+    """Serve the blog with waitress; SIGTERM stops it gracefully."""
+    import socket
 
     from blog.db import is_initialised
     from blog.rerender import rerender_posts
+    from blog.workers import bind, serve_socket, supervise
 
     app = context.app()
+    threads = threads or int(app.config["SERVE_THREADS"])
+    if listen_fd is not None:
+        # A child of `--workers`: the supervisor checked the database and bound the port.
+        serve_socket(app, socket.socket(fileno=listen_fd), threads)
+        return
     if not is_initialised(app):
         raise click.ClickException("the database has no tables; run `blog upgrade`")
     with app.app_context():
         count = rerender_posts(stale_only=True)
     if count:
         click.echo(f"Re-rendered {count} posts whose render fingerprint was stale.")
-    click.echo(f"Serving {context.instance} on http://{host}:{port}/")
-    waitress.serve(app, host=host, port=port, threads=threads or app.config["SERVE_THREADS"])
+    workers = workers or int(app.config["SERVE_WORKERS"])
+    try:
+        sock = bind(host, port)
+    except OSError as error:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    if workers == 1:
+        click.echo(f"Serving {context.instance} on http://{host}:{port}/")
+        serve_socket(app, sock, threads)
+        return
+    click.echo(
+        f"Serving {context.instance} on http://{host}:{port}/ with {workers} worker processes"
+    )
+    sys.exit(supervise(context.instance, sock, workers, threads))
 
 
 cli.add_command(token_commands)
+cli.add_command(upload_commands)
 
 
 @cli.group()
@@ -278,3 +311,7 @@ def main() -> None:
             f"error: the database cannot be opened or written ({error.orig}); check the free "
             f"disk space and that {context.instance} is writable. Nothing was half-written."
         ) from None
+
+
+if __name__ == "__main__":
+    main()

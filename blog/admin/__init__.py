@@ -17,7 +17,8 @@ from blog.admin import editor, media, revisions, trash  # noqa: F401  (modules a
 from blog.admin.api import api, install_limiters
 from blog.admin.auth import AdminSessionInterface, current_user, require_login
 from blog.admin.blueprint import admin
-from blog.admin.uploads import files
+from blog.admin.uploads import STORAGES, files
+from blog.config import ConfigError
 from blog.views import render_page
 
 STATIC = Path(__file__).parent / "static"
@@ -48,6 +49,11 @@ def _too_large(error: RequestEntityTooLarge) -> Response | tuple[str, int]:
 
 def init_app(app: Flask) -> None:
     """Register the admin, the API and upload serving, with sessions and CSRF set up."""
+    if app.config["UPLOAD_STORAGE"] not in STORAGES:
+        raise ConfigError(
+            f"UPLOAD_STORAGE must be one of {', '.join(STORAGES)}, "
+            f"got {app.config['UPLOAD_STORAGE']!r}"
+        )
     app.session_interface = AdminSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["SESSION_HOURS"]))
     if str(app.config.get("SITE_URL", "")).startswith("https://"):

@@ -31,8 +31,8 @@ PER_PAGE_MAX = 100
 
 
 def install_limiters(app: Any) -> None:
-    app.extensions["blog.admin.api_limiter"] = RateLimiter(*TOKEN_RATE)
-    app.extensions["blog.admin.api_auth_limiter"] = RateLimiter(*FAILED_AUTH_RATE)
+    app.extensions["blog.admin.api_limiter"] = RateLimiter(*TOKEN_RATE, scope="api")
+    app.extensions["blog.admin.api_auth_limiter"] = RateLimiter(*FAILED_AUTH_RATE, scope="api-auth")
 
 
 def api_error(status: int, message: str, **extra: Any) -> Response:

@@ -1,4 +1,4 @@
-"""``blog token create|revoke|list``: API tokens from the command line."""
+"""``blog token create|revoke|list`` and ``blog uploads migrate`` from the command line."""
 
 from __future__ import annotations
 
@@ -60,3 +60,27 @@ def token_list(context: Any) -> None:
             state = "revoked" if row.revoked_at else "live"
             used = row.last_used_at.isoformat(" ", "minutes") if row.last_used_at else "never used"
             click.echo(f"{row.name:<20} {row.user.name:<16} {state:<8} {used}")
+
+
+@click.group()
+def uploads() -> None:
+    """Manage uploaded images."""
+
+
+@uploads.command("migrate")
+@click.pass_obj
+def uploads_migrate(context: Any) -> None:
+    """Copy the instance folder's uploads into the database, for serving from several machines."""
+    from blog.admin.uploads import UploadError, copy_uploads_to_database, stores_in_database
+
+    with context.app().app_context():
+        if not stores_in_database():
+            raise click.ClickException(
+                "uploads are kept as files here (UPLOAD_STORAGE, or SQLite with 'auto'); "
+                'set DATABASE_URL to PostgreSQL or UPLOAD_STORAGE = "database" first'
+            )
+        try:
+            copied, kept = copy_uploads_to_database()
+        except UploadError as error:
+            raise click.ClickException(str(error)) from None
+    click.echo(f"Copied {copied} upload(s) into the database; {kept} were already there.")

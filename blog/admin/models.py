@@ -1,10 +1,10 @@
-"""Admin tables: sessions, login attempts, API tokens, slug redirects and uploads."""
+"""Admin tables: sessions, login attempts, API tokens, slug redirects, uploads, rate limits."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from blog.models import Post, User, db, utcnow
@@ -69,3 +69,25 @@ class Upload(db.Model):  # type: ignore[name-defined]
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UploadBlob(db.Model):  # type: ignore[name-defined]
+    """An upload's bytes kept in the database, so every machine of a site can serve it.
+
+    Used when the site runs on PostgreSQL (``UPLOAD_STORAGE``); each machine keeps a copy on
+    its own disk, named by the same content hash, and reads the database only on a miss.
+    A table of its own, so listing uploads never reads their bytes.
+    """
+
+    __tablename__ = "upload_blobs"
+    name: Mapped[str] = mapped_column(String(80), primary_key=True)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class RateCounter(db.Model):  # type: ignore[name-defined]
+    """Hits of one rate-limit key in one fixed time window, shared by every process."""
+
+    __tablename__ = "rate_counters"
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    hits: Mapped[int] = mapped_column(Integer, default=0)

@@ -1,29 +1,67 @@
-"""A small in-process sliding-window rate limiter (per key, thread-safe)."""
+"""Rate limits kept in the database, so they hold across processes and machines.
+
+Each key counts hits in fixed windows of ``window`` seconds: one row per key and window,
+incremented by a single upsert that returns the new count, so two processes hitting the
+same key at the same instant cannot both see the last free slot. A fixed window lets up to
+twice the limit through across a window boundary; for limits meant to stop floods rather
+than meter usage that is the accepted price of one statement per hit.
+"""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections import deque
+
+from sqlalchemy import delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+
+from blog.admin.models import RateCounter
+from blog.models import db
+
+#: Rows of windows older than this many windows are deleted now and then.
+KEEP_WINDOWS = 2
 
 
 class RateLimiter:
-    """Allow at most ``limit`` hits per ``window`` seconds for each key."""
+    """Allow at most ``limit`` hits per ``window`` seconds for each key, across processes."""
 
-    def __init__(self, limit: int, window: float) -> None:
+    def __init__(self, limit: int, window: float, scope: str = "") -> None:
         self.limit = limit
         self.window = window
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        #: Keeps limiters that count the same kind of key (a client address) apart.
+        self.scope = scope
+
+    def _window(self, now: float) -> int:
+        return int(now // self.window)
 
     def hit(self, key: str) -> float | None:
         """Record a hit; return ``None`` if allowed, else the seconds until one is allowed."""
-        now = time.monotonic()
-        with self._lock:
-            hits = self._hits.setdefault(key, deque())
-            while hits and hits[0] <= now - self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return max(0.0, hits[0] + self.window - now)
-            hits.append(now)
-            return None
+        now = time.time()
+        window = self._window(now)
+        # Its own short transaction on its own connection: the request's session keeps
+        # whatever it is doing, and the counter is committed even if the request fails.
+        with db.engine.begin() as connection:
+            hits = _increment(connection, f"{self.scope}:{key}"[:200], window)
+            if hits == 1:
+                # The first hit of a key in a new window clears every key's old windows,
+                # which keeps the table to the keys active in the last few windows.
+                stale = RateCounter.window < window - KEEP_WINDOWS
+                connection.execute(delete(RateCounter).where(stale))
+        if hits > self.limit:
+            return max(0.0, (window + 1) * self.window - now)
+        return None
+
+
+def _increment(connection: Connection, key: str, window: int) -> int:
+    dialect = connection.dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    upsert = (
+        insert(RateCounter)
+        .values(key=key, window=window, hits=1)
+        .on_conflict_do_update(
+            index_elements=[RateCounter.key, RateCounter.window],
+            set_={"hits": RateCounter.hits + 1},
+        )
+        .returning(RateCounter.hits)
+    )
+    return int(connection.execute(upsert).scalar_one())

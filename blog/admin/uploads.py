@@ -3,18 +3,28 @@
 SVG is refused rather than sanitized: it is a script-capable document, and an SVG opened
 directly from this origin would run with the admin's cookies; keeping a sanitizer for it
 correct is a project of its own. Authors can export PNG or WebP instead.
+
+Where the bytes live (``UPLOAD_STORAGE``): ``files`` keeps them in the instance folder only;
+``database`` also stores them in the ``upload_blobs`` table, in the same transaction as the
+upload's row, so that every machine of a site sharing one PostgreSQL can serve them; each
+machine then keeps its own copy in its instance folder, written on the first request, and
+serves later requests from disk. ``auto`` (the default) means ``database`` on PostgreSQL and
+``files`` on SQLite, whose database file is on one machine anyway. Names are content hashes,
+so a local copy can never be stale and is served with immutable caching.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import threading
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_file
 from sqlalchemy import select
 
-from blog.admin.models import Upload
+from blog.admin.models import Upload, UploadBlob
 from blog.models import db
 
 #: Generated names only: 32 hex digits of the SHA-256 of the bytes and a known extension.
@@ -42,8 +52,30 @@ def sniff_image(data: bytes) -> str | None:
     return None
 
 
+STORAGES = ("auto", "files", "database")
+
+
 def uploads_folder() -> Path:
     return Path(current_app.instance_path) / "uploads"
+
+
+def stores_in_database() -> bool:
+    """Whether upload bytes go to the database (see the module docstring)."""
+    storage = str(current_app.config["UPLOAD_STORAGE"])
+    if storage == "auto":
+        return db.engine.dialect.name == "postgresql"
+    return storage == "database"
+
+
+def _write_local(name: str, data: bytes) -> Path:
+    """Write ``data`` as ``uploads/name`` atomically (a reader never sees part of a file)."""
+    folder = uploads_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    target = folder / name
+    partial = folder / f".{name}.{os.getpid()}.{threading.get_ident()}.part"
+    partial.write_bytes(data)
+    partial.replace(target)
+    return target
 
 
 def display_name(original: str) -> str:
@@ -69,12 +101,14 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
     existing = db.session.scalar(select(Upload).where(Upload.name == name))
     if existing is not None:
         return existing
-    folder = uploads_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    target = folder / name
-    partial = folder / f".{name}.part"
-    partial.write_bytes(data)
-    partial.replace(target)
+    shared = stores_in_database()
+    if shared:
+        # Row and bytes commit together: if the database goes away mid-upload, neither
+        # is stored, and the local copy is written only once the commit has succeeded.
+        if db.session.get(UploadBlob, name) is None:
+            db.session.add(UploadBlob(name=name, data=data))
+    else:
+        _write_local(name, data)
     upload = Upload(
         name=name,
         original_name=display_name(original_name),
@@ -84,6 +118,8 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
     )
     db.session.add(upload)
     db.session.commit()
+    if shared:
+        _write_local(name, data)
     return upload
 
 
@@ -98,7 +134,37 @@ def serve(name: str) -> Response:
         abort(404)
     path = uploads_folder() / name
     if not path.is_file():
-        abort(404)
+        path = _fetch_from_database(name)
     response = send_file(path, mimetype=CONTENT_TYPES[match.group(1)], conditional=True, etag=True)
     response.headers["Cache-Control"] = CACHE_FOREVER
     return response
+
+
+def _fetch_from_database(name: str) -> Path:
+    """Copy an upload another machine stored into this machine's folder; 404 if unknown."""
+    if not stores_in_database():
+        abort(404)
+    data = db.session.scalar(select(UploadBlob.data).where(UploadBlob.name == name))
+    if data is None:
+        abort(404)
+    return _write_local(name, data)
+
+
+def copy_uploads_to_database() -> tuple[int, int]:
+    """Store every upload of this instance's folder in the database; return (copied, kept).
+
+    For a site moving from one machine to several: run once on the machine that has the
+    files. Uploads already in the database are left as they are.
+    """
+    copied = kept = 0
+    for upload in db.session.scalars(select(Upload).order_by(Upload.id)):
+        if db.session.get(UploadBlob, upload.name) is not None:
+            kept += 1
+            continue
+        path = uploads_folder() / upload.name
+        if not path.is_file():
+            raise UploadError(f"{path}: the file of upload {upload.name} is missing")
+        db.session.add(UploadBlob(name=upload.name, data=path.read_bytes()))
+        db.session.commit()
+        copied += 1
+    return copied, kept

@@ -1,0 +1,567 @@
+"""Running on several machines: health checks, proxies, metrics, shared limits and uploads.
+
+"Two machines" are two instance folders with the same configuration and database, each
+app served by its own real waitress server; on PostgreSQL they share the test server.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+import socket
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+import pytest
+from admin_support import create_user, csrf_token, login
+from browser_support import serve_in_thread
+from conftest import POSTGRES_HINT, POSTGRES_URL, reset_postgres, write_config
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import text
+from test_admin_uploads import png_bytes
+
+from blog.admin.tokens import create_token
+from blog.app import create_app
+from blog.db import upgrade
+from blog.models import User, db
+from blog.posts import PostFields, save_post
+
+METRICS_TOKEN = "scrape-secret"
+
+
+def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read()
+    except urllib.error.HTTPError as error:
+        return error.code, dict(error.headers), error.read()
+
+
+def clear_of_window_edge(window: float = 60.0, needed: float = 8.0) -> None:
+    """Wait until the current rate-limit window has ``needed`` seconds left.
+
+    Limits count in fixed windows; a test that counts refusals exactly must not straddle
+    two of them.
+    """
+    left = window - time.time() % window
+    if left < needed:
+        time.sleep(left + 0.05)
+
+
+# --- health -----------------------------------------------------------------------------
+
+
+def test_healthz_answers_ok_and_is_never_stored(client: FlaskClient) -> None:
+    response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response.get_json() == {"status": "ok"}
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_readyz_is_ready_on_a_migrated_database(client: FlaskClient) -> None:
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["status"] == "ready"
+    assert response.headers["Cache-Control"] == "no-store"
+
+
+def test_readyz_is_not_ready_while_migrations_are_pending(app: Flask, client: FlaskClient) -> None:
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '0005_merge_heads'"))
+        db.session.commit()
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    body = response.get_json()
+    assert "blog upgrade" in body["reason"]
+    assert body["current"] == ["0005_merge_heads"]
+
+
+def test_readyz_stays_ready_on_a_schema_newer_than_the_code(
+    app: Flask, client: FlaskClient
+) -> None:
+    # During a rolling deploy one machine has upgraded; the others keep serving.
+    with app.app_context():
+        db.session.execute(text("UPDATE alembic_version SET version_num = '9999_future'"))
+        db.session.commit()
+    response = client.get("/readyz")
+    assert response.status_code == 200
+    assert response.get_json()["newer_schema"] is True
+
+
+# --- proxies ----------------------------------------------------------------------------
+
+
+def test_forged_forwarded_for_is_ignored_without_proxy_count(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app()
+    client = app.test_client()
+    clear_of_window_edge()
+    # Each request claims another address; the limit still counts the real one.
+    statuses = [
+        client.get(
+            "/api/posts",
+            headers={"Authorization": "Bearer wrong", "X-Forwarded-For": f"10.9.0.{n}"},
+        ).status_code
+        for n in range(21)
+    ]
+    assert statuses[:20] == [401] * 20
+    assert statuses[20] == 429
+
+
+def test_proxy_count_makes_limits_see_the_client_address(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PROXY_COUNT=1)
+    client = app.test_client()
+    clear_of_window_edge()
+    first = [
+        client.get(
+            "/api/posts",
+            headers={"Authorization": "Bearer wrong", "X-Forwarded-For": "203.0.113.7"},
+        ).status_code
+        for _ in range(21)
+    ]
+    other = client.get(
+        "/api/posts", headers={"Authorization": "Bearer wrong", "X-Forwarded-For": "203.0.113.8"}
+    )
+    assert first[20] == 429
+    assert other.status_code == 401
+
+
+def test_proxy_count_trusts_only_the_last_hop(make_app: Callable[..., Flask]) -> None:
+    app = make_app(PROXY_COUNT=1)
+    client = app.test_client()
+    clear_of_window_edge()
+    # The client prepends forged addresses; only the proxy's own (last) entry is believed.
+    statuses = [
+        client.get(
+            "/api/posts",
+            headers={
+                "Authorization": "Bearer wrong",
+                "X-Forwarded-For": f"10.9.0.{n}, 203.0.113.7",
+            },
+        ).status_code
+        for n in range(21)
+    ]
+    assert statuses[20] == 429
+
+
+# --- metrics ----------------------------------------------------------------------------
+
+
+def sample(exposition: str, name: str, **labels: str) -> float:
+    wanted = ",".join(f'{k}="{v}"' for k, v in labels.items())
+    pattern = re.escape(name + (f"{{{wanted}}}" if wanted else "")) + r" ([0-9.e+-]+)"
+    found = re.search(pattern, exposition)
+    assert found, f"{name} {labels} not in metrics"
+    return float(found.group(1))
+
+
+def test_metrics_without_the_token_do_not_exist(make_app: Callable[..., Flask]) -> None:
+    client = make_app(METRICS_TOKEN=METRICS_TOKEN).test_client()
+    assert client.get("/metrics").status_code == 404
+    wrong = client.get("/metrics", headers={"Authorization": "Bearer guess"})
+    assert wrong.status_code == 404
+
+
+def test_metrics_are_off_when_no_token_is_configured(make_app: Callable[..., Flask]) -> None:
+    client = make_app().test_client()
+    assert client.get("/metrics", headers={"Authorization": "Bearer "}).status_code == 404
+
+
+def test_metrics_count_requests_cache_database_and_logins(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(METRICS_TOKEN=METRICS_TOKEN)
+    with app.app_context():
+        save_post(PostFields(title="度量", source="正文", status="published"), author="t")
+    create_user(app)
+    client = app.test_client()
+    for _ in range(3):
+        assert client.get("/").status_code == 200
+    assert client.get("/no-such-page/").status_code == 404
+    reader = app.test_client()
+    token = csrf_token(reader)
+    reader.post("/admin/login", data={"csrf_token": token, "username": "editor", "password": "x"})
+    assert login(app.test_client()).status_code == 302
+
+    response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert response.status_code == 200
+    assert response.mimetype == "text/plain"
+    body = response.get_data(as_text=True)
+    assert sample(body, "blog_http_requests_total", status="200") >= 3
+    assert sample(body, "blog_http_requests_total", status="404") >= 1
+    assert sample(body, "blog_page_cache_lookups_total", result="miss") >= 1
+    assert sample(body, "blog_page_cache_lookups_total", result="hit") >= 2
+    assert sample(body, "blog_page_render_seconds_count") >= 1
+    assert sample(body, "blog_database_statements_total") > 0
+    assert sample(body, "blog_database_seconds_total") > 0
+    assert sample(body, "blog_admin_logins_total", outcome="failure") == 1
+    assert sample(body, "blog_admin_logins_total", outcome="success") == 1
+
+
+def test_json_logs_write_one_line_per_request(
+    make_app: Callable[..., Flask], caplog: pytest.LogCaptureFixture
+) -> None:
+    client = make_app(JSON_LOGS=True).test_client()
+    with caplog.at_level("INFO", logger="blog.access"):
+        client.get("/healthz?probe=1")
+    lines = [json.loads(r.getMessage()) for r in caplog.records if r.name == "blog.access"]
+    assert lines and lines[-1]["path"] == "/healthz"
+    assert lines[-1]["status"] == 200 and lines[-1]["query"] == "probe=1"
+
+
+# --- two machines -----------------------------------------------------------------------
+
+
+@contextmanager
+def two_machines(tmp_path: Path, database: str, **config: Any) -> Iterator[tuple[Flask, Flask]]:
+    """Apps A and B over two instance folders sharing one configuration and database."""
+    apps = []
+    for name in ("a", "b"):
+        folder = tmp_path / name
+        settings = {"DATABASE_URL": database or f"sqlite:///{tmp_path / 'shared.sqlite3'}"}
+        settings.update(config)
+        write_config(folder, **settings)
+        app = create_app(instance_path=folder)
+        upgrade(app)
+        apps.append(app)
+    try:
+        yield apps[0], apps[1]
+    finally:
+        for app in apps:
+            with app.app_context():
+                db.session.remove()
+                db.engine.dispose()
+
+
+def upload_through(app: Flask, data: bytes) -> str:
+    create_user(app)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    token = csrf_token(client, "/admin/uploads/")
+    response = client.post(
+        "/admin/uploads/",
+        data={"csrf_token": token, "file": (io.BytesIO(data), "图.png")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code in (200, 302, 303)
+    found = re.search(r"/uploads/([0-9a-f]{32}\.png)", client.get("/admin/uploads/").text)
+    assert found
+    return found.group(1)
+
+
+@pytest.mark.postgres
+def test_an_upload_made_on_one_machine_is_served_by_the_other(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_HINT)
+    reset_postgres(POSTGRES_URL)
+    data = png_bytes(5, 3)
+    with two_machines(tmp_path, POSTGRES_URL) as (a, b):
+        name = upload_through(a, data)
+        assert not (tmp_path / "b" / "uploads" / name).exists()
+        for base in serve_in_thread(b):
+            status, headers, body = get(f"{base}/uploads/{name}")
+            assert status == 200 and body == data
+            assert "immutable" in headers["Cache-Control"]
+            # B now serves its own copy from disk.
+            assert (tmp_path / "b" / "uploads" / name).read_bytes() == data
+
+
+def test_on_sqlite_uploads_stay_files(tmp_path: Path, make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    name = upload_through(app, png_bytes(3, 3))
+    with app.app_context():
+        stored = db.session.execute(text("SELECT count(*) FROM upload_blobs")).scalar()
+    assert stored == 0
+    assert (Path(app.instance_path) / "uploads" / name).is_file()
+
+
+def test_uploads_migrate_copies_existing_files_into_the_database(
+    instance: Path, make_app: Callable[..., Flask], run_cli: Callable[..., Any]
+) -> None:
+    app = make_app()
+    name = upload_through(app, png_bytes(4, 4))
+    refused = run_cli("uploads", "migrate")
+    assert refused.exit_code != 0 and "UPLOAD_STORAGE" in refused.output
+    write_config(instance, UPLOAD_STORAGE="database")
+    result = run_cli("uploads", "migrate")
+    assert result.exit_code == 0, result.output
+    assert "Copied 1 upload(s)" in result.output
+    again = run_cli("uploads", "migrate")
+    assert "1 were already there" in again.output
+    (Path(app.instance_path) / "uploads" / name).unlink()
+    shared = make_app(UPLOAD_STORAGE="database")
+    assert shared.test_client().get(f"/uploads/{name}").status_code == 200
+
+
+def test_an_unknown_upload_storage_stops_start_up(make_app: Callable[..., Flask]) -> None:
+    from blog.config import ConfigError
+
+    with pytest.raises(ConfigError, match="UPLOAD_STORAGE"):
+        make_app(UPLOAD_STORAGE="s3")
+
+
+def test_limits_hold_once_across_machines(tmp_path: Path, database: str) -> None:
+    with two_machines(tmp_path, database) as (a, b):
+        with a.app_context():
+            user = User(name="writer", password_hash="x")
+            db.session.add(user)
+            db.session.commit()
+            secret = create_token(user, "laptop")
+        servers = [serve_in_thread(a, threads=4), serve_in_thread(b, threads=4)]
+        bases = [next(server) for server in servers]
+        try:
+            clear_of_window_edge(needed=20.0)
+            # 20 failed authentications a minute per address: spread over both machines.
+            bad = {"Authorization": "Bearer guess"}
+            statuses = [get(f"{bases[n % 2]}/api/posts", bad)[0] for n in range(24)]
+            assert statuses.count(401) == 20, statuses
+            assert statuses.count(429) == 4
+            # 120 requests a minute per token, from 8 threads across both machines at once.
+            good = {"Authorization": f"Bearer {secret}"}
+            results: list[int] = []
+            lock = threading.Lock()
+
+            def call(n: int) -> None:
+                status = get(f"{bases[n % 2]}/api/posts", good)[0]
+                with lock:
+                    results.append(status)
+
+            threads = [threading.Thread(target=call, args=(n,)) for n in range(140)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert results.count(200) == 120, sorted(results)
+            assert results.count(429) == 20
+        finally:
+            for server in servers:
+                server.close()
+
+
+def test_a_publish_on_one_machine_shows_on_the_other(tmp_path: Path, database: str) -> None:
+    with two_machines(tmp_path, database, PAGE_CACHE_CHECK_MS=300) as (a, b):
+        servers = [serve_in_thread(b)]
+        base = next(servers[0])
+        try:
+            assert "跨机器发布" not in get(f"{base}/")[2].decode()
+            with a.app_context():
+                save_post(
+                    PostFields(title="跨机器发布", source="正文", status="published"), author="t"
+                )
+            published = time.monotonic()
+            while "跨机器发布" not in get(f"{base}/")[2].decode():
+                assert time.monotonic() - published < 5, "B never showed A's post"
+                time.sleep(0.05)
+            # PAGE_CACHE_CHECK_MS plus the time of one render and request.
+            assert time.monotonic() - published < 0.3 + 1.5
+        finally:
+            servers[0].close()
+
+
+# --- the database going away ------------------------------------------------------------
+
+
+class TcpRelay:
+    """A loopback relay to the PostgreSQL server that can be cut and restored.
+
+    Stopping it closes the listening socket and every relayed connection, which is what
+    the application sees when the database machine goes away.
+    """
+
+    def __init__(self, host: str, port: int) -> None:
+        self.target = (host, port)
+        with socket.create_server(("127.0.0.1", 0)) as probe:
+            self.port = probe.getsockname()[1]
+        self.listener: socket.socket
+        self._connections: list[socket.socket] = []
+        self._running = False
+
+    def start(self) -> None:
+        if not self._running:
+            self.listener = socket.create_server(("127.0.0.1", self.port))
+            self._running = True
+            threading.Thread(target=self._accept, args=(self.listener,), daemon=True).start()
+
+    def stop(self) -> None:
+        self._running = False
+        # Wakes the thread blocked in accept(); close() alone leaves it listening.
+        with suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)
+        self.listener.close()
+        for connection in self._connections:
+            with suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
+            connection.close()
+        self._connections.clear()
+
+    def _accept(self, listener: socket.socket) -> None:
+        while self._running:
+            try:
+                client, _ = listener.accept()
+            except OSError:
+                return
+            upstream = socket.create_connection(self.target)
+            self._connections += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pipe, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pipe(source: socket.socket, sink: socket.socket) -> None:
+        try:
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with suppress(OSError):
+                    end.close()
+
+
+@pytest.mark.postgres
+def test_readyz_follows_the_database_going_away_and_coming_back(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_HINT)
+    reset_postgres(POSTGRES_URL)
+    found = re.match(r"postgresql://([^@]+)@([^/:]+)(?::(\d+))?/(.+)", POSTGRES_URL)
+    assert found
+    credentials, host, port, name = found.groups()
+    relay = TcpRelay(host, int(port or 5432))
+    relay.start()
+    url = f"postgresql://{credentials}@127.0.0.1:{relay.port}/{name}"
+    with two_machines(tmp_path, url) as (a, _b):
+        with a.app_context():
+            save_post(PostFields(title="在线", source="正文", status="published"), author="t")
+        server = serve_in_thread(a, threads=4)
+        base = next(server)
+        try:
+            assert get(f"{base}/readyz")[0] == 200
+            relay.stop()
+            status, _headers, body = get(f"{base}/readyz")
+            assert status == 503
+            assert json.loads(body)["reason"] == "database unreachable"
+            assert get(f"{base}/healthz")[0] == 200
+            page_status, _headers, page = get(f"{base}/posts/no-such-post/")
+            assert page_status >= 500
+            assert b"Traceback" not in page
+            relay.start()
+            deadline = time.monotonic() + 10
+            while get(f"{base}/readyz")[0] != 200:
+                assert time.monotonic() < deadline, "never ready again"
+                time.sleep(0.2)
+            assert get(f"{base}/")[0] == 200
+        finally:
+            server.close()
+            relay.stop()
+
+
+# --- worker processes and graceful stops ------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def blog_serve(instance: Path, *options: str) -> Iterator[tuple[str, Any]]:
+    """``blog serve`` as a real process with the slow-route fixture plugin; yields its URL."""
+    import shutil
+    import subprocess
+    import sys
+
+    folder = instance / "plugins"
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(Path(__file__).parent / "plugins_fixtures" / "slow_route.py", folder)
+    write_config(instance, PLUGINS=["slow_route"])
+    upgrade(create_app(instance_path=instance))
+    port = free_port()
+    command = [sys.executable, "-m", "blog.cli", "--instance", str(instance), "serve"]
+    server = subprocess.Popen(
+        [*command, "--port", str(port), *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _attempt in range(300):
+            try:
+                get(f"{base}/healthz")
+                break
+            except OSError:
+                time.sleep(0.1)
+        yield base, server
+    finally:
+        if server.poll() is None:
+            server.kill()
+        server.wait(timeout=30)
+
+
+@pytest.mark.slow
+def test_serve_workers_share_one_port(instance: Path) -> None:
+    with blog_serve(instance, "--workers", "2", "--threads", "2") as (base, server):
+        # Every request is a new connection; the kernel wakes whichever worker is
+        # waiting in accept(), so both answer within a few requests once both are up.
+        pids: set[str] = set()
+        deadline = time.monotonic() + 60
+        while len(pids) < 2 and time.monotonic() < deadline:
+            pids.add(get(f"{base}/pid")[2].decode())
+        assert len(pids) == 2
+        assert str(server.pid) not in pids
+        server.terminate()
+        assert server.wait(timeout=60) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_sigterm_finishes_requests_in_flight(instance: Path, workers: str) -> None:
+    with blog_serve(instance, "--workers", workers) as (base, server):
+        answers: list[tuple[int, bytes]] = []
+
+        def slow() -> None:
+            status, _headers, body = get(f"{base}/slow")
+            answers.append((status, body))
+
+        thread = threading.Thread(target=slow)
+        thread.start()
+        time.sleep(0.5)  # the request is now inside the handler
+        server.terminate()
+        thread.join(timeout=30)
+        assert answers and answers[0][0] == 200
+        assert answers[0][1].startswith(b"done by ")
+        assert server.wait(timeout=60) == 0
+        with pytest.raises(OSError):
+            get(f"{base}/healthz")
+
+
+@pytest.mark.slow
+def test_a_worker_that_dies_is_replaced(instance: Path) -> None:
+    import os
+    import signal
+
+    with blog_serve(instance, "--workers", "2") as (base, server):
+        victim = int(get(f"{base}/pid")[2])
+        os.kill(victim, signal.SIGKILL)
+        deadline = time.monotonic() + 60
+        seen: set[int] = set()
+        while len(seen) < 2:
+            assert time.monotonic() < deadline, seen
+            try:
+                seen.add(int(get(f"{base}/pid")[2]))
+            except (OSError, ValueError):
+                time.sleep(0.1)
+        assert victim not in seen
+        server.terminate()
+        assert server.wait(timeout=60) == 0
