@@ -1,6 +1,6 @@
 """Soak test: a real waitress process under mixed read/write traffic, then a full audit.
 
-``python -m bench.soak [--seconds 60] [--threads 8] [--database-url postgresql://...]``
+``python -m bench.soak [--seconds 60] [--threads 8] [--database-url URL] [--machines 2]``
 
 Client threads send 90% reads over every public URL variant of a seeded site (over 1,000
 URLs) and 10% authenticated writes through the JSON API (create, update, publish, trash).
@@ -22,6 +22,7 @@ import re
 import tempfile
 import threading
 import time
+import tomllib
 import urllib.parse
 import urllib.request
 from collections import Counter
@@ -501,20 +502,43 @@ def audit_database(instance: Path, ledger: Ledger, report: SoakReport) -> None:
         db.engine.dispose()
 
 
+def second_machine(instance: Path) -> Path:
+    """Another instance folder with the same configuration and database: a second machine."""
+    config = tomllib.loads((instance / "config.toml").read_text(encoding="utf-8"))
+    if not config.get("DATABASE_URL"):
+        config["DATABASE_URL"] = f"sqlite:///{instance / 'blog.sqlite3'}"
+    return write_instance(instance.parent / "machine-b", **config)
+
+
 def run_soak(
-    folder: Path, seconds: float, threads: int = 8, database_url: str = "", **server_env: str
+    folder: Path,
+    seconds: float,
+    threads: int = 8,
+    database_url: str = "",
+    machines: int = 1,
+    **server_env: str,
 ) -> SoakReport:
-    """Build a site in ``folder``, serve it, drive it for ``seconds``, audit it."""
+    """Build a site in ``folder``, serve it from ``machines`` servers, drive it, audit it.
+
+    With two machines, the second server runs over its own instance folder sharing the
+    first one's configuration and database, and the client threads alternate between
+    them: a save acknowledged by one must be visible on the other within the check window.
+    """
     site = build_site(folder, database_url, threads=threads)
-    server: Server = blog_server("soak", site.instance, threads, **server_env)
+    instances = [site.instance] + ([second_machine(site.instance)] if machines > 1 else [])
+    servers: list[Server] = [
+        blog_server(f"soak-{n}", instance, threads, **server_env)
+        for n, instance in enumerate(instances)
+    ]
     report = SoakReport(urls=len(site.urls))
     try:
-        server.wait_ready()
+        for server in servers:
+            server.wait_ready()
         ledger = Ledger()
         lock = threading.Lock()
         started = time.monotonic()
         workers = [
-            Worker(n, server.port, site, ledger, report, lock, started + seconds)
+            Worker(n, servers[n % len(servers)].port, site, ledger, report, lock, started + seconds)
             for n in range(threads)
         ]
         for worker in workers:
@@ -523,16 +547,19 @@ def run_soak(
             worker.join()
         report.seconds = time.monotonic() - started
         time.sleep(site.check_window)
-        audit_pages(server.port, ledger, report)
+        for server in servers:
+            audit_pages(server.port, ledger, report)
     finally:
-        server.stop()
-    log = Path(server.log.name).read_text(encoding="utf-8", errors="replace")
-    report.logged_errors = [
-        line
-        for line in log.splitlines()
-        # logging's default format ("ERROR:name:…"), Flask's ("[…] ERROR in app: …"), tracebacks
-        if line.startswith(("ERROR", "CRITICAL", "Traceback")) or " ERROR in " in line
-    ]
+        for server in servers:
+            server.stop()
+    for server in servers:
+        log = Path(server.log.name).read_text(encoding="utf-8", errors="replace")
+        report.logged_errors += [
+            line
+            for line in log.splitlines()
+            # logging's default format ("ERROR:name:…"), Flask's ("[…] ERROR in app: …"), tracebacks
+            if line.startswith(("ERROR", "CRITICAL", "Traceback")) or " ERROR in " in line
+        ]
     audit_database(site.instance, ledger, report)
     return report
 
@@ -578,9 +605,15 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--threads", type=int, default=8)
     parser.add_argument("--database-url", default="", help="PostgreSQL URL (default: SQLite)")
+    parser.add_argument(
+        "--machines", type=int, choices=(1, 2), default=1, help="servers sharing the database"
+    )
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="soak-") as folder:
-        report = run_soak(Path(folder), options.seconds, options.threads, options.database_url)
+        report = run_soak(
+            Path(folder), options.seconds, options.threads, options.database_url, options.machines
+        )
+    print(f"{options.machines} machine(s), {'PostgreSQL' if options.database_url else 'SQLite'}")
     print(report.summary())
     for title, items in (
         ("5xx", report.server_errors),

@@ -2,7 +2,8 @@
 
 8 client threads send 90% reads over more than 1,000 public URLs (every variant prefix)
 and 10% saves, publishes and trashes through the JSON API, then every acknowledged save
-is audited in the database and on the public pages (``bench/soak.py`` does the work).
+is audited in the database and on the public pages (``bench/soak.py`` does the work);
+on PostgreSQL also with two servers over two instance folders sharing the database.
 CI runs ``BLOG_TEST_SOAK_SECONDS`` seconds of traffic (default 20) per database; run
 ``python -m bench.soak`` for the full 60 s.
 """
@@ -24,19 +25,26 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+    scope="module",
+    params=[
+        "sqlite",
+        pytest.param("postgres", marks=pytest.mark.postgres),
+        # Two servers over two instance folders sharing the database: two machines.
+        pytest.param("postgres-two-machines", marks=pytest.mark.postgres),
+    ],
 )
 def soak(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[SoakReport]:
     database_url = ""
-    if request.param == "postgres":
+    if request.param.startswith("postgres"):
         if not POSTGRES_URL:
             pytest.skip(POSTGRES_HINT)
         reset_postgres(POSTGRES_URL)
         database_url = POSTGRES_URL
     folder: Path = tmp_path_factory.mktemp(f"soak-{request.param}")
-    report = run_soak(folder, SOAK_SECONDS, threads=8, database_url=database_url)
+    machines = 2 if request.param.endswith("two-machines") else 1
+    report = run_soak(folder, SOAK_SECONDS, 8, database_url, machines)
     print(f"\nsoak on {request.param}: {report.summary()}")
     yield report
 
