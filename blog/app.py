@@ -95,11 +95,11 @@ def create_app(
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
     admin.init_app(app)
-    plugins.call_each("blog_register_routes", app=app)
+    plugins.hooks.blog_register_routes(app=app)
 
     variants: list[str] = []
     with app.app_context():
-        for _plugin, names in plugins.call_each("blog_variants"):
+        for names in plugins.hooks.blog_variants():
             variants.extend(n for n in names if n not in variants)
     app.extensions["blog.variants"] = variants
 
@@ -130,7 +130,7 @@ def _select_variant() -> None:
     g.variant_prefixed = prefixed is not None
     g.variant = prefixed
     if prefixed is None and current_app.extensions["blog.variants"]:
-        g.variant = plugins.call_first("blog_request_variant", request=request)
+        g.variant = plugins.hooks.blog_request_variant(request=request)
 
 
 def _filter_response(response: Response) -> Response:
@@ -139,7 +139,7 @@ def _filter_response(response: Response) -> Response:
     if response.direct_passthrough or response.mimetype not in FILTERED_MIMETYPES:
         return response
     plugins: Plugins = current_app.extensions["blog.plugins"]
-    filtered: Response = plugins.call_chain(
+    filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )
     return filtered

@@ -272,7 +272,7 @@ class PageCacheMiddleware:
             plugins: Plugins = self.app.extensions["blog.plugins"]
             request = self.app.request_class(environ, populate_request=False)
             with self.app.app_context():
-                chosen = str(plugins.call_first("blog_request_variant", request=request) or "")
+                chosen = str(plugins.hooks.blog_request_variant(request=request) or "")
             if len(self._chosen) >= MAX_REMEMBERED_CHOICES:
                 self._chosen.clear()
             self._chosen[inputs] = chosen

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from blog.admin.cli import token as token_commands
 from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS, ConfigError
-from blog.models import Post, User, db
+from blog.models import DEGRADED_FINGERPRINT, Post, User, db
 
 _apps: dict[Path, Flask] = {}
 
@@ -228,12 +228,35 @@ def upgrade(context: Context) -> None:
 @pass_context
 def plugins(context: Context) -> None:
     """List discovered plugins: enabled, disabled or failed, with version and source."""
-    registry = context.app().extensions["blog.plugins"]
+    app = context.app()
+    registry = app.extensions["blog.plugins"]
     for info in sorted(registry.infos.values(), key=lambda i: i.name):
         line = f"{info.name:<14} {info.status:<9} {info.version or '-':<8} {info.source}"
         if info.reason:
             line += f"  ({info.reason})"
         click.echo(line)
+    with app.app_context():
+        degraded = degraded_posts()
+    if degraded:
+        click.echo(
+            f"\n{len(degraded)} posts were stored degraded because a plugin failed while "
+            "rendering them; fix the plugin, then run `blog rerender`:"
+        )
+        for slug, problems in degraded[:20]:
+            named = ", ".join(f"{p['plugin']} in {p['hook']}: {p['error']}" for p in problems)
+            click.echo(f"  {slug}: {named}")
+        if len(degraded) > 20:
+            click.echo(f"  ... and {len(degraded) - 20} more")
+
+
+def degraded_posts() -> list[tuple[str, list[dict[str, str]]]]:
+    """``(slug, problems)`` of every post whose last render missed a failing plugin's part."""
+    rows = db.session.execute(
+        select(Post.slug, Post.render_problems)
+        .where(Post.render_fingerprint == DEGRADED_FINGERPRINT)
+        .order_by(Post.id)
+    )
+    return [(slug, list(problems or [])) for slug, problems in rows]
 
 
 @cli.command()
@@ -268,7 +291,7 @@ def main() -> None:
         except click.ClickException:
             app = None
         if app is not None:
-            app.extensions["blog.plugins"].call_each("blog_register_commands", cli=cli)
+            app.extensions["blog.plugins"].hooks.blog_register_commands(cli=cli)
     try:
         cli()
     except OperationalError as error:

@@ -9,6 +9,10 @@ from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+#: ``render_fingerprint`` of a post rendered while a plugin failed: never the current
+#: fingerprint, so ``blog rerender`` (and ``blog serve`` at start) renders it again.
+DEGRADED_FINGERPRINT = "degraded"
+
 
 class Base(DeclarativeBase):
     pass
@@ -67,6 +71,8 @@ class Post(db.Model):  # type: ignore[name-defined]
     toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     render_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     render_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    #: ``[{"plugin", "hook", "error"}]`` when a plugin failed during the last render.
+    render_problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
