@@ -9,8 +9,9 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from blog import admin, feeds, search, views
 from blog import db as database
+from blog import feeds, search, views
+from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
 from blog.cache import install_page_cache
 from blog.config import ConfigError, load_config
@@ -94,7 +95,7 @@ def create_app(
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
-    admin.init_app(app)
+    init_admin(app)
     plugins.hooks.blog_register_routes(app=app)
 
     variants: list[str] = []

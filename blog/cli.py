@@ -1,4 +1,9 @@
-"""The ``blog`` command line: ``blog [--instance PATH] COMMAND``."""
+"""The ``blog`` command line: ``blog [--instance PATH] COMMAND``.
+
+Start-up time matters here (``blog --help`` should answer as fast as ``flask --help``), so
+this module imports only click and the configuration at the top; each command imports
+the application, the database layer and what else it needs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,18 +12,16 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import tomli_w
-from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from blog.admin.cli import token as token_commands
-from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS, ConfigError
-from blog.models import DEGRADED_FINGERPRINT, Post, User, db
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 _apps: dict[Path, Flask] = {}
 
@@ -34,6 +37,8 @@ class Context:
                 raise click.ClickException(
                     f"no blog instance at {self.instance}; create one with `blog init`"
                 )
+            from blog.app import create_app  # the whole application: only when a command needs it
+
             try:
                 _apps[self.instance] = create_app(instance_path=self.instance)
             except ConfigError as error:
@@ -135,7 +140,10 @@ def user() -> None:
 @pass_context
 def user_create(context: Context, name: str, password_stdin: bool) -> None:
     """Create an admin user NAME."""
+    from sqlalchemy import select
     from werkzeug.security import generate_password_hash
+
+    from blog.models import User, db
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -189,6 +197,7 @@ def export_command(context: Context, folder: Path) -> None:
 @pass_context
 def rerender(context: Context, everything: bool) -> None:
     """Re-render posts whose render fingerprint is stale (after plugin or config changes)."""
+    from blog.models import Post, db
     from blog.rerender import rerender_posts
 
     started = time.perf_counter()
@@ -235,6 +244,10 @@ def plugins(context: Context) -> None:
         if info.reason:
             line += f"  ({info.reason})"
         click.echo(line)
+    from blog.db import is_initialised
+
+    if not is_initialised(app):
+        return
     with app.app_context():
         degraded = degraded_posts()
     if degraded:
@@ -251,6 +264,10 @@ def plugins(context: Context) -> None:
 
 def degraded_posts() -> list[tuple[str, list[dict[str, str]]]]:
     """``(slug, problems)`` of every post whose last render missed a failing plugin's part."""
+    from sqlalchemy import select
+
+    from blog.models import DEGRADED_FINGERPRINT, Post, db
+
     rows = db.session.execute(
         select(Post.slug, Post.render_problems)
         .where(Post.render_fingerprint == DEGRADED_FINGERPRINT)
@@ -294,7 +311,12 @@ def main() -> None:
             app.extensions["blog.plugins"].hooks.blog_register_commands(cli=cli)
     try:
         cli()
-    except OperationalError as error:
+    except Exception as error:
+        # sqlalchemy is imported only by commands that use the database; if it was never
+        # imported, the error cannot be one of its OperationalErrors.
+        exceptions = sys.modules.get("sqlalchemy.exc")
+        if exceptions is None or not isinstance(error, exceptions.OperationalError):
+            raise
         # A full disk or a read-only instance folder surfaces here from any command; the
         # failed transaction was rolled back, so say what to fix instead of a traceback.
         raise SystemExit(

@@ -117,3 +117,14 @@ class SiteState(db.Model):  # type: ignore[name-defined]
     __tablename__ = "site_state"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlugRedirect(db.Model):  # type: ignore[name-defined]
+    """A slug a post had before an explicit rename; its old URL answers 301."""
+
+    __tablename__ = "slug_redirects"
+    old_slug: Mapped[str] = mapped_column(String(300), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship(lazy="joined")

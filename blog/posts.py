@@ -30,11 +30,10 @@ from blog.models import (
     utcnow,
 )
 from blog.plugins import Plugins
+from blog.queries import CONTENT_VERSION_KEY
 from blog.render import apply_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
-
-CONTENT_VERSION_KEY = "content"
 
 
 class ConflictError(Exception):
@@ -164,11 +163,6 @@ def bump_content_version() -> None:
     )
     if getattr(changed, "rowcount", 1) == 0:
         db.session.add(SiteState(key=CONTENT_VERSION_KEY, value=1))
-
-
-def content_version() -> int:
-    value = db.session.scalar(select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY))
-    return int(value or 0)
 
 
 def notify(post: Post, action: str, body_text: str | None = None) -> None:

@@ -84,9 +84,7 @@ def index(number: int = 1) -> tuple[str, int]:
 
 def _moved(slug: str, kind: str) -> Response:
     """301 to a renamed post's current URL, or 404 when ``slug`` never belonged to one."""
-    from blog.admin.redirects import redirect_target
-
-    target = redirect_target(slug, kind)
+    target = queries.redirect_target(slug, kind)
     if target is None:
         abort(404)
     endpoint = "public.standalone_page" if kind == "page" else "public.post"
