@@ -194,8 +194,11 @@ def export_command(context: Context, folder: Path) -> None:
 
 @cli.command()
 @click.option("--all", "everything", is_flag=True, help="Also posts whose render is current.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Render processes (default: cores)."
+)
 @pass_context
-def rerender(context: Context, everything: bool) -> None:
+def rerender(context: Context, everything: bool, jobs: int | None) -> None:
     """Re-render posts whose render fingerprint is stale (after plugin or config changes)."""
     from blog.models import Post, db
     from blog.rerender import rerender_posts
@@ -205,9 +208,11 @@ def rerender(context: Context, everything: bool) -> None:
         if sys.stdout.isatty():
             total = db.session.query(Post).count()
             with click.progressbar(length=total, label="Rendering") as bar:
-                count = rerender_posts(stale_only=not everything, on_post=lambda _p: bar.update(1))
+                count = rerender_posts(
+                    stale_only=not everything, on_post=lambda _p: bar.update(1), workers=jobs
+                )
         else:
-            count = rerender_posts(stale_only=not everything)
+            count = rerender_posts(stale_only=not everything, workers=jobs)
     click.echo(f"re-rendered {count} posts in {time.perf_counter() - started:.1f}s")
 
 

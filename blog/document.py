@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from enum import Enum, auto
 from html.parser import HTMLParser
 from types import MappingProxyType
@@ -312,6 +312,12 @@ class PostDraft:
     tags: tuple[str, ...] = ()
     id: int | None = None
 
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # Sent to render worker processes; a mappingproxy cannot be pickled, its dict can.
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        values["meta"] = dict(self.meta)
+        return _draft_from, (values,)
+
     @classmethod
     def of(cls, post: Any) -> PostDraft:
         """Copy the author-set fields of ``post`` (a stored or an unsaved ``Post``)."""
@@ -328,3 +334,7 @@ class PostDraft:
             tags=tuple(tag.name for tag in (getattr(post, "tags", None) or ())),
             id=getattr(post, "id", None),
         )
+
+
+def _draft_from(values: dict[str, Any]) -> PostDraft:
+    return PostDraft(**{**values, "meta": MappingProxyType(values["meta"])})

@@ -215,7 +215,7 @@ def render_post(post: Any) -> Rendered:
     check_render_limits(post.source, int(current_app.config["MAX_POST_BYTES"]))
     seconds = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
     plugins = _plugins()
-    draft = PostDraft.of(post)
+    draft = post if isinstance(post, PostDraft) else PostDraft.of(post)
     with collecting_problems() as problems:
         converter = build_markdown(draft)
 
@@ -264,6 +264,12 @@ def apply_render(post: Post) -> Rendered:
     rerender`` (and ``blog serve`` at start) renders the post again.
     """
     rendered = render_post(post)
+    store_render(post, rendered)
+    return rendered
+
+
+def store_render(post: Post, rendered: Rendered) -> None:
+    """Store ``rendered`` (made from ``post``'s current fields) on ``post``."""
     post.body_html = rendered.body_html
     post.excerpt = rendered.excerpt
     post.toc = rendered.toc
@@ -274,4 +280,3 @@ def apply_render(post: Post) -> Rendered:
     else:
         post.render_problems = None
         post.render_fingerprint = current_app.extensions["blog.render_fingerprint"]
-    return rendered

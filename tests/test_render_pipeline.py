@@ -257,3 +257,20 @@ def test_blog_rerender_updates_the_search_index_and_tells_plugins(
         assert [p.slug for p in search("color", 1, 10).results] == [slug]
     changes = (instance / "changes.log").read_text(encoding="utf-8").splitlines()
     assert changes == [f"{slug} saved", f"{slug} rerendered"]
+
+
+@pytest.mark.slow
+def test_blog_rerender_renders_on_several_processes_and_writes_every_post(
+    instance: Path, make_app: Callable[..., Flask], run_cli: Callable[..., Result]
+) -> None:
+    write_config(instance, PLUGINS=["math", "excerpt"])
+    app = make_app(PLUGINS=["math", "excerpt"])
+    slugs = [save(app, f"第{n}篇，公式 $x_{n}$。", title=f"篇{n}").slug for n in range(10)]
+    write_config(instance, PLUGINS=["math", "excerpt", "code"])
+    assert run_cli("rerender", "--jobs", "2").output.startswith("re-rendered 10 posts")
+    app = make_app(PLUGINS=["math", "excerpt", "code"])
+    for number, slug in enumerate(slugs):
+        post = stored(app, slug)
+        assert post.render_fingerprint == app.extensions["blog.render_fingerprint"]
+        assert f"第{number}篇" in post.body_html and "<math" in post.body_html
+        assert post.render_meta["formulas"] == 1
