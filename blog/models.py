@@ -6,7 +6,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 #: ``render_fingerprint`` of a post rendered while a plugin failed: never the current
@@ -31,6 +41,8 @@ post_tags = Table(
     Base.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # A tag listing finds its posts through (tag_id, post_id) (migration 0004).
+    Index("ix_post_tags_tag", "tag_id", "post_id"),
 )
 
 DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
@@ -53,6 +65,13 @@ class Post(db.Model):  # type: ignore[name-defined]
     """A post or standalone page: Markdown source is the truth, the rest is render cache."""
 
     __tablename__ = "posts"
+    # Every column the public listings filter on, in keyset order (migration 0004): page
+    # boundaries and pages are index-only scans.
+    __table_args__ = (
+        Index(
+            "ix_posts_listing", "kind", "published_at", "id", "status", "deleted_at", "category_id"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(300), unique=True)
     title: Mapped[str] = mapped_column(String(500))
