@@ -22,6 +22,7 @@ from typing import Literal
 
 from markdown import Markdown
 from markdown.extensions import Extension
+from markdown.extensions.footnotes import NBSP_PLACEHOLDER
 from markdown.treeprocessors import Treeprocessor
 
 from blog.api import BLOCK_ELEMENTS, HIDDEN_ELEMENTS, leaves_text_alone
@@ -32,7 +33,8 @@ PRIORITY = 4
 # Ruby readings are not part of the sentence around them (see htmltext).
 _HIDDEN = HIDDEN_ELEMENTS | {"rt", "rp"}
 # HTML stash placeholders and backslash-escape placeholders, as Python-Markdown writes them.
-_PLACEHOLDER = re.compile("\x02wzxhzdk:([0-9]+)\x03|\x02([0-9]+)\x03")
+# Any other STX…ETX token is an extension's own placeholder (the footnotes' no-break space).
+_PLACEHOLDER = re.compile("\x02wzxhzdk:([0-9]+)\x03|\x02([0-9]+)\x03|\x02[^\x02\x03]*\x03")
 _SINGLE_TAG = re.compile(r"\A</?[A-Za-z][^<>]*>\Z")
 _TAGS = re.compile(r"<[^<>]*>")
 
@@ -99,6 +101,10 @@ class _Collector:
 
     def _placeholder(self, found: re.Match[str], mode: Mode, depth: int) -> _Piece:
         raw = found.group(0)
+        if raw == NBSP_PLACEHOLDER:
+            return _Piece("reference", raw, "\xa0", depth)
+        if found.group(1) is None and found.group(2) is None:
+            return _Piece("markup", raw, "", depth)
         if found.group(2) is not None:  # a backslash escape: one literal character
             kind: PieceKind = "reference" if mode == "prose" else "protected"
             return _Piece(kind, raw, chr(int(found.group(2))), depth)
