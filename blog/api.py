@@ -12,21 +12,38 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 
+from blog.document import MORE_CLASS, Document, Kind, PostDraft, Segment, read_document
+from blog.elements import (
+    BLOCK_ELEMENTS,
+    HIDDEN_ELEMENTS,
+    NO_CONVERT_ATTRIBUTE,
+    NO_CONVERT_CLASS,
+    VERBATIM_ELEMENTS,
+    VOID_ELEMENTS,
+    leaves_text_alone,
+)
 from blog.hookspecs import API_VERSION, hookimpl
 
 __all__ = [
     "API_VERSION",
+    "BLOCK_ELEMENTS",
+    "HIDDEN_ELEMENTS",
+    "MORE_CLASS",
     "NO_CONVERT_ATTRIBUTE",
+    "NO_CONVERT_CLASS",
+    "VERBATIM_ELEMENTS",
+    "VOID_ELEMENTS",
+    "Document",
+    "Kind",
+    "PostDraft",
+    "Segment",
     "current_variant",
     "hookimpl",
+    "leaves_text_alone",
     "plugin_config",
+    "read_document",
     "static_url",
 ]
-
-#: Elements carrying ``translate="no"`` (the HTML attribute that means "do not
-#: translate this") are skipped by every text transform: script conversion,
-#: typography, excerpt wording. Math and code output carry it.
-NO_CONVERT_ATTRIBUTE = ("translate", "no")
 
 
 def plugin_config(name: str) -> Any:

@@ -10,8 +10,9 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from blog import admin, feeds, health, search, views
 from blog import db as database
+from blog import feeds, health, search, views
+from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
 from blog.cache import install_page_cache
 from blog.config import ConfigError, load_config
@@ -97,12 +98,12 @@ def create_app(
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
-    admin.init_app(app)
-    plugins.call_each("blog_register_routes", app=app)
+    init_admin(app)
+    plugins.hooks.blog_register_routes(app=app)
 
     variants: list[str] = []
     with app.app_context():
-        for _plugin, names in plugins.call_each("blog_variants"):
+        for names in plugins.hooks.blog_variants():
             variants.extend(n for n in names if n not in variants)
     app.extensions["blog.variants"] = variants
 
@@ -142,7 +143,7 @@ def _select_variant() -> None:
     g.variant_prefixed = prefixed is not None
     g.variant = prefixed
     if prefixed is None and current_app.extensions["blog.variants"]:
-        g.variant = plugins.call_first("blog_request_variant", request=request)
+        g.variant = plugins.hooks.blog_request_variant(request=request)
 
 
 def _filter_response(response: Response) -> Response:
@@ -151,7 +152,7 @@ def _filter_response(response: Response) -> Response:
     if response.direct_passthrough or response.mimetype not in FILTERED_MIMETYPES:
         return response
     plugins: Plugins = current_app.extensions["blog.plugins"]
-    filtered: Response = plugins.call_chain(
+    filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )
     return filtered

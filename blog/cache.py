@@ -36,6 +36,7 @@ from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from blog import queries
 from blog.models import utcnow
 from blog.plugins import Plugins
 from blog.variants import VariantPrefixMiddleware
@@ -263,11 +264,8 @@ class PageCacheMiddleware:
         _watches.add(self.watch)
 
     def _read_state(self) -> ContentState:
-        from blog.posts import content_version
-        from blog.queries import next_scheduled_publish
-
         with self.app.app_context():
-            return ContentState(content_version(), next_scheduled_publish())
+            return ContentState(queries.content_version(), queries.next_scheduled_publish())
 
     def _request_variant(self, environ: dict[str, Any]) -> str:
         # The hook reads the request's cookies, Accept-Language and query string; its answer
@@ -282,7 +280,7 @@ class PageCacheMiddleware:
             plugins: Plugins = self.app.extensions["blog.plugins"]
             request = self.app.request_class(environ, populate_request=False)
             with self.app.app_context():
-                chosen = str(plugins.call_first("blog_request_variant", request=request) or "")
+                chosen = str(plugins.hooks.blog_request_variant(request=request) or "")
             if len(self._chosen) >= MAX_REMEMBERED_CHOICES:
                 self._chosen.clear()
             self._chosen[inputs] = chosen

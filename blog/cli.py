@@ -1,4 +1,9 @@
-"""The ``blog`` command line: ``blog [--instance PATH] COMMAND``."""
+"""The ``blog`` command line: ``blog [--instance PATH] COMMAND``.
+
+Start-up time matters here (``blog --help`` should answer as fast as ``flask --help``), so
+this module imports only click and the configuration at the top; each command imports
+the application, the database layer and what else it needs when it runs.
+"""
 
 from __future__ import annotations
 
@@ -7,19 +12,17 @@ import sys
 import time
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import tomli_w
-from flask import Flask
-from sqlalchemy import select
-from sqlalchemy.exc import OperationalError
 
 from blog.admin.cli import token as token_commands
 from blog.admin.cli import uploads as upload_commands
-from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS, ConfigError
-from blog.models import Post, User, db
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 _apps: dict[Path, Flask] = {}
 
@@ -35,6 +38,8 @@ class Context:
                 raise click.ClickException(
                     f"no blog instance at {self.instance}; create one with `blog init`"
                 )
+            from blog.app import create_app  # the whole application: only when a command needs it
+
             try:
                 _apps[self.instance] = create_app(instance_path=self.instance)
             except ConfigError as error:
@@ -168,7 +173,10 @@ def user() -> None:
 @pass_context
 def user_create(context: Context, name: str, password_stdin: bool) -> None:
     """Create an admin user NAME."""
+    from sqlalchemy import select
     from werkzeug.security import generate_password_hash
+
+    from blog.models import User, db
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -219,9 +227,13 @@ def export_command(context: Context, folder: Path) -> None:
 
 @cli.command()
 @click.option("--all", "everything", is_flag=True, help="Also posts whose render is current.")
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Render processes (default: cores)."
+)
 @pass_context
-def rerender(context: Context, everything: bool) -> None:
+def rerender(context: Context, everything: bool, jobs: int | None) -> None:
     """Re-render posts whose render fingerprint is stale (after plugin or config changes)."""
+    from blog.models import Post, db
     from blog.rerender import rerender_posts
 
     started = time.perf_counter()
@@ -229,9 +241,11 @@ def rerender(context: Context, everything: bool) -> None:
         if sys.stdout.isatty():
             total = db.session.query(Post).count()
             with click.progressbar(length=total, label="Rendering") as bar:
-                count = rerender_posts(stale_only=not everything, on_post=lambda _p: bar.update(1))
+                count = rerender_posts(
+                    stale_only=not everything, on_post=lambda _p: bar.update(1), workers=jobs
+                )
         else:
-            count = rerender_posts(stale_only=not everything)
+            count = rerender_posts(stale_only=not everything, workers=jobs)
     click.echo(f"re-rendered {count} posts in {time.perf_counter() - started:.1f}s")
 
 
@@ -261,12 +275,43 @@ def upgrade(context: Context) -> None:
 @pass_context
 def plugins(context: Context) -> None:
     """List discovered plugins: enabled, disabled or failed, with version and source."""
-    registry = context.app().extensions["blog.plugins"]
+    app = context.app()
+    registry = app.extensions["blog.plugins"]
     for info in sorted(registry.infos.values(), key=lambda i: i.name):
         line = f"{info.name:<14} {info.status:<9} {info.version or '-':<8} {info.source}"
         if info.reason:
             line += f"  ({info.reason})"
         click.echo(line)
+    from blog.db import is_initialised
+
+    if not is_initialised(app):
+        return
+    with app.app_context():
+        degraded = degraded_posts()
+    if degraded:
+        click.echo(
+            f"\n{len(degraded)} posts were stored degraded because a plugin failed while "
+            "rendering them; fix the plugin, then run `blog rerender`:"
+        )
+        for slug, problems in degraded[:20]:
+            named = ", ".join(f"{p['plugin']} in {p['hook']}: {p['error']}" for p in problems)
+            click.echo(f"  {slug}: {named}")
+        if len(degraded) > 20:
+            click.echo(f"  ... and {len(degraded) - 20} more")
+
+
+def degraded_posts() -> list[tuple[str, list[dict[str, str]]]]:
+    """``(slug, problems)`` of every post whose last render missed a failing plugin's part."""
+    from sqlalchemy import select
+
+    from blog.models import DEGRADED_FINGERPRINT, Post, db
+
+    rows = db.session.execute(
+        select(Post.slug, Post.render_problems)
+        .where(Post.render_fingerprint == DEGRADED_FINGERPRINT)
+        .order_by(Post.id)
+    )
+    return [(slug, list(problems or [])) for slug, problems in rows]
 
 
 @cli.command()
@@ -301,10 +346,15 @@ def main() -> None:
         except click.ClickException:
             app = None
         if app is not None:
-            app.extensions["blog.plugins"].call_each("blog_register_commands", cli=cli)
+            app.extensions["blog.plugins"].hooks.blog_register_commands(cli=cli)
     try:
         cli()
-    except OperationalError as error:
+    except Exception as error:
+        # sqlalchemy is imported only by commands that use the database; if it was never
+        # imported, the error cannot be one of its OperationalErrors.
+        exceptions = sys.modules.get("sqlalchemy.exc")
+        if exceptions is None or not isinstance(error, exceptions.OperationalError):
+            raise
         # A full disk or a read-only instance folder surfaces here from any command; the
         # failed transaction was rolled back, so say what to fix instead of a traceback.
         raise SystemExit(

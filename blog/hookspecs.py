@@ -2,15 +2,23 @@
 
 Every hook a plugin can implement is specified here; the docstring of each is its
 reference documentation (``docs/plugins.md`` is built around them). The engine calls
-each implementation separately and in the order plugins are listed in ``PLUGINS``; an
-implementation that raises is logged with its plugin's name and its contribution is
-skipped (set ``STRICT_PLUGINS = true`` to re-raise instead).
+them through pluggy, in the order plugins are listed in ``PLUGINS`` (``tryfirst`` /
+``trylast`` and wrappers work as pluggy documents). An implementation that raises is
+logged with its plugin's name and its contribution is skipped: during a request the page
+still renders; during a save the post is stored *degraded* (the failure is kept in
+``render_problems``, shown by ``blog plugins`` and the admin, and ``blog rerender``
+renders it again). Set ``STRICT_PLUGINS = true`` to re-raise instead.
 
 Save time (``blog/render.py``)::
 
     blog_markdown_extensions -> Markdown -> blog_render_html (chain) -> sanitize
-    (tags from blog_allowed_html) -> blog_excerpt (first wins) -> blog_post_metadata
-    -> blog_search_text (chain) -> stored; then blog_post_changed
+    (tags from blog_allowed_html) -> one parse into a Document -> blog_excerpt
+    (first wins) -> blog_post_metadata -> blog_search_text (chain) -> stored;
+    then blog_post_changed
+
+The save-time hooks receive ``post`` as a frozen :class:`blog.api.PostDraft` (title,
+source, slug, lang, meta...), never the database row, and the excerpt and metadata hooks
+receive the parsed :class:`blog.api.Document` (text, headings, first image, segments).
 
 Request time (``blog/views.py``)::
 
@@ -31,20 +39,25 @@ if TYPE_CHECKING:
     from flask import Flask, Request, Response
     from markdown.extensions import Extension
 
+    from blog.document import Document, PostDraft
     from blog.models import Post
 
 PROJECT = "blog"
-API_VERSION = "1.0"
+#: 1.1: hooks called through pluggy; ``document`` for blog_excerpt/blog_post_metadata;
+#: ``post`` is a read-only PostDraft at save time; blog_post_changed hears "rerendered".
+API_VERSION = "1.1"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
 
 
 @hookspec
-def blog_markdown_extensions() -> list[Extension | str]:
-    """Return Python-Markdown extensions to add to the render pipeline.
+def blog_markdown_extensions(post: PostDraft) -> list[Extension | str]:
+    """Return Python-Markdown extensions to add to the render pipeline for ``post``.
 
-    Runs once per render (a fresh ``markdown.Markdown`` is built for every post, so
+    A text transform belongs here, as a treeprocessor working on Markdown's element
+    tree, rather than in :func:`blog_render_html`, which would parse HTML again. Runs
+    once per render (a fresh ``markdown.Markdown`` is built for every post, so
     extensions need not be thread-safe). Return a list of extension instances or
     dotted names; the lists of all plugins are concatenated after the core's own
     extensions (``extra``, ``sane_lists``, ``admonition``, ``toc``).
@@ -52,7 +65,7 @@ def blog_markdown_extensions() -> list[Extension | str]:
 
 
 @hookspec
-def blog_render_html(post: Post, html: str) -> str | None:
+def blog_render_html(post: PostDraft, html: str) -> str | None:
     """Transform the HTML that Markdown produced for ``post``; ``None`` means unchanged.
 
     Runs at save time only, never per request. Implementations form a chain: each
@@ -76,20 +89,23 @@ def blog_allowed_html() -> dict[str, Any] | None:
 
 
 @hookspec(firstresult=True)
-def blog_excerpt(post: Post, html: str, text: str) -> str | None:
+def blog_excerpt(post: PostDraft, document: Document, html: str, text: str) -> str | None:
     """Return the plain-text excerpt for ``post``, or ``None`` to let another plugin decide.
 
-    ``html`` is the sanitized body, ``text`` its plain text. Runs at save time; the first
-    non-``None`` result wins, and the core falls back to the start of ``text``.
+    ``document`` is the sanitized body read once (``document.segments`` in reading
+    order, each with its ``Kind``); ``html`` and ``text`` are ``document.html`` and
+    ``document.text``, kept for plugins written against API 1.0. Runs at save time; the
+    first non-``None`` result wins, and the core falls back to the start of the text.
     """
 
 
 @hookspec
-def blog_post_metadata(post: Post, html: str) -> dict[str, Any] | None:
+def blog_post_metadata(post: PostDraft, document: Document, html: str) -> dict[str, Any] | None:
     """Return JSON-serialisable facts about ``post`` to store with it (word counts, reading time).
 
-    Runs at save time after the excerpt. The dicts of all plugins are merged into
-    ``post.render_meta``, which templates read as ``post.render_meta["key"]``.
+    Runs at save time after the excerpt, with the same ``document`` (``html`` is
+    ``document.html``). The dicts of all plugins are merged into ``post.render_meta``,
+    which templates read as ``post.render_meta["key"]``.
     """
 
 
@@ -107,7 +123,8 @@ def blog_search_text(text: str) -> str | None:
 def blog_post_changed(post: Post, action: str) -> None:
     """Be told that ``post`` was saved, deleted, restored or purged.
 
-    ``action`` is one of ``"saved"``, ``"trashed"``, ``"restored"``, ``"purged"``. Runs
+    ``action`` is one of ``"saved"``, ``"rerendered"`` (``blog rerender`` stored a new
+    rendering of an unchanged source), ``"trashed"``, ``"restored"``, ``"purged"``. Runs
     after the change is flushed, inside the same database transaction; every plugin is
     told and return values are ignored.
     """

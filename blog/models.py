@@ -6,8 +6,22 @@ from datetime import UTC, datetime
 from typing import Any
 
 from flask_sqlalchemy import SQLAlchemy
-from sqlalchemy import JSON, Column, ForeignKey, Integer, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+#: ``render_fingerprint`` of a post rendered while a plugin failed: never the current
+#: fingerprint, so ``blog rerender`` (and ``blog serve`` at start) renders it again.
+DEGRADED_FINGERPRINT = "degraded"
 
 
 class Base(DeclarativeBase):
@@ -27,6 +41,8 @@ post_tags = Table(
     Base.metadata,
     Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
     Column("tag_id", ForeignKey("tags.id", ondelete="CASCADE"), primary_key=True),
+    # A tag listing finds its posts through (tag_id, post_id) (migration 0004).
+    Index("ix_post_tags_tag", "tag_id", "post_id"),
 )
 
 DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
@@ -49,6 +65,13 @@ class Post(db.Model):  # type: ignore[name-defined]
     """A post or standalone page: Markdown source is the truth, the rest is render cache."""
 
     __tablename__ = "posts"
+    # Every column the public listings filter on, in keyset order (migration 0004): page
+    # boundaries and pages are index-only scans.
+    __table_args__ = (
+        Index(
+            "ix_posts_listing", "kind", "published_at", "id", "status", "deleted_at", "category_id"
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     slug: Mapped[str] = mapped_column(String(300), unique=True)
     title: Mapped[str] = mapped_column(String(500))
@@ -67,6 +90,8 @@ class Post(db.Model):  # type: ignore[name-defined]
     toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     render_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     render_fingerprint: Mapped[str] = mapped_column(String(64), default="")
+    #: ``[{"plugin", "hook", "error"}]`` when a plugin failed during the last render.
+    render_problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
@@ -111,3 +136,14 @@ class SiteState(db.Model):  # type: ignore[name-defined]
     __tablename__ = "site_state"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SlugRedirect(db.Model):  # type: ignore[name-defined]
+    """A slug a post had before an explicit rename; its old URL answers 301."""
+
+    __tablename__ = "slug_redirects"
+    old_slug: Mapped[str] = mapped_column(String(300), primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    post: Mapped[Post] = relationship(lazy="joined")

@@ -2,19 +2,23 @@
 
 Plugins come from the ``blog.plugins`` entry point group (the built-ins too) and from
 single ``.py`` files in ``instance/plugins/``. Only those named in ``PLUGINS`` are
-registered. Each hook implementation is called on its own so that one plugin's
-exception is logged with its name and skipped, never taking other plugins down.
+registered. Hooks are called through pluggy; each implementation is registered behind a
+guard so that one plugin's exception is logged with its name and skipped, never taking
+other plugins down, and a render can tell which plugin failed (see :class:`Plugins`).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import importlib
 import importlib.util
 import logging
 import sys
 import types
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from pathlib import Path
@@ -135,12 +139,50 @@ def _matches(value: Any, expected: Any) -> bool:
     return isinstance(value, origin)
 
 
+@dataclass(frozen=True)
+class PluginProblem:
+    """One hook implementation that raised while a post was rendered."""
+
+    plugin: str
+    hook: str
+    error: str
+
+    def as_json(self) -> dict[str, str]:
+        return {"plugin": self.plugin, "hook": self.hook, "error": self.error}
+
+
+# The problems of the render under way in this context (``None`` outside a render). A
+# context variable rather than an argument: the guard sits between pluggy and the plugin,
+# where no caller's argument can reach it.
+_problems: ContextVar[list[PluginProblem] | None] = ContextVar("blog_plugin_problems", default=None)
+
+
+@contextmanager
+def collecting_problems() -> Iterator[list[PluginProblem]]:
+    """Collect, in the list this yields, every hook implementation that raises inside."""
+    problems: list[PluginProblem] = []
+    token = _problems.set(problems)
+    try:
+        yield problems
+    finally:
+        _problems.reset(token)
+
+
 class Plugins:
-    """The plugins of one app: their registry, configuration and guarded hook calls."""
+    """The plugins of one app: their registry, configuration and isolated hook calls.
+
+    Hooks are called through pluggy itself (:attr:`hooks`, i.e. ``manager.hook``), so
+    ``firstresult``, ``tryfirst``/``trylast`` and wrappers behave as pluggy documents.
+    Every implementation is registered behind a guard: when it raises, the error is logged
+    with the plugin's name, recorded for the render under way (see
+    :func:`collecting_problems`) and the implementation counts as having returned
+    ``None``; with ``STRICT_PLUGINS`` the exception propagates instead.
+    """
 
     def __init__(self, strict: bool = False) -> None:
         self.manager = pluggy.PluginManager(hookspecs.PROJECT)
         self.manager.add_hookspecs(hookspecs)
+        self.hooks = self.manager.hook
         self.strict = strict
         self.infos: dict[str, PluginInfo] = {}
         self.order: list[str] = []
@@ -157,6 +199,7 @@ class Plugins:
         for name, source, version, loader in _discover(instance_path):
             self.infos.setdefault(name, PluginInfo(name=name, source=source, version=version))
             loaders.setdefault(name, loader)
+        loaded: list[tuple[str, types.ModuleType]] = []
         for name in enabled:
             if name not in loaders:
                 info = self.infos.setdefault(name, PluginInfo(name=name, source="(not found)"))
@@ -178,16 +221,63 @@ class Plugins:
             info.config = build_plugin_config(name, module, tables.get(name, {}), source)
             info.module = module
             info.version = str(getattr(module, "__version__", ""))
+            loaded.append((name, module))
+        # pluggy calls the implementations registered last first; registering in reverse
+        # makes ``PLUGINS`` order the calling order (tryfirst/trylast still override it).
+        registered: list[str] = []
+        for name, module in reversed(loaded):
             try:
-                self.manager.register(module, name=name)
+                self.manager.register(self._guarded_plugin(name, module), name=name)
             except Exception as error:
-                self._fail(info, f"failed to register: {error}")
+                self._fail(self.infos[name], f"failed to register: {error}")
                 continue
-            info.status = "enabled"
-            self.order.append(name)
+            registered.append(name)
+        for name, _module in loaded:
+            if name in registered:
+                self.infos[name].status = "enabled"
+                self.order.append(name)
         unknown = set(tables) - set(self.order) - {i.name for i in self.infos.values()}
         for name in sorted(unknown):
             logger.warning("[plugins.%s] configures a plugin that is not installed", name)
+
+    def _guarded_plugin(self, name: str, module: types.ModuleType) -> types.SimpleNamespace:
+        """What pluggy registers for ``module``: its hook functions, each behind a guard."""
+        marker = f"{hookspecs.PROJECT}_impl"
+        functions: dict[str, Any] = {}
+        for attribute in dir(module):
+            if not attribute.startswith("blog_"):
+                continue
+            function = getattr(module, attribute)
+            options = getattr(function, marker, None)
+            if options is None:
+                continue
+            if options.get("wrapper") or options.get("hookwrapper"):
+                functions[attribute] = function  # a wrapper sees and re-raises inner errors
+            else:
+                functions[attribute] = self._guarded(name, attribute, function)
+        return types.SimpleNamespace(__name__=module.__name__, **functions)
+
+    def _guarded(
+        self, plugin: str, hook_name: str, function: Callable[..., Any]
+    ) -> Callable[..., Any]:
+        strict = self.strict
+
+        @functools.wraps(function)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:
+                if strict:
+                    raise
+                logger.exception("plugin %s raised in %s: %s", plugin, hook_name, error)
+                problems = _problems.get()
+                if problems is not None:
+                    problems.append(
+                        PluginProblem(plugin, hook_name, f"{type(error).__name__}: {error}")
+                    )
+                return None
+
+        return guarded
 
     def _fail(self, info: PluginInfo, reason: str) -> None:
         info.status, info.reason = "failed", reason
@@ -196,14 +286,14 @@ class Plugins:
             raise PluginError(f"plugin {info.name} {reason}")
 
     def start(self, app: Any) -> None:
-        """Run ``blog_startup``; a plugin that raises there is marked failed."""
-        for plugin, function, _argnames in list(self._implementations("blog_startup")):
-            ok, _result = self._guarded(plugin, "blog_startup", function, {"app": app})
-            if not ok:
-                self.infos[plugin].status = "failed"
-                self.infos[plugin].reason = "raised in blog_startup (see the log)"
-                self.manager.unregister(name=plugin)
-                self.order.remove(plugin)
+        """Run ``blog_startup``; a plugin that raises there is marked failed and unregistered."""
+        with collecting_problems() as problems:
+            self.hooks.blog_startup(app=app)
+        for plugin in dict.fromkeys(problem.plugin for problem in problems):
+            self.infos[plugin].status = "failed"
+            self.infos[plugin].reason = "raised in blog_startup (see the log)"
+            self.manager.unregister(name=plugin)
+            self.order.remove(plugin)
 
     def config_for(self, name: str) -> Any:
         info = self.infos.get(name)
@@ -215,56 +305,18 @@ class Plugins:
             f"{name}={self.infos[name].version}:{self.infos[name].config!r}" for name in self.order
         ]
 
-    def _implementations(
-        self, hook_name: str
-    ) -> Iterator[tuple[str, Callable[..., Any], list[str]]]:
-        caller = getattr(self.manager.hook, hook_name)
-        by_plugin = {self.manager.get_name(impl.plugin): impl for impl in caller.get_hookimpls()}
-        for name in self.order:
-            impl = by_plugin.get(name)
-            if impl is not None:
-                yield name, impl.function, list(impl.argnames)
+    def chain(self, hook_name: str, value_arg: str, value: Any, **kwargs: Any) -> Any:
+        """Pass ``value`` through every implementation of a chain hook, in calling order.
 
-    def _guarded(
-        self, plugin: str, hook_name: str, function: Callable[..., Any], kwargs: dict[str, Any]
-    ) -> tuple[bool, Any]:
-        try:
-            return True, function(**kwargs)
-        except Exception as error:
-            if self.strict:
-                raise
-            logger.exception("plugin %s raised in %s: %s", plugin, hook_name, error)
-            return False, None
-
-    def call_each(self, hook_name: str, **kwargs: Any) -> list[tuple[str, Any]]:
-        """Call every implementation; return ``(plugin, result)`` for those that did not raise."""
-        results = []
-        for plugin, function, argnames in self._implementations(hook_name):
-            ok, result = self._guarded(
-                plugin, hook_name, function, {a: kwargs[a] for a in argnames}
-            )
-            if ok and result is not None:
-                results.append((plugin, result))
-        return results
-
-    def call_first(self, hook_name: str, **kwargs: Any) -> Any:
-        """Return the first non-``None`` result, in plugin order."""
-        for plugin, function, argnames in self._implementations(hook_name):
-            ok, result = self._guarded(
-                plugin, hook_name, function, {a: kwargs[a] for a in argnames}
-            )
-            if ok and result is not None:
-                return result
-        return None
-
-    def call_chain(self, hook_name: str, value_arg: str, value: Any, **kwargs: Any) -> Any:
-        """Pass ``value`` through every implementation; ``None`` leaves it unchanged."""
-        for plugin, function, argnames in self._implementations(hook_name):
+        pluggy gives every implementation the same arguments; a chain gives each one the
+        previous one's result (``None`` leaves it unchanged). The order is pluggy's own
+        (``PLUGINS`` order, then ``tryfirst``/``trylast``), read from the hook caller.
+        """
+        caller = getattr(self.hooks, hook_name)
+        for implementation in reversed(caller.get_hookimpls()):
             arguments = {**kwargs, value_arg: value}
-            ok, result = self._guarded(
-                plugin, hook_name, function, {a: arguments[a] for a in argnames}
-            )
-            if ok and result is not None:
+            result = implementation.function(*(arguments[a] for a in implementation.argnames))
+            if result is not None:
                 value = result
         return value
 

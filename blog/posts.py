@@ -30,11 +30,10 @@ from blog.models import (
     utcnow,
 )
 from blog.plugins import Plugins
+from blog.queries import CONTENT_VERSION_KEY
 from blog.render import apply_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
-
-CONTENT_VERSION_KEY = "content"
 
 
 class ConflictError(Exception):
@@ -166,17 +165,17 @@ def bump_content_version() -> None:
         db.session.add(SiteState(key=CONTENT_VERSION_KEY, value=1))
 
 
-def content_version() -> int:
-    value = db.session.scalar(select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY))
-    return int(value or 0)
+def notify(post: Post, action: str, body_text: str | None = None) -> None:
+    """Update the search index and tell plugins, in the caller's transaction.
 
-
-def _notify(post: Post, action: str) -> None:
+    ``body_text`` is the plain text of a body just rendered (so the index need not read
+    the stored HTML again).
+    """
     # Called directly, not as a guarded hook: an index update that failed silently would
     # leave search out of step with the posts; here a failure rolls the change back.
-    update_index(post, action)
+    update_index(post, action, body_text)
     plugins: Plugins = current_app.extensions["blog.plugins"]
-    plugins.call_each("blog_post_changed", post=post, action=action)
+    plugins.hooks.blog_post_changed(post=post, action=action)
 
 
 def snapshot(post: Post) -> dict[str, Any]:
@@ -252,7 +251,7 @@ def save_post(
         post.status = SCHEDULED if post.published_at > now else PUBLISHED
     post.updated_at = fields.updated_at or now
     post.deleted_at = None
-    apply_render(post)
+    rendered = apply_render(post)
     post.version = (post.version or 0) + 1
     db.session.flush()
     number = db.session.scalar(
@@ -270,7 +269,7 @@ def save_post(
         )
     )
     bump_content_version()
-    _notify(post, "saved")
+    notify(post, "saved", rendered.text)
     db.session.commit()
     return post
 
@@ -279,7 +278,7 @@ def trash_post(post: Post) -> None:
     """Move ``post`` to the trash: hidden everywhere, restorable."""
     post.deleted_at = utcnow()
     bump_content_version()
-    _notify(post, "trashed")
+    notify(post, "trashed")
     db.session.commit()
 
 
@@ -287,7 +286,7 @@ def restore_post(post: Post) -> None:
     """Bring ``post`` back from the trash with its previous status."""
     post.deleted_at = None
     bump_content_version()
-    _notify(post, "restored")
+    notify(post, "restored")
     db.session.commit()
 
 
@@ -295,7 +294,7 @@ def purge_trash() -> int:
     """Delete every trashed post and its revisions for good; return how many."""
     trashed = db.session.scalars(select(Post).where(Post.deleted_at.is_not(None))).all()
     for post in trashed:
-        _notify(post, "purged")
+        notify(post, "purged")
         db.session.delete(post)
     bump_content_version()
     db.session.commit()

@@ -18,12 +18,26 @@ from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.orm import defer
 
-from blog.models import PUBLISHED, SCHEDULED, Category, Post, Tag, db, post_tags, utcnow
+from blog.models import (
+    PUBLISHED,
+    SCHEDULED,
+    Category,
+    Post,
+    SiteState,
+    SlugRedirect,
+    Tag,
+    db,
+    post_tags,
+    utcnow,
+)
 
 #: Listings never load these: a page of ten posts would otherwise read megabytes.
 HEAVY_COLUMNS = (Post.source, Post.body_html, Post.toc)
 #: Where a listing page starts: the (published_at, id) key of its first post.
 PageStart = tuple[datetime, int]
+
+#: The ``SiteState`` row whose value changes whenever any public page may change.
+CONTENT_VERSION_KEY = "content"
 
 
 def public_condition(kind: str = "post", until: PageStart | None = None) -> Any:
@@ -159,8 +173,6 @@ def build_listing_index(per_page: int, version: int, **filters: Any) -> ListingI
 
 def listing_index(per_page: int, **filters: Any) -> ListingIndex:
     """The page boundaries of a listing, rebuilt only when the content version changed."""
-    from blog.posts import content_version
-
     version = content_version()
     key = (
         per_page,
@@ -242,3 +254,21 @@ def category_named(name: str) -> Category | None:
 
 def tag_named(name: str) -> Tag | None:
     return db.session.scalar(select(Tag).where(Tag.name == name))
+
+
+def redirect_target(old_slug: str, kind: str) -> Post | None:
+    """The public post that used to be at ``old_slug`` (renamed since), if any."""
+    post = db.session.scalar(
+        select(Post)
+        .join(SlugRedirect, SlugRedirect.post_id == Post.id)
+        .where(SlugRedirect.old_slug == old_slug)
+    )
+    if post is None or post.kind != kind or not post.is_public:
+        return None
+    return post
+
+
+def content_version() -> int:
+    """The site's content version (bumped by every write, read by the page cache)."""
+    value = db.session.scalar(select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY))
+    return int(value or 0)

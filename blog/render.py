@@ -6,21 +6,21 @@ is extended only through plugin hooks (see :mod:`blog.hookspecs`).
 
 from __future__ import annotations
 
-import functools
+import contextvars
 import hashlib
 import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from html.parser import HTMLParser
 from typing import Any
 
 import markdown
 from flask import current_app
 from markdown.extensions.toc import TocExtension, slugify_unicode
 
-from blog.models import Post
-from blog.plugins import Plugins
+from blog.document import Document, PostDraft, read_document
+from blog.models import DEGRADED_FINGERPRINT, Post
+from blog.plugins import PluginProblem, Plugins, collecting_problems
 from blog.sanitize import Allowlist, sanitize_html
 
 #: Bumped when the core's own part of the pipeline changes output, to re-render every post.
@@ -61,7 +61,10 @@ def within_budget(work: Callable[[], str], seconds: float) -> str:
             except BaseException as error:  # handed to the waiting thread as it is
                 outcome["error"] = error
 
-    worker = threading.Thread(target=run, name="blog-render", daemon=True)
+    # The worker runs in a copy of this context: plugin failures it meets are collected
+    # for the render that is waiting on it (see blog.plugins.collecting_problems).
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(run,), name="blog-render", daemon=True)
     worker.start()
     worker.join(seconds)
     if worker.is_alive():
@@ -142,6 +145,9 @@ class Rendered:
     toc: list[dict[str, Any]]
     text: str
     render_meta: dict[str, Any] = field(default_factory=dict)
+    document: Document | None = None
+    #: Hook implementations that raised during this render (their part is missing).
+    problems: tuple[PluginProblem, ...] = ()
 
 
 def heading_id(value: str, separator: str) -> str:
@@ -154,99 +160,33 @@ def _plugins() -> Plugins:
     return plugins
 
 
-def build_markdown() -> markdown.Markdown:
+def build_markdown(post: PostDraft | None = None) -> markdown.Markdown:
     """Build a fresh Markdown instance (they are not thread-safe) with plugin extensions."""
+    draft = post or PostDraft(title="", source="")
     extensions: list[Any] = [
         "extra",
         "sane_lists",
         "admonition",
         TocExtension(slugify=heading_id, permalink=False),
     ]
-    for _plugin, contributed in _plugins().call_each("blog_markdown_extensions"):
+    for contributed in _plugins().hooks.blog_markdown_extensions(post=draft):
         extensions.extend(contributed)
     return markdown.Markdown(extensions=extensions, output_format="html")
 
 
 def build_allowlist() -> Allowlist:
     allowlist = Allowlist()
-    for _plugin, addition in _plugins().call_each("blog_allowed_html"):
+    for addition in _plugins().hooks.blog_allowed_html():
         allowlist.extend(addition)
     return allowlist
 
 
 TOC_LEVELS = range(2, 5)
-_BLOCKS = frozenset(
-    "p div li h1 h2 h3 h4 h5 h6 pre blockquote tr table section figure dt dd br".split()  # noqa: SIM905
-)
-_INVISIBLE = frozenset({"annotation", "script", "style"})
-
-
-@dataclass(frozen=True)
-class BodyFacts:
-    """What one pass over a sanitized body yields (see :func:`read_body`)."""
-
-    text: str
-    headings: tuple[tuple[int, str, str], ...]
-    first_image: str | None
-
-
-class _BodyReader(HTMLParser):
-    """One pass over sanitized HTML: visible text, headings ``(level, id, text)``, first image.
-
-    TeX annotations are skipped: the formula's rendering already supplies its text.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self.headings: list[tuple[int, str, str]] = []
-        self.first_image: str | None = None
-        self._heading: tuple[int, str] | None = None
-        self._heading_text: list[str] = []
-        self._skip = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _INVISIBLE:
-            self._skip += 1
-        if tag in _BLOCKS:
-            self.parts.append(" ")
-        if tag == "img" and self.first_image is None:
-            self.first_image = dict(attrs).get("src") or None
-        if len(tag) == 2 and tag[0] == "h" and tag[1].isdigit():
-            identifier = dict(attrs).get("id")
-            if identifier:
-                self._heading, self._heading_text = (int(tag[1]), identifier), []
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _INVISIBLE and self._skip:
-            self._skip -= 1
-        if tag in _BLOCKS:
-            self.parts.append(" ")
-        if self._heading and tag == f"h{self._heading[0]}":
-            text = re.sub(r"\s+", " ", "".join(self._heading_text)).strip()
-            self.headings.append((*self._heading, text))
-            self._heading = None
-
-    def handle_data(self, data: str) -> None:
-        if not self._skip:
-            self.parts.append(data)
-            if self._heading:
-                self._heading_text.append(data)
-
-
-@functools.lru_cache(maxsize=16)
-def read_body(html: str) -> BodyFacts:
-    """Read ``html`` once; cached because the save pipeline and the search index both ask."""
-    reader = _BodyReader()
-    reader.feed(html)
-    reader.close()
-    text = re.sub(r"\s+", " ", "".join(reader.parts)).strip()
-    return BodyFacts(text, tuple(reader.headings), reader.first_image)
 
 
 def html_to_text(html: str) -> str:
     """Return the visible text of ``html`` with block boundaries as single spaces."""
-    return read_body(html).text
+    return read_document(html).text
 
 
 def nested_toc(headings: tuple[tuple[int, str, str], ...]) -> list[dict[str, Any]]:
@@ -264,34 +204,49 @@ def nested_toc(headings: tuple[tuple[int, str, str], ...]) -> list[dict[str, Any
     return root
 
 
-def render_post(post: Post) -> Rendered:
-    """Render ``post.source`` through Markdown, the plugins and the sanitizer."""
+def render_post(post: Any) -> Rendered:
+    """Render ``post.source`` through Markdown, the plugins and the sanitizer.
+
+    ``post`` is a stored or unsaved :class:`~blog.models.Post`; the hooks receive a frozen
+    :class:`~blog.document.PostDraft` of it and the :class:`~blog.document.Document` read
+    from the sanitized body, which is parsed exactly once here. A plugin that raises is
+    skipped and named in ``Rendered.problems``.
+    """
     check_render_limits(post.source, int(current_app.config["MAX_POST_BYTES"]))
     seconds = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
     plugins = _plugins()
-    converter = build_markdown()
+    draft = post if isinstance(post, PostDraft) else PostDraft.of(post)
+    with collecting_problems() as problems:
+        converter = build_markdown(draft)
 
-    def markdown_and_plugins() -> str:
-        html = converter.convert(post.source)
-        return str(plugins.call_chain("blog_render_html", "html", html, post=post))
+        def markdown_and_plugins() -> str:
+            html = converter.convert(draft.source)
+            return str(plugins.chain("blog_render_html", "html", html, post=draft))
 
-    try:
-        html = within_budget(markdown_and_plugins, seconds)
-    except RecursionError:
-        raise RenderError("post is nested too deeply for the Markdown renderer") from None
-    html = sanitize_html(html, build_allowlist())
-    facts = read_body(html)
-    text = facts.text
-    excerpt = plugins.call_first("blog_excerpt", post=post, html=html, text=text)
-    if excerpt is None:
-        excerpt = text[:FALLBACK_EXCERPT_CHARS] + (
-            "..." if len(text) > FALLBACK_EXCERPT_CHARS else ""
-        )
-    toc = nested_toc(facts.headings)
-    meta: dict[str, Any] = {"first_image": facts.first_image} if facts.first_image else {}
-    for _plugin, facts in plugins.call_each("blog_post_metadata", post=post, html=html):
-        meta.update(facts)
-    return Rendered(body_html=html, excerpt=excerpt, toc=toc, text=text, render_meta=meta)
+        try:
+            html = within_budget(markdown_and_plugins, seconds)
+        except RecursionError:
+            raise RenderError("post is nested too deeply for the Markdown renderer") from None
+        html = sanitize_html(html, build_allowlist())
+        document = read_document(html)
+        text = document.text
+        excerpt = plugins.hooks.blog_excerpt(post=draft, document=document, html=html, text=text)
+        if excerpt is None:
+            excerpt = text[:FALLBACK_EXCERPT_CHARS] + (
+                "..." if len(text) > FALLBACK_EXCERPT_CHARS else ""
+            )
+        meta: dict[str, Any] = {"first_image": document.first_image} if document.first_image else {}
+        for facts in plugins.hooks.blog_post_metadata(post=draft, document=document, html=html):
+            meta.update(facts)
+    return Rendered(
+        body_html=html,
+        excerpt=excerpt,
+        toc=nested_toc(document.headings),
+        text=text,
+        render_meta=meta,
+        document=document,
+        problems=tuple(problems),
+    )
 
 
 def render_fingerprint() -> str:
@@ -302,11 +257,26 @@ def render_fingerprint() -> str:
 
 
 def apply_render(post: Post) -> Rendered:
-    """Render ``post`` and store the result and the current fingerprint on it."""
+    """Render ``post`` and store the result on it; return it (its text feeds the index).
+
+    A render during which a plugin failed is stored degraded: the failures are kept in
+    ``post.render_problems`` and the fingerprint is not the current one, so ``blog
+    rerender`` (and ``blog serve`` at start) renders the post again.
+    """
     rendered = render_post(post)
+    store_render(post, rendered)
+    return rendered
+
+
+def store_render(post: Post, rendered: Rendered) -> None:
+    """Store ``rendered`` (made from ``post``'s current fields) on ``post``."""
     post.body_html = rendered.body_html
     post.excerpt = rendered.excerpt
     post.toc = rendered.toc
     post.render_meta = rendered.render_meta
-    post.render_fingerprint = current_app.extensions["blog.render_fingerprint"]
-    return rendered
+    if rendered.problems:
+        post.render_problems = [problem.as_json() for problem in rendered.problems]
+        post.render_fingerprint = DEGRADED_FINGERPRINT
+    else:
+        post.render_problems = None
+        post.render_fingerprint = current_app.extensions["blog.render_fingerprint"]

@@ -137,7 +137,7 @@ def parse_query(normalized: str) -> list[Term]:
 def normalize(text: str) -> str:
     """Pass ``text`` through the ``blog_search_text`` chain (e.g. Traditional -> Simplified)."""
     plugins: Plugins = current_app.extensions["blog.plugins"]
-    return str(plugins.call_chain("blog_search_text", "text", text))
+    return str(plugins.chain("blog_search_text", "text", text))
 
 
 # --- Backends -----------------------------------------------------------------------------
@@ -299,9 +299,14 @@ def backend() -> Backend:
 # --- Keeping the index current ------------------------------------------------------------
 
 
-def indexed_post(post: Post) -> IndexedPost:
-    """Extract and normalise the searchable text of ``post`` (math and code as plain text)."""
-    body_text = html_to_text(post.body_html or "")
+def indexed_post(post: Post, body_text: str | None = None) -> IndexedPost:
+    """Extract and normalise the searchable text of ``post`` (math and code as plain text).
+
+    ``body_text`` is the plain text of ``post.body_html`` when the caller has just rendered
+    it (the save path hands it over); otherwise the stored body is read here.
+    """
+    if body_text is None:
+        body_text = html_to_text(post.body_html or "")
     raw = {
         "title": post.title,
         "body": body_text,
@@ -311,12 +316,12 @@ def indexed_post(post: Post) -> IndexedPost:
     return IndexedPost(post.id, {name: normalize(value) for name, value in raw.items()}, body_text)
 
 
-def update_index(post: Post, action: str) -> None:
+def update_index(post: Post, action: str, body_text: str | None = None) -> None:
     """Reflect a save/trash/restore/purge of ``post`` in the index, in the caller's transaction."""
     if action in ("trashed", "purged") or post.deleted_at is not None:
         backend().remove(post.id)
     else:
-        backend().store(indexed_post(post))
+        backend().store(indexed_post(post, body_text))
 
 
 def rebuild_index(batch: int = 200) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 
-from pypinyin import lazy_pinyin
 from sqlalchemy import select
 
 from blog.models import Post, db
@@ -23,6 +22,9 @@ def slug_from_title(title: str, style: str = "pinyin") -> str:
     """Derive a slug: pinyin for Chinese (``注意力机制`` -> ``zhu-yi-li-ji-zhi``) or Unicode."""
     text = unicodedata.normalize("NFKC", title).strip().lower()
     if style == "pinyin":
+        # pypinyin loads its phrase dictionary (~0.4 s) on import: only when a slug is made.
+        from pypinyin import lazy_pinyin
+
         text = " ".join(lazy_pinyin(text))
         text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii")
         text = re.sub(r"[^a-z0-9]+", "-", text)

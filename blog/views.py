@@ -42,16 +42,12 @@ def render_page(template: str, status: int = 200, **context: Any) -> tuple[str, 
         "variant": g.get("variant"),
         "variants": current_app.extensions["blog.variants"],
         "head_assets": [
-            url
-            for _p, urls in plugins.call_each("blog_head_assets", request=request)
-            for url in urls
+            url for urls in plugins.hooks.blog_head_assets(request=request) for url in urls
         ],
         "template_name": template,
     }
     page_context.update(context)
-    for _plugin, extra in plugins.call_each(
-        "blog_template_context", request=request, template=template
-    ):
+    for extra in plugins.hooks.blog_template_context(request=request, template=template):
         page_context.update(extra)
     return render_template(template, **page_context), status
 
@@ -88,9 +84,7 @@ def index(number: int = 1) -> tuple[str, int]:
 
 def _moved(slug: str, kind: str) -> Response:
     """301 to a renamed post's current URL, or 404 when ``slug`` never belonged to one."""
-    from blog.admin.redirects import redirect_target
-
-    target = redirect_target(slug, kind)
+    target = queries.redirect_target(slug, kind)
     if target is None:
         abort(404)
     endpoint = "public.standalone_page" if kind == "page" else "public.post"

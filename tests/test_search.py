@@ -332,8 +332,10 @@ def test_punctuation_only_query_says_nothing_is_searchable(demo_app: Flask) -> N
 
 
 def test_page_number_that_is_not_a_number_falls_back_to_the_first(demo_app: Flask) -> None:
-    page = search_page(demo_app.test_client(), "梯度", page="x")
+    client = demo_app.test_client()
+    page = search_page(client, "梯度", page="x")
     assert page.titles
+    assert page.titles == search_page(client, "梯度", page="1").titles
 
 
 # --- Snippets -----------------------------------------------------------------------------

@@ -169,9 +169,25 @@ def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(make_app: Callable[.
 
 
 def test_migrations_are_idempotent(app: Flask) -> None:
-    from blog.db import upgrade
+    from alembic.script import ScriptDirectory
+    from sqlalchemy import inspect
 
-    upgrade(app)
-    upgrade(app)
+    from blog.db import alembic_config, upgrade
+
+    def schema() -> dict[str, list[str]]:
+        inspector = inspect(db.engine)
+        return {
+            table: sorted(column["name"] for column in inspector.get_columns(table))
+            for table in inspector.get_table_names()
+        }
+
     with app.app_context():
-        assert db.session.execute(text("SELECT count(*) FROM alembic_version")).scalar() >= 1
+        before = schema()
+    upgrade(app)
+    upgrade(app)
+    heads = ScriptDirectory.from_config(alembic_config("sqlite://")).get_heads()
+    with app.app_context():
+        versions = db.session.execute(text("SELECT version_num FROM alembic_version")).scalars()
+        assert sorted(versions) == sorted(heads)
+        assert len(heads) == 1
+        assert schema() == before

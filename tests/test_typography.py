@@ -15,13 +15,14 @@ from conftest import shared_path, write_config
 from flask import Flask
 from flask.testing import FlaskClient
 
+from blog.api import PostDraft
 from blog.models import Post
 from blog_plugins.math import limits_from
 from blog_plugins.math.extension import MathExtension
 from blog_plugins.typography import (
     Config,
     blog_allowed_html,
-    blog_render_html,
+    blog_markdown_extensions,
     check_config,
     to_corner_quotes,
     typeset_html,
@@ -330,8 +331,17 @@ def test_typesetting_twice_changes_nothing_more() -> None:
     assert typeset_html(once) == once
 
 
+def render_with_hook_extensions(lang: str, source: str) -> str:
+    extensions = blog_markdown_extensions(PostDraft(title="t", source=source, lang=lang))
+    return markdown.Markdown(extensions=extensions).convert(source)
+
+
 def test_english_post_is_left_alone() -> None:
-    assert blog_render_html(Post(lang="en", source=""), "<p>a,中b</p>") is None
+    assert render_with_hook_extensions("en", "a,中b") == "<p>a,中b</p>"
+
+
+def test_chinese_post_is_typeset_on_markdown_tree() -> None:
+    assert render_with_hook_extensions("zh-Hans", "a,中b") == "<p>a, 中 b</p>"
 
 
 def test_corner_quotes_skip_code() -> None:

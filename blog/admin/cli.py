@@ -1,18 +1,24 @@
-"""``blog token create|revoke|list`` and ``blog uploads migrate`` from the command line."""
+"""``blog token create|revoke|list`` and ``blog uploads migrate`` from the command line.
+
+The ``blog`` command imports this module to list its commands, so it imports only click;
+each command imports the database layer when it runs (see :mod:`blog.cli`).
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from sqlalchemy import select
 
-from blog.admin.models import ApiToken
-from blog.admin.tokens import create_token, revoke_tokens
-from blog.models import User, db
+if TYPE_CHECKING:
+    from blog.models import User
 
 
 def _user(name: str) -> User:
+    from sqlalchemy import select
+
+    from blog.models import User, db
+
     found = db.session.scalar(select(User).where(User.name == name))
     if found is None:
         raise click.ClickException(f"no user {name!r}; create one with `blog user create {name}`")
@@ -30,6 +36,8 @@ def token() -> None:
 @click.pass_obj
 def token_create(context: Any, name: str, username: str) -> None:
     """Create an API token NAME for a user and print it (it is shown only this once)."""
+    from blog.admin.tokens import create_token
+
     with context.app().app_context():
         secret = create_token(_user(username), name)
     click.echo(secret)
@@ -44,6 +52,8 @@ def token_create(context: Any, name: str, username: str) -> None:
 @click.pass_obj
 def token_revoke(context: Any, name: str, username: str | None) -> None:
     """Revoke the API token(s) called NAME."""
+    from blog.admin.tokens import revoke_tokens
+
     with context.app().app_context():
         count = revoke_tokens(name, _user(username) if username else None)
     if count == 0:
@@ -55,6 +65,11 @@ def token_revoke(context: Any, name: str, username: str | None) -> None:
 @click.pass_obj
 def token_list(context: Any) -> None:
     """List API tokens (names, owners, state; never the secrets)."""
+    from sqlalchemy import select
+
+    from blog.admin.models import ApiToken
+    from blog.models import db
+
     with context.app().app_context():
         for row in db.session.scalars(select(ApiToken).order_by(ApiToken.id)):
             state = "revoked" if row.revoked_at else "live"

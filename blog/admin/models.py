@@ -7,7 +7,10 @@ from datetime import datetime
 from sqlalchemy import BigInteger, ForeignKey, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from blog.models import Post, User, db, utcnow
+# SlugRedirect lives with the core models: the public pages answer its 301s.
+from blog.models import SlugRedirect, User, db, utcnow
+
+__all__ = ["AdminSession", "ApiToken", "LoginAttempt", "SlugRedirect", "Upload"]
 
 
 class AdminSession(db.Model):  # type: ignore[name-defined]
@@ -45,17 +48,6 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
     revoked_at: Mapped[datetime | None] = mapped_column(default=None)
 
     user: Mapped[User] = relationship(lazy="joined")
-
-
-class SlugRedirect(db.Model):  # type: ignore[name-defined]
-    """A slug a post had before an explicit rename; its old URL answers 301."""
-
-    __tablename__ = "slug_redirects"
-    old_slug: Mapped[str] = mapped_column(String(300), primary_key=True)
-    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
-    post: Mapped[Post] = relationship(lazy="joined")
 
 
 class Upload(db.Model):  # type: ignore[name-defined]

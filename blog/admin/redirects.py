@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
-from blog.admin.models import SlugRedirect
-from blog.models import Post, db
+from blog.models import Post, SlugRedirect, db
 from blog.posts import PostFields, save_post
 
 
@@ -29,15 +26,3 @@ def save_with_redirect(
             db.session.delete(stale)
         db.session.commit()
     return saved
-
-
-def redirect_target(old_slug: str, kind: str) -> Post | None:
-    """The public post that used to be at ``old_slug``, if any."""
-    post = db.session.scalar(
-        select(Post)
-        .join(SlugRedirect, SlugRedirect.post_id == Post.id)
-        .where(SlugRedirect.old_slug == old_slug)
-    )
-    if post is None or post.kind != kind or not post.is_public:
-        return None
-    return post

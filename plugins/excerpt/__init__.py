@@ -16,17 +16,16 @@ from blog_plugins.excerpt.config import Config
 from blog_plugins.excerpt.excerpt import meta_description, post_excerpt
 from blog_plugins.excerpt.marker import mark_more
 from blog_plugins.excerpt.stats import reading_stats
-from blog_plugins.excerpt.structure import read_body
 
 if TYPE_CHECKING:
-    from blog.models import Post
+    from blog.api import Document, PostDraft
 
 __version__ = "1.0.0"
 __all__ = ["Config", "__version__"]
 
 
 @hookimpl
-def blog_render_html(post: Post, html: str) -> str | None:
+def blog_render_html(post: PostDraft, html: str) -> str | None:
     """Turn the first ``<!--more-->`` comment into an element that survives sanitizing."""
     return mark_more(html)
 
@@ -38,17 +37,17 @@ def blog_allowed_html() -> dict[str, Any]:
 
 
 @hookimpl
-def blog_excerpt(post: Post, html: str, text: str) -> str | None:
+def blog_excerpt(post: PostDraft, document: Document) -> str | None:
     """Return the excerpt for listings and feeds, or ``None`` for an empty body."""
-    excerpt = post_excerpt(read_body(html), post.meta or {}, post.lang, _config())
+    excerpt = post_excerpt(document.segments, post.meta or {}, post.lang, _config())
     return excerpt or None
 
 
 @hookimpl
-def blog_post_metadata(post: Post, html: str) -> dict[str, Any]:
+def blog_post_metadata(post: PostDraft, document: Document) -> dict[str, Any]:
     """Return word counts, reading time and the meta description."""
     config = _config()
-    segments = read_body(html)
+    segments = document.segments
     stats = reading_stats(segments, config)
     stats["description"] = meta_description(segments, post.meta or {}, post.lang, config)
     return stats

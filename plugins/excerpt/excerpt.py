@@ -6,7 +6,7 @@ value, then an automatic excerpt cut from the body by :func:`~blog_plugins.excer
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import regex
@@ -115,7 +115,7 @@ def compose(
 
 
 def post_excerpt(
-    segments: list[Segment], meta: Mapping[str, Any], lang: str | None, config: Config
+    segments: Sequence[Segment], meta: Mapping[str, Any], lang: str | None, config: Config
 ) -> str:
     """Return the excerpt shown in listings and feeds.
 
@@ -126,7 +126,7 @@ def post_excerpt(
 
 
 def meta_description(
-    segments: list[Segment], meta: Mapping[str, Any], lang: str | None, config: Config
+    segments: Sequence[Segment], meta: Mapping[str, Any], lang: str | None, config: Config
 ) -> str:
     """Return the ``<meta name="description">`` text: the excerpt rules, always within budget."""
     return _summary(
@@ -135,7 +135,7 @@ def meta_description(
 
 
 def _summary(
-    segments: list[Segment],
+    segments: Sequence[Segment],
     meta: Mapping[str, Any],
     lang: str | None,
     config: Config,

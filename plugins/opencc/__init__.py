@@ -38,7 +38,7 @@ if TYPE_CHECKING:
     from markdown.extensions import Extension
     from werkzeug.wrappers import Response as BaseResponse
 
-    from blog.models import Post
+    from blog.api import PostDraft
 
 __version__ = "1.0.0"
 
@@ -198,7 +198,7 @@ def blog_allowed_html() -> dict[str, Any]:
     return {"attributes": attributes}
 
 
-def _post_rules(post: Post) -> tuple[list[Rule], list[str]]:
+def _post_rules(post: PostDraft) -> tuple[list[Rule], list[str]]:
     meta = post.meta or {}
     if RULES_KEY not in meta:
         return [], []
@@ -206,7 +206,7 @@ def _post_rules(post: Post) -> tuple[list[Rule], list[str]]:
 
 
 @hookimpl
-def blog_render_html(post: Post, html: str) -> str | None:
+def blog_render_html(post: PostDraft, html: str) -> str | None:
     """Wrap the body of a Traditional post or one with rules, so the filter knows both.
 
     Themes may drop the article's ``lang`` on variant pages (the page is then entirely in
@@ -226,7 +226,7 @@ def blog_render_html(post: Post, html: str) -> str | None:
 
 
 @hookimpl
-def blog_post_metadata(post: Post, html: str) -> dict[str, Any] | None:
+def blog_post_metadata(post: PostDraft) -> dict[str, Any] | None:
     _rules, errors = _post_rules(post)
     for error in errors:
         logger.warning("post %r: %s: %s", post.slug, RULES_KEY, error)

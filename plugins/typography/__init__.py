@@ -1,6 +1,7 @@
 """Typography for Chinese technical writing: CJK–Latin spacing, punctuation, quotes, ruby.
 
-Save time (``blog_render_html``): straight quotes around Chinese become “” and ‘’,
+Save time (a Markdown treeprocessor, :mod:`.treetext`, added by
+``blog_markdown_extensions``; no HTML is parsed): straight quotes around Chinese become “” and ‘’,
 half-width ``,:;!?()`` between CJK characters become full-width, and a space is put where
 CJK meets Latin letters, digits and symbols. Stored HTML always carries the Simplified
 convention (“”‘’), whatever the reader's variant.
@@ -29,16 +30,17 @@ from .htmltext import Edit, Rule, transform_html
 from .punctuation import FULL_WIDTH, corner_quote_edits, curly_quote_edits, full_width_edits
 from .ruby import RubyExtension
 from .spacing import spacing_insertions
+from .treetext import TypographyExtension
 
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
     from markdown.extensions import Extension
 
-    from blog.models import Post
+    from blog.api import PostDraft
 
 __version__ = "1.0.0"
 
-__all__ = ["Config", "check_config", "to_corner_quotes", "typeset_html"]
+__all__ = ["Config", "check_config", "save_time_rules", "to_corner_quotes", "typeset_html"]
 
 
 @dataclass
@@ -83,9 +85,8 @@ def _full_width_rule(marks: str) -> Rule:
     return rule
 
 
-def typeset_html(html: str, config: Config | None = None) -> str:
-    """Apply the save-time rules of ``config`` to the prose of ``html``."""
-    config = config or Config()
+def save_time_rules(config: Config) -> list[Rule]:
+    """The rules ``config`` turns on, in the order they run."""
     rules: list[Rule] = []
     if config.curly_quotes:
         rules.append(curly_quote_edits)
@@ -93,7 +94,16 @@ def typeset_html(html: str, config: Config | None = None) -> str:
         rules.append(_full_width_rule(config.full_width_punctuation))
     if config.spacing:
         rules.append(_spacing_rule)
-    return transform_html(html, rules)
+    return rules
+
+
+def typeset_html(html: str, config: Config | None = None) -> str:
+    """Apply the save-time rules of ``config`` to the prose of an HTML fragment.
+
+    Posts are typeset on Markdown's tree instead (no HTML parse); this is for HTML from
+    elsewhere (titles, feeds, tools).
+    """
+    return transform_html(html, save_time_rules(config or Config()))
 
 
 def to_corner_quotes(html: str) -> str:
@@ -107,15 +117,12 @@ def blog_startup(app: Flask) -> None:
 
 
 @hookimpl
-def blog_markdown_extensions() -> list[Extension | str]:
-    return [RubyExtension()] if _config().ruby else []
-
-
-@hookimpl
-def blog_render_html(post: Post, html: str) -> str | None:
-    if (getattr(post, "lang", None) or "").lower().startswith("en"):
-        return None
-    return typeset_html(html, _config())
+def blog_markdown_extensions(post: PostDraft) -> list[Extension | str]:
+    config = _config()
+    extensions: list[Extension | str] = [RubyExtension()] if config.ruby else []
+    if not (post.lang or "").lower().startswith("en"):
+        extensions.append(TypographyExtension(save_time_rules(config)))
+    return extensions
 
 
 @hookimpl

@@ -237,8 +237,10 @@ def _apply(pieces: list[_Piece], rule: Rule) -> None:
         piece = pieces[spot.piece]
         if piece.kind == "reference":
             # A character reference is kept whole; a space goes beside it.
-            piece.raw = piece.raw + spot.replacement if spot.start else spot.replacement + piece.raw
-            piece.text = html.unescape(piece.raw)
+            if spot.start:
+                piece.raw, piece.text = piece.raw + spot.replacement, piece.text + spot.replacement
+            else:
+                piece.raw, piece.text = spot.replacement + piece.raw, spot.replacement + piece.text
         else:
             piece.raw = piece.raw[: spot.start] + spot.replacement + piece.raw[spot.end :]
             piece.text = piece.raw

@@ -1,7 +1,7 @@
 """shared state for several machines: upload bytes and rate-limit counters
 
 Revision ID: 0100_22_shared_state
-Revises: 0005_merge_heads
+Revises: 0100_16_render_problems
 
 Uploads lived only in one machine's instance folder and API rate limits only in each
 process's memory; both move into the database every machine already shares.
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0100_22_shared_state"
-down_revision = "0005_merge_heads"
+down_revision = "0100_16_render_problems"
 branch_labels = None
 depends_on = None
 

@@ -1,0 +1,340 @@
+"""The one reading of a sanitized post body that every save-time step shares.
+
+:func:`read_document` parses the stored HTML once and returns a :class:`Document`: the
+visible text (for the search index and the fallback excerpt), the headings (for the table
+of contents), the first image, and the body as a flat sequence of :class:`Segment` s in
+reading order, each with its :class:`Kind` (prose, verbatim literal, formula, code block,
+image, table...). The save-time hooks ``blog_excerpt`` and ``blog_post_metadata`` receive
+this object, so no plugin parses the body again.
+
+Which element is which kind follows HTML itself (``<math>``, ``<pre>``, ``<img>``,
+``<table>``) plus the class names listed in :data:`SEGMENT_CLASSES`, the vocabulary by which
+a plugin's output says what it is (``docs/plugins.md``).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields
+from enum import Enum, auto
+from html.parser import HTMLParser
+from types import MappingProxyType
+from typing import Any
+
+from blog.elements import BLOCK_ELEMENTS, HIDDEN_ELEMENTS, VOID_ELEMENTS, is_heading
+
+
+class Kind(Enum):
+    """What a segment of the body is."""
+
+    TEXT = auto()
+    LITERAL = auto()
+    BREAK = auto()
+    INLINE_MATH = auto()
+    DISPLAY_MATH = auto()
+    MATH_ERROR = auto()
+    CODE_BLOCK = auto()
+    IMAGE = auto()
+    TABLE = auto()
+    MORE = auto()
+
+
+#: The class of the empty element that stands where the author wrote ``<!--more-->``.
+MORE_CLASS = "excerpt-more"
+#: Classes by which an element declares the kind of segment it is, read as a whole.
+SEGMENT_CLASSES = {
+    "math-error": Kind.MATH_ERROR,
+    "math-display": Kind.DISPLAY_MATH,
+    "math-inline": Kind.INLINE_MATH,
+    "highlighttable": Kind.CODE_BLOCK,
+}
+#: Navigation the Markdown extensions add: permalinks, footnote marks and lists, a [TOC].
+SKIPPED_CLASSES = frozenset({"headerlink", "footnote-ref", "footnote-backref", "footnote", "toc"})
+#: Line-number gutters of highlighted code, which would double the count of code lines.
+LINE_NUMBER_CLASSES = frozenset({"linenos", "linenodiv", "lineno"})
+LITERAL_ELEMENTS = frozenset({"code", "kbd", "samp"})
+TEX_ENCODING = "application/x-tex"
+# Text left out of the plain text: a formula's TeX source (its rendering already supplies
+# the text) and whatever is not prose.
+_NOT_TEXT = HIDDEN_ELEMENTS | {"annotation"}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One piece of the body in reading order.
+
+    ``text`` is the prose, the verbatim literal, the TeX source of a formula, the code of a
+    block or the alt text of an image. ``in_table`` marks text inside a table: it is read
+    (it counts for reading time) but an excerpt shows the table as a whole.
+    """
+
+    kind: Kind
+    text: str = ""
+    in_table: bool = False
+
+
+@dataclass(frozen=True)
+class Document:
+    """A sanitized post body and what one reading of it found."""
+
+    html: str
+    #: Visible text, block boundaries as single spaces, TeX annotations left out.
+    text: str
+    #: ``(level, id, text)`` of every heading that has an ``id``.
+    headings: tuple[tuple[int, str, str], ...]
+    first_image: str | None
+    segments: tuple[Segment, ...]
+
+
+@dataclass
+class _Capture:
+    kind: Kind
+    is_block: bool
+    parts: list[str] = field(default_factory=list)
+    tex: list[str] = field(default_factory=list)
+    in_annotation: bool = False
+
+
+class _Reader(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        # Plain text, headings, first image.
+        self.parts: list[str] = []
+        self.headings: list[tuple[int, str, str]] = []
+        self.first_image: str | None = None
+        self._heading: tuple[int, str] | None = None
+        self._heading_text: list[str] = []
+        self._not_text = 0
+        # Segments.
+        self.segments: list[Segment] = []
+        self._open: list[tuple[str, Callable[[], None] | None]] = []
+        self._skip_depth = 0
+        self._table_depth = 0
+        self._literal_depth = 0
+        self._literal: list[str] = []
+        self._capture: _Capture | None = None
+
+    # -- parser callbacks ---------------------------------------------------------------
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = {name: value or "" for name, value in attrs}
+        self._text_start(tag, attributes)
+        classes = set(attributes.get("class", "").split())
+        if tag in VOID_ELEMENTS:
+            self._void(tag, attributes)
+            return
+        self._open.append((tag, self._enter(tag, attributes, classes)))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.handle_starttag(tag, attrs)
+        if tag not in VOID_ELEMENTS:
+            self.handle_endtag(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        self._text_end(tag)
+        if not any(name == tag for name, _ in self._open):
+            return
+        # Closing an outer element closes every element still open inside it.
+        while self._open:
+            name, on_close = self._open.pop()
+            if on_close is not None:
+                on_close()
+            if name == tag:
+                return
+
+    def handle_data(self, data: str) -> None:
+        if not self._not_text:
+            self.parts.append(data)
+            if self._heading:
+                self._heading_text.append(data)
+        if self._skip_depth:
+            return
+        if self._capture is not None:
+            target = self._capture.tex if self._capture.in_annotation else self._capture.parts
+            target.append(data)
+        elif self._literal_depth:
+            self._literal.append(data)
+        else:
+            self._emit(Kind.TEXT, data)
+
+    # -- plain text and headings --------------------------------------------------------
+
+    def _text_start(self, tag: str, attributes: dict[str, str]) -> None:
+        if tag in _NOT_TEXT:
+            self._not_text += 1
+        if tag in BLOCK_ELEMENTS or tag == "br":
+            self.parts.append(" ")
+        if tag == "img" and self.first_image is None:
+            self.first_image = attributes.get("src") or None
+        if is_heading(tag) and attributes.get("id"):
+            self._heading, self._heading_text = (int(tag[1]), attributes["id"]), []
+
+    def _text_end(self, tag: str) -> None:
+        if tag in _NOT_TEXT and self._not_text:
+            self._not_text -= 1
+        if tag in BLOCK_ELEMENTS or tag == "br":
+            self.parts.append(" ")
+        if self._heading and tag == f"h{self._heading[0]}":
+            text = re.sub(r"\s+", " ", "".join(self._heading_text)).strip()
+            self.headings.append((*self._heading, text))
+            self._heading = None
+
+    # -- segments -----------------------------------------------------------------------
+
+    def _emit(self, kind: Kind, text: str = "") -> None:
+        self.segments.append(Segment(kind, text, in_table=self._table_depth > 0))
+
+    def _void(self, tag: str, attributes: dict[str, str]) -> None:
+        if self._skip_depth or self._capture is not None:
+            return
+        if tag == "img":
+            self._emit(Kind.IMAGE, attributes.get("alt", ""))
+        elif tag in {"br", "hr"}:
+            self._emit(Kind.BREAK)
+
+    def _enter(
+        self, tag: str, attributes: dict[str, str], classes: set[str]
+    ) -> Callable[[], None] | None:
+        capture = self._capture
+        if self._skip_depth or tag in HIDDEN_ELEMENTS or classes & SKIPPED_CLASSES:
+            return self._start_skip()
+        if capture is not None:
+            if classes & LINE_NUMBER_CLASSES:
+                return self._start_skip()
+            if tag == "annotation" and attributes.get("encoding") == TEX_ENCODING:
+                capture.in_annotation = True
+                return self._end_annotation
+            return None
+        if tag == "span" and MORE_CLASS in classes:
+            self._emit(Kind.MORE)
+            return None
+        kind = _captured_kind(tag, attributes, classes)
+        if kind is not None:
+            is_block = tag in BLOCK_ELEMENTS or kind in {Kind.CODE_BLOCK, Kind.DISPLAY_MATH}
+            if is_block:
+                self._emit(Kind.BREAK)
+            self._capture = _Capture(kind, is_block)
+            return self._end_capture
+        if tag == "table":
+            self._emit(Kind.TABLE)
+            self._table_depth += 1
+            return self._end_table
+        if tag in LITERAL_ELEMENTS or attributes.get("translate") == "no":
+            self._literal_depth += 1
+            return self._end_literal
+        if tag in BLOCK_ELEMENTS:
+            self._emit(Kind.BREAK)
+            return self._end_block
+        return None
+
+    def _start_skip(self) -> Callable[[], None]:
+        self._skip_depth += 1
+        return self._end_skip
+
+    def _end_skip(self) -> None:
+        self._skip_depth -= 1
+
+    def _end_annotation(self) -> None:
+        if self._capture is not None:
+            self._capture.in_annotation = False
+
+    def _end_capture(self) -> None:
+        capture, self._capture = self._capture, None
+        if capture is None:
+            return
+        if capture.kind is Kind.CODE_BLOCK:
+            self._emit(Kind.CODE_BLOCK, "".join(capture.parts))
+        elif capture.kind is Kind.MATH_ERROR:
+            self._emit(Kind.MATH_ERROR, "".join(capture.parts).strip())
+        else:
+            self._emit(capture.kind, "".join(capture.tex).strip())
+        if capture.is_block:
+            self._emit(Kind.BREAK)
+
+    def _end_table(self) -> None:
+        self._table_depth -= 1
+        self._emit(Kind.BREAK)
+
+    def _end_literal(self) -> None:
+        self._literal_depth -= 1
+        if not self._literal_depth:
+            self._emit(Kind.LITERAL, "".join(self._literal))
+            self._literal.clear()
+
+    def _end_block(self) -> None:
+        self._emit(Kind.BREAK)
+
+
+def _captured_kind(tag: str, attributes: dict[str, str], classes: set[str]) -> Kind | None:
+    """Return the kind of an element read as a whole (a formula or a code block), if it is one."""
+    if tag == "pre" or ("highlight" in classes and tag == "div"):
+        return Kind.CODE_BLOCK
+    for name, kind in SEGMENT_CLASSES.items():
+        if name in classes:
+            return kind
+    if tag == "math":
+        return Kind.DISPLAY_MATH if attributes.get("display") == "block" else Kind.INLINE_MATH
+    return None
+
+
+def read_document(html: str) -> Document:
+    """Parse sanitized ``html`` once and return everything the save pipeline needs from it."""
+    reader = _Reader()
+    reader.feed(html)
+    reader.close()
+    text = re.sub(r"\s+", " ", "".join(reader.parts)).strip()
+    return Document(
+        html=html,
+        text=text,
+        headings=tuple(reader.headings),
+        first_image=reader.first_image,
+        segments=tuple(reader.segments),
+    )
+
+
+@dataclass(frozen=True)
+class PostDraft:
+    """A read-only copy of the post being rendered, as the save-time hooks receive it.
+
+    It carries what the author set (the fields of the post's form or front matter); the
+    database row itself stays with the core, so a hook cannot change it by accident.
+    """
+
+    title: str
+    source: str
+    slug: str | None = None
+    lang: str = "zh-Hans"
+    kind: str = "post"
+    status: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    category: str | None = None
+    tags: tuple[str, ...] = ()
+    id: int | None = None
+
+    def __reduce__(self) -> tuple[Any, tuple[dict[str, Any]]]:
+        # Sent to render worker processes; a mappingproxy cannot be pickled, its dict can.
+        values = {item.name: getattr(self, item.name) for item in fields(self)}
+        values["meta"] = dict(self.meta)
+        return _draft_from, (values,)
+
+    @classmethod
+    def of(cls, post: Any) -> PostDraft:
+        """Copy the author-set fields of ``post`` (a stored or an unsaved ``Post``)."""
+        category = getattr(post, "category", None)
+        return cls(
+            title=post.title or "",
+            source=post.source or "",
+            slug=getattr(post, "slug", None),
+            lang=getattr(post, "lang", None) or "zh-Hans",
+            kind=getattr(post, "kind", None) or "post",
+            status=getattr(post, "status", None),
+            meta=MappingProxyType(dict(getattr(post, "meta", None) or {})),
+            category=category.name if category is not None else None,
+            tags=tuple(tag.name for tag in (getattr(post, "tags", None) or ())),
+            id=getattr(post, "id", None),
+        )
+
+
+def _draft_from(values: dict[str, Any]) -> PostDraft:
+    return PostDraft(**{**values, "meta": MappingProxyType(values["meta"])})

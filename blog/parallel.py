@@ -1,0 +1,87 @@
+"""Render many posts on every core: a process pool renders, the caller alone writes.
+
+Rendering is pure CPU work on the post's fields (:class:`~blog.document.PostDraft`): it
+needs the plugins and the configuration but not the database. Each worker process builds
+the application once for the same instance folder and renders the drafts it is sent; the
+results come back in order to the calling process, which is the only one writing to the
+database (SQLite allows one writer; PostgreSQL gets one transaction per batch as before).
+
+Used by ``blog rerender``; ``render_all`` is the small interface another bulk writer
+(``blog import``, ``blog reindex``) can call with its own drafts.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from blog.app import create_app
+from blog.document import PostDraft
+from blog.render import Rendered, RenderError, render_post
+
+#: Below this many posts a pool costs more to start than it saves.
+MIN_POSTS_FOR_POOL = 8
+
+_worker_app: Flask | None = None
+
+
+def default_workers() -> int:
+    """One worker per core this process may use."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _start_worker(instance_path: str) -> None:
+    global _worker_app
+    _worker_app = create_app(instance_path=Path(instance_path))
+
+
+def _render_in_worker(draft: PostDraft) -> Rendered | RenderError:
+    assert _worker_app is not None, "worker started without its app"
+    with _worker_app.app_context():
+        try:
+            return render_post(draft)
+        except RenderError as error:  # the post's own problem: reported, not fatal
+            return error
+
+
+def render_all(
+    app: Flask, drafts: Iterable[PostDraft], workers: int | None = None
+) -> Iterator[tuple[PostDraft, Rendered | RenderError]]:
+    """Render ``drafts`` and yield ``(draft, result)`` in order; a RenderError is a result.
+
+    With one worker, or fewer than :data:`MIN_POSTS_FOR_POOL` drafts, rendering happens in
+    this process. Call inside an application context of ``app``.
+    """
+    pending = list(drafts)
+    count = default_workers() if workers is None else workers
+    if count <= 1 or len(pending) < MIN_POSTS_FOR_POOL:
+        for draft in pending:
+            try:
+                yield draft, render_post(draft)
+            except RenderError as error:
+                yield draft, error
+        return
+    # "spawn": a forked worker would inherit the parent's database connections and locks.
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(
+        max_workers=count,
+        mp_context=context,
+        initializer=_start_worker,
+        initargs=(str(app.instance_path),),
+    ) as pool:
+        # Keep a bounded window of work in flight so memory stays flat on large sites.
+        window = count * 4
+        futures: list[tuple[PostDraft, Future[Any]]] = []
+        for draft in pending:
+            futures.append((draft, pool.submit(_render_in_worker, draft)))
+            if len(futures) >= window:
+                done_draft, future = futures.pop(0)
+                yield done_draft, future.result()
+        for done_draft, future in futures:
+            yield done_draft, future.result()
