@@ -81,7 +81,8 @@ def bad_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
 def check_texts(key: str, value: Any) -> None:
     """Raise :class:`FieldError` for the first unstorable string inside ``value``."""
     for path, problem in bad_strings(value, key):
-        raise FieldError(path.split(".")[0].split("[")[0] or key, f"{path}: {problem}")
+        field = path.split(".")[0].split("[")[0] or key or "body"
+        raise FieldError(field, problem if path == field else f"{path} {problem}")
 
 
 def check_moment(key: str, moment: datetime | date, zone: ZoneInfo) -> datetime:
@@ -170,7 +171,7 @@ def json_object(key: str = "body") -> dict[str, Any]:
         raise FieldError(key, f"not valid JSON: {error}") from None
     if not isinstance(data, dict):
         raise FieldError(key, "the request body must be a JSON object")
-    check_texts(key, data)
+    check_texts("", data)  # named by their own keys: title, tags[2], ...
     return data
 
 
