@@ -22,6 +22,7 @@ from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
+from blog.validation import LimitedJSONProvider, refuse_unstorable_request_text
 from blog.variants import ENVIRON_KEY, VariantPrefixMiddleware
 
 logger = logging.getLogger("blog")
@@ -60,6 +61,7 @@ def create_app(
         )
 
     app = Flask("blog", instance_path=str(instance), static_folder=None)
+    app.json = LimitedJSONProvider(app)
     app.config.update(settings)
     app.config["SQLALCHEMY_DATABASE_URI"] = database.database_url(settings, instance)
     app.config["SESSION_COOKIE_HTTPONLY"] = True
@@ -107,6 +109,7 @@ def create_app(
             variants.extend(n for n in names if n not in variants)
     app.extensions["blog.variants"] = variants
 
+    app.before_request(refuse_unstorable_request_text)
     app.before_request(_select_variant)
     app.after_request(_filter_response)
 

@@ -7,14 +7,17 @@ revision, bumps the site's content version and tells plugins, in one transaction
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import insert, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
-from blog.dates import to_utc
 from blog.frontmatter import KNOWN_KEYS, LANGS, Document, as_list, json_safe
 from blog.models import (
     DRAFT,
@@ -34,6 +37,7 @@ from blog.queries import CONTENT_VERSION_KEY
 from blog.render import apply_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
+from blog.validation import FIRST_YEAR, LAST_YEAR, FieldError, check_moment, check_text, check_texts
 
 
 class ConflictError(Exception):
@@ -44,14 +48,6 @@ class ConflictError(Exception):
             f"post {current.slug!r} was changed by someone else (version {current.version})"
         )
         self.current = current
-
-
-class FieldError(ValueError):
-    """A post field is invalid; ``key`` names it."""
-
-    def __init__(self, key: str, reason: str) -> None:
-        super().__init__(f"{key}: {reason}")
-        self.key = key
 
 
 @dataclass
@@ -71,6 +67,17 @@ class PostFields:
     kind: str = "post"
 
     def validate(self) -> None:
+        # The slug has its own, stricter check (`check_slug`), with its own error.
+        for key in ("title", "source", "lang", "status", "kind", "category"):
+            value = getattr(self, key)
+            if isinstance(value, str):
+                check_text(key, value)
+        check_texts("tags", self.tags)
+        check_texts("meta", self.meta)
+        for key in ("published_at", "updated_at"):
+            moment = getattr(self, key)
+            if moment is not None and not FIRST_YEAR <= moment.year <= LAST_YEAR:
+                raise FieldError(key, f"must lie in the years {FIRST_YEAR}-{LAST_YEAR}")
         if not self.title.strip():
             raise FieldError("title", "must not be empty")
         if len(self.title) > 500:
@@ -106,9 +113,9 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
                 raise FieldError(
                     key, f"{value!r} is not a date (use 2026-01-31 or 2026-01-31T10:00:00)"
                 ) from None
-        if not isinstance(value, datetime) and not hasattr(value, "year"):
+        if not isinstance(value, date):
             raise FieldError(key, f"{value!r} is not a date")
-        return to_utc(value, zone)
+        return check_moment(key, value, zone)
 
     draft = data.get("draft") is True or data.get("published") is False
     slug = next((data[k] for k in ("slug", "abbrlink") if data.get(k)), None)
@@ -133,25 +140,62 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
     )
 
 
+def _insert_missing_names(model: type[Category] | type[Tag], names: list[str]) -> None:
+    """Insert the ``names`` ``model`` lacks, ignoring ones another transaction inserts first.
+
+    ``INSERT … ON CONFLICT DO NOTHING`` waits for a concurrent insert of the same name and
+    then skips it, so simultaneous saves sharing a new tag never fail on the unique name.
+    Names are inserted sorted, so two saves never wait for each other's names in a cycle.
+    """
+    if not names:
+        return
+    rows = [{"name": name} for name in sorted(set(names))]
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        db.session.execute(postgresql_insert(model).values(rows).on_conflict_do_nothing())
+    elif dialect == "sqlite":
+        db.session.execute(sqlite_insert(model).values(rows).on_conflict_do_nothing())
+    else:  # another database: one savepoint per name, an integrity error means "exists"
+        for row in rows:
+            try:
+                with db.session.begin_nested():
+                    db.session.execute(insert(model).values(row))
+            except IntegrityError:
+                pass
+
+
 def _category(name: str | None) -> Category | None:
     if not name:
         return None
-    found = db.session.scalar(select(Category).where(Category.name == name))
-    if found is None:
-        found = Category(name=name)
-        db.session.add(found)
-    return found
+    _insert_missing_names(Category, [name])
+    return db.session.scalars(select(Category).where(Category.name == name)).one()
 
 
 def _tags(names: list[str]) -> list[Tag]:
-    existing = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
-    tags = []
-    for name in names:
-        if name not in existing:
-            existing[name] = Tag(name=name)
-            db.session.add(existing[name])
-        tags.append(existing[name])
-    return tags
+    _insert_missing_names(Tag, names)
+    found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
+    return [found[name] for name in names]
+
+
+def _claim_version(post: Post, base_version: int, was_trashed: bool) -> int:
+    """Move the stored post from ``base_version`` to the next version, or raise a conflict.
+
+    One conditional ``UPDATE`` decides between simultaneous writers: the row lock it takes
+    (PostgreSQL) or the database write lock (SQLite) makes the others wait, then match no
+    row because the version moved on. The trash state is part of the condition, so a save
+    prepared before the post was trashed cannot silently bring it back.
+    """
+    trash_state = Post.deleted_at.is_not(None) if was_trashed else Post.deleted_at.is_(None)
+    claimed = db.session.execute(
+        update(Post)
+        .where(Post.id == post.id, Post.version == base_version, trash_state)
+        .values(version=Post.version + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        db.session.rollback()  # also expires ``post``: the conflict carries what is stored now
+        raise ConflictError(post)
+    return base_version + 1
 
 
 def bump_content_version() -> None:
@@ -210,6 +254,18 @@ def same_content(post: Post, fields: PostFields) -> bool:
     )
 
 
+#: A save that lost a race for a unique value (a slug chosen at the same moment, a deadlock
+#: PostgreSQL broke) is rendered and written again this many times in all.
+SAVE_ATTEMPTS = 3
+_RETRYABLE_SQLSTATES = frozenset({"40001", "40P01"})  # serialization failure, deadlock
+
+
+def _retryable(error: DBAPIError) -> bool:
+    if isinstance(error, IntegrityError):
+        return True
+    return getattr(error.orig, "sqlstate", None) in _RETRYABLE_SQLSTATES
+
+
 def save_post(
     fields: PostFields,
     *,
@@ -220,47 +276,83 @@ def save_post(
 ) -> Post:
     """Create or update a post, render it, append a revision; commit.
 
-    ``expected_version`` enables the edit-conflict check; an existing slug changes only with
+    An update is based on ``expected_version`` (the version the author saw) or, without
+    it, on the version of ``post`` as loaded; if the stored post moved on meanwhile, or was
+    trashed or restored, nothing is written and :class:`ConflictError` carries the stored
+    post. The new version is the new revision's number. An existing slug changes only with
     ``change_slug`` (the caller records a redirect from the old URL).
     """
     fields.validate()
-    style = str(current_app.config["SLUG_STYLE"])
     if post is None:
-        base = check_slug(fields.slug) if fields.slug else slug_from_title(fields.title, style)
-        post = Post(slug=unique_slug(base), created_at=utcnow(), version=0, meta={})
-        db.session.add(post)
+        base_version, was_trashed = None, False
     else:
-        if expected_version is not None and expected_version != post.version:
-            raise ConflictError(post)
-        if change_slug and fields.slug and check_slug(fields.slug) != post.slug:
-            post.slug = unique_slug(check_slug(fields.slug), exclude_id=post.id)
+        base_version = post.version if expected_version is None else expected_version
+        was_trashed = post.deleted_at is not None
+    for attempt in range(1, SAVE_ATTEMPTS + 1):
+        try:
+            return _save_once(fields, author, post, base_version, was_trashed, change_slug)
+        except DBAPIError as error:
+            db.session.rollback()
+            if attempt == SAVE_ATTEMPTS or not _retryable(error):
+                raise
+    raise AssertionError("unreachable")
 
-    post.title = fields.title
-    post.source = fields.source
-    post.lang = fields.lang
-    post.kind = fields.kind
-    post.meta = dict(fields.meta)
+
+def _save_once(
+    fields: PostFields,
+    author: str,
+    post: Post | None,
+    base_version: int | None,
+    was_trashed: bool,
+    change_slug: bool,
+) -> Post:
+    style = str(current_app.config["SLUG_STYLE"])
+    now = utcnow()
+    wanted_slug = check_slug(fields.slug) if fields.slug else None
+    # Nothing is written until the render is done: no lock is held while it runs.
+    with db.session.no_autoflush:
+        if post is None or base_version is None:
+            wanted_slug = wanted_slug or slug_from_title(fields.title, style)
+            post = Post(slug=wanted_slug, created_at=now, version=0, meta={})
+        elif base_version != post.version:
+            db.session.rollback()
+            raise ConflictError(post)
+        post.title = fields.title
+        post.source = fields.source
+        post.lang = fields.lang
+        post.kind = fields.kind
+        post.meta = dict(fields.meta)
+        if fields.status == DRAFT:
+            post.status = DRAFT
+            post.published_at = fields.published_at or post.published_at
+        else:
+            post.published_at = fields.published_at or post.published_at or now
+            post.status = SCHEDULED if post.published_at > now else PUBLISHED
+        post.updated_at = fields.updated_at or now
+        post.deleted_at = None
+        rendered = apply_render(post)
+
+        # The first write: the content-version row (PostgreSQL) or the database (SQLite) is
+        # locked until commit, so saves run their write phase one at a time; the slug
+        # chosen below and the version claimed cannot be taken by another save meanwhile.
+        bump_content_version()
+        if base_version is None:
+            assert wanted_slug is not None
+            post.slug = unique_slug(wanted_slug)
+            db.session.add(post)
+            version = 1
+        else:
+            version = _claim_version(post, base_version, was_trashed)
+            if change_slug and wanted_slug and wanted_slug != post.slug:
+                post.slug = unique_slug(wanted_slug, exclude_id=post.id)
     post.category = _category(fields.category)
     post.tags = _tags(sorted(set(fields.tags)))
-    now = utcnow()
-    if fields.status == DRAFT:
-        post.status = DRAFT
-        post.published_at = fields.published_at or post.published_at
-    else:
-        post.published_at = fields.published_at or post.published_at or now
-        post.status = SCHEDULED if post.published_at > now else PUBLISHED
-    post.updated_at = fields.updated_at or now
-    post.deleted_at = None
-    rendered = apply_render(post)
-    post.version = (post.version or 0) + 1
+    post.version = version
     db.session.flush()
-    number = db.session.scalar(
-        select(func.coalesce(func.max(Revision.number), 0)).where(Revision.post_id == post.id)
-    )
     db.session.add(
         Revision(
             post_id=post.id,
-            number=int(number or 0) + 1,
+            number=version,
             title=post.title,
             source=post.source,
             fields=snapshot(post),
@@ -268,35 +360,50 @@ def save_post(
             created_at=now,
         )
     )
-    bump_content_version()
     notify(post, "saved", rendered.text)
     db.session.commit()
     return post
 
 
-def trash_post(post: Post) -> None:
-    """Move ``post`` to the trash: hidden everywhere, restorable."""
-    post.deleted_at = utcnow()
-    bump_content_version()
-    notify(post, "trashed")
-    db.session.commit()
+def trash_post(post: Post) -> bool:
+    """Move ``post`` to the trash: hidden everywhere, restorable. ``False`` if it already was."""
+    return _set_trashed(post, utcnow(), "trashed")
 
 
-def restore_post(post: Post) -> None:
-    """Bring ``post`` back from the trash with its previous status."""
-    post.deleted_at = None
-    bump_content_version()
-    notify(post, "restored")
+def restore_post(post: Post) -> bool:
+    """Bring ``post`` back from the trash with its previous status. ``False`` if it was not."""
+    return _set_trashed(post, None, "restored")
+
+
+def _set_trashed(post: Post, moment: datetime | None, action: str) -> bool:
+    # Conditional on the opposite state, so that of a trash racing an edit (or a restore)
+    # the later one sees the earlier's result instead of writing over it.
+    currently = Post.deleted_at.is_(None) if moment is not None else Post.deleted_at.is_not(None)
+    bump_content_version()  # first, like a save: the same lock, taken in the same order
+    changed = db.session.execute(
+        update(Post)
+        .where(Post.id == post.id, currently)
+        .values(deleted_at=moment)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(changed, "rowcount", 0) != 1:
+        db.session.rollback()
+        return False
+    set_committed_value(post, "deleted_at", moment)
+    notify(post, action)
     db.session.commit()
+    return True
 
 
 def purge_trash() -> int:
     """Delete every trashed post and its revisions for good; return how many."""
+    # First, as every save and trash does: once this lock is held, no save can restore a
+    # post between choosing the trashed ones and deleting them.
+    bump_content_version()
     trashed = db.session.scalars(select(Post).where(Post.deleted_at.is_not(None))).all()
     for post in trashed:
         notify(post, "purged")
         db.session.delete(post)
-    bump_content_version()
     db.session.commit()
     return len(trashed)
 

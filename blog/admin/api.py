@@ -21,6 +21,7 @@ from blog.admin.tokens import live_token
 from blog.models import PUBLISHED, STATUSES, Post, Revision, db, utcnow
 from blog.posts import ConflictError, FieldError, fields_of, save_post, trash_post
 from blog.render import RenderError
+from blog.validation import MAX_DB_INTEGER, check_integer, json_object
 
 api = Blueprint("api", __name__, url_prefix="/api")
 
@@ -28,6 +29,10 @@ api = Blueprint("api", __name__, url_prefix="/api")
 TOKEN_RATE = (120, 60.0)
 FAILED_AUTH_RATE = (20, 60.0)
 PER_PAGE_MAX = 100
+#: Pages past this are empty anyway; the cap keeps OFFSET within a database integer.
+MAX_PAGE = 1_000_000
+#: A publish without ``version`` re-reads the post this often when saves keep landing first.
+PUBLISH_ATTEMPTS = 5
 
 
 def install_limiters(app: Any) -> None:
@@ -117,10 +122,10 @@ def _public_url(post: Post) -> str | None:
 
 
 def _body() -> dict[str, Any]:
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    """The JSON object sent, checked by :func:`blog.validation.json_object`."""
+    if request.mimetype != "application/json":
         abort(400, "the request body must be a JSON object (Content-Type: application/json)")
-    return data
+    return json_object()
 
 
 def _field_error(error: FieldError) -> Response:
@@ -137,7 +142,8 @@ def _conflict(error: ConflictError) -> Response:
 
 
 def _post(post_id: int) -> Post:
-    post = db.session.get(Post, post_id)
+    # Ids past the database's integer range exist nowhere (PostgreSQL would refuse them).
+    post = db.session.get(Post, post_id) if post_id <= MAX_DB_INTEGER else None
     if post is None:
         abort(404, f"no post with id {post_id}")
     return post
@@ -154,7 +160,7 @@ def list_posts() -> Response:
     kind = request.args.get("kind")
     if kind:
         query = query.where(Post.kind == kind)
-    page = max(1, request.args.get("page", 1, type=int) or 1)
+    page = min(MAX_PAGE, max(1, request.args.get("page", 1, type=int) or 1))
     per_page = min(PER_PAGE_MAX, max(1, request.args.get("per_page", 20, type=int) or 20))
     total = db.session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = db.session.scalars(
@@ -172,8 +178,8 @@ def get_post(post_id: int) -> Response:
 
 @api.post("/posts")
 def create_post() -> Response:
-    data = _body()
     try:
+        data = _body()
         fields = merge_fields(empty_fields(), data, strict_keys=True)
         post = save_post(fields, author=g.api_user.name)
     except FieldError as error:
@@ -191,16 +197,20 @@ def create_post() -> Response:
 @api.route("/posts/<int:post_id>", methods=["PUT", "PATCH"])
 def update_post(post_id: int) -> Response:
     post = _post(post_id)
-    data = _body()
+    try:
+        data = _body()
+    except FieldError as error:
+        return _field_error(error)
     version = data.pop("version", None)
     change_slug = data.pop("change_slug", False)
-    if not isinstance(version, int) or isinstance(version, bool):
+    if version is None:
         return api_error(
             400, "version: required, the post version your change is based on", key="version"
         )
     if not isinstance(change_slug, bool):
         return api_error(400, "change_slug: must be true or false", key="change_slug")
     try:
+        check_integer("version", version, 1, MAX_DB_INTEGER)
         fields = merge_fields(fields_of(post), data, strict_keys=True)
         saved = save_with_redirect(
             fields,
@@ -223,38 +233,44 @@ def update_post(post_id: int) -> Response:
 
 @api.post("/posts/<int:post_id>/publish")
 def publish_post(post_id: int) -> Response:
-    """Publish now, or at ``{"at": "..."}`` (a future time schedules the post)."""
-    post = _post(post_id)
-    data = request.get_json(silent=True) or {}
-    if not isinstance(data, dict):
-        return api_error(400, "the request body must be a JSON object", key="at")
+    """Publish now, or at ``{"at": "..."}`` (a future time schedules the post).
+
+    With ``version`` a post changed since is a 409; without it, publishing applies to
+    whatever is stored, so a save that lands in between is published, not overwritten.
+    """
+    try:
+        data = _body() if request.get_data(cache=True).strip() else {}
+        version = data.get("version")
+        if version is not None:
+            check_integer("version", version, 1, MAX_DB_INTEGER)
+    except FieldError as error:
+        return _field_error(error)
     unknown = sorted(set(data) - {"at", "version"})
     if unknown:
         return api_error(400, f"{unknown[0]}: is not a publish option", key=unknown[0])
-    try:
-        fields = merge_fields(
-            fields_of(post), {"published_at": data["at"]} if data.get("at") else {}
-        )
-        fields.status = PUBLISHED
-        if not data.get("at"):
-            fields.published_at = utcnow()
-        version = data.get("version")
-        saved = save_post(
-            fields,
-            author=g.api_user.name,
-            post=post,
-            expected_version=version if isinstance(version, int) else None,
-        )
-    except FieldError as error:
-        db.session.rollback()
-        return _field_error(error)
-    except ConflictError as error:
-        db.session.rollback()
-        return _conflict(error)
-    except RenderError as error:
-        db.session.rollback()
-        return api_error(400, str(error), key="source")
-    return jsonify(post_json(saved, full=True))
+    for attempt in range(1, PUBLISH_ATTEMPTS + 1):
+        post = _post(post_id)
+        try:
+            fields = merge_fields(
+                fields_of(post), {"published_at": data["at"]} if data.get("at") else {}
+            )
+            fields.status = PUBLISHED
+            if not data.get("at"):
+                fields.published_at = utcnow()
+            saved = save_post(fields, author=g.api_user.name, post=post, expected_version=version)
+        except FieldError as error:
+            db.session.rollback()
+            return _field_error(error)
+        except ConflictError as error:
+            db.session.rollback()
+            if version is None and attempt < PUBLISH_ATTEMPTS:
+                continue
+            return _conflict(error)
+        except RenderError as error:
+            db.session.rollback()
+            return api_error(400, str(error), key="source")
+        return jsonify(post_json(saved, full=True))
+    raise AssertionError("unreachable")
 
 
 @api.delete("/posts/<int:post_id>")

@@ -8,9 +8,10 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from blog.dates import site_zone, to_utc
+from blog.dates import site_zone
 from blog.posts import FieldError, PostFields
 from blog.slugs import SlugError, check_slug
+from blog.validation import check_moment
 
 #: Keys an author may set; anything else in API input is refused by name.
 EDITABLE_KEYS = (
@@ -50,7 +51,7 @@ def parse_moment(value: Any) -> datetime | None:
         raise FieldError(
             "published_at", f"{value!r} is not a date (use 2026-01-31T10:00)"
         ) from None
-    return to_utc(moment, site_zone())
+    return check_moment("published_at", moment, site_zone())
 
 
 def _text(data: Mapping[str, Any], key: str, default: str) -> str:

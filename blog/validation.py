@@ -1,0 +1,202 @@
+"""The checks every incoming value passes, whichever door it came through.
+
+The API, the admin forms, ``blog import`` and query strings all meet the same rules, so
+the databases never see what one of them cannot store and a bad value is a 400 naming
+its field, never a 500:
+
+* text must be valid Unicode without NUL: a lone surrogate (``"\\ud800"``, possible in
+  JSON escapes) cannot be encoded as UTF-8, and PostgreSQL refuses NUL in text while
+  SQLite would store it, so NUL is *refused* (not stripped) on both databases alike;
+* JSON is at most :data:`MAX_JSON_DEPTH` containers deep, checked by a linear scan before
+  the parser recurses, and at most :func:`max_json_bytes` long;
+* dates lie in the years 1900-9999 both in UTC and in the site's time zone;
+* integers lie in the range the caller names (database integers are 32-bit).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from flask import abort, current_app, request
+from flask.json.provider import DefaultJSONProvider
+
+#: Deepest nesting of JSON arrays and objects accepted; a post needs three levels.
+MAX_JSON_DEPTH = 32
+FIRST_YEAR, LAST_YEAR = 1900, 9999
+#: The largest value of a 32-bit database integer (ids, versions).
+MAX_DB_INTEGER = 2**31 - 1
+
+
+class FieldError(ValueError):
+    """An input field is invalid; ``key`` names it."""
+
+    def __init__(self, key: str, reason: str) -> None:
+        super().__init__(f"{key}: {reason}")
+        self.key = key
+
+
+def text_problem(value: str) -> str | None:
+    """Why ``value`` cannot be stored as text, or ``None`` when it can."""
+    if "\x00" in value:
+        return f"contains a NUL character (U+0000) at position {value.index(chr(0))}"
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as error:
+        code = ord(value[error.start])
+        return (
+            f"contains a lone surrogate (U+{code:04X}) at position {error.start}: not valid Unicode"
+        )
+    return None
+
+
+def check_text(key: str, value: str) -> str:
+    """Return ``value`` if it can be stored, else raise :class:`FieldError` naming ``key``."""
+    problem = text_problem(value)
+    if problem is not None:
+        raise FieldError(key, problem)
+    return value
+
+
+def bad_strings(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """``(path, problem)`` for every unstorable string (keys included) inside ``value``."""
+    if isinstance(value, str):
+        problem = text_problem(value)
+        if problem is not None:
+            yield path, problem
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            inner = f"{path}.{key}" if path else str(key)
+            if isinstance(key, str) and text_problem(key) is not None:
+                yield path or "(key)", f"a key {text_problem(key)}"
+            yield from bad_strings(item, inner)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            yield from bad_strings(item, f"{path}[{index}]")
+
+
+def check_texts(key: str, value: Any) -> None:
+    """Raise :class:`FieldError` for the first unstorable string inside ``value``."""
+    for path, problem in bad_strings(value, key):
+        field = path.split(".")[0].split("[")[0] or key or "body"
+        raise FieldError(field, problem if path == field else f"{path} {problem}")
+
+
+def check_moment(key: str, moment: datetime | date, zone: ZoneInfo) -> datetime:
+    """Normalise ``moment`` (naive means ``zone``) to naive UTC, refusing unusable years.
+
+    Dates are stored in UTC and shown in ``zone``; both must be representable, which
+    ``datetime`` cannot do near its own limits (year 1 at +14:00 overflows).
+    """
+    if not isinstance(moment, datetime):
+        moment = datetime(moment.year, moment.month, moment.day)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=zone)
+    reason = f"must lie in the years {FIRST_YEAR}-{LAST_YEAR}"
+    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
+        raise FieldError(key, f"{reason}, got {moment.year}")
+    try:
+        utc = moment.astimezone(UTC)
+        local = utc.astimezone(zone)
+    except (OverflowError, ValueError):
+        raise FieldError(key, f"{reason} in UTC and in the site's time zone") from None
+    if not (FIRST_YEAR <= utc.year <= LAST_YEAR and FIRST_YEAR <= local.year <= LAST_YEAR):
+        raise FieldError(key, f"{reason} in UTC and in the site's time zone")
+    return utc.replace(tzinfo=None)
+
+
+def check_integer(key: str, value: Any, low: int, high: int) -> int:
+    """Return ``value`` if it is an integer (not a boolean) in ``low..high``."""
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise FieldError(key, "must be an integer")
+    if not low <= value <= high:
+        raise FieldError(key, f"must be between {low} and {high}, got {value}")
+    return value
+
+
+def json_depth(raw: str | bytes, stop_at: int) -> int:
+    """Deepest nesting of arrays and objects in the JSON text ``raw``, scanning no further
+    once ``stop_at`` is exceeded. Brackets inside strings do not count. Linear time."""
+    text = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            if escaped:
+                escaped = False
+            elif char == "\\":
+                escaped = True
+            elif char == '"':
+                in_string = False
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            if depth > deepest:
+                deepest = depth
+                if deepest > stop_at:
+                    return deepest
+        elif char in "]}":
+            depth -= 1
+    return deepest
+
+
+class LimitedJSONProvider(DefaultJSONProvider):
+    """Flask's JSON provider, refusing too deeply nested input before parsing it.
+
+    Python's parser recurses once per level; 100,000 levels raise ``RecursionError``.
+    The refusal is a ``ValueError``, which ``request.get_json`` turns into a 400.
+    """
+
+    def loads(self, s: str | bytes, **kwargs: Any) -> Any:
+        if json_depth(s, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+            raise ValueError(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+        return json.loads(s, **kwargs)
+
+
+def max_json_bytes() -> int:
+    """Largest JSON body accepted: room for a post at ``MAX_POST_BYTES`` written as
+    ``\\uXXXX`` escapes (six bytes for a CJK character of three), plus the other fields."""
+    return 2 * int(current_app.config["MAX_POST_BYTES"]) + 1024 * 1024
+
+
+def json_object(key: str = "body") -> dict[str, Any]:
+    """The request's JSON object, every string in it checked; :class:`FieldError` if not."""
+    try:
+        data = parse_json_limited(request.get_data(cache=True) or b"null")
+    except ValueError as error:
+        raise FieldError(key, f"not valid JSON: {error}") from None
+    if not isinstance(data, dict):
+        raise FieldError(key, "the request body must be a JSON object")
+    check_texts("", data)  # named by their own keys: title, tags[2], ...
+    return data
+
+
+def parse_json_limited(raw: bytes) -> Any:
+    """``json.loads`` with the depth check first (raises ``ValueError``)."""
+    if json_depth(raw, MAX_JSON_DEPTH) > MAX_JSON_DEPTH:
+        raise ValueError(f"JSON is nested more than {MAX_JSON_DEPTH} levels deep")
+    return json.loads(raw)
+
+
+def refuse_unstorable_request_text() -> None:
+    """Before every request: a 400 naming the parameter for NUL or invalid text in the
+    query string or a form, before any view can hand it to the database; JSON bodies are
+    capped in size here and checked where they are parsed."""
+    if request.mimetype == "application/json":
+        request.max_content_length = max_json_bytes()
+    for name, value in (request.view_args or {}).items():
+        if isinstance(value, int) and not -MAX_DB_INTEGER <= value <= MAX_DB_INTEGER:
+            abort(404, f"{name} {value} is out of range")  # no row has such an id or number
+    sources = [request.args]
+    if request.method == "POST" and request.mimetype != "application/json":
+        sources.append(request.form)
+    for source in sources:
+        for name, value in source.items(multi=True):
+            for text, what in ((name, "parameter name"), (value, "value")):
+                problem = text_problem(text)
+                if problem is not None:
+                    abort(400, f"{name!r} ({what}) {problem}")
