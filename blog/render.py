@@ -193,7 +193,9 @@ class BodyFacts:
 class _BodyReader(HTMLParser):
     """One pass over sanitized HTML: visible text, headings ``(level, id, text)``, first image.
 
-    TeX annotations are skipped: the formula's rendering already supplies its text.
+    TeX annotations are skipped: the formula's rendering already supplies its text. A
+    MathML ``<semantics>`` with a ``text/plain`` annotation reads as that annotation (the
+    standard plain-text alternative, e.g. "10⁻⁶" where the rendering flattens to "10−6").
     """
 
     def __init__(self) -> None:
@@ -204,8 +206,14 @@ class _BodyReader(HTMLParser):
         self._heading: tuple[int, str] | None = None
         self._heading_text: list[str] = []
         self._skip = 0
+        self._semantics: tuple[int, list[str]] | None = None
+        self._plain: list[str] | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "semantics" and self._semantics is None:
+            self._semantics = (len(self.parts), [])
+        if tag == "annotation" and self._semantics and ("encoding", "text/plain") in attrs:
+            self._plain = self._semantics[1]
         if tag in _INVISIBLE:
             self._skip += 1
         if tag in _BLOCKS:
@@ -218,6 +226,14 @@ class _BodyReader(HTMLParser):
                 self._heading, self._heading_text = (int(tag[1]), identifier), []
 
     def handle_endtag(self, tag: str) -> None:
+        if tag == "annotation":
+            self._plain = None
+        if tag == "semantics" and self._semantics is not None:
+            start, plain = self._semantics
+            if plain:
+                del self.parts[start:]
+                self.parts.append("".join(plain))
+            self._semantics = None
         if tag in _INVISIBLE and self._skip:
             self._skip -= 1
         if tag in _BLOCKS:
@@ -228,6 +244,8 @@ class _BodyReader(HTMLParser):
             self._heading = None
 
     def handle_data(self, data: str) -> None:
+        if self._plain is not None:
+            self._plain.append(data)
         if not self._skip:
             self.parts.append(data)
             if self._heading:

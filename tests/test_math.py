@@ -111,7 +111,11 @@ def error_boxes(html: str) -> list[Element]:
 
 
 def tex_annotations(html: str) -> list[str]:
-    return [element.all_text() for element in find(html, "annotation")]
+    return [
+        element.all_text()
+        for element in find(html, "annotation")
+        if element.attrs.get("encoding") == "application/x-tex"
+    ]
 
 
 def test_inline_dollar_math_becomes_inline_mathml() -> None:
@@ -238,8 +242,10 @@ def test_environment_renders_as_a_two_row_table(environment: str) -> None:
 
 def test_annotation_keeps_the_original_tex_for_copying() -> None:
     html = render(r"$\frac{a}{b} < c$")
-    (annotation,) = find(html, "annotation")
+    annotation, readable = find(html, "annotation")
     assert annotation.attrs["encoding"] == "application/x-tex"
+    assert readable.attrs["encoding"] == "text/plain"
+    assert readable.all_text() == "a/b<c"
     assert annotation.all_text() == r"\frac{a}{b} < c"
     assert annotation.parent is not None and annotation.parent.tag == "semantics"
 
@@ -575,3 +581,34 @@ def test_backtick_and_spaced_dollar_conventions_are_options() -> None:
     assert [m.attrs["display"] for m in find(html, "math")] == ["inline", "block", "inline"]
     assert "这本书卖 $5,那本卖 $10" in html
     assert [c.all_text() for c in find(html, "code")] == ["echo $HOME"]
+
+
+def test_excerpt_and_search_text_read_formulas_as_text_not_tex(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    post = make_post(
+        "学习率设为 $10^{-6}$，其中 $\\tau$ 是温度，$x \\in \\mathbb{R}^d$，除以 $\\sqrt{d_k}$。"
+    )
+    assert post.excerpt is not None
+    assert "10⁻⁶" in post.excerpt and "x∈ℝᵈ" in post.excerpt and "√dₖ" in post.excerpt
+    assert "\\" not in post.excerpt and "^{" not in post.excerpt
+    with app.app_context():
+        from blog.db import db
+        from blog.search import indexed_post
+
+        text = indexed_post(db.session.get(Post, post.id)).body_text
+    assert "10⁻⁶" in text and "\\tau" not in text and "10−6" not in text
+
+
+@pytest.mark.parametrize(
+    ("tex", "readable"),
+    [
+        (r"x_i^2 + \frac{a+b}{2}", "xᵢ²+(a+b)/2"),
+        (r"\mathrm{softmax}(QK^\top/\sqrt{d_k})V", "softmax(QKᵀ/√dₖ)V"),
+        (r"\hat{y} = e^{x+1} + 2^{\alpha}", "ŷ=eˣ⁺¹+2^α"),
+    ],
+)
+def test_plain_text_annotation_keeps_scripts_readable(tex: str, readable: str) -> None:
+    html = render(f"${tex}$")
+    (plain,) = [a for a in find(html, "annotation") if a.attrs["encoding"] == "text/plain"]
+    assert plain.all_text() == readable

@@ -32,6 +32,7 @@ SKIPPED_CLASSES = frozenset({"headerlink", "footnote-ref", "footnote-backref", "
 # Line-number gutters of highlighted code, which would double the count of code lines.
 LINE_NUMBER_CLASSES = frozenset({"linenos", "linenodiv", "lineno"})
 TEX_ENCODING = "application/x-tex"
+READABLE_ENCODING = "text/plain"
 
 
 class Kind(Enum):
@@ -53,7 +54,7 @@ class Kind(Enum):
 class Segment:
     """One piece of the body in reading order.
 
-    ``text`` is the prose, the verbatim literal, the TeX source of a formula, the code of a
+    ``text`` is the prose, the verbatim literal, the readable text of a formula, the code of a
     block or the alt text of an image. ``in_table`` marks text inside a table: it is read
     (it counts for reading time) but an excerpt shows the table as a whole.
     """
@@ -69,7 +70,9 @@ class _Capture:
     is_block: bool
     parts: list[str] = field(default_factory=list)
     tex: list[str] = field(default_factory=list)
+    readable: list[str] = field(default_factory=list)
     in_annotation: bool = False
+    in_readable: bool = False
 
 
 class _BodyReader(HTMLParser):
@@ -111,7 +114,12 @@ class _BodyReader(HTMLParser):
         if self._skip_depth:
             return
         if self._capture is not None:
-            target = self._capture.tex if self._capture.in_annotation else self._capture.parts
+            if self._capture.in_readable:
+                target = self._capture.readable
+            elif self._capture.in_annotation:
+                target = self._capture.tex
+            else:
+                target = self._capture.parts
             target.append(data)
         elif self._literal_depth:
             self._literal.append(data)
@@ -140,6 +148,9 @@ class _BodyReader(HTMLParser):
                 return self._start_skip()
             if tag == "annotation" and attributes.get("encoding") == TEX_ENCODING:
                 capture.in_annotation = True
+                return self._end_annotation
+            if tag == "annotation" and attributes.get("encoding") == READABLE_ENCODING:
+                capture.in_readable = True
                 return self._end_annotation
             return None
         if tag == "span" and MORE_CLASS in classes:
@@ -173,7 +184,7 @@ class _BodyReader(HTMLParser):
 
     def _end_annotation(self) -> None:
         if self._capture is not None:
-            self._capture.in_annotation = False
+            self._capture.in_annotation = self._capture.in_readable = False
 
     def _end_capture(self) -> None:
         capture, self._capture = self._capture, None
@@ -184,7 +195,9 @@ class _BodyReader(HTMLParser):
         elif capture.kind is Kind.MATH_ERROR:
             self._emit(Kind.MATH_ERROR, "".join(capture.parts).strip())
         else:
-            self._emit(capture.kind, "".join(capture.tex).strip())
+            # A formula reads as its plain-text annotation (10⁻⁶), never as TeX; without
+            # one it has no text and the excerpt shows the formula placeholder.
+            self._emit(capture.kind, "".join(capture.readable).strip())
         if capture.is_block:
             self._emit(Kind.BREAK)
 

@@ -22,8 +22,11 @@ from dataclasses import dataclass, field
 from math_core import LatexError, LatexToMathML
 
 from blog_plugins.math.mathml import ConversionRefused, rebuild
+from blog_plugins.math.plaintext import plain_text
 
 TEX_ENCODING = "application/x-tex"
+#: The formula as readable text (``10⁻⁶``) for excerpts, feeds and search snippets.
+PLAIN_ENCODING = "text/plain"
 
 _NESTING_TOKEN = re.compile(
     r"\\\\|\\[{}]|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\\begin(?![a-zA-Z])|\\end(?![a-zA-Z])|[{}]"
@@ -313,6 +316,8 @@ def _with_annotation(formula: Converted) -> str:
     presentation.extend(list(tree))
     annotation = ET.SubElement(semantics, "annotation", {"encoding": TEX_ENCODING})
     annotation.text = formula.tex
+    readable = ET.SubElement(semantics, "annotation", {"encoding": PLAIN_ENCODING})
+    readable.text = plain_text(tree)
     return ET.tostring(math, encoding="unicode", short_empty_elements=False)
 
 
