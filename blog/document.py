@@ -55,6 +55,8 @@ SKIPPED_CLASSES = frozenset({"headerlink", "footnote-ref", "footnote-backref", "
 LINE_NUMBER_CLASSES = frozenset({"linenos", "linenodiv", "lineno"})
 LITERAL_ELEMENTS = frozenset({"code", "kbd", "samp"})
 TEX_ENCODING = "application/x-tex"
+#: A formula's plain-text alternative (10⁻⁶), which text and excerpts read instead of TeX.
+READABLE_ENCODING = "text/plain"
 # Text left out of the plain text: a formula's TeX source (its rendering already supplies
 # the text) and whatever is not prose.
 _NOT_TEXT = HIDDEN_ELEMENTS | {"annotation"}
@@ -64,7 +66,7 @@ _NOT_TEXT = HIDDEN_ELEMENTS | {"annotation"}
 class Segment:
     """One piece of the body in reading order.
 
-    ``text`` is the prose, the verbatim literal, the TeX source of a formula, the code of a
+    ``text`` is the prose, the verbatim literal, the readable text of a formula, the code of a
     block or the alt text of an image. ``in_table`` marks text inside a table: it is read
     (it counts for reading time) but an excerpt shows the table as a whole.
     """
@@ -79,7 +81,8 @@ class Document:
     """A sanitized post body and what one reading of it found."""
 
     html: str
-    #: Visible text, block boundaries as single spaces, TeX annotations left out.
+    #: Visible text, block boundaries as single spaces, TeX annotations left out; a formula
+    #: with a ``text/plain`` annotation reads as that annotation ("10⁻⁶", not "10−6").
     text: str
     #: ``(level, id, text)`` of every heading that has an ``id``.
     headings: tuple[tuple[int, str, str], ...]
@@ -93,7 +96,9 @@ class _Capture:
     is_block: bool
     parts: list[str] = field(default_factory=list)
     tex: list[str] = field(default_factory=list)
+    readable: list[str] = field(default_factory=list)
     in_annotation: bool = False
+    in_readable: bool = False
 
 
 class _Reader(HTMLParser):
@@ -106,6 +111,8 @@ class _Reader(HTMLParser):
         self._heading: tuple[int, str] | None = None
         self._heading_text: list[str] = []
         self._not_text = 0
+        self._semantics: tuple[int, list[str]] | None = None
+        self._plain: list[str] | None = None
         # Segments.
         self.segments: list[Segment] = []
         self._open: list[tuple[str, Callable[[], None] | None]] = []
@@ -144,6 +151,8 @@ class _Reader(HTMLParser):
                 return
 
     def handle_data(self, data: str) -> None:
+        if self._plain is not None:
+            self._plain.append(data)
         if not self._not_text:
             self.parts.append(data)
             if self._heading:
@@ -151,7 +160,12 @@ class _Reader(HTMLParser):
         if self._skip_depth:
             return
         if self._capture is not None:
-            target = self._capture.tex if self._capture.in_annotation else self._capture.parts
+            if self._capture.in_readable:
+                target = self._capture.readable
+            elif self._capture.in_annotation:
+                target = self._capture.tex
+            else:
+                target = self._capture.parts
             target.append(data)
         elif self._literal_depth:
             self._literal.append(data)
@@ -161,6 +175,11 @@ class _Reader(HTMLParser):
     # -- plain text and headings --------------------------------------------------------
 
     def _text_start(self, tag: str, attributes: dict[str, str]) -> None:
+        if tag == "semantics" and self._semantics is None:
+            self._semantics = (len(self.parts), [])
+        if tag == "annotation" and self._semantics is not None:
+            if attributes.get("encoding") == READABLE_ENCODING:
+                self._plain = self._semantics[1]
         if tag in _NOT_TEXT:
             self._not_text += 1
         if tag in BLOCK_ELEMENTS or tag == "br":
@@ -171,6 +190,14 @@ class _Reader(HTMLParser):
             self._heading, self._heading_text = (int(tag[1]), attributes["id"]), []
 
     def _text_end(self, tag: str) -> None:
+        if tag == "annotation":
+            self._plain = None
+        if tag == "semantics" and self._semantics is not None:
+            start, plain = self._semantics
+            if plain:
+                del self.parts[start:]
+                self.parts.append("".join(plain))
+            self._semantics = None
         if tag in _NOT_TEXT and self._not_text:
             self._not_text -= 1
         if tag in BLOCK_ELEMENTS or tag == "br":
@@ -205,6 +232,9 @@ class _Reader(HTMLParser):
             if tag == "annotation" and attributes.get("encoding") == TEX_ENCODING:
                 capture.in_annotation = True
                 return self._end_annotation
+            if tag == "annotation" and attributes.get("encoding") == READABLE_ENCODING:
+                capture.in_readable = True
+                return self._end_annotation
             return None
         if tag == "span" and MORE_CLASS in classes:
             self._emit(Kind.MORE)
@@ -237,7 +267,7 @@ class _Reader(HTMLParser):
 
     def _end_annotation(self) -> None:
         if self._capture is not None:
-            self._capture.in_annotation = False
+            self._capture.in_annotation = self._capture.in_readable = False
 
     def _end_capture(self) -> None:
         capture, self._capture = self._capture, None
@@ -248,7 +278,9 @@ class _Reader(HTMLParser):
         elif capture.kind is Kind.MATH_ERROR:
             self._emit(Kind.MATH_ERROR, "".join(capture.parts).strip())
         else:
-            self._emit(capture.kind, "".join(capture.tex).strip())
+            # A formula reads as its plain-text annotation (10⁻⁶), never as TeX; without
+            # one it has no text and an excerpt shows the formula placeholder.
+            self._emit(capture.kind, "".join(capture.readable).strip())
         if capture.is_block:
             self._emit(Kind.BREAK)
 

@@ -36,10 +36,13 @@ def display_math(tex: str) -> str:
     )
 
 
-def inline_math(tex: str) -> str:
+def inline_math(tex: str, readable: str | None = None) -> str:
+    """A formula as the math plugin writes it; ``readable`` is its text/plain annotation."""
+    plain = readable if readable is not None else tex
     return (
         '<span class="math math-inline" translate="no"><math><semantics><mi>x</mi>'
         f'<annotation encoding="application/x-tex">{html_lib.escape(tex)}</annotation>'
+        f'<annotation encoding="text/plain">{html_lib.escape(plain)}</annotation>'
         "</semantics></math></span>"
     )
 
@@ -90,8 +93,14 @@ def test_table_becomes_table_placeholder_without_its_cells() -> None:
     assert excerpt_of(html) == "对比: [表格] 结论"
 
 
-def test_short_inline_math_is_quoted_as_its_tex_source() -> None:
-    assert excerpt_of(f"<p>其中 {inline_math('f(x,t)')} 是偏移系数</p>") == "其中 f(x,t) 是偏移系数"
+def test_short_inline_math_is_quoted_as_its_readable_text() -> None:
+    formula = inline_math("10^{-6} f(x,t)", readable="10⁻⁶ f(x,t)")
+    assert excerpt_of(f"<p>其中 {formula} 是偏移系数</p>") == "其中 10⁻⁶ f(x,t) 是偏移系数"
+
+
+def test_inline_math_without_readable_text_is_a_placeholder_never_tex() -> None:
+    formula = inline_math("\\tau", readable="")
+    assert excerpt_of(f"<p>其中 {formula} 是温度</p>") == "其中 [公式] 是温度"
 
 
 def test_long_inline_math_becomes_formula_placeholder() -> None:
@@ -428,7 +437,7 @@ def test_home_page_lists_the_automatic_excerpt(
     make_post(
         "# 背景\n\n![图](a.png)\n\n模型 $x^2$ 很大。\n\n```python\nprint(1)\n```\n\n" + "字" * 400
     )
-    opening = "背景 [图片] 模型 x^2 很大。 [代码] "
+    opening = "背景 [图片] 模型 x² 很大。 [代码] "
     assert listed_excerpts(client) == [opening + "字" * (300 - len(opening)) + "..."]
 
 

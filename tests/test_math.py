@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from html.parser import HTMLParser
@@ -22,7 +23,10 @@ from blog.sanitize import Allowlist, sanitize_html
 from blog_plugins.math import Config, limits_from
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
+from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH
+from blog_plugins.math.mathml import CORE_ELEMENTS
 from blog_plugins.math.render import Limits, MathError, tex_to_mathml
+from blog_plugins.math.scanner import Delimiters
 
 EXTERNAL = Path(__file__).resolve().parents[1].parent / "shared" / "external"
 DEFAULT_LIMITS = limits_from(Config())
@@ -107,7 +111,11 @@ def error_boxes(html: str) -> list[Element]:
 
 
 def tex_annotations(html: str) -> list[str]:
-    return [element.all_text() for element in find(html, "annotation")]
+    return [
+        element.all_text()
+        for element in find(html, "annotation")
+        if element.attrs.get("encoding") == "application/x-tex"
+    ]
 
 
 def test_inline_dollar_math_becomes_inline_mathml() -> None:
@@ -234,17 +242,19 @@ def test_environment_renders_as_a_two_row_table(environment: str) -> None:
 
 def test_annotation_keeps_the_original_tex_for_copying() -> None:
     html = render(r"$\frac{a}{b} < c$")
-    (annotation,) = find(html, "annotation")
+    annotation, readable = find(html, "annotation")
     assert annotation.attrs["encoding"] == "application/x-tex"
+    assert readable.attrs["encoding"] == "text/plain"
+    assert readable.all_text() == "a/b<c"
     assert annotation.all_text() == r"\frac{a}{b} < c"
     assert annotation.parent is not None and annotation.parent.tag == "semantics"
 
 
 def test_converted_formula_is_well_formed_xml() -> None:
-    mathml = tex_to_mathml(r"\sqrt{x} < \text{a<b & c}", display=False, limits=DEFAULT_LIMITS)
+    mathml = tex_to_mathml(r"\sqrt{x} < \text{a<b \& c}", display=False, limits=DEFAULT_LIMITS)
     root = ET.fromstring(mathml)
     assert root.tag == "math"
-    assert "a<b\xa0&\xa0c" in [node.text for node in root.iter("mtext")]  # text spaces are NBSP
+    assert "a<b\xa0&c" in [node.text for node in root.iter("mtext")]  # text spaces are NBSP
 
 
 def test_broken_formula_shows_source_and_message_while_the_rest_renders() -> None:
@@ -258,17 +268,17 @@ def test_broken_formula_shows_source_and_message_while_the_rest_renders() -> Non
     assert tex_annotations(html) == ["y"]
 
 
-def test_converter_index_error_becomes_an_error_box() -> None:
+def test_unknown_command_becomes_an_error_box_naming_it() -> None:
     html = render(r"$\verb$ 与 $z$")
     (box,) = error_boxes(html)
-    assert "IndexError" in (box.attrs["title"] or "")
+    assert 'Unknown command "\\verb"' in (box.attrs["title"] or "")
     assert tex_annotations(html) == ["z"]
 
 
-def test_converter_recursion_error_becomes_an_error_box() -> None:
+def test_self_expanding_macro_becomes_an_error_box() -> None:
     html = render(r"$\def\a{\a\a}\a$ 与 $z$")
     (box,) = error_boxes(html)
-    assert "RecursionError" in (box.attrs["title"] or "")
+    assert "expanding to itself" in (box.attrs["title"] or "")
     assert tex_annotations(html) == ["z"]
 
 
@@ -349,9 +359,17 @@ def _corpus(name: str) -> list[dict[str, object]]:
     return cases
 
 
-@pytest.mark.parametrize("name", ["katex_expressions.json", "blog_expressions.json"])
-def test_latex_corpus_converts_to_well_formed_mathml(
-    name: str, capsys: pytest.CaptureFixture[str]
+LITERAL_COMMAND = re.compile(r"\\[A-Za-z]+")
+
+
+@pytest.mark.parametrize(
+    ("name", "share"),
+    # KaTeX's own screenshot suite is full of KaTeX-only commands (\KaTeX, \blue,
+    # \htmlId…): those must be honest error boxes, not a share of conversions.
+    [("katex_expressions.json", 0.45), ("blog_expressions.json", 0.99)],
+)
+def test_latex_corpus_converts_to_mathml_core_or_names_the_problem(
+    name: str, share: float, capsys: pytest.CaptureFixture[str]
 ) -> None:
     cases = _corpus(name)
     converted = 0
@@ -361,15 +379,22 @@ def test_latex_corpus_converts_to_well_formed_mathml(
         try:
             mathml = tex_to_mathml(tex, display=bool(case.get("display")), limits=DEFAULT_LIMITS)
         except MathError as error:  # any other exception escaping is a bug of ours
+            assert str(error).strip()
             failures.append(f"{error}: {tex[:60]!r}")
             continue
-        ET.fromstring(mathml)
+        root = ET.fromstring(mathml)
+        for node in root.iter():
+            assert node.tag in CORE_ELEMENTS, node.tag
+            assert "style" not in node.attrib
+            assert node.get("mathvariant", "normal") == "normal"
+            if node.tag != "annotation":
+                assert not LITERAL_COMMAND.search(node.text or ""), (tex, node.text)
         converted += 1
     with capsys.disabled():
-        print(f"\n{name}: {converted}/{len(cases)} converted to well-formed MathML")
+        print(f"\n{name}: {converted}/{len(cases)} converted to MathML Core")
         for failure in failures:
             print(f"  refused: {failure}")
-    assert converted >= 0.95 * len(cases)
+    assert converted >= share * len(cases)
 
 
 # Through the application: the plugin as the core loads it (entry point, config table).
@@ -411,7 +436,7 @@ def test_math_stylesheet_is_linked_from_post_pages(
     post = make_post("$x$", slug="math-css")
     page = client.get(f"/posts/{post.slug}/").get_data(as_text=True)
     hrefs = [link.attrs["href"] or "" for link in find(page, "link")]
-    (stylesheet,) = [href for href in hrefs if "math" in href and href.endswith(".css")]
+    (stylesheet,) = [h for h in hrefs if "math" in h and h.endswith(".css") and "/_math/" not in h]
     response = client.get(stylesheet)
     assert response.status_code == 200
     assert ".math-error" in response.get_data(as_text=True)
@@ -433,6 +458,158 @@ def test_any_mixture_of_markdown_and_tex_renders_without_raising(source: str) ->
 
 
 @pytest.mark.parametrize("reference", ["&#xFFFFFF;", "&#xD800;", "&#x0;"])
-def test_invalid_character_reference_in_text_stays_literal(reference: str) -> None:
-    mathml = tex_to_mathml(f"\\text{{{reference}}}", display=False, limits=DEFAULT_LIMITS)
-    assert [node.text for node in ET.fromstring(mathml).iter("mtext")] == [reference]
+def test_character_reference_in_text_is_never_decoded(reference: str) -> None:
+    # A bare "#" is a TeX error (it must be written "\\#"); either way the reference
+    # never turns into the character it names.
+    html = render(f"$\\text{{{reference}}}$")
+    (box,) = error_boxes(html)
+    assert "parameter" in (box.attrs["title"] or "")
+    assert [code.all_text() for code in find(html, "code")] == [f"$\\text{{{reference}}}$"]
+
+
+def test_math_font_is_declared_and_served(
+    client: FlaskClient, make_post: Callable[..., Post]
+) -> None:
+    post = make_post("$x$", slug="math-font")
+    page = client.get(f"/posts/{post.slug}/").get_data(as_text=True)
+    hrefs = [link.attrs["href"] or "" for link in find(page, "link")]
+    assert "/_math/font.css" in hrefs
+    css = client.get("/_math/font.css").get_data(as_text=True)
+    assert "@font-face" in css and 'font-family: "Latin Modern Math"' in css
+    (source,) = re.findall(r'url\("([^"]+)"\)', css)
+    stylesheet = client.get(
+        next(h for h in hrefs if "math" in h and h.endswith(".css") and "/_math/" not in h)
+    )
+    assert 'math {\n  font-family: "Latin Modern Math"' in stylesheet.get_data(as_text=True)
+    if not Path(DEBIAN_LATIN_MODERN_MATH).is_file():
+        pytest.skip("Debian's fonts-lmodern is not installed")
+    font = client.get(source)
+    assert font.status_code == 200
+    assert font.mimetype == "font/otf"
+    assert font.get_data()[:4] == b"OTTO"  # an OpenType font with CFF outlines
+
+
+def test_macros_carry_across_the_formulas_of_one_post_and_site_macros_apply() -> None:
+    md = markdown.Markdown(extensions=[MathExtension(DEFAULT_LIMITS, {"RR": r"\mathbb{R}"})])
+    html = md.convert(
+        r"$\newcommand{\vv}{\mathbf{v}}\vv$ then $\vv \in \RR^d$ and "
+        r"$\DeclareMathOperator*{\argmin}{arg\,min}\argmin_x f$ then $\argmin_y g$"
+    )
+    assert not error_boxes(html)
+    texts = [m.all_text() for m in find(html, "mi")]
+    assert "𝐯" in texts and "ℝ" in texts
+    # A second post does not see the first one's macro.
+    other = markdown.Markdown(extensions=[MathExtension(DEFAULT_LIMITS)]).convert(r"$\vv$")
+    assert "\\vv" in (error_boxes(other)[0].attrs["title"] or "")
+
+
+def test_equation_numbers_labels_and_references_link_within_the_post() -> None:
+    html = render(
+        "见 $\\eqref{eq:a}$ 与 $\\ref{eq:b}$。\n\n$$E = mc^2 \\label{eq:a}$$\n\n"
+        "$$\\begin{align} x &= 1 \\label{eq:b} \\\\ y &= 2 \\end{align}$$\n\n$$z \\tag{A}$$"
+    )
+    assert not error_boxes(html)
+    links = find(html, "a")
+    assert [(a.attrs["href"], a.all_text()) for a in links] == [
+        ("#eq-eq:a", "(1)"),
+        ("#eq-eq:b", "2"),
+    ]
+    numbered = {
+        cell.attrs.get("id"): cell.all_text() for cell in find(html, "mtd") if cell.attrs.get("id")
+    }
+    assert numbered == {"eq-eq:a": "(1)", "eq-eq:b": "(2)"}
+    numbers = [
+        cell for cell in find(html, "mtd") if "mc-align-right" in (cell.attrs.get("class") or "")
+    ]
+    assert "(A)" in [cell.all_text() for cell in numbers]
+
+
+def test_unresolved_reference_is_an_error_box() -> None:
+    (box,) = error_boxes(render("$\\eqref{nowhere}$"))
+    assert "\\ref{nowhere}" in (box.attrs["title"] or "")
+
+
+@pytest.mark.parametrize(
+    ("tex", "expected"),
+    [
+        (r"\begin{split} a &= b \\ &= c \end{split}", "mtable"),
+        (r"\begin{alignedat}{2} a &= b & c &= d \end{alignedat}", "mtable"),
+        (r"a \\[2ex] b", "mtable"),
+        (r"\require{cancel} \cancel{x}", "mrow"),
+        (r"\begin{pmatrix} a \\ b \end{pmatrix}^\top", "msup"),
+        (r"\sum_{i=1}^n \dotsc", "munderover"),
+    ],
+)
+def test_real_world_constructs_convert(tex: str, expected: str) -> None:
+    html = render(f"$${tex}$$")
+    assert not error_boxes(html), error_boxes(html)[0].attrs["title"]
+    assert find(html, expected)
+    assert "[2ex]" not in "".join(m.all_text() for m in find(html, "semantics")[0].children[:1])
+
+
+@pytest.mark.parametrize(
+    "tex",
+    [
+        r"\href{javascript:alert(1)}{x}",
+        r"\htmlId{a}{x}",
+        r"\class{a}{x}",
+        r"\style{color:red}{x}",
+        r"\bbox[red]{x}",
+        r"\foo x",
+        r"\begin{foo} x \end{foo}",
+    ],
+)
+def test_unknown_or_unsafe_commands_are_error_boxes_naming_them(tex: str) -> None:
+    html = render(f"${tex}$ 后 $y$")
+    (box,) = error_boxes(html)
+    name = re.match(r"\\(?:begin\{)?([A-Za-z]+)", tex)
+    assert name is not None and name.group(1) in (box.attrs["title"] or "")
+    assert tex_annotations(html) == ["y"]
+    assert not [e for e in parse(html).elements if "href" in e.attrs]
+
+
+def test_backtick_and_spaced_dollar_conventions_are_options() -> None:
+    source = (
+        "`$x_1$` 与 `$$\\sum_i x_i$$` 与 $ M=(P*4B)/(32/Q)*1.2 $，"
+        "这本书卖 $5,那本卖 $10 `echo $HOME`"
+    )
+    assert not find(render(source), "math")
+    md = markdown.Markdown(
+        extensions=[MathExtension(DEFAULT_LIMITS, delimiters=Delimiters(True, True))]
+    )
+    html = md.convert(source)
+    assert tex_annotations(html) == ["x_1", "\\sum_i x_i", "M=(P*4B)/(32/Q)*1.2"]
+    assert [m.attrs["display"] for m in find(html, "math")] == ["inline", "block", "inline"]
+    assert "这本书卖 $5,那本卖 $10" in html
+    assert [c.all_text() for c in find(html, "code")] == ["echo $HOME"]
+
+
+def test_excerpt_and_search_text_read_formulas_as_text_not_tex(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    post = make_post(
+        "学习率设为 $10^{-6}$，其中 $\\tau$ 是温度，$x \\in \\mathbb{R}^d$，除以 $\\sqrt{d_k}$。"
+    )
+    assert post.excerpt is not None
+    assert "10⁻⁶" in post.excerpt and "x∈ℝᵈ" in post.excerpt and "√dₖ" in post.excerpt
+    assert "\\" not in post.excerpt and "^{" not in post.excerpt
+    with app.app_context():
+        from blog.db import db
+        from blog.search import indexed_post
+
+        text = indexed_post(db.session.get(Post, post.id)).body_text
+    assert "10⁻⁶" in text and "\\tau" not in text and "10−6" not in text
+
+
+@pytest.mark.parametrize(
+    ("tex", "readable"),
+    [
+        (r"x_i^2 + \frac{a+b}{2}", "xᵢ²+(a+b)/2"),
+        (r"\mathrm{softmax}(QK^\top/\sqrt{d_k})V", "softmax(QKᵀ/√dₖ)V"),
+        (r"\hat{y} = e^{x+1} + 2^{\alpha}", "ŷ=eˣ⁺¹+2^α"),
+    ],
+)
+def test_plain_text_annotation_keeps_scripts_readable(tex: str, readable: str) -> None:
+    html = render(f"${tex}$")
+    (plain,) = [a for a in find(html, "annotation") if a.attrs["encoding"] == "text/plain"]
+    assert plain.all_text() == readable

@@ -7,16 +7,20 @@ are shown.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+
+from flask import url_for
 
 from blog.api import hookimpl, plugin_config, static_url
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
+from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH, register_font_routes
 from blog_plugins.math.render import Limits
+from blog_plugins.math.scanner import Delimiters
 
 if TYPE_CHECKING:
-    from flask import Request
+    from flask import Flask, Request
     from markdown.extensions import Extension
 
 __version__ = "1.0.0"
@@ -24,10 +28,22 @@ __version__ = "1.0.0"
 
 @dataclass
 class Config:
-    """``[plugins.math]``: bounds on a single formula (longer or deeper ones show an error)."""
+    """``[plugins.math]``: formula bounds, site-wide macros and delimiter conventions.
+
+    Formulas longer or deeper than the bounds show an error box. ``macros`` maps a
+    command name (without the backslash) to its TeX, with ``#1``… for arguments; every
+    post sees them. ``backtick_math`` reads `` `$x$` `` and `` `$$…$$` `` as math (the
+    blogdown habit); ``spaced_dollars`` reads ``$ x $`` as math (the MathJax habit).
+    ``font_file`` is the OpenType MATH font served to browsers (Debian's Latin Modern
+    Math by default).
+    """
 
     max_formula_length: int = 4000
     max_nesting_depth: int = 40
+    macros: dict[str, str] = field(default_factory=dict)
+    backtick_math: bool = False
+    spaced_dollars: bool = False
+    font_file: str = DEBIAN_LATIN_MODERN_MATH
 
 
 def limits_from(config: Config | None) -> Limits:
@@ -35,9 +51,16 @@ def limits_from(config: Config | None) -> Limits:
     return Limits(max_length=config.max_formula_length, max_nesting=config.max_nesting_depth)
 
 
+def delimiters_from(config: Config | None) -> Delimiters:
+    config = config or Config()
+    return Delimiters(backticks=config.backtick_math, spaced_dollars=config.spaced_dollars)
+
+
 @hookimpl
 def blog_markdown_extensions() -> list[Extension | str]:
-    return [MathExtension(limits_from(plugin_config("math")))]
+    config = plugin_config("math")
+    macros = config.macros if config else {}
+    return [MathExtension(limits_from(config), macros, delimiters_from(config))]
 
 
 @hookimpl
@@ -47,4 +70,10 @@ def blog_allowed_html() -> dict[str, Any]:
 
 @hookimpl
 def blog_head_assets(request: Request) -> list[str]:
-    return [static_url("math", "math.css")]
+    return [url_for("math_font_css"), static_url("math", "math.css")]
+
+
+@hookimpl
+def blog_register_routes(app: Flask) -> None:
+    config = app.extensions["blog.plugins"].config_for("math")
+    register_font_routes(app, (config or Config()).font_file)

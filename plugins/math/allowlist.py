@@ -1,94 +1,23 @@
 """The MathML the sanitizer must let through for this plugin's output.
 
-Presentation MathML elements with their layout attributes. ``href`` is deliberately
-absent on every element (latex2mathml emits ``href="javascript:…"`` for ``\\href``), as
-are ``style`` and event handlers.
+The MathML Core elements :mod:`blog_plugins.math.mathml` lets out of the converter, with
+their Core attributes and ``class`` (the math stylesheet lays tables out by class).
+``id`` is allowed on ``mtd`` only, where equation numbers carry their ``eq-`` label;
+``style`` and event handlers never are.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-MATHML_TAGS = frozenset(
-    {
-        "math",
-        "semantics",
-        "annotation",
-        "mrow",
-        "mi",
-        "mn",
-        "mo",
-        "ms",
-        "mtext",
-        "mspace",
-        "msub",
-        "msup",
-        "msubsup",
-        "mfrac",
-        "msqrt",
-        "mroot",
-        "mover",
-        "munder",
-        "munderover",
-        "mtable",
-        "mtr",
-        "mtd",
-        "mstyle",
-        "mpadded",
-        "mphantom",
-        "menclose",
-        "merror",
-    }
-)
+from blog_plugins.math.mathml import CORE_ATTRIBUTES, CORE_ELEMENTS
 
-_COMMON = {"mathvariant", "displaystyle", "scriptlevel", "mathcolor", "mathbackground", "mathsize"}
+MATHML_TAGS = CORE_ELEMENTS
+
+_GLOBAL = {"class", "displaystyle", "scriptlevel"}
 
 MATHML_ATTRIBUTES: dict[str, set[str]] = {
-    "math": {"display", "displaystyle"},
-    "annotation": {"encoding"},
-    "mi": _COMMON,
-    "mn": _COMMON,
-    "mtext": _COMMON,
-    "ms": _COMMON,
-    "mo": _COMMON
-    | {
-        "fence",
-        "form",
-        "largeop",
-        "lspace",
-        "rspace",
-        "maxsize",
-        "minsize",
-        "movablelimits",
-        "separator",
-        "stretchy",
-        "symmetric",
-        "accent",
-    },
-    "mrow": _COMMON,
-    "mstyle": _COMMON,
-    "mspace": {"width", "height", "depth", "linebreak", "mathbackground"},
-    "mfrac": {"linethickness", "bevelled", "numalign", "denomalign"},
-    "mover": {"accent"},
-    "munder": {"accentunder"},
-    "munderover": {"accent", "accentunder"},
-    "mpadded": {"width", "height", "depth", "lspace", "voffset", "mathbackground"},
-    "menclose": {"notation"},
-    "mtable": {
-        "align",
-        "columnalign",
-        "columnlines",
-        "columnspacing",
-        "displaystyle",
-        "frame",
-        "framespacing",
-        "rowalign",
-        "rowlines",
-        "rowspacing",
-        "width",
-    },
-    "mtr": {"columnalign", "rowalign"},
-    "mtd": {"columnalign", "rowalign", "columnspan", "rowspan"},
+    tag: _GLOBAL | set(CORE_ATTRIBUTES.get(tag, ())) for tag in CORE_ELEMENTS
 }
 
 _WRAPPER_ATTRIBUTES = {"class", "translate", "title"}

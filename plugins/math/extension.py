@@ -2,17 +2,21 @@
 
 Replacing each formula with an htmlStash placeholder before any other preprocessor runs
 is what keeps ``_``, ``*``, ``\\\\``, ``{}`` and table pipes inside math away from
-Markdown; the placeholder comes back as the rendered HTML after serialisation.
+Markdown; the placeholder comes back as the rendered HTML after serialisation. All the
+formulas of a post go through one :class:`FormulaSession`, so macros and equation
+numbers carry from one formula to the next.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
 
 from markdown import Markdown
 from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
-from blog_plugins.math.render import Limits, render_formula
-from blog_plugins.math.scanner import find_math
+from blog_plugins.math.render import FormulaSession, Limits
+from blog_plugins.math.scanner import Delimiters, find_math
 
 # Above fenced_code (25) and html_block (20), below normalize_whitespace (30): formulas
 # must be hidden before any block syntax is recognised, and the code plugin's own
@@ -21,24 +25,38 @@ PRIORITY = 29
 
 
 class MathPreprocessor(Preprocessor):
-    def __init__(self, md: Markdown, limits: Limits) -> None:
+    def __init__(
+        self,
+        md: Markdown,
+        limits: Limits,
+        macros: Mapping[str, str],
+        delimiters: Delimiters,
+    ) -> None:
         super().__init__(md)
         self.limits = limits
+        self.macros = macros
+        self.delimiters = delimiters
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
+        session = FormulaSession(self.limits, self.macros)
+        found_all = find_math(text, self.delimiters)
+        converted = [
+            session.add(found.tex.strip(), display=found.display)
+            for found in found_all
+            if found.tex is not None
+        ]
+        session.finish()
+        formulas = iter(converted)
         pieces: list[str] = []
         position = 0
-        for found in find_math(text):
+        for found in found_all:
             pieces.append(text[position : found.start])
             if found.tex is None:
                 pieces.append("$")
             else:
                 source = text[found.start : found.end]
-                rendered = render_formula(
-                    found.tex, source, display=found.display, limits=self.limits
-                )
-                pieces.append(self.md.htmlStash.store(rendered))
+                pieces.append(self.md.htmlStash.store(session.html(next(formulas), source)))
             position = found.end
         pieces.append(text[position:])
         return "".join(pieces).split("\n")
@@ -47,9 +65,19 @@ class MathPreprocessor(Preprocessor):
 class MathExtension(Extension):
     """Render ``$…$``, ``$$…$$``, ``\\(…\\)``, ``\\[…\\]`` and ```` ```math ```` to MathML."""
 
-    def __init__(self, limits: Limits, **kwargs: object) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        macros: Mapping[str, str] | None = None,
+        delimiters: Delimiters | None = None,
+        **kwargs: object,
+    ) -> None:
         self.limits = limits
+        self.macros = dict(macros or {})
+        self.delimiters = delimiters or Delimiters()
         super().__init__(**kwargs)
 
     def extendMarkdown(self, md: Markdown) -> None:
-        md.preprocessors.register(MathPreprocessor(md, self.limits), "math", PRIORITY)
+        md.preprocessors.register(
+            MathPreprocessor(md, self.limits, self.macros, self.delimiters), "math", PRIORITY
+        )

@@ -1,10 +1,14 @@
-"""Turn one TeX formula into MathML HTML, or into a visible error box.
+"""Turn the TeX formulas of one post into MathML Core, or into visible error boxes.
 
-latex2mathml builds an ElementTree but its own string output copies text verbatim
-(``\\text{</math>…}`` comes out as live markup). We therefore take the tree, decode the
-character references it stores as literal text, drop ``href`` (it emits
-``javascript:`` URLs for ``\\href``), and serialise it ourselves so every text node is
-escaped. The result still goes through the core's sanitizer like any other HTML.
+The converter is math-core (Rust, on PyPI), chosen by measurement on the shared LaTeX
+corpora (docs/plugins/math.md has the numbers). Its output goes through
+:mod:`blog_plugins.math.mathml`, which rebuilds it as well-formed MathML Core with
+classes instead of inline styles; the core's sanitizer runs after that as usual.
+
+One :class:`FormulaSession` serves one post: macros defined with ``\\newcommand``,
+``\\renewcommand``, ``\\def`` or ``\\DeclareMathOperator`` carry from one formula to the
+next, equation numbers count through the post, and ``\\ref``/``\\eqref`` are resolved once
+every formula is converted (so a reference may come before its ``\\label``).
 """
 
 from __future__ import annotations
@@ -12,26 +16,21 @@ from __future__ import annotations
 import html
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from latex2mathml.converter import convert_to_element
+from math_core import LatexError, LatexToMathML
+
+from blog_plugins.math.mathml import ConversionRefused, rebuild
+from blog_plugins.math.plaintext import plain_text
 
 TEX_ENCODING = "application/x-tex"
+#: The formula as readable text (``10⁻⁶``) for excerpts, feeds and search snippets.
+PLAIN_ENCODING = "text/plain"
 
-_CHARACTER_REFERENCE = re.compile(r"&#x([0-9A-Fa-f]{1,6});")
-_DROPPED_ATTRIBUTES = ("href", "xmlns")
 _NESTING_TOKEN = re.compile(
     r"\\\\|\\[{}]|\\left(?![a-zA-Z])|\\right(?![a-zA-Z])|\\begin(?![a-zA-Z])|\\end(?![a-zA-Z])|[{}]"
 )
-
-
-# Environments latex2mathml lacks, mapped to ones it has with the same layout:
-# ``aligned`` is ``split``'s right/left column pairs inside a larger formula.
-_ENVIRONMENT_ALIASES = {"aligned": "split"}
-_ENVIRONMENT = re.compile(r"\\(begin|end)\{(" + "|".join(_ENVIRONMENT_ALIASES) + r")\}")
-# Cross-reference labels have no rendering; the converter parses their text as math and
-# fails on names such as ``eq:e_u_v`` (two subscripts).
-_LABEL = re.compile(r"\\label\{[^{}]*\}")
 
 
 @dataclass(frozen=True)
@@ -44,20 +43,6 @@ class Limits:
 
 class MathError(ValueError):
     """A formula that cannot be shown as MathML; the message is for the author."""
-
-
-# Elements whose MathML meaning depends on an exact number of children; the converter
-# emits them short of an argument for input such as ``\\frac{a}``.
-_ARITY = {
-    "mfrac": 2,
-    "msub": 2,
-    "msup": 2,
-    "mroot": 2,
-    "mover": 2,
-    "munder": 2,
-    "msubsup": 3,
-    "munderover": 3,
-}
 
 
 def nesting_depth(tex: str) -> int:
@@ -104,82 +89,254 @@ def check_limits(tex: str, limits: Limits) -> None:
         raise MathError(f"{stray} '}}' without a matching '{{' in formula")
 
 
-def _prepare(tex: str) -> str:
-    """Rewrite what the converter lacks into what it has; the annotation keeps the original."""
-    tex = _LABEL.sub("", tex)
-    return _ENVIRONMENT.sub(
-        lambda match: f"\\{match.group(1)}{{{_ENVIRONMENT_ALIASES[match.group(2)]}}}", tex
-    )
+# What math-core lacks, given in terms it has. Site macros from [plugins.math] come after
+# these and may override them.
+BUILTIN_MACROS = {
+    "dotsc": r"\ldots",
+    "dotso": r"\ldots",
+    "dotsb": r"\cdots",
+    "dotsm": r"\cdots",
+    "dotsi": r"\cdots",
+    "widetilde": r"\tilde{#1}",
+    "bm": r"\boldsymbol{#1}",
+}
+
+# Environments with a layout math-core has under another name.
+_ENVIRONMENT_ALIASES = {"split": "aligned", "flalign": "align", "flalign*": "align*"}
+_ENVIRONMENT = re.compile(r"\\(begin|end)\{(split|flalign\*?)\}")
+# ``alignedat``/``alignat`` take a column-pair count that ``aligned``/``align`` work out.
+_ALIGNAT = re.compile(r"\\begin\{(aligned|align)at(\*?)\}\s*\{\s*\d+\s*\}")
+_ALIGNAT_END = re.compile(r"\\end\{(aligned|align)at(\*?)\}")
+# ``\\[2ex]``: math-core reads the optional row gap as text; rows get the default gap.
+_ROW_GAP = re.compile(r"(\\\\)\s*\[\s*-?[\d.]+\s*(?:pt|em|ex|mm|cm|in|mu|px|bp|pc)\s*\]")
+# MathJax's extension loader has no meaning here.
+_REQUIRE = re.compile(r"\\require\{[^{}]*\}")
+_DECLARE_OPERATOR = re.compile(r"\\DeclareMathOperator(\*?)\s*\{?\s*(\\[A-Za-z]+)\s*\}?\s*\{")
+_NUMBERED = re.compile(r"\\begin\{(?:equation|align|gather|multline|alignat)\*?\}")
+_LABEL = re.compile(r"\\label\s*\{([^{}]*)\}")
+_TAG = re.compile(r"\\tag\*?\s*\{")
+_REFERENCE = re.compile(r"\\(eq)?ref\s*\{([^{}]*)\}")
+_ENVIRONMENT_TOKEN = re.compile(r"\\\\|\\[{}]|\\begin\{[^{}]*\}|\\end\{[^{}]*\}|[{}&]")
+# Stands in for a reference until every label of the post is known: private-use
+# characters an author does not type, around the reference's index.
+_REFERENCE_MARK = "\ue000"
+_REFERENCE_PLACEHOLDER = re.compile(_REFERENCE_MARK + r"(\d+)" + _REFERENCE_MARK)
+_POSITION = re.compile(r"^\s*(?:input\d+:)?\d+:\s*")
 
 
-def _character(match: re.Match[str]) -> str:
-    # The converter writes symbols as references; an author's own reference to a
-    # control character, surrogate or out-of-range code point stays literal text.
-    code_point = int(match.group(1), 16)
-    if code_point < 0x20 or 0xD800 <= code_point <= 0xDFFF or code_point > 0x10FFFF:
-        return match.group()
-    return chr(code_point)
+def _top_level(tex: str) -> tuple[bool, bool]:
+    """Return whether ``tex`` has ``\\\\`` and ``&`` outside every group and environment."""
+    depth = 0
+    rows = columns = False
+    for match in _ENVIRONMENT_TOKEN.finditer(tex):
+        piece = match.group()
+        if piece in ("{",) or piece.startswith("\\begin"):
+            depth += 1
+        elif piece == "}" or piece.startswith("\\end"):
+            depth = max(depth - 1, 0)
+        elif depth == 0 and piece == "\\\\":
+            rows = True
+        elif depth == 0 and piece == "&":
+            columns = True
+    return rows, columns
 
 
-def _decode_references(text: str | None) -> str | None:
-    if text is None:
-        return None
-    return _CHARACTER_REFERENCE.sub(_character, text)
+def prepare(tex: str, *, display: bool) -> str:
+    """Rewrite what math-core lacks into what it has; the annotation keeps the original."""
+    tex = _REQUIRE.sub("", tex)
+    tex = _ROW_GAP.sub(r"\1", tex)
+    tex = _ENVIRONMENT.sub(lambda m: f"\\{m.group(1)}{{{_ENVIRONMENT_ALIASES[m.group(2)]}}}", tex)
+    tex = _ALIGNAT.sub(lambda m: f"\\begin{{{m.group(1)}{m.group(2)}}}", tex)
+    tex = _ALIGNAT_END.sub(lambda m: f"\\end{{{m.group(1)}{m.group(2)}}}", tex)
+    tex = _declare_operators(tex)
+    if not display:
+        return _LABEL.sub("", tex)
+    rows, columns = _top_level(tex)
+    if rows:
+        # MathJax and KaTeX break a display formula at a bare ``\\``; math-core would not.
+        body = "aligned" if columns else "gathered"
+        labels = "".join(m.group() for m in _LABEL.finditer(tex))
+        tags = ""
+        tag = _TAG.search(tex)
+        if tag:
+            close = _group_end(tex, tag.end())
+            tags = tex[tag.start() : close]
+            tex = tex[: tag.start()] + tex[close:]
+        tex = f"\\begin{{{body}}}{_LABEL.sub('', tex)}\\end{{{body}}}{tags}{labels}"
+    if not _NUMBERED.search(tex) and (_TAG.search(tex) or _LABEL.search(tex)):
+        # ``\tag`` and ``\label`` need a numbered environment in math-core; a lone
+        # display formula with either is one equation, as in MathJax with AMS numbering.
+        kind = "equation" if _LABEL.search(tex) and not _TAG.search(tex) else "equation*"
+        tex = f"\\begin{{{kind}}}{tex}\\end{{{kind}}}"
+    return tex
 
 
-def _clean_tree(element: ET.Element) -> None:
-    for node in element.iter():
-        expected = _ARITY.get(node.tag)
-        if expected is not None and len(node) != expected:
-            raise MathError(f"<{node.tag}> needs {expected} arguments, got {len(node)}")
-        node.text = _decode_references(node.text)
-        node.tail = _decode_references(node.tail)
-        for name in _DROPPED_ATTRIBUTES:
-            node.attrib.pop(name, None)
+def _declare_operators(tex: str) -> str:
+    """Turn ``\\DeclareMathOperator{\\op}{text}`` into the ``\\newcommand`` it means."""
+    while found := _DECLARE_OPERATOR.search(tex):
+        close = _group_end(tex, found.end())
+        name = tex[found.end() : close - 1]
+        star = found.group(1)
+        definition = f"\\def{found.group(2)}{{\\operatorname{star}{{{name}}}}}"
+        tex = tex[: found.start()] + definition + tex[close:]
+    return tex
+
+
+def _group_end(tex: str, position: int) -> int:
+    """Return the index after the ``}`` closing the group that is open at ``position``."""
+    depth = 1
+    index = position
+    while index < len(tex) and depth:
+        char = tex[index]
+        if char == "\\":
+            index += 2
+            continue
+        depth += {"{": 1, "}": -1}.get(char, 0)
+        index += 1
+    return index
+
+
+def _message(error: Exception) -> str:
+    text = _POSITION.sub("", str(error)).strip().rstrip(".")
+    return text or type(error).__name__
+
+
+@dataclass
+class Converted:
+    """One formula of a post: its MathML tree, or the reason it has none."""
+
+    tex: str
+    display: bool
+    tree: ET.Element | None = None
+    error: str | None = None
+    references: list[tuple[str, bool]] = field(default_factory=list)
+
+
+class FormulaSession:
+    """Convert the formulas of one post in order, sharing macros, numbers and labels.
+
+    Not thread-safe; a session belongs to one render (the Markdown extension makes one
+    per conversion).
+    """
+
+    def __init__(self, limits: Limits, macros: Mapping[str, str] | None = None) -> None:
+        self.limits = limits
+        table = {**BUILTIN_MACROS, **(macros or {})}
+        try:
+            self._engine = LatexToMathML(
+                macros=table, global_group=True, fancy_error=False, id_prefix="eq-"
+            )
+            self.macro_error: str | None = None
+        except (LatexError, ValueError, TypeError) as error:
+            self._engine = LatexToMathML(
+                macros=BUILTIN_MACROS, global_group=True, fancy_error=False, id_prefix="eq-"
+            )
+            self.macro_error = f"site macro table in [plugins.math] is invalid: {_message(error)}"
+        self.formulas: list[Converted] = []
+        self.labels: dict[str, str] = {}
+
+    def add(self, tex: str, *, display: bool) -> Converted:
+        """Convert ``tex`` now; references in it are resolved by :meth:`finish`."""
+        formula = Converted(tex, display)
+        self.formulas.append(formula)
+        try:
+            check_limits(tex, self.limits)
+            if self.macro_error:
+                raise MathError(self.macro_error)
+            prepared = _REFERENCE.sub(
+                lambda m: self._reference(formula, m), prepare(tex, display=display)
+            )
+            try:
+                converted = self._engine.convert_with_global_state(prepared, displaystyle=display)
+            except LatexError as error:
+                raise MathError(_message(error)) from error
+            except Exception as error:  # a converter bug must not take the page down
+                raise MathError(f"LaTeX not understood ({type(error).__name__})") from error
+            try:
+                tree = rebuild(converted)
+            except ConversionRefused as error:
+                raise MathError(str(error)) from error
+        except MathError as error:
+            formula.error = str(error)
+            return formula
+        tree.set("display", "block" if display else "inline")
+        for cell in tree.iter("mtd"):
+            label = cell.get("id", "")
+            if label.startswith("eq-"):
+                self.labels[label[3:]] = "".join(cell.itertext()).strip().strip("()")
+        formula.tree = tree
+        return formula
+
+    def _reference(self, formula: Converted, match: re.Match[str]) -> str:
+        formula.references.append((match.group(2).strip(), bool(match.group(1))))
+        index = len(formula.references) - 1
+        return f"\\text{{{_REFERENCE_MARK}{index}{_REFERENCE_MARK}}}"
+
+    def finish(self) -> None:
+        """Resolve every ``\\ref``/``\\eqref`` against the labels of the whole post."""
+        for formula in self.formulas:
+            if formula.tree is None or not formula.references:
+                continue
+            missing = [name for name, _ in formula.references if name not in self.labels]
+            if missing:
+                names = ", ".join(f"\\ref{{{name}}}" for name in missing)
+                formula.error = f"{names}: no equation in this post has this \\label"
+                formula.tree = None
+                continue
+            for node in formula.tree.iter("mtext"):
+                found = _REFERENCE_PLACEHOLDER.fullmatch((node.text or "").strip())
+                if not found:
+                    continue
+                name, parenthesised = formula.references[int(found.group(1))]
+                number = self.labels[name]
+                node.text = None
+                link = ET.SubElement(node, "a", {"href": f"#eq-{name}"})
+                link.text = f"({number})" if parenthesised else number
+
+    def html(self, formula: Converted, source: str) -> str:
+        """Return the HTML for ``formula``: MathML in a marked wrapper, or an error box."""
+        kind = "math-display" if formula.display else "math-inline"
+        if formula.tree is None:
+            message = html.escape(formula.error or "LaTeX not understood")
+            return (
+                f'<span class="math {kind} math-error" title="{message}" translate="no">'
+                f"<code>{html.escape(source)}</code>"
+                f'<span class="math-error-message">{message}</span></span>'
+            )
+        return f'<span class="math {kind}" translate="no">{_with_annotation(formula)}</span>'
+
+
+def _with_annotation(formula: Converted) -> str:
+    assert formula.tree is not None
+    tree = formula.tree
+    math = ET.Element("math", {"display": tree.get("display", "inline")})
+    semantics = ET.SubElement(math, "semantics")
+    presentation = ET.SubElement(semantics, "mrow")
+    presentation.text = tree.text
+    presentation.extend(list(tree))
+    annotation = ET.SubElement(semantics, "annotation", {"encoding": TEX_ENCODING})
+    annotation.text = formula.tex
+    readable = ET.SubElement(semantics, "annotation", {"encoding": PLAIN_ENCODING})
+    readable.text = plain_text(tree)
+    return ET.tostring(math, encoding="unicode", short_empty_elements=False)
 
 
 def tex_to_mathml(tex: str, *, display: bool, limits: Limits) -> str:
-    """Return a ``<math>`` element for ``tex`` with the source kept as its annotation.
+    """Return a ``<math>`` element for one formula on its own, with its TeX as annotation.
 
-    Raises :class:`MathError` for refused or unconvertible formulas. Any exception of the
-    converter is turned into one: latex2mathml raises ``IndexError``, ``RecursionError``
-    and its own errors on input it does not understand.
+    Raises :class:`MathError` for refused or unconvertible formulas.
     """
-    check_limits(tex, limits)
-    try:
-        converted = convert_to_element(_prepare(tex), display="block" if display else "inline")
-    except Exception as exc:  # the converter's failure modes are not a closed set
-        detail = str(exc).strip()
-        name = type(exc).__name__
-        raise MathError(
-            f"LaTeX not understood ({name}: {detail})"
-            if detail
-            else f"LaTeX not understood ({name})"
-        ) from exc
-    _clean_tree(converted)  # may raise MathError for incomplete structures
-    math = ET.Element("math", {"display": "block" if display else "inline"})
-    semantics = ET.SubElement(math, "semantics")
-    presentation = ET.SubElement(semantics, "mrow")
-    presentation.extend(list(converted))
-    annotation = ET.SubElement(semantics, "annotation", {"encoding": TEX_ENCODING})
-    annotation.text = tex
-    return ET.tostring(math, encoding="unicode")
+    session = FormulaSession(limits)
+    formula = session.add(tex.strip(), display=display)
+    session.finish()
+    if formula.tree is None:
+        raise MathError(formula.error or "LaTeX not understood")
+    return _with_annotation(formula)
 
 
 def render_formula(tex: str, source: str, *, display: bool, limits: Limits) -> str:
-    """Return the HTML for one formula: MathML in a marked wrapper, or an error box.
-
-    ``source`` is the formula as the author typed it (with delimiters); the error box
-    shows it so nothing is lost.
-    """
-    kind = "math-display" if display else "math-inline"
-    try:
-        mathml = tex_to_mathml(tex.strip(), display=display, limits=limits)
-    except MathError as error:
-        message = html.escape(str(error))
-        return (
-            f'<span class="math {kind} math-error" title="{message}" translate="no">'
-            f"<code>{html.escape(source)}</code>"
-            f'<span class="math-error-message">{message}</span></span>'
-        )
-    return f'<span class="math {kind}" translate="no">{mathml}</span>'
+    """Return the HTML for one formula converted on its own (no macros from elsewhere)."""
+    session = FormulaSession(limits)
+    formula = session.add(tex.strip(), display=display)
+    session.finish()
+    return session.html(formula, source)

@@ -6,6 +6,10 @@ space, the first unescaped ``$`` after it closes, and the pair is not math when 
 closing ``$`` follows white space or precedes a digit (so prices stay text). ``\\$`` is a
 literal dollar. No inline formula spans a blank line. Code spans, fenced code and
 indented code blocks are skipped so math inside them stays code.
+
+Two conventions of real blogs are options (:class:`Delimiters`, from ``[plugins.math]``):
+blogdown/Hugo authors wrap math in backticks (`` `$x$` ``, `` `$$…$$` ``) so Markdown
+leaves it alone, and MathJax sites write ``$ x $`` with inner spaces.
 """
 
 from __future__ import annotations
@@ -21,6 +25,17 @@ _QUOTE_PREFIX = re.compile(r"[ \t]*(?:>[ \t]?)*")
 _BLANK_LINE = re.compile(r"\n[ \t>]*(?:\n|$)")
 _LIST_ITEM = re.compile(r" {0,3}(?:[-*+]|\d{1,9}[.)])(?:[ \t]|$)")
 _INDENTED = re.compile(r"(?: {4}|\t)")
+_WRAPPED_MATH = re.compile(r"(?P<open>\$\$?)(?P<tex>(?:[^$\\]|\\.)+)(?P=open)", re.DOTALL)
+
+
+@dataclass(frozen=True)
+class Delimiters:
+    """Which real-world conventions count as math besides the standard delimiters."""
+
+    #: A code span whose whole content is ``$…$`` or ``$$…$$`` is math (blogdown habit).
+    backticks: bool = False
+    #: ``$ x $`` with white space inside the dollars is math (MathJax habit).
+    spaced_dollars: bool = False
 
 
 @dataclass(frozen=True)
@@ -53,8 +68,9 @@ def _unquote(tex: str, quote_depth: int) -> str:
 
 
 class _Scanner:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, delimiters: Delimiters) -> None:
         self.text = text
+        self.delimiters = delimiters
         self.found: list[Found] = []
         self.previous_blank = True
         self.in_list = False
@@ -165,7 +181,15 @@ class _Scanner:
         ticks = len(run.group())
         closer = re.compile(rf"(?<!`)`{{{ticks}}}(?!`)")
         close = closer.search(self.text, run.end(), _paragraph_end(self.text, position))
-        return close.end() if close else run.end()
+        if close is None:
+            return run.end()
+        if self.delimiters.backticks:
+            content = self.text[run.end() : close.start()]
+            wrapped = _WRAPPED_MATH.fullmatch(content)
+            if wrapped and wrapped["tex"].strip():
+                display = len(wrapped["open"]) == 2
+                self._formula(position, close.end(), wrapped["tex"], display=display)
+        return close.end()
 
     def _find_dollar(self, start: int, limit: int, double: bool) -> int:
         """Return the index of the next unescaped ``$`` (or ``$$``) before ``limit``, or -1."""
@@ -191,19 +215,22 @@ class _Scanner:
             self._formula(position, close + 2, self.text[position + 2 : close], display=True)
             return close + 2
         following = self.text[position + 1 : position + 2]
-        if not following or following.isspace():
+        spaced = self.delimiters.spaced_dollars
+        if not following or (following.isspace() and not spaced):
             return position + 1
         close = self._find_dollar(position + 1, limit, double=False)
         if (
             close < 0
-            or self.text[close - 1].isspace()
+            or (self.text[close - 1].isspace() and not spaced)
             or self.text[close + 1 : close + 2].isdigit()
+            or not self.text[position + 1 : close].strip()
+            or (spaced and following.isspace() != self.text[close - 1].isspace())
         ):
             return position + 1
         self._formula(position, close + 1, self.text[position + 1 : close], display=False)
         return close + 1
 
 
-def find_math(text: str) -> list[Found]:
+def find_math(text: str, delimiters: Delimiters | None = None) -> list[Found]:
     """Return the formulas and escaped dollars of ``text`` in source order."""
-    return _Scanner(text).run()
+    return _Scanner(text, delimiters or Delimiters()).run()

@@ -1,0 +1,225 @@
+"""Rebuild converter output as MathML Core that passes ``style-src 'self'``.
+
+math-core writes MathML Core, but lays out tables, rules, operator padding and colours
+with inline ``style`` attributes and encloses ``\\boxed``/``\\cancel`` in ``menclose``
+(not in MathML Core). The page's CSP forbids inline styles, so each declaration becomes
+a class that ``static/math.css`` styles, and ``menclose`` becomes an ``mrow`` with
+classes. The output is rebuilt as an ElementTree, so whatever the converter wrote, the
+serialised result is well-formed and every text node escaped; the core's sanitizer still
+runs afterwards.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from html.parser import HTMLParser
+
+#: Elements of MathML Core that the converter may emit; anything else is refused.
+CORE_ELEMENTS = frozenset(
+    {
+        "math",
+        "semantics",
+        "annotation",
+        "mrow",
+        "mi",
+        "mn",
+        "mo",
+        "ms",
+        "mtext",
+        "mspace",
+        "msub",
+        "msup",
+        "msubsup",
+        "mfrac",
+        "msqrt",
+        "mroot",
+        "mover",
+        "munder",
+        "munderover",
+        "mmultiscripts",
+        "mprescripts",
+        "none",
+        "mtable",
+        "mtr",
+        "mtd",
+        "mstyle",
+        "mpadded",
+        "mphantom",
+        "merror",
+    }
+)
+
+_GLOBAL_ATTRIBUTES = frozenset({"displaystyle", "scriptlevel", "class"})
+#: Attributes of MathML Core per element (besides the global ones above).
+CORE_ATTRIBUTES: dict[str, frozenset[str]] = {
+    "math": frozenset({"display"}),
+    "annotation": frozenset({"encoding"}),
+    "mi": frozenset({"mathvariant"}),
+    "mo": frozenset(
+        {
+            "form",
+            "fence",
+            "separator",
+            "lspace",
+            "rspace",
+            "stretchy",
+            "symmetric",
+            "maxsize",
+            "minsize",
+            "largeop",
+            "movablelimits",
+        }
+    ),
+    "mfrac": frozenset({"linethickness"}),
+    "mspace": frozenset({"width", "height", "depth"}),
+    "mpadded": frozenset({"width", "height", "depth", "lspace", "voffset"}),
+    "mover": frozenset({"accent"}),
+    "munder": frozenset({"accentunder"}),
+    "munderover": frozenset({"accent", "accentunder"}),
+    "mtd": frozenset({"columnspan", "rowspan", "id"}),
+}
+
+_LENGTH_ATTRIBUTES = frozenset({"lspace", "rspace", "width", "height", "depth", "voffset"})
+# MathML Core lengths are CSS lengths; named spaces and "mu" are MathML 3 only.
+_CSS_LENGTH = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:em|ex|px|pt|%)?|0")
+
+_EM_STEPS = {"0.1667em": "3mu", "0.2222em": "4mu", "0.2778em": "5mu", "1em": "1em"}
+_PALETTE = re.compile(r"#[0-9a-fA-F]{6}")
+
+
+class ConversionRefused(ValueError):
+    """Converter output that cannot be made into MathML Core (the message says why)."""
+
+
+def _declaration_class(prop: str, value: str) -> str | None:
+    """Return the class standing for one CSS declaration, or ``None`` to drop it."""
+    value = value.strip().lower()
+    if prop == "text-align" and value in ("left", "right", "center"):
+        return f"mc-align-{value}"
+    if prop in ("padding-left", "padding-right"):
+        side = prop.removeprefix("padding-")
+        if value in ("0", "0em", "0pt"):
+            return f"mc-pad-{side}-0"
+        step = _EM_STEPS.get(value)
+        return f"mc-pad-{side}-{step}" if step else None
+    if prop == "width" and value in ("100%", "50%", "7.5%"):
+        return "mc-width-" + value.rstrip("%").replace(".", "-")
+    if prop.startswith("border-") and prop.count("-") == 1:
+        side = prop.removeprefix("border-")
+        kind = "dashed" if "dashed" in value else "solid"
+        return f"mc-rule-{side}" + ("-dashed" if kind == "dashed" else "")
+    if prop == "margin-left" and value.startswith("-0.1666"):
+        return "mc-back-3mu"
+    if prop == "color" and _PALETTE.fullmatch(value):
+        return "mc-color-" + value[1:]
+    return None  # justify-items duplicates text-align; other declarations have no class
+
+
+def style_classes(style: str) -> list[str]:
+    """Return the classes standing for the declarations of an inline ``style``."""
+    classes = []
+    for declaration in style.split(";"):
+        prop, colon, value = declaration.partition(":")
+        if colon:
+            name = _declaration_class(prop.strip().lower(), value)
+            if name and name not in classes:
+                classes.append(name)
+    return classes
+
+
+_ENCLOSE_CLASSES = {
+    "box": "mc-box",
+    "updiagonalstrike": "mc-strike-up",
+    "downdiagonalstrike": "mc-strike-down",
+    "horizontalstrike": "mc-strike-across",
+}
+
+
+# HTML phrasing that math-core puts inside <mtext> for \\textbf and the like: the text is
+# kept, the markup dropped (MathML Core text has no inline HTML styling here).
+_TRANSPARENT = frozenset({"b", "i", "u", "s", "em", "strong", "span"})
+
+
+class _Builder(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.root: ET.Element | None = None
+        self.stack: list[ET.Element] = []
+
+    def _element(self, tag: str, attrs: list[tuple[str, str | None]]) -> ET.Element:
+        attributes = {name: value or "" for name, value in attrs}
+        classes = [c for c in attributes.pop("class", "").split() if c.startswith("math-core-")]
+        classes = [c.replace("math-core-", "mc-") for c in classes]
+        if tag == "menclose":
+            for notation in attributes.pop("notation", "").split():
+                classes.append(_ENCLOSE_CLASSES.get(notation, "mc-box"))
+            tag = "mrow"
+        if tag not in CORE_ELEMENTS:
+            raise ConversionRefused(f"the converter produced <{tag}>, which is not MathML")
+        classes.extend(style_classes(attributes.pop("style", "")))
+        allowed = CORE_ATTRIBUTES.get(tag, frozenset()) | _GLOBAL_ATTRIBUTES
+        kept = {}
+        for name, value in attributes.items():
+            if name not in allowed:
+                continue
+            if name == "mathvariant" and value != "normal":
+                continue
+            if name in _LENGTH_ATTRIBUTES and not _CSS_LENGTH.fullmatch(value):
+                continue
+            kept[name] = value
+        if classes:
+            kept["class"] = " ".join(dict.fromkeys(classes))
+        element = ET.Element(tag, kept)
+        if self.stack:
+            self.stack[-1].append(element)
+        elif self.root is None:
+            self.root = element
+        else:
+            raise ConversionRefused("the converter produced more than one <math>")
+        return element
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "mrow" and any(
+            name == "class" and (value or "").startswith("menclose-") for name, value in attrs
+        ):
+            # math-core's empty strike-line helpers; the enclosing mrow's class draws them.
+            self.stack.append(ET.Element("skip"))
+            return
+        if tag == "a":
+            self.stack.append(ET.Element("skip"))
+            return
+        if tag in _TRANSPARENT:
+            return
+        element = self._element(tag, attrs)
+        if tag != "mspace":
+            self.stack.append(element)
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._element(tag, attrs)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "mspace" or tag in _TRANSPARENT or not self.stack:
+            return
+        self.stack.pop()
+
+    def handle_data(self, data: str) -> None:
+        if not self.stack:
+            return
+        node = self.stack[-1]
+        if node.tag == "skip":
+            return
+        if len(node):
+            node[-1].tail = (node[-1].tail or "") + data
+        else:
+            node.text = (node.text or "") + data
+
+
+def rebuild(converted: str) -> ET.Element:
+    """Parse the converter's ``<math>`` into a tree of MathML Core with classes, not styles."""
+    builder = _Builder()
+    builder.feed(converted)
+    builder.close()
+    if builder.root is None or builder.root.tag != "math":
+        raise ConversionRefused("the converter produced no <math>")
+    return builder.root
