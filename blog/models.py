@@ -111,3 +111,17 @@ class SiteState(db.Model):  # type: ignore[name-defined]
     __tablename__ = "site_state"
     key: Mapped[str] = mapped_column(String(100), primary_key=True)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Redirect(db.Model):  # type: ignore[name-defined]
+    """An old URL path (from an imported site) that answers 301 with ``target``.
+
+    Paths are stored decoded, as the router sees them; ``origin`` says which import or
+    admin edit added the row.
+    """
+
+    __tablename__ = "redirects"
+    old_path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    target: Mapped[str] = mapped_column(String(1000))
+    origin: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
