@@ -247,3 +247,28 @@ def walk_liquid(
     never_paired: frozenset[str] = frozenset(),
 ) -> str:
     return walk(text, liquid_tags, handle, offset, never_paired)
+
+
+INLINE_CODE = re.compile(r"(`+)(?!`).+?(?<!`)\1(?!`)", re.S)
+FOREIGN = re.compile(
+    r"\{%.*?%\}|\{\{[<%].*?[>%]\}\}|\{\{-?\s*(?:site|page)\..*?\}\}|\[caption\b[^\]]*\]"
+)
+
+
+def show_foreign(text: str, conversion: Conversion) -> str:
+    """Template syntax of another engine left in prose: show it as code, and report it.
+
+    The source engine printed it as text too (a Hugo post that explains Hexo's
+    ``{% note %}``), but on this site it would read as a broken template.
+    """
+    shielded = INLINE_CODE.sub(
+        lambda m: conversion.protect(m.group(0)), protect_fences(text, conversion)
+    )
+
+    def keep(match: re.Match[str]) -> str:
+        name = match.group(0)[:2] + "…" + match.group(0)[-2:]
+        return conversion.keep(
+            name, match.group(0), None, "template syntax the source showed as text", unknown=False
+        )
+
+    return conversion.restore(FOREIGN.sub(keep, shielded))

@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from blog.frontmatter import Document, FrontMatterError, as_list, json_safe, split_document
 from blog.migrate import assets, hexo, hugo, jekyll
-from blog.migrate.common import Conversion
+from blog.migrate.common import Conversion, show_foreign
 from blog.migrate.permalinks import old_post_path
 from blog.migrate.report import FileReport
 from blog.migrate.site import JEKYLL_POST_NAME, Site, SourceFile
@@ -195,6 +195,11 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
                 data["date"] = date(*(int(dated.group(i)) for i in (1, 2, 3)))
         conversion = Conversion(report, document.body, document.body_line)
         body = _convert_body(site, source, document.body, conversion, index, data)
+        body = (
+            show_foreign(body, conversion)
+            if site.engine != "plain" or source.dialect != "plain"
+            else body
+        )
         body = assets.unlazy(body, conversion)
         locator = _locator(site, source, options)
         body = assets.collect(body, locator, conversion, draft.assets)
