@@ -213,7 +213,7 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         fields.slug = slug_for(site, source, data, title, options.slug_style)
         fields.kind = source.kind if "kind" not in data else fields.kind
         draft.categories = _categories(data)
-        if len(draft.categories) > 1 and site.engine != "plain":
+        if len(draft.categories) > 1:
             fields.meta["categories"] = draft.categories
         if len(fields.tags) > TAG_WARNING:
             report.note(
