@@ -233,8 +233,20 @@ def _record_redirects(
                 mapping[old] = f"/{kind}/{name}/"
     for old in feed_paths(site):
         mapping[old] = "/feed.xml"
-    mapping.update(site.redirects)
-    mapping = {old: new for old, new in mapping.items() if old.rstrip("/") != new.rstrip("/")}
+    for old, new in site.redirects.items():
+        kind, _slash, name = new.strip("/").partition("/")
+        if kind not in names or name in names[kind]:  # no redirect to an empty listing
+            mapping[old] = new
+    # An old path that is also a page of the new site (Hexo's "C++" tag was /tags/C/, and a
+    # tag "C" exists too) stays with that page: a redirect there would never be reached.
+    targets = {new.rstrip("/") for new in mapping.values()} | {
+        f"/{kind}/{name}" for kind, values in names.items() for name in values
+    }
+    mapping = {
+        old: new
+        for old, new in mapping.items()
+        if old.rstrip("/") != new.rstrip("/") and old.rstrip("/") not in targets
+    }
     report.redirects.update(mapping)
     if dry_run or not mapping:
         return
