@@ -35,7 +35,7 @@ BLOGS = {
 class VisibleText(HTMLParser):
     """The text a reader sees in <main>, without code, scripts and styles."""
 
-    HIDDEN = {"pre", "code", "script", "style", "template"}
+    HIDDEN = frozenset({"pre", "code", "script", "style", "template"})
 
     def __init__(self) -> None:
         super().__init__()
