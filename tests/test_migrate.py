@@ -49,7 +49,8 @@ def hexo_site(tmp_path: Path) -> Path:
         "{% note warning 注意 %}\n**小心**\n{% endnote %}\n\n"
         "{% asset_img diagram.png 结构图 %}\n\n![本地](first/photo.png)\n\n"
         "{% codeblock demo.py lang:python %}\nprint('{% raw %}')\n{% endcodeblock %}\n\n"
-        "见 {% post_link second %}。\n\n{% fold info @展开看 %}\n内容\n{% endfold %}\n\n"
+        "见 {% post_link second %}。\n\n{% fold info @展开看 %}\n内容\n\n```\ncode\n```\n\n{% endfold %}\n\n"
+        "折叠之后\n\n"
         "{% blockquote 鲁迅, 呐喊 %}\n引文\n{% endblockquote %}\n\n{% mystery x %}\n\n"
         "```\n{% note %} 代码里的不动\n```\n",
     )
@@ -82,6 +83,7 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
     html = first.body_html
     assert 'class="admonition warning"' in html and "<strong>小心</strong>" in html
     assert "<details" in html and "展开看" in html
+    assert "</details>\n<p>折叠之后</p>" in html  # a fence inside the fold closes properly
     assert 'href="/posts/second/"' in html and "第二篇" in html
     assert "— 鲁迅" in html and "<blockquote>" in html
     assert "```python title=\"demo.py\"\nprint('{% raw %}')\n```" in first.source

@@ -11,7 +11,7 @@ from typing import Any
 from blog.migrate.report import KEPT, UNKNOWN, FileReport, line_of
 
 FENCE = re.compile(r"^([ \t]*)(`{3,}|~{3,})[^\n]*\n.*?^\1\2[ \t]*$", re.M | re.S)
-STASHED = re.compile(r"\x02(\d+):(\d+)\x03")
+STASHED = re.compile(r"\x02(\d+):[^\x02\x03]*\x03")
 ADMONITION_KINDS = {
     "note",
     "info",
@@ -76,18 +76,19 @@ class Conversion:
         found = self.body.find(snippet)
         return self.line(found) if found != -1 else None
 
-    def protect(self, text: str) -> str:
+    def protect(self, text: str, keep_lines: bool = True) -> str:
         """Hide ``text`` from later passes; it comes back unchanged in :meth:`restore`.
 
-        The placeholder keeps as many newlines as ``text`` so line numbers stay true.
+        The placeholder holds as many newlines as ``text`` so line numbers stay true; they
+        sit between its delimiters, where no ``strip()`` of a converter can remove them.
         """
         self.stash.append(text)
-        newlines = text.count("\n")
-        return f"\x02{len(self.stash) - 1}:{newlines}\x03" + "\n" * newlines
+        newlines = "\n" * text.count("\n") if keep_lines else ""
+        return f"\x02{len(self.stash) - 1}:{newlines}\x03"
 
     def restore(self, text: str) -> str:
         while STASHED.search(text):
-            text = re.sub(r"\x02(\d+):(\d+)\x03((?:\n)*)", lambda m: _unstash(self, m), text)
+            text = STASHED.sub(lambda m: self.stash[int(m.group(1))], text)
         return text
 
     def keep(
@@ -101,12 +102,6 @@ class Conversion:
             why or "no equivalent here; shown as code",
         )
         return self.protect(inline_code(raw))
-
-
-def _unstash(conversion: Conversion, match: re.Match[str]) -> str:
-    newlines = int(match.group(2))
-    following = match.group(3)
-    return conversion.stash[int(match.group(1))] + following[newlines:]
 
 
 def inline_code(raw: str) -> str:

@@ -285,7 +285,7 @@ def _convert(
             report.construct(f"[{name}]", CONVERTED, line)
             code = html.escape(html.unescape(inner.strip("\n")))
             css = f' class="language-{html.escape(lang)}"' if lang else ""
-            return conversion.protect(f"<pre><code{css}>{code}</code></pre>")
+            return conversion.protect(f"<pre><code{css}>{code}</code></pre>", keep_lines=False)
         if name == "gallery":
             ids = [i.strip() for i in named.get("ids", "").split(",") if i.strip()]
             urls = [attachments[i] for i in ids if i in attachments] if ids else children
@@ -303,7 +303,7 @@ def _convert(
                 or named.get("src")
                 or named.get("mp3")
                 or named.get("mp4")
-                or ""
+                or next((word for word in positional if "://" in word), "")
             )
             if url:
                 report.construct(f"[{name}]", CONVERTED, line, "a link instead of an embed")
@@ -311,7 +311,7 @@ def _convert(
         if inner is None and not KNOWN_UNCONVERTED.match(name):
             return match.group(0)  # [1], [sic], [note] in prose: brackets, not a shortcode
         report.construct(f"[{name}]", UNKNOWN, line, "WordPress shortcode kept as text")
-        return conversion.protect(f"<code>{html.escape(match.group(0))}</code>")
+        return conversion.protect(f"<code>{html.escape(match.group(0))}</code>", keep_lines=False)
 
     body = SHORTCODE.sub(shortcode, body)
     if not TAG.search(conversion.restore(body)) and not MARKDOWN_SENSITIVE.search(body):
