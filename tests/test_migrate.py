@@ -49,7 +49,8 @@ def hexo_site(tmp_path: Path) -> Path:
         "{% note warning 注意 %}\n**小心**\n{% endnote %}\n\n"
         "{% asset_img diagram.png 结构图 %}\n\n![本地](first/photo.png)\n\n"
         "{% codeblock demo.py lang:python %}\nprint('{% raw %}')\n{% endcodeblock %}\n\n"
-        "见 {% post_link second %}。\n\n{% fold info @展开看 %}\n内容\n\n```\ncode\n```\n\n{% endfold %}\n\n"
+        "见 {% post_link second %}。\n\n"
+        "{% fold info @展开看 %}\n内容\n\n```\ncode\n```\n\n{% endfold %}\n\n"
         "折叠之后\n\n"
         "{% blockquote 鲁迅, 呐喊 %}\n引文\n{% endblockquote %}\n\n{% mystery x %}\n\n"
         "```\n{% note %} 代码里的不动\n```\n",
