@@ -194,21 +194,37 @@ def user_create(context: Context, name: str, password_stdin: bool) -> None:
 
 @cli.command("import")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, path_type=Path))
+@click.option("--dry-run", is_flag=True, help="Report what would be imported; write nothing.")
+@click.option(
+    "--media-dir",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+    help="Local copy of a WordPress site's wp-content/uploads, for its attachments.",
+)
 @pass_context
-def import_command(context: Context, paths: tuple[Path, ...]) -> None:
-    """Import Markdown files or folders (idempotent by slug); exit 1 if any file failed."""
+def import_command(
+    context: Context, paths: tuple[Path, ...], dry_run: bool, media_dir: Path | None
+) -> None:
+    """Import a Hexo, Hugo or Jekyll site, a WordPress export (.xml), or Markdown files.
+
+    Idempotent by slug; prints per file every construct converted, kept or unknown, the
+    images and the old URLs that will answer 301. Exits 1 if any file failed.
+    """
     from blog.importer import import_paths, markdown_files
 
     with context.app().app_context():
-        if sys.stdout.isatty():
+        if sys.stdout.isatty() and not dry_run:
             files = list(markdown_files(paths))
             with click.progressbar(length=len(files), label="Importing") as bar:
-                report = import_paths(paths, on_file=lambda _p: bar.update(1))
+                report = import_paths(paths, on_file=lambda _p: bar.update(1), media_dir=media_dir)
         else:
-            report = import_paths(paths)
+            report = import_paths(paths, dry_run=dry_run, media_dir=media_dir)
+    for line in report.details():
+        click.echo(line)
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
     click.echo(report.summary())
+    if dry_run:
+        click.echo("dry run: nothing was written")
     if report.failures:
         sys.exit(1)
 
@@ -217,12 +233,43 @@ def import_command(context: Context, paths: tuple[Path, ...]) -> None:
 @click.argument("folder", type=click.Path(file_okay=False, path_type=Path))
 @pass_context
 def export_command(context: Context, folder: Path) -> None:
-    """Write every post as Markdown with front matter into FOLDER."""
+    """Write every post and page as Markdown with front matter, and the uploads, into FOLDER."""
     from blog.importer import export_posts
 
     with context.app().app_context():
         count = export_posts(folder)
     click.echo(f"exported {count} posts to {folder}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@pass_context
+def backup(context: Context, file: Path) -> None:
+    """Write the whole instance (database, uploads, config) to FILE (.tar.gz), while serving."""
+    from blog.backup import BackupError, make_backup
+
+    try:
+        summary = make_backup(context.app(), file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"backed up {summary} to {file}")
+
+
+@cli.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--yes", is_flag=True, help="Replace the instance's content without asking.")
+@pass_context
+def restore(context: Context, file: Path, yes: bool) -> None:
+    """Replace the instance's database and uploads with those in a `blog backup` FILE."""
+    from blog.backup import BackupError, restore_backup
+
+    if not yes:
+        click.confirm(f"Replace every post, user and upload of {context.instance}?", abort=True)
+    try:
+        summary = restore_backup(context.app(), file)
+    except BackupError as error:
+        raise click.ClickException(str(error)) from None
+    click.echo(f"restored {summary} from {file}")
 
 
 @cli.command()

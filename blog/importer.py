@@ -1,7 +1,13 @@
-"""``blog import`` and ``blog export``: Markdown files with front matter in and out."""
+"""``blog import`` and ``blog export``: Markdown files with front matter in and out.
+
+An import has two steps per file: :func:`blog.migrate.draft.make_draft` reads and converts
+it (nothing is written), then :func:`store_draft` uploads its images, saves it through
+``save_post`` and records its old URL. ``--dry-run`` runs only the first step.
+"""
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
@@ -13,13 +19,19 @@ from flask import current_app
 from sqlalchemy import select
 
 from blog.dates import site_zone, to_local
-from blog.frontmatter import FrontMatterError, split_document
-from blog.models import DRAFT, Post, db
-from blog.posts import FieldError, fields_from_document, same_content, save_post
+from blog.frontmatter import FrontMatterError
+from blog.migrate import assets as asset_refs
+from blog.migrate import wordpress
+from blog.migrate.draft import Index, Options, PostDraft, build_index, make_draft
+from blog.migrate.permalinks import feed_paths, taxonomy_paths
+from blog.migrate.report import FileReport
+from blog.migrate.site import MARKDOWN_SUFFIXES, Site, SiteError, recognise
+from blog.models import DRAFT, Post, Redirect, db
+from blog.posts import FieldError, same_content, save_post
 from blog.render import RenderError
-from blog.slugs import SlugError, check_slug, slug_from_title
+from blog.slugs import SlugError, check_slug
 
-MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown"}
+__all__ = ["MARKDOWN_SUFFIXES", "ImportReport", "import_paths", "markdown_files"]
 
 
 @dataclass
@@ -29,12 +41,40 @@ class ImportReport:
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    files: list[FileReport] = field(default_factory=list)
+    redirects: dict[str, str] = field(default_factory=dict)
+    engines: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    dry_run: bool = False
 
     def summary(self) -> str:
+        verb = "would import" if self.dry_run else "imported"
         return (
-            f"imported {self.imported}, updated {self.updated}, unchanged {self.unchanged}, "
+            f"{verb} {self.imported}, updated {self.updated}, unchanged {self.unchanged}, "
             f"failed {len(self.failures)} in {self.seconds:.1f}s"
         )
+
+    def details(self) -> list[str]:
+        """Per-file constructs and images, the old-URL mapping and totals, for the CLI."""
+        lines = [f"source: {', '.join(self.engines)}"] if self.engines else []
+        for report in self.files:
+            if report.constructs or report.notes or report.images_found:
+                lines.extend(report.lines())
+        lines.extend(self.notes)
+        if self.redirects:
+            lines.append(f"old URLs → new ({len(self.redirects)}):")
+            lines.extend(f"    {old} → {new}" for old, new in sorted(self.redirects.items()))
+        totals = {k: sum(r.count(k) for r in self.files) for k in ("converted", "kept", "unknown")}
+        images = [
+            sum(getattr(r, n) for r in self.files)
+            for n in ("images_found", "images_imported", "images_missing")
+        ]
+        lines.append(
+            f"constructs: {totals['converted']} converted, {totals['kept']} kept, "
+            f"{totals['unknown']} unknown; images: {images[0]} found, {images[1]} imported, "
+            f"{images[2]} missing; old URLs redirected: {len(self.redirects)}"
+        )
+        return lines
 
 
 def markdown_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -46,54 +86,178 @@ def markdown_files(paths: Iterable[Path]) -> Iterator[Path]:
             yield path
 
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise FrontMatterError(f"invalid UTF-8 (byte {error.start})", line) from None
-
-
-def import_file(path: Path, author: str, claimed: dict[str, Path]) -> str:
-    """Import one file in its own transaction; return "imported", "updated" or "unchanged"."""
-    document = split_document(_decode(path.read_bytes()), fallback_title=path.stem)
-    fields = fields_from_document(document, site_zone())
-    style = str(current_app.config["SLUG_STYLE"])
-    slug = check_slug(fields.slug) if fields.slug else slug_from_title(fields.title, style)
-    if slug in claimed:
-        raise FieldError("slug", f"{slug!r} is also the slug of {claimed[slug]} in this import")
-    claimed[slug] = path
-    fields.slug = slug
-    existing = db.session.scalar(select(Post).where(Post.slug == slug))
-    if existing is not None and same_content(existing, fields):
-        return "unchanged"
-    save_post(fields, author=author, post=existing)
-    return "imported" if existing is None else "updated"
+def _options() -> Options:
+    return Options(
+        zone=site_zone(),
+        slug_style=str(current_app.config["SLUG_STYLE"]),
+        upload_limit=int(current_app.config["UPLOAD_MAX_BYTES"]),
+    )
 
 
 def import_paths(
-    paths: Iterable[Path], author: str = "import", on_file: Callable[[Path], Any] | None = None
+    paths: Iterable[Path],
+    author: str = "import",
+    on_file: Callable[[Path], Any] | None = None,
+    *,
+    dry_run: bool = False,
+    media_dir: Path | None = None,
 ) -> ImportReport:
-    """Import every Markdown file under ``paths``; a bad file is reported and skipped."""
-    report = ImportReport()
+    """Import sites, WordPress exports, folders or files; a bad file is reported and skipped."""
+    report = ImportReport(dry_run=dry_run)
     started = time.perf_counter()
+    options = _options()
     claimed: dict[str, Path] = {}
-    for path in markdown_files(paths):
+    for path in paths:
         try:
-            outcome = import_file(path, author, claimed)
-        except FrontMatterError as error:
-            db.session.rollback()
-            location = f"{path}:{error.line}" if error.line else str(path)
-            report.failures.append(f"{location}: {error.reason}")
-        except (FieldError, SlugError, RenderError, OSError) as error:
-            db.session.rollback()
-            report.failures.append(f"{path}: {error}")
+            site = recognise(path)
+        except SiteError as error:
+            report.failures.append(str(error))
+            continue
+        report.engines.append(f"{site.engine} ({path})")
+        if site.engine == "wordpress":
+            drafts, index = wordpress.drafts_from_export(site, options, media_dir)
         else:
-            setattr(report, outcome, getattr(report, outcome) + 1)
-        if on_file is not None:
-            on_file(path)
+            index = build_index(site, options)
+            drafts = [make_draft(site, source, index, options) for source in site.files]
+        report.notes.extend(f"skipped {line}" for line in site.skipped)
+        stored: list[PostDraft] = []
+        for draft in drafts:
+            draft.author = draft.author if draft.author != "import" else author
+            report.files.append(draft.report)
+            outcome = _store_reported(draft, claimed, report, site, dry_run)
+            if outcome is not None:
+                setattr(report, outcome, getattr(report, outcome) + 1)
+                stored.append(draft)
+            if on_file is not None:
+                on_file(draft.source.path)
+        _record_redirects(site, stored, index, report, dry_run)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _store_reported(
+    draft: PostDraft, claimed: dict[str, Path], report: ImportReport, site: Site, dry_run: bool
+) -> str | None:
+    if draft.error is not None or draft.fields is None:
+        report.failures.append(draft.error or f"{draft.source.path}: not converted")
+        return None
+    try:
+        return store_draft(draft, claimed, dedupe=site.engine != "plain", dry_run=dry_run)
+    except FrontMatterError as error:
+        db.session.rollback()
+        location = f"{draft.source.path}:{error.line}" if error.line else str(draft.source.path)
+        report.failures.append(f"{location}: {error.reason}")
+    except (FieldError, SlugError, RenderError, OSError) as error:
+        db.session.rollback()
+        report.failures.append(f"{draft.source.path}: {error}")
+    return None
+
+
+def store_draft(
+    draft: PostDraft, claimed: dict[str, Path], *, dedupe: bool = False, dry_run: bool = False
+) -> str:
+    """Save one converted post (its images first); return imported/updated/unchanged.
+
+    A slug taken by an earlier file of the same import fails the file, or, for a whole
+    site (``dedupe``), gets a ``-2`` suffix and a note, so nothing is lost.
+    """
+    from blog.admin.uploads import UploadError, store_upload
+
+    fields = draft.fields
+    assert fields is not None
+    slug = check_slug(fields.slug or "")
+    if slug in claimed:
+        if not dedupe:
+            raise FieldError("slug", f"{slug!r} is also the slug of {claimed[slug]} in this import")
+        number = 2
+        while f"{slug}-{number}" in claimed:
+            number += 1
+        draft.report.note(
+            None, f"slug {slug!r} is also used by {claimed[slug]}; stored as {slug}-{number}"
+        )
+        slug = f"{slug}-{number}"
+    fields.slug = slug
+    fields.validate()
+    claimed[slug] = draft.source.path
+    existing = db.session.scalar(select(Post).where(Post.slug == slug))
+    if dry_run:
+        draft.report.images_imported = len(draft.assets)
+        return "imported" if existing is None else "updated"
+    names: list[str | None] = []
+    for asset in draft.assets:
+        try:
+            upload = store_upload(asset.path.read_bytes(), asset.path.name, draft.author)
+        except (UploadError, OSError) as error:
+            names.append(None)
+            draft.report.images_missing += 1
+            draft.report.note(asset.line, f"image {asset.reference}: {error}")
+        else:
+            names.append(upload.name)
+            draft.report.images_imported += 1
+    fields.source = asset_refs.replace_tokens(fields.source, names, draft.assets)
+    fields.meta = {
+        key: asset_refs.replace_tokens(value, names, draft.assets)
+        if isinstance(value, str)
+        else value
+        for key, value in fields.meta.items()
+    }
+    if existing is not None and same_content(existing, fields):
+        return "unchanged"
+    save_post(fields, author=draft.author, post=existing)
+    return "imported" if existing is None else "updated"
+
+
+def _record_redirects(
+    site: Site, stored: list[PostDraft], index: Index, report: ImportReport, dry_run: bool
+) -> None:
+    """Store old post, category, tag and feed URLs of ``site`` → their new URLs (301)."""
+    mapping: dict[str, str] = {}
+    for draft in stored:
+        if draft.fields is None or not draft.old_path:
+            continue
+        folder = "pages" if draft.fields.kind == "page" else "posts"
+        mapping[draft.old_path] = f"/{folder}/{draft.fields.slug}/"
+        for alias in draft.fields.meta.get("aliases") or []:
+            if isinstance(alias, str) and alias.strip():
+                mapping[site.base_path + "/" + alias.strip().lstrip("/")] = mapping[draft.old_path]
+    names: dict[str, set[str]] = {"categories": set(), "tags": set()}
+    for draft in stored:
+        if draft.fields is not None:
+            names["categories"].update(
+                draft.categories[:1] or ([draft.fields.category] if draft.fields.category else [])
+            )
+            names["tags"].update(draft.fields.tags)
+    for kind, values in names.items():
+        for name in values:
+            for old in taxonomy_paths(site, kind, name):
+                mapping[old] = f"/{kind}/{name}/"
+    for old in feed_paths(site):
+        mapping[old] = "/feed.xml"
+    for old, new in site.redirects.items():
+        kind, _slash, name = new.strip("/").partition("/")
+        if kind not in names or name in names[kind]:  # no redirect to an empty listing
+            mapping[old] = new
+    # An old path that is also a page of the new site (Hexo's "C++" tag was /tags/C/, and a
+    # tag "C" exists too) stays with that page: a redirect there would never be reached.
+    targets = {new.rstrip("/") for new in mapping.values()} | {
+        f"/{kind}/{name}" for kind, values in names.items() for name in values
+    }
+    mapping = {
+        old: new
+        for old, new in mapping.items()
+        if old.rstrip("/") != new.rstrip("/") and old.rstrip("/") not in targets
+    }
+    report.redirects.update(mapping)
+    if dry_run or not mapping:
+        return
+    origin = f"import:{site.engine}"
+    for old, new in mapping.items():
+        row = db.session.get(Redirect, old)
+        if row is None:
+            db.session.add(Redirect(old_path=old, target=new, origin=origin))
+        else:
+            row.target = new
+    db.session.commit()
 
 
 def export_document(post: Post) -> str:
@@ -115,8 +279,18 @@ def export_document(post: Post) -> str:
     return f"---\n{header}---\n{post.source}"
 
 
+UPLOAD_LINK = re.compile(r"/uploads/([0-9a-f]{32}\.(?:png|jpg|gif|webp))")
+
+
 def export_posts(folder: Path) -> int:
-    """Write every post not in the trash to ``folder/<slug>.md``; return how many."""
+    """Write every post not in the trash to ``folder/<slug>.md``; return how many.
+
+    The uploads go to ``folder/uploads/`` under their own (content-hash) names, so the
+    posts' ``/uploads/...`` links still point at them after an import elsewhere.
+    """
+    from blog.admin.models import Upload
+    from blog.admin.uploads import uploads_folder
+
     folder.mkdir(parents=True, exist_ok=True)
     posts = db.session.scalars(
         select(Post).where(Post.deleted_at.is_(None)).order_by(Post.id)
@@ -124,4 +298,11 @@ def export_posts(folder: Path) -> int:
     for post in posts:
         target = folder / f"{check_slug(post.slug)}.md"
         target.write_text(export_document(post), encoding="utf-8", newline="\n")
+    uploads = db.session.scalars(select(Upload).order_by(Upload.id)).all()
+    if uploads:
+        (folder / "uploads").mkdir(exist_ok=True)
+    for upload in uploads:
+        source = uploads_folder() / upload.name
+        if source.is_file():
+            (folder / "uploads" / upload.name).write_bytes(source.read_bytes())
     return len(posts)

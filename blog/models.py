@@ -147,3 +147,17 @@ class SlugRedirect(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     post: Mapped[Post] = relationship(lazy="joined")
+
+
+class Redirect(db.Model):  # type: ignore[name-defined]
+    """An old URL path (from an imported site) that answers 301 with ``target``.
+
+    Paths are stored decoded, as the router sees them; ``origin`` says which import or
+    admin edit added the row.
+    """
+
+    __tablename__ = "redirects"
+    old_path: Mapped[str] = mapped_column(String(1000), primary_key=True)
+    target: Mapped[str] = mapped_column(String(1000))
+    origin: Mapped[str] = mapped_column(String(100), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,10 +17,12 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from blog import queries
+from blog.models import db
 from blog.plugins import Plugins
 
 logger = logging.getLogger("blog.views")
@@ -147,11 +149,32 @@ def archive() -> tuple[str, int]:
     return render_page("archive.html", archive=queries.archive())
 
 
+def stored_redirect(path: str) -> str | None:
+    """The new URL for an old one recorded by ``blog import`` or in the admin, if any."""
+    from urllib.parse import quote
+
+    from blog.models import Redirect
+
+    candidates = [path, path.removesuffix("index.html"), path.rstrip("/") + "/", path.rstrip("/")]
+    for candidate in dict.fromkeys(c for c in candidates if c):
+        try:
+            found = db.session.get(Redirect, candidate)
+        except SQLAlchemyError:
+            db.session.rollback()
+            return None  # a database without the table yet: a plain 404
+        if found is not None:
+            return quote(found.target, safe="/:?=&#%~+-._")
+    return None
+
+
 def register_error_pages(app: Flask) -> None:
     """Serve themed 404 and 500 pages; a failing theme falls back to plain text."""
 
     @app.errorhandler(404)
-    def not_found(_error: HTTPException) -> tuple[str, int]:
+    def not_found(_error: HTTPException) -> tuple[str, int] | Response:
+        moved = stored_redirect(request.path)
+        if moved is not None:
+            return redirect(moved, 301)
         return render_page("404.html", status=404)
 
     @app.errorhandler(500)

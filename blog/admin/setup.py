@@ -13,7 +13,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from blog.admin import editor, media, revisions, trash  # noqa: F401  (modules add their routes)
+from blog.admin import (  # noqa: F401  (modules add their routes)
+    editor,
+    media,
+    old_urls,
+    revisions,
+    trash,
+)
 from blog.admin.api import api, install_limiters
 from blog.admin.auth import AdminSessionInterface, current_user, require_login
 from blog.admin.blueprint import admin
