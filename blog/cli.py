@@ -167,6 +167,8 @@ def import_command(context: Context, paths: tuple[Path, ...]) -> None:
             report = import_paths(paths)
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(report.summary())
     if report.failures:
         sys.exit(1)

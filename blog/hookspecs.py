@@ -89,7 +89,9 @@ def blog_post_metadata(post: Post, html: str) -> dict[str, Any] | None:
     """Return JSON-serialisable facts about ``post`` to store with it (word counts, reading time).
 
     Runs at save time after the excerpt. The dicts of all plugins are merged into
-    ``post.render_meta``, which templates read as ``post.render_meta["key"]``.
+    ``post.render_meta``, which templates read as ``post.render_meta["key"]``. A list of
+    strings under ``"warnings"`` is shown to the author after saving in the editor: what
+    to fix that did not stop the save (the post still renders).
     """
 
 

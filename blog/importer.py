@@ -28,6 +28,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
+    #: What plugins asked the author to fix in posts that were saved anyway.
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -54,8 +56,13 @@ def _decode(raw: bytes) -> str:
         raise FrontMatterError(f"invalid UTF-8 (byte {error.start})", line) from None
 
 
-def import_file(path: Path, author: str, claimed: dict[str, Path]) -> str:
-    """Import one file in its own transaction; return "imported", "updated" or "unchanged"."""
+def import_file(
+    path: Path, author: str, claimed: dict[str, Path], warnings: list[str] | None = None
+) -> str:
+    """Import one file in its own transaction; return "imported", "updated" or "unchanged".
+
+    The saved post's ``render_meta["warnings"]`` are appended to ``warnings``, naming the file.
+    """
     document = split_document(_decode(path.read_bytes()), fallback_title=path.stem)
     fields = fields_from_document(document, site_zone())
     style = str(current_app.config["SLUG_STYLE"])
@@ -67,7 +74,9 @@ def import_file(path: Path, author: str, claimed: dict[str, Path]) -> str:
     existing = db.session.scalar(select(Post).where(Post.slug == slug))
     if existing is not None and same_content(existing, fields):
         return "unchanged"
-    save_post(fields, author=author, post=existing)
+    saved = save_post(fields, author=author, post=existing)
+    if warnings is not None:
+        warnings += [f"{path}: {w}" for w in (saved.render_meta or {}).get("warnings", [])]
     return "imported" if existing is None else "updated"
 
 
@@ -80,7 +89,7 @@ def import_paths(
     claimed: dict[str, Path] = {}
     for path in markdown_files(paths):
         try:
-            outcome = import_file(path, author, claimed)
+            outcome = import_file(path, author, claimed, report.warnings)
         except FrontMatterError as error:
             db.session.rollback()
             location = f"{path}:{error.line}" if error.line else str(path)
