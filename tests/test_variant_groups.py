@@ -22,7 +22,7 @@ from blog_plugins.opencc.groups import GroupError, load_group, load_groups, pars
 from blog_plugins.opencc.htmlconvert import Target, convert_document
 from blog_plugins.opencc.rules import Rule, load_glossary, parse_rule
 from blog_plugins.opencc.variants import HANS, HANT
-from blog_plugins.opencc.vocabulary import Scope, Vocabulary, trie_pattern
+from blog_plugins.opencc.vocabulary import Replacements, Scope, Vocabulary
 from tests.conftest import shared_path
 
 CONFIGS = {
@@ -118,10 +118,10 @@ def test_longest_match_wins_across_sources(tmp_path: Path) -> None:
     assert convert(html, "zh-tw", vocab) == in_group("存取控制串列和參訪", rules=rules)
 
 
-def test_trie_pattern_finds_leftmost_longest() -> None:
-    pattern = trie_pattern(["ab", "abcd", "bc", "abc"])
-    assert pattern.findall("xabcdabcab") == ["abcd", "abc", "ab"]
-    assert pattern.findall("abx") == ["ab"]
+def test_table_finds_leftmost_longest() -> None:
+    table = Replacements({"ab": "1", "abcd": "2", "bc": "3", "abc": "4"})
+    assert table.find("xabcdabcab") == ["abcd", "abc", "ab"]
+    assert table.sub("xabcdabcab", lambda form: f"[{form}]") == ("x[2][4][1]", 3)
 
 
 def test_code_math_urls_and_protected_text_are_never_converted(tmp_path: Path) -> None:
@@ -251,7 +251,7 @@ def test_opencc_cases_hold_where_no_group_intends_a_change() -> None:
                 continue
             # A difference must come from a group phrase found in the input.
             table = vocab.table(code, Scope(script))
-            assert table.pattern is not None and table.pattern.search(case["input"]), case
+            assert table.find(case["input"]), case
             base = Target(code=code, html_lang=code, configs={script: config}, vocabulary=plain)
             assert convert_document(html, base) == expected
     assert checked == 313

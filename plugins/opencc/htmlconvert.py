@@ -364,11 +364,7 @@ class _Placeholders:
         if _PRIVATE.search(text) or target.vocabulary is None:
             return text, False
         table = target.vocabulary.table(target.code, scope)
-        if table.pattern is None:
-            return text, False
-        protected, count = table.pattern.subn(
-            lambda match: self._stand_in(table.replacements[match.group(0)]), text
-        )
+        protected, count = table.sub(text, self._stand_in)
         return protected, count > 0
 
     def _stand_in(self, replacement: str) -> str:
