@@ -127,6 +127,7 @@ def main() -> None:
     glossary = tuple(load_glossary(DEFAULT_GLOSSARY))
     start = time.perf_counter()
     groups = {n.lower(): load_group(SHARED / f"{n}.json") for n in GROUPS}
+    Vocabulary(glossary, groups).prepare()  # what start-up does (shields are per group)
     print(f"loading + compiling the four groups at start-up: {time.perf_counter() - start:.2f} s")
     term_accuracy(glossary, groups)
     cold_conversion(glossary, groups, args.repeat)

@@ -171,6 +171,7 @@ def prepare(instance_path: str, config: Config) -> State:
         for conflict in group.conflicts:
             logger.warning("conversion group %s: later rule wins: %s", group.name, conflict)
     vocabulary = Vocabulary(tuple(rules), groups, tuple(config.groups))
+    vocabulary.prepare()
     return State(config, tuple(rules), vocabulary)
 
 

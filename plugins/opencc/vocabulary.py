@@ -27,7 +27,8 @@ from ahocorasick_rs import AhoCorasick, MatchKind
 
 from .groups import Group
 from .rules import Rule
-from .variants import HANS
+from .segmentation import segmentation_phrases
+from .variants import HANS, HANT
 
 #: Compiled tables kept per vocabulary; a site has a handful of group combinations, so
 #: this bounds memory only against pathological front matter.
@@ -46,7 +47,7 @@ class Scope:
 class Replacements:
     """One variant's merged phrases and an automaton that finds them, leftmost-longest."""
 
-    def __init__(self, replacements: dict[str, str]) -> None:
+    def __init__(self, replacements: dict[str, str | None]) -> None:
         self.replacements = replacements
         self.phrases = list(replacements)
         self.automaton = (
@@ -61,18 +62,26 @@ class Replacements:
         return list(self.automaton.find_matches_as_strings(text)) if self.automaton else []
 
     def sub(self, text: str, replace: Callable[[str], str]) -> tuple[str, int]:
-        """Replace each phrase found in ``text`` by ``replace(its replacement)``."""
+        """Replace each phrase found in ``text`` by ``replace(its replacement)``.
+
+        A phrase whose replacement is ``None`` (an OpenCC phrase shielded from a shorter
+        rule inside it) is left as it is, for OpenCC.
+        """
         if self.automaton is None:
             return text, 0
         matches = self.automaton.find_matches_as_indexes(text)
         if not matches:
             return text, 0
-        pieces, position = [], 0
+        pieces, position, count = [], 0, 0
         for index, start, end in matches:
-            pieces += [text[position:start], replace(self.replacements[self.phrases[index]])]
+            replacement = self.replacements[self.phrases[index]]
+            if replacement is None:
+                continue
+            pieces += [text[position:start], replace(replacement)]
             position = end
+            count += 1
         pieces.append(text[position:])
-        return "".join(pieces), len(matches)
+        return "".join(pieces), count
 
 
 @dataclass
@@ -83,6 +92,7 @@ class Vocabulary:
     groups: Mapping[str, Group] = field(default_factory=dict)
     default_groups: tuple[str, ...] = ()
     _compiled: dict[tuple[str, Scope], Replacements] = field(default_factory=dict)
+    _shields: dict[tuple[str, str], frozenset[str]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def known(self, name: str) -> bool:
@@ -101,20 +111,50 @@ class Vocabulary:
             self._compiled[key] = compiled
         return compiled
 
-    def merged(self, code: str, scope: Scope) -> dict[str, str]:
-        """Merge every source for ``code`` and ``scope``, weakest first, stronger overwriting."""
-        merged: dict[str, str] = {}
+    def merged(self, code: str, scope: Scope) -> dict[str, str | None]:
+        """Merge every source for ``code`` and ``scope``, weakest first, stronger overwriting.
+
+        OpenCC's phrases that hold a group phrase come first, mapped to ``None``: matched
+        longest first, they keep the group phrase from splitting them.
+        """
+        active = [
+            self.groups[name.lower()]
+            for name in dict.fromkeys((*self.default_groups, *scope.groups))
+            if name.lower() in self.groups
+        ]
+        merged: dict[str, str | None] = {}
+        for group in active:
+            merged.update(dict.fromkeys(self.shields(group, scope.script)))
         if scope.script == HANS:
             _add_rules(merged, self.glossary, code)
-        for name in dict.fromkeys((*self.default_groups, *scope.groups)):
-            group = self.groups.get(name.lower())
-            if group is not None:
-                merged.update(group.tables.get(code, {}))
+        for group in active:
+            merged.update(group.tables.get(code, {}))
         _add_rules(merged, scope.rules, code)
         return merged
 
+    def shields(self, group: Group, script: str) -> frozenset[str]:
+        """Return OpenCC's segmentation phrases of ``script`` that hold a phrase of ``group``."""
+        key = (group.name, script)
+        found = self._shields.get(key)
+        if found is None:
+            sources = {source for table in group.tables.values() for source in table}
+            automaton = AhoCorasick(list(sources), matchkind=MatchKind.LeftmostLongest)
+            found = frozenset(
+                phrase
+                for phrase in segmentation_phrases(script)
+                if phrase not in sources and automaton.find_matches_as_indexes(phrase)
+            )
+            self._shields[key] = found
+        return found
 
-def _add_rules(merged: dict[str, str], rules: Iterable[Rule], code: str) -> None:
+    def prepare(self) -> None:
+        """Compile what the site's pages will need at once, so no reader waits for it."""
+        for group in self.groups.values():
+            for script in (HANS, HANT):
+                self.shields(group, script)
+
+
+def _add_rules(merged: dict[str, str | None], rules: Iterable[Rule], code: str) -> None:
     for rule in rules:
         form = rule.form_for(code)
         if form is None:
