@@ -118,6 +118,12 @@ def test_longest_match_wins_across_sources(tmp_path: Path) -> None:
     assert convert(html, "zh-tw", vocab) == in_group("存取控制串列和參訪", rules=rules)
 
 
+def test_longer_opencc_phrase_is_not_split_by_a_group_phrase(tmp_path: Path) -> None:
+    vocab = vocabulary(tmp_path, "zh-cn:内存; zh-tw:記憶體;", "zh-cn:互联网; zh-tw:網際網路;")
+    assert convert(in_group("海内存知己，内存"), "zh-tw", vocab) == in_group("海內存知己，記憶體")
+    assert convert(in_group("互联网络"), "zh-tw", vocab) == in_group("網際網路")
+
+
 def test_table_finds_leftmost_longest() -> None:
     table = Replacements({"ab": "1", "abcd": "2", "bc": "3", "abc": "4"})
     assert table.find("xabcdabcab") == ["abcd", "abc", "ab"]
