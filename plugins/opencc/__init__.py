@@ -263,7 +263,7 @@ def blog_render_html(post: Post, html: str) -> str | None:
 
 
 def _post_groups(post: Post) -> tuple[list[str], list[str]]:
-    """Return the post's ``variants_groups`` that are installed, and warnings for the rest."""
+    """Return the post's ``variants_groups`` names, and warnings for those not installed."""
     meta = post.meta or {}
     if GROUPS_KEY not in meta:
         return [], []
@@ -273,19 +273,21 @@ def _post_groups(post: Post) -> tuple[list[str], list[str]]:
     if not isinstance(names, list):
         return [], [f"{GROUPS_KEY} must be a list of group names, got {type(names).__name__}"]
     vocabulary = _state().vocabulary if has_app_context() else Vocabulary()
-    known, warnings = [], []
+    named: list[str] = []
+    warnings: list[str] = []
     for name in names:
         if not isinstance(name, str) or not NAME_PATTERN.match(name):
             warnings.append(f"{GROUPS_KEY}: {name!r} is not a group name")
-        elif not vocabulary.known(name):
-            installed = ", ".join(g.name for g in vocabulary.groups.values()) or "none"
-            warnings.append(
-                f"{GROUPS_KEY}: unknown conversion group {name!r} (installed: {installed}); "
-                "the post is shown without it"
-            )
         else:
-            known.append(vocabulary.groups[name.lower()].name)
-    return known, warnings
+            # Stored even when not installed (yet): the page uses it once it is.
+            named.append(name)
+            if not vocabulary.known(name):
+                installed = ", ".join(g.name for g in vocabulary.groups.values()) or "none"
+                warnings.append(
+                    f"{GROUPS_KEY}: unknown conversion group {name!r} (installed: "
+                    f"{installed}); the post is shown without it"
+                )
+    return named, warnings
 
 
 @hookimpl
