@@ -42,7 +42,8 @@ def changes(before: str, after: str, width: int = 8) -> list[tuple[str, str, str
     matcher = difflib.SequenceMatcher(None, before, after, autojunk=False)
     for op, a1, a2, b1, b2 in matcher.get_opcodes():
         if op != "equal":
-            context = before[max(0, a1 - width) : a1] + "[" + after[b1:b2] + "]" + before[a2 : a2 + width]
+            left, right = before[max(0, a1 - width) : a1], before[a2 : a2 + width]
+            context = f"{left}[{after[b1:b2]}]{right}"
             found.append((before[a1:a2], after[b1:b2], context))
     return found
 
