@@ -22,9 +22,9 @@ from pathlib import Path
 
 from bench.inprocess import save_time_post
 from blog_plugins.opencc import DEFAULT_GLOSSARY
-from blog_plugins.opencc.groups import MEDIAWIKI_FALLBACKS, load_group
+from blog_plugins.opencc.groups import MEDIAWIKI_FALLBACKS, Group, load_group
 from blog_plugins.opencc.htmlconvert import Target, convert_document
-from blog_plugins.opencc.rules import load_glossary
+from blog_plugins.opencc.rules import Rule, load_glossary
 from blog_plugins.opencc.variants import HANS
 from blog_plugins.opencc.vocabulary import Vocabulary
 
@@ -62,7 +62,7 @@ def terms() -> list[dict[str, str]]:
     return found
 
 
-def term_accuracy(glossary: tuple, groups: dict) -> None:  # type: ignore[type-arg]
+def term_accuracy(glossary: tuple[Rule, ...], groups: dict[str, Group]) -> None:
     listed = terms()
     names = " ".join(GROUPS)
     html = (
@@ -91,7 +91,7 @@ def term_accuracy(glossary: tuple, groups: dict) -> None:  # type: ignore[type-a
         print(f"{code}: {line}")
 
 
-def cold_conversion(glossary: tuple, groups: dict, repeat: int) -> None:  # type: ignore[type-arg]
+def cold_conversion(glossary: tuple[Rule, ...], groups: dict[str, Group], repeat: int) -> None:
     body = "".join(f"<p>{line}</p>" for line in save_time_post(60_000).split("\n\n") if line)
     plain_page = f"<html><body><article>{body}</article></body></html>"
     grouped_page = plain_page.replace("<article>", '<article data-variant-groups="IT Math">')
@@ -102,7 +102,8 @@ def cold_conversion(glossary: tuple, groups: dict, repeat: int) -> None:  # type
     start = time.perf_counter()
     convert_document(grouped_page, target_grouped)
     first = (time.perf_counter() - start) * 1000
-    plain, grouped = [], []
+    plain: list[float] = []
+    grouped: list[float] = []
     for _ in range(repeat):
         for target, page, samples in (
             (target_plain, plain_page, plain),
