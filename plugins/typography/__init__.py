@@ -26,9 +26,17 @@ from flask import has_app_context
 from blog.api import current_variant, hookimpl, plugin_config, static_url
 
 from .htmltext import Edit, Rule, transform_html
-from .punctuation import FULL_WIDTH, corner_quote_edits, curly_quote_edits, full_width_edits
+from .nowrap import keep_punctuation_with_inline
+from .punctuation import (
+    FULL_WIDTH,
+    corner_quote_edits,
+    curly_quote_edits,
+    full_width_edits,
+    remove_space_before_punctuation,
+    space_before_punctuation_edits,
+)
 from .ruby import RubyExtension
-from .spacing import spacing_insertions
+from .spacing import add_spacing, spacing_insertions
 
 if TYPE_CHECKING:
     from flask import Flask, Request, Response
@@ -38,7 +46,7 @@ if TYPE_CHECKING:
 
 __version__ = "1.0.0"
 
-__all__ = ["Config", "check_config", "to_corner_quotes", "typeset_html"]
+__all__ = ["Config", "check_config", "to_corner_quotes", "typeset_html", "typeset_text"]
 
 
 @dataclass
@@ -55,6 +63,10 @@ class Config:
     corner_quote_variants: list[str] = field(default_factory=lambda: ["zh-tw", "zh-hk"])
     #: Enable the ``{汉字|hàn zì}`` ruby syntax.
     ruby: bool = True
+    #: Delete white space before closing full-width punctuation (``公式 。`` → ``公式。``).
+    tight_punctuation: bool = True
+    #: Keep inline math and code together with the punctuation right after them.
+    keep_punctuation_with_inline: bool = True
 
 
 def check_config(config: Config) -> None:
@@ -93,7 +105,20 @@ def typeset_html(html: str, config: Config | None = None) -> str:
         rules.append(_full_width_rule(config.full_width_punctuation))
     if config.spacing:
         rules.append(_spacing_rule)
-    return transform_html(html, rules)
+    if config.tight_punctuation:
+        rules.append(space_before_punctuation_edits)
+    html = transform_html(html, rules)
+    return keep_punctuation_with_inline(html) if config.keep_punctuation_with_inline else html
+
+
+def typeset_text(text: str, config: Config | None = None) -> str:
+    """Apply the spacing and punctuation rules of ``config`` to plain text (a title, say)."""
+    config = config or Config()
+    if config.spacing:
+        text = add_spacing(text)
+    if config.tight_punctuation:
+        text = remove_space_before_punctuation(text)
+    return text
 
 
 def to_corner_quotes(html: str) -> str:
@@ -119,6 +144,18 @@ def blog_render_html(post: Post, html: str) -> str | None:
 
 
 @hookimpl
+def blog_display_text(text: str, role: str) -> str | None:
+    """Space titles, headings, excerpts, descriptions and snippets like the body."""
+    config = _config()
+    if role == "snippet":
+        rules: list[Rule] = [_spacing_rule] if config.spacing else []
+        if config.tight_punctuation:
+            rules.append(space_before_punctuation_edits)
+        return transform_html(text, rules) if rules else None
+    return typeset_text(text, config)
+
+
+@hookimpl
 def blog_allowed_html() -> dict[str, Any]:
     return {"tags": {"ruby", "rt", "rp"}}
 
@@ -128,11 +165,15 @@ def blog_head_assets(request: Request) -> list[str]:
     return [static_url("typography", "typography.css")]
 
 
+#: Pages and feeds, whose prose gets corner quotes in the variants that use them.
+CORNER_QUOTE_MIMETYPES = frozenset({"text/html", "application/atom+xml"})
+
+
 @hookimpl
 def blog_response_filter(request: Request, response: Response) -> Response | None:
     if current_variant() not in _config().corner_quote_variants:
         return None
-    if response.mimetype != "text/html" or response.direct_passthrough:
+    if response.mimetype not in CORNER_QUOTE_MIMETYPES or response.direct_passthrough:
         return None
     page = response.get_data(as_text=True)
     converted = to_corner_quotes(page)
