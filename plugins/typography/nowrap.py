@@ -13,7 +13,7 @@ import re
 NOWRAP_CLASS = "nowrap"
 #: Inline math as the math plugin writes it (``<math>`` never nests) and code spans.
 _INLINE = (
-    r'<span class="math inline"[^>]*>\s*<math\b.*?</math>\s*</span>'
+    r'<span class="math math-inline"[^>]*>\s*<math\b.*?</math>\s*</span>'
     r"|<code\b[^>]*>.*?</code>"
 )
 _PUNCTUATION = "，。、；：！？）」』》〉】〕,.;:!?)"
