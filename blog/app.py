@@ -17,6 +17,7 @@ from blog.assets import Assets
 from blog.cache import install_page_cache
 from blog.config import ConfigError, load_config
 from blog.dates import format_date
+from blog.display import display_text
 from blog.i18n import load_translations
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
@@ -89,6 +90,7 @@ def create_app(
     app.jinja_env.globals["asset_url"] = lambda path: assets.url("theme", path)
     app.jinja_env.globals["theme_options"] = _merged_options(chain)
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["display"] = display_text
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_translations(  # type: ignore[attr-defined]
         load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"])), newstyle=True

@@ -222,6 +222,8 @@ def import_command(
         click.echo(line)
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
     click.echo(report.summary())
     if dry_run:
         click.echo("dry run: nothing was written")

@@ -25,6 +25,7 @@ from markupsafe import Markup, escape
 from sqlalchemy import func, select
 
 from blog import queries
+from blog.display import display_text
 from blog.models import Category, Post, Tag, db, post_tags, utcnow
 from blog.variants import ENVIRON_KEY
 
@@ -266,7 +267,7 @@ def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) 
     entries = [
         {
             "id": entry_id(post),
-            "title": _xml_text(post.title),
+            "title": display_text(_xml_text(post.title), "title"),
             "url": current_absolute_url("public.post", slug=post.slug),
             "published": w3c_datetime(post.published_at or post.created_at),
             "updated": w3c_datetime(max(post.updated_at, post.published_at or post.updated_at)),
@@ -275,7 +276,7 @@ def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) 
                 for name in ([post.category.name] if post.category else [])
                 + [t.name for t in post.tags]
             ],
-            "summary": _xml_text(post.excerpt),
+            "summary": display_text(_xml_text(post.excerpt), "excerpt"),
             "content": html_to_xhtml(post.body_html, root) if full else None,
         }
         for post in posts

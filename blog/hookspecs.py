@@ -23,7 +23,8 @@ receive the parsed :class:`blog.api.Document` (text, headings, first image, segm
 Request time (``blog/views.py``)::
 
     blog_variants / blog_request_variant pick the variant -> view -> template
-    (blog_template_context, blog_head_assets) -> blog_response_filter (chain)
+    (blog_template_context, blog_head_assets, blog_display_text through the ``display``
+    filter) -> blog_response_filter (chain)
 
 Start-up: blog_register_routes, blog_register_commands, blog_startup.
 """
@@ -105,7 +106,9 @@ def blog_post_metadata(post: PostDraft, document: Document, html: str) -> dict[s
 
     Runs at save time after the excerpt, with the same ``document`` (``html`` is
     ``document.html``). The dicts of all plugins are merged into ``post.render_meta``,
-    which templates read as ``post.render_meta["key"]``.
+    which templates read as ``post.render_meta["key"]``. A list of strings under
+    ``"warnings"`` is shown to the author after saving in the editor: what to fix that
+    did not stop the save (the post still renders).
     """
 
 
@@ -116,6 +119,19 @@ def blog_search_text(text: str) -> str | None:
     A chain like :func:`blog_render_html`. Runs at save time for each post's indexed text
     and at request time for every search query, so both sides are normalised alike
     (for example, converting Traditional to Simplified so either script finds both).
+    """
+
+
+@hookspec
+def blog_display_text(text: str, role: str) -> str | None:
+    """Return ``text`` as it should be shown outside a post's body; ``None`` means unchanged.
+
+    A chain like :func:`blog_render_html`, run at request time on short text the pages and
+    feeds show: ``role`` is ``"title"`` (post titles in pages, ``<title>``, listings and
+    feeds), ``"heading"`` (table-of-contents entries), ``"excerpt"``, ``"description"``
+    (meta descriptions) or ``"snippet"`` (search results; then ``text`` is HTML with
+    ``<mark>`` highlights, and the result must stay safe HTML). The stored text stays as
+    written. Themes apply it with the ``display`` filter: ``{{ post.title|display }}``.
     """
 
 

@@ -40,6 +40,8 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
+    #: What plugins asked the author to fix in posts that were saved anyway.
+    warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
     files: list[FileReport] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)
@@ -142,7 +144,13 @@ def _store_reported(
         report.failures.append(draft.error or f"{draft.source.path}: not converted")
         return None
     try:
-        return store_draft(draft, claimed, dedupe=site.engine != "plain", dry_run=dry_run)
+        return store_draft(
+            draft,
+            claimed,
+            dedupe=site.engine != "plain",
+            dry_run=dry_run,
+            warnings=report.warnings,
+        )
     except FrontMatterError as error:
         db.session.rollback()
         location = f"{draft.source.path}:{error.line}" if error.line else str(draft.source.path)
@@ -154,9 +162,17 @@ def _store_reported(
 
 
 def store_draft(
-    draft: PostDraft, claimed: dict[str, Path], *, dedupe: bool = False, dry_run: bool = False
+    draft: PostDraft,
+    claimed: dict[str, Path],
+    *,
+    dedupe: bool = False,
+    dry_run: bool = False,
+    warnings: list[str] | None = None,
 ) -> str:
     """Save one converted post (its images first); return imported/updated/unchanged.
+
+    What plugins asked the author to fix in the saved post (``render_meta["warnings"]``)
+    is appended to ``warnings``, naming the file.
 
     A slug taken by an earlier file of the same import fails the file, or, for a whole
     site (``dedupe``), gets a ``-2`` suffix and a note, so nothing is lost.
@@ -203,7 +219,10 @@ def store_draft(
     }
     if existing is not None and same_content(existing, fields):
         return "unchanged"
-    save_post(fields, author=draft.author, post=existing)
+    saved = save_post(fields, author=draft.author, post=existing)
+    if warnings is not None:
+        found = (saved.render_meta or {}).get("warnings", [])
+        warnings += [f"{draft.source.path}: {warning}" for warning in found]
     return "imported" if existing is None else "updated"
 
 

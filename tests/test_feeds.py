@@ -18,6 +18,7 @@ from blog.feeds import hreflang
 from blog.importer import import_paths
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
+from blog_plugins.typography import typeset_text
 from tests.test_search import DEMO, install_normalizer
 
 ATOM = "{http://www.w3.org/2005/Atom}"
@@ -65,7 +66,10 @@ def parse_feed(app: Flask, path: str) -> feedparser.FeedParserDict:
 
 def test_feed_in_every_variant_reads_as_atom_with_full_entries(site: Flask) -> None:
     unprefixed = parse_feed(site, "/feed.xml")
-    assert {e.title for e in unprefixed.entries} == {p.title for p in public_posts(site)}
+    # Feeds show titles as pages do: spaced by the typography plugin, stored as written.
+    assert {e.title for e in unprefixed.entries} == {
+        typeset_text(p.title) for p in public_posts(site)
+    }
     for prefix in ["", *(f"/{v}" for v in site.extensions["blog.variants"])]:
         feed = parse_feed(site, f"{prefix}/feed.xml")
         assert feed.version == "atom10"
@@ -154,8 +158,10 @@ def test_category_and_tag_feeds_hold_only_their_posts(site: Flask) -> None:
     client = site.test_client()
     with site.app_context():
         posts = public_posts(site)
-        in_category = {p.title for p in posts if p.category and p.category.name == "深度学习"}
-        tagged = {p.title for p in posts if "GPU" in {t.name for t in p.tags}}
+        in_category = {
+            typeset_text(p.title) for p in posts if p.category and p.category.name == "深度学习"
+        }
+        tagged = {typeset_text(p.title) for p in posts if "GPU" in {t.name for t in p.tags}}
     category = feedparser.parse(client.get("/categories/深度学习/feed.xml").data)
     assert {e.title for e in category.entries} == in_category
     tag = feedparser.parse(client.get("/tags/GPU/feed.xml").data)

@@ -64,7 +64,7 @@ def twelve_posts(make_post: Callable[..., Post]) -> list[Post]:
     return [
         make_post(
             f"第{i}篇的正文。",
-            title=f"文章{i:02d}",
+            title=f"文章 {i:02d}",
             published_at=start + timedelta(days=i),
             category="机器学习" if i % 2 else "工程实践",
             tags=["LLM"] if i % 3 == 0 else [],
@@ -79,7 +79,7 @@ def test_home_lists_ten_newest_posts_with_html_lang(
     page = parse(client.get("/").get_data(as_text=True))
     assert page.doctype
     assert page.html_lang == "zh-Hans"
-    assert page.h2 == [f"文章{i:02d}" for i in range(11, 1, -1)]
+    assert page.h2 == [f"文章 {i:02d}" for i in range(11, 1, -1)]
 
 
 def test_second_page_has_the_rest_and_links_back(
@@ -87,7 +87,7 @@ def test_second_page_has_the_rest_and_links_back(
 ) -> None:
     response = client.get("/page/2/")
     page = parse(response.get_data(as_text=True))
-    assert page.h2 == ["文章01", "文章00"]
+    assert page.h2 == ["文章 01", "文章 00"]
     assert page.rels["prev"] == "/"
 
 
@@ -112,7 +112,7 @@ def test_bad_page_numbers_are_404(client: FlaskClient, twelve_posts: list[Post],
 def test_post_page_links_previous_and_next(client: FlaskClient, twelve_posts: list[Post]) -> None:
     middle = twelve_posts[5]
     page = parse(client.get(f"/posts/{middle.slug}/").get_data(as_text=True))
-    assert page.h1 == ["文章05"]
+    assert page.h1 == ["文章 05"]
     assert page.rels["prev"] == f"/posts/{twelve_posts[4].slug}/"
     assert page.rels["next"] == f"/posts/{twelve_posts[6].slug}/"
 
@@ -128,9 +128,9 @@ def test_chinese_slug_is_percent_encoded_and_served(
 
 def test_category_and_tag_listings(client: FlaskClient, twelve_posts: list[Post]) -> None:
     category = parse(client.get("/categories/机器学习/").get_data(as_text=True))
-    assert category.h2 == [f"文章{i:02d}" for i in (11, 9, 7, 5, 3, 1)]
+    assert category.h2 == [f"文章 {i:02d}" for i in (11, 9, 7, 5, 3, 1)]
     tag = parse(client.get("/tags/LLM/").get_data(as_text=True))
-    assert tag.h2 == ["文章09", "文章06", "文章03", "文章00"]
+    assert tag.h2 == ["文章 09", "文章 06", "文章 03", "文章 00"]
     assert client.get("/categories/不存在/").status_code == 404
     assert client.get("/tags/LLM/page/2/").status_code == 404
 
@@ -140,7 +140,7 @@ def test_category_listing_paginates(
 ) -> None:
     client = make_app(POSTS_PER_PAGE=4, DATABASE_URL=database).test_client()
     second = parse(client.get("/categories/机器学习/page/2/").get_data(as_text=True))
-    assert second.h2 == ["文章03", "文章01"]
+    assert second.h2 == ["文章 03", "文章 01"]
 
 
 def test_archive_groups_by_year_and_month(

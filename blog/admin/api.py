@@ -111,6 +111,7 @@ def post_json(post: Post, *, full: bool = False) -> dict[str, Any]:
     if full:
         data["source"] = post.source
         data["html"] = post.body_html
+        data["warnings"] = list((post.render_meta or {}).get("warnings", []))
     return data
 
 

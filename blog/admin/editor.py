@@ -220,6 +220,10 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
     flash(
         {"draft": "草稿已保存。", "publish": "已发布。", "schedule": "已定时发布。"}[action], "ok"
     )
+    # Plugins list what the author should fix but that did not stop the save (an unknown
+    # conversion group, a rule that could not be read) in render_meta["warnings"].
+    for warning in (saved.render_meta or {}).get("warnings", []):
+        flash(str(warning), "warning")
     return redirect(url_for("admin.edit_post", post_id=saved.id))
 
 

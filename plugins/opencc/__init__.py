@@ -10,7 +10,11 @@ Save time: the ``-{…}-`` Markdown syntax (:mod:`.markup`) and the post's
 ``data-variant-rules`` attribute on a wrapping ``div`` so the response filter applies it
 (the body of a Traditional post is wrapped too, with its ``lang``).
 The default technical glossary (``data/glossary.toml``) and the site's
-``instance/glossary.toml`` apply to every page.
+``instance/glossary.toml`` apply to every page, and so do the conversion groups named in
+``[plugins.opencc] groups``; a post adds groups with ``variants_groups`` front matter
+(stored as a ``data-variant-groups`` attribute). Groups are MediaWiki ``Module:CGroup``
+files in ``instance/variant_groups/`` (:mod:`.groups`), loaded and compiled at start-up;
+:mod:`.vocabulary` merges every source in order of precedence.
 """
 
 from __future__ import annotations
@@ -26,14 +30,18 @@ from flask import current_app, g, has_app_context, request
 
 from blog.api import current_variant, hookimpl, plugin_config
 
+from .commands import groups_command
 from .converters import UnknownConfigError, convert_text, converter
+from .groups import NAME_PATTERN, GroupError, load_groups
 from .htmlconvert import Target, convert_document
 from .markup import ALLOWED_HTML, VariantMarkupExtension
 from .rules import Rule, RuleError, load_glossary, parse_rules
 from .selection import chosen_variant, page_context, remember_choice
 from .variants import HANS, HANT, KNOWN_VARIANTS, script_of_lang
+from .vocabulary import Vocabulary
 
 if TYPE_CHECKING:
+    import click
     from flask import Flask, Request, Response
     from markdown.extensions import Extension
     from werkzeug.wrappers import Response as BaseResponse
@@ -47,6 +55,8 @@ logger = logging.getLogger("blog_plugins.opencc")
 DEFAULT_GLOSSARY = Path(__file__).parent / "data" / "glossary.toml"
 RULES_KEY = "variants_rules"
 RULES_ATTRIBUTE = "data-variant-rules"
+GROUPS_KEY = "variants_groups"
+GROUPS_ATTRIBUTE = "data-variant-groups"
 CONVERTED_MIMETYPES = frozenset(
     {"text/html", "application/xhtml+xml", "application/atom+xml", "application/rss+xml"}
 )
@@ -83,6 +93,10 @@ class Config:
     default_glossary: bool = True
     #: The site's glossary, relative to the instance folder; missing is fine.
     glossary: str = "glossary.toml"
+    #: Conversion groups applied to every page (names of files in ``groups_folder``).
+    groups: list[str] = field(default_factory=list)
+    #: Where conversion group files live, relative to the instance folder.
+    groups_folder: str = "variant_groups"
     #: Cookie remembering the reader's choice.
     cookie_name: str = "variant"
     cookie_days: int = 365
@@ -94,6 +108,7 @@ class State:
 
     config: Config
     glossary: tuple[Rule, ...]
+    vocabulary: Vocabulary
 
     def target(self, code: str) -> Target:
         return Target(
@@ -105,6 +120,7 @@ class State:
             },
             default_script=script_of_lang(str(current_app.config.get("LANGUAGE", "zh-Hans"))),
             glossary=self.glossary,
+            vocabulary=self.vocabulary,
         )
 
 
@@ -143,7 +159,25 @@ def prepare(instance_path: str, config: Config) -> State:
     site_glossary = Path(instance_path) / config.glossary
     if config.glossary and site_glossary.is_file():
         rules += load_glossary(site_glossary)
-    return State(config, tuple(rules))
+    groups = load_groups(groups_folder(instance_path, config))
+    unknown_groups = [name for name in config.groups if name.lower() not in groups]
+    if unknown_groups:
+        raise GroupError(
+            f"[plugins.opencc] groups: no group file for {unknown_groups} in "
+            f"{groups_folder(instance_path, config)} (installed: "
+            f"{', '.join(g.name for g in groups.values()) or 'none'}; see `blog groups`)"
+        )
+    for group in groups.values():
+        for conflict in group.conflicts:
+            logger.warning("conversion group %s: later rule wins: %s", group.name, conflict)
+    vocabulary = Vocabulary(tuple(rules), groups, tuple(config.groups))
+    vocabulary.prepare()
+    return State(config, tuple(rules), vocabulary)
+
+
+def groups_folder(instance_path: str, config: Config) -> Path:
+    """Return the folder the site's conversion group files live in."""
+    return Path(instance_path) / config.groups_folder
 
 
 # -- start-up ------------------------------------------------------------------------
@@ -194,7 +228,7 @@ def blog_markdown_extensions() -> list[Extension | str]:
 @hookimpl
 def blog_allowed_html() -> dict[str, Any]:
     attributes = {tag: set(names) for tag, names in ALLOWED_HTML["attributes"].items()}
-    attributes.setdefault("div", set()).add(RULES_ATTRIBUTE)
+    attributes.setdefault("div", set()).update({RULES_ATTRIBUTE, GROUPS_ATTRIBUTE})
     return {"attributes": attributes}
 
 
@@ -214,15 +248,46 @@ def blog_render_html(post: PostDraft, html: str) -> str | None:
     ``from_traditional`` conversions.
     """
     rules, _errors = _post_rules(post)
+    groups, _unknown = _post_groups(post)
     attributes = []
     if script_of_lang(post.lang) == HANT:
         attributes.append(f'lang="{html_lib.escape(post.lang, quote=True)}"')
     if rules:
         stored = json.dumps([rule.to_json() for rule in rules], ensure_ascii=False)
         attributes.append(f'{RULES_ATTRIBUTE}="{html_lib.escape(stored, quote=True)}"')
+    if groups:
+        attributes.append(f'{GROUPS_ATTRIBUTE}="{html_lib.escape(" ".join(groups), quote=True)}"')
     if not attributes:
         return None
     return f"<div {' '.join(attributes)}>{html}</div>"
+
+
+def _post_groups(post: Post) -> tuple[list[str], list[str]]:
+    """Return the post's ``variants_groups`` names, and warnings for those not installed."""
+    meta = post.meta or {}
+    if GROUPS_KEY not in meta:
+        return [], []
+    names = meta[GROUPS_KEY]
+    if isinstance(names, str):
+        names = [part for part in names.replace(",", " ").split() if part]
+    if not isinstance(names, list):
+        return [], [f"{GROUPS_KEY} must be a list of group names, got {type(names).__name__}"]
+    vocabulary = _state().vocabulary if has_app_context() else Vocabulary()
+    named: list[str] = []
+    warnings: list[str] = []
+    for name in names:
+        if not isinstance(name, str) or not NAME_PATTERN.match(name):
+            warnings.append(f"{GROUPS_KEY}: {name!r} is not a group name")
+        else:
+            # Stored even when not installed (yet): the page uses it once it is.
+            named.append(name)
+            if not vocabulary.known(name):
+                installed = ", ".join(g.name for g in vocabulary.groups.values()) or "none"
+                warnings.append(
+                    f"{GROUPS_KEY}: unknown conversion group {name!r} (installed: "
+                    f"{installed}); the post is shown without it"
+                )
+    return named, warnings
 
 
 @hookimpl
@@ -230,7 +295,22 @@ def blog_post_metadata(post: PostDraft) -> dict[str, Any] | None:
     _rules, errors = _post_rules(post)
     for error in errors:
         logger.warning("post %r: %s: %s", post.slug, RULES_KEY, error)
-    return {"variant_rule_errors": errors} if errors else None
+    _groups, group_warnings = _post_groups(post)
+    for warning in group_warnings:
+        logger.warning("post %r: %s", post.slug, warning)
+    meta: dict[str, Any] = {}
+    if errors:
+        meta["variant_rule_errors"] = errors
+    if group_warnings:
+        meta["variant_group_warnings"] = group_warnings
+    if errors or group_warnings:
+        meta["warnings"] = [*errors, *group_warnings]
+    return meta or None
+
+
+@hookimpl
+def blog_register_commands(cli: click.Group) -> None:
+    cli.add_command(groups_command)
 
 
 @hookimpl
@@ -285,4 +365,4 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
     return response
 
 
-__all__ = ["Config", "RuleError", "prepare"]
+__all__ = ["Config", "GroupError", "RuleError", "groups_folder", "prepare"]

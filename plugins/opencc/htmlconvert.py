@@ -11,7 +11,8 @@ inside an element with ``translate="no"``, ``data-noconvert`` (the ``-{…}-`` m
 class ``variant-switcher``.
 ``<span data-variants='{"zh-tw": …}'>`` (the ``-{zh-hans:…;zh-tw:…}-`` mark) has its
 content replaced by the text given for the variant. ``data-variant-rules`` on an element
-adds phrase rules for the text inside it; ``lang`` says which script the text is in.
+adds phrase rules for the text inside it, ``data-variant-groups`` (space-separated names)
+adds conversion groups; ``lang`` says which script the text is in.
 """
 
 from __future__ import annotations
@@ -23,8 +24,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from .converters import convert_many
-from .rules import Rule, RuleError, phrase_table
+from .rules import Rule, RuleError
 from .variants import HANS, pick_form, script_of_lang
+from .vocabulary import Scope, Vocabulary
 
 SKIPPED_ELEMENTS = frozenset(
     {"pre", "code", "kbd", "samp", "math", "svg", "script", "style", "textarea"}
@@ -76,6 +78,12 @@ class Target:
     configs: dict[str, str]
     default_script: str = HANS
     glossary: tuple[Rule, ...] = ()
+    #: The glossary, groups and compiled tables; built from ``glossary`` alone when absent.
+    vocabulary: Vocabulary | None = None
+
+    def __post_init__(self) -> None:
+        if self.vocabulary is None:
+            object.__setattr__(self, "vocabulary", Vocabulary(glossary=self.glossary))
 
 
 @dataclass
@@ -84,14 +92,14 @@ class _Open:
     skip: bool = False
     script: str | None = None
     rules: tuple[Rule, ...] | None = None
+    groups: tuple[str, ...] | None = None
     replaced: bool = False
 
 
 @dataclass
 class _Segment:
     text: str
-    script: str
-    rules: tuple[Rule, ...]
+    scope: Scope
 
 
 @dataclass
@@ -99,10 +107,10 @@ class _Document:
     pieces: list[str | int] = field(default_factory=list)
     segments: list[_Segment] = field(default_factory=list)
 
-    def text(self, text: str, script: str, rules: tuple[Rule, ...]) -> None:
+    def text(self, text: str, scope: Scope) -> None:
         if _CJK.search(text):
             self.pieces.append(len(self.segments))
-            self.segments.append(_Segment(text, script, rules))
+            self.segments.append(_Segment(text, scope))
         else:
             self.pieces.append(text)
 
@@ -155,13 +163,16 @@ class _Converter:
                 return entry.script
         return self.target.default_script
 
-    def rules(self, script: str) -> tuple[Rule, ...]:
-        scoped: tuple[Rule, ...] = ()
+    def scope(self) -> Scope:
+        """The script and the post's rules and groups in force at the current position."""
+        rules: tuple[Rule, ...] | None = None
+        groups: tuple[str, ...] | None = None
         for entry in reversed(self.stack):
-            if entry.rules is not None:
-                scoped = entry.rules
-                break
-        return (self.target.glossary if script == HANS else ()) + scoped
+            if rules is None and entry.rules is not None:
+                rules = entry.rules
+            if groups is None and entry.groups is not None:
+                groups = entry.groups
+        return Scope(self.script(), groups or (), rules or ())
 
     def add_text(self, text: str) -> None:
         if self.replaced():
@@ -169,8 +180,7 @@ class _Converter:
         if self.skipping():
             self.doc.pieces.append(text)
             return
-        script = self.script()
-        self.doc.text(text, script, self.rules(script))
+        self.doc.text(text, self.scope())
 
     # -- tags -----------------------------------------------------------------------
 
@@ -198,6 +208,8 @@ class _Converter:
             entry.script = script_of_lang(values["lang"])
         if "data-variant-rules" in values:
             entry.rules = _stored_rules(values["data-variant-rules"])
+        if "data-variant-groups" in values:
+            entry.groups = tuple(values["data-variant-groups"].split())
         form = None
         if "data-variants" in values and not entry.skip:
             form = _variant_form(values["data-variants"], self.target.code)
@@ -236,8 +248,7 @@ class _Converter:
                 position = end
             elif attr in CONVERTED_ATTRIBUTES or (attr == "content" and meta_prose):
                 self.doc.pieces.append(tag[position:start])
-                script = self.script()
-                self.doc.text(raw, script, self.rules(script))
+                self.doc.text(raw, self.scope())
                 position = end
         self.doc.pieces.append(tag[position:])
 
@@ -349,15 +360,11 @@ class _Placeholders:
     def __init__(self) -> None:
         self.by_text: dict[str, str] = {}
 
-    def protect(self, text: str, rules: tuple[Rule, ...], code: str) -> tuple[str, bool]:
-        if not rules or _PRIVATE.search(text):
+    def protect(self, text: str, scope: Scope, target: Target) -> tuple[str, bool]:
+        if _PRIVATE.search(text) or target.vocabulary is None:
             return text, False
-        table = phrase_table(rules, code)
-        if table.pattern is None:
-            return text, False
-        protected, count = table.pattern.subn(
-            lambda match: self._stand_in(table.replacements[match.group(0)]), text
-        )
+        table = target.vocabulary.table(target.code, scope)
+        protected, count = table.sub(text, self._stand_in)
         return protected, count > 0
 
     def _stand_in(self, replacement: str) -> str:
@@ -375,14 +382,14 @@ def _convert_segments(segments: list[_Segment], target: Target) -> list[str]:
     prepared: list[str] = []
     protected: list[int] = []
     for index, segment in enumerate(segments):
-        text, changed = placeholders.protect(segment.text, segment.rules, target.code)
+        text, changed = placeholders.protect(segment.text, segment.scope, target)
         prepared.append(text)
         if changed:
             protected.append(index)
 
     by_config: dict[str, list[int]] = {}
     for index, segment in enumerate(segments):
-        config = target.configs.get(segment.script, "")
+        config = target.configs.get(segment.scope.script, "")
         if config:
             by_config.setdefault(config, []).append(index)
     converted = list(prepared)

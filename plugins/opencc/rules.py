@@ -20,11 +20,9 @@ to Simplified source text only, and only in the variants they name (no fallbacks
 
 from __future__ import annotations
 
-import re
 import tomllib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -163,29 +161,3 @@ def load_glossary(path: Path) -> list[Rule]:
             raise RuleError(f"{where}: 'note' must be a string")
         rules.append(_checked([source], fields, where, fallback=False))
     return rules
-
-
-class PhraseTable:
-    """The rules for one target variant, compiled into a longest-leftmost matcher."""
-
-    def __init__(self, rules: Iterable[Rule], code: str) -> None:
-        self.replacements: dict[str, str] = {}
-        for rule in rules:
-            form = rule.form_for(code)
-            if form is None:
-                continue
-            for source in rule.sources:
-                self.replacements[source] = form
-        alternatives = sorted(self.replacements, key=len, reverse=True)
-        self.pattern = (
-            re.compile("|".join(re.escape(a) for a in alternatives)) if alternatives else None
-        )
-
-    def __bool__(self) -> bool:
-        return self.pattern is not None
-
-
-@lru_cache(maxsize=256)
-def phrase_table(rules: tuple[Rule, ...], code: str) -> PhraseTable:
-    """Return the compiled table of ``rules`` for variant ``code`` (shared, immutable)."""
-    return PhraseTable(rules, code)

@@ -27,9 +27,17 @@ from flask import has_app_context
 from blog.api import current_variant, hookimpl, plugin_config, static_url
 
 from .htmltext import Edit, Rule, transform_html
-from .punctuation import FULL_WIDTH, corner_quote_edits, curly_quote_edits, full_width_edits
+from .nowrap import keep_punctuation_with_inline
+from .punctuation import (
+    FULL_WIDTH,
+    corner_quote_edits,
+    curly_quote_edits,
+    full_width_edits,
+    remove_space_before_punctuation,
+    space_before_punctuation_edits,
+)
 from .ruby import RubyExtension
-from .spacing import spacing_insertions
+from .spacing import add_spacing, spacing_insertions
 from .treetext import TypographyExtension
 
 if TYPE_CHECKING:
@@ -40,7 +48,14 @@ if TYPE_CHECKING:
 
 __version__ = "1.0.0"
 
-__all__ = ["Config", "check_config", "save_time_rules", "to_corner_quotes", "typeset_html"]
+__all__ = [
+    "Config",
+    "check_config",
+    "save_time_rules",
+    "to_corner_quotes",
+    "typeset_html",
+    "typeset_text",
+]
 
 
 @dataclass
@@ -57,6 +72,10 @@ class Config:
     corner_quote_variants: list[str] = field(default_factory=lambda: ["zh-tw", "zh-hk"])
     #: Enable the ``{汉字|hàn zì}`` ruby syntax.
     ruby: bool = True
+    #: Delete white space before closing full-width punctuation (``公式 。`` → ``公式。``).
+    tight_punctuation: bool = True
+    #: Keep inline math and code together with the punctuation right after them.
+    keep_punctuation_with_inline: bool = True
 
 
 def check_config(config: Config) -> None:
@@ -94,6 +113,8 @@ def save_time_rules(config: Config) -> list[Rule]:
         rules.append(_full_width_rule(config.full_width_punctuation))
     if config.spacing:
         rules.append(_spacing_rule)
+    if config.tight_punctuation:
+        rules.append(space_before_punctuation_edits)
     return rules
 
 
@@ -103,7 +124,19 @@ def typeset_html(html: str, config: Config | None = None) -> str:
     Posts are typeset on Markdown's tree instead (no HTML parse); this is for HTML from
     elsewhere (titles, feeds, tools).
     """
-    return transform_html(html, save_time_rules(config or Config()))
+    config = config or Config()
+    html = transform_html(html, save_time_rules(config))
+    return keep_punctuation_with_inline(html) if config.keep_punctuation_with_inline else html
+
+
+def typeset_text(text: str, config: Config | None = None) -> str:
+    """Apply the spacing and punctuation rules of ``config`` to plain text (a title, say)."""
+    config = config or Config()
+    if config.spacing:
+        text = add_spacing(text)
+    if config.tight_punctuation:
+        text = remove_space_before_punctuation(text)
+    return text
 
 
 def to_corner_quotes(html: str) -> str:
@@ -126,6 +159,27 @@ def blog_markdown_extensions(post: PostDraft) -> list[Extension | str]:
 
 
 @hookimpl
+def blog_render_html(post: PostDraft, html: str) -> str | None:
+    # A substitution over the serialised body, not a parse: inline formulas are stashed
+    # HTML in Markdown's tree, so the pair (formula, punctuation) first exists here.
+    if (post.lang or "").lower().startswith("en") or not _config().keep_punctuation_with_inline:
+        return None
+    return keep_punctuation_with_inline(html)
+
+
+@hookimpl
+def blog_display_text(text: str, role: str) -> str | None:
+    """Space titles, headings, excerpts, descriptions and snippets like the body."""
+    config = _config()
+    if role == "snippet":
+        rules: list[Rule] = [_spacing_rule] if config.spacing else []
+        if config.tight_punctuation:
+            rules.append(space_before_punctuation_edits)
+        return transform_html(text, rules) if rules else None
+    return typeset_text(text, config)
+
+
+@hookimpl
 def blog_allowed_html() -> dict[str, Any]:
     return {"tags": {"ruby", "rt", "rp"}}
 
@@ -135,11 +189,15 @@ def blog_head_assets(request: Request) -> list[str]:
     return [static_url("typography", "typography.css")]
 
 
+#: Pages and feeds, whose prose gets corner quotes in the variants that use them.
+CORNER_QUOTE_MIMETYPES = frozenset({"text/html", "application/atom+xml"})
+
+
 @hookimpl
 def blog_response_filter(request: Request, response: Response) -> Response | None:
     if current_variant() not in _config().corner_quote_variants:
         return None
-    if response.mimetype != "text/html" or response.direct_passthrough:
+    if response.mimetype not in CORNER_QUOTE_MIMETYPES or response.direct_passthrough:
         return None
     page = response.get_data(as_text=True)
     converted = to_corner_quotes(page)

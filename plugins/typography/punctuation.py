@@ -117,3 +117,41 @@ def corner_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
             edits.append((opening_index, opening_index + 1, CORNER_QUOTES[expected_opening]))
             edits.append((index, index + 1, CORNER_QUOTES[char]))
     return sorted(edits)
+
+
+#: Full-width marks that close a clause or a bracket: no white space belongs before them,
+#: and a space there lets the mark wrap to the start of a line on its own.
+CLOSING_FULL_WIDTH = frozenset("，。、；：！？）」』》〉】〕")
+_SPACES = frozenset(" \t\n\r\u3000\u00a0")
+
+
+def space_before_punctuation_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
+    """Delete white space that stands right before closing full-width punctuation."""
+    edits: list[Edit] = []
+    index = 0
+    length = len(text)
+    while index < length:
+        if text[index] in _SPACES:
+            end = index
+            while end < length and text[end] in _SPACES:
+                end += 1
+            if (
+                index > 0
+                and end < length
+                and text[end] in CLOSING_FULL_WIDTH
+                and text[index - 1] != _PARAGRAPH_BREAK
+                and all(editable[index:end])
+            ):
+                edits.append((index, end, ""))
+            index = end
+        else:
+            index += 1
+    return edits
+
+
+def remove_space_before_punctuation(text: str) -> str:
+    """Plain-text form of :func:`space_before_punctuation_edits`."""
+    edits = space_before_punctuation_edits(text, [True] * len(text))
+    for start, end, replacement in reversed(edits):
+        text = text[:start] + replacement + text[end:]
+    return text
