@@ -157,7 +157,9 @@ def build(context: Context, out: Path, base_url: str | None) -> None:
     if len(report.removed) > LISTED_CHANGES:
         click.echo(f"  … and {len(report.removed) - LISTED_CHANGES} more removed")
     for path, referrers in sorted(report.broken.items()):
-        click.echo(f"warning: {path} is linked from {sorted(referrers)[0]} but is not public", err=True)
+        click.echo(
+            f"warning: {path} is linked from {sorted(referrers)[0]} but is not public", err=True
+        )
     click.echo(
         f"Built {report.pages} pages, {report.files} files into {report.out} in "
         f"{report.seconds:.1f} s: {len(report.written)} written, {report.unchanged} unchanged, "
