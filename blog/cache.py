@@ -31,6 +31,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import brotli
@@ -39,6 +40,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from blog.models import utcnow
+from blog.page_files import PageFiles, Watcher
 from blog.plugins import Plugins
 from blog.variants import VariantPrefixMiddleware
 
@@ -121,6 +123,8 @@ class PageStore:
         self.generation = 0
         self._pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
         self._lock = threading.Lock()
+        #: Called with the new generation number after the store was emptied.
+        self.listeners: list[Callable[[int], None]] = []
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -156,6 +160,9 @@ class PageStore:
             self._pages.clear()
             self.bytes = 0
             self.generation += 1
+            generation = self.generation
+        for listener in self.listeners:
+            listener(generation)
 
 
 @dataclass(frozen=True)
@@ -180,10 +187,14 @@ class ContentWatch:
         self._expires_at = float("inf")
         self._forced = True
         self._lock = threading.Lock()
+        #: Set on every forced check: wakes the page-file watcher thread, when there is one.
+        self.wake: threading.Event | None = None
 
     def force_check(self) -> None:
         """Re-read the state before the next lookup (called after a commit in this process)."""
         self._forced = True
+        if self.wake is not None:
+            self.wake.set()
 
     def current_generation(self) -> int | None:
         """Return the store generation valid now, or ``None`` when the state cannot be read."""
@@ -350,6 +361,7 @@ class PageCacheMiddleware:
         self._rendering: dict[CacheKey, threading.Event] = {}
         self._rendering_lock = threading.Lock()
         self._codings: dict[str, list[str]] = {}
+        self.files: PageFiles | None = None
         _watches.add(self.watch)
 
     def _read_state(self) -> ContentState:
@@ -430,12 +442,21 @@ class PageCacheMiddleware:
                     start_response(status, headers)
                     return [] if head else [body]
                 page = make_page(status, headers, body)
-                self.store.put(key, page, generation)
+                if self.store.put(key, page, generation) and self.files is not None:
+                    self._write_file(key, page, generation)
             finally:
                 if claimed:
                     with self._rendering_lock:
                         self._rendering.pop(key).set()
         return self._answer(page, environ, start_response, head, self._coding(environ, page))
+
+    def _write_file(self, key: CacheKey, page: CachedPage, generation: int) -> None:
+        assert self.files is not None
+        path, query = key[2], key[3]
+        prefixed = self.prefixes.split(path)[0] is not None or not self.has_variants
+        if self.files.wanted(path, query, _header(page.headers, "content-type") or "", prefixed):
+            bodies = {"": page.body, **{c: e.body for c, e in page.encoded.items()}}
+            self.files.write(path, generation, bodies)
 
     def _coding(self, environ: dict[str, Any], page: CachedPage) -> str | None:
         header = environ.get("HTTP_ACCEPT_ENCODING")
@@ -495,4 +516,11 @@ def install_page_cache(app: Flask, wsgi_app: WSGIApp, variants: Iterable[str]) -
     check_seconds = max(0.0, float(app.config["PAGE_CACHE_CHECK_MS"]) / 1000)
     cache = PageCacheMiddleware(app, wsgi_app, variants, max_bytes, check_seconds)
     app.extensions["blog.page_cache"] = cache
+    folder = str(app.config["PAGE_CACHE_FILES"])
+    if folder:
+        files = PageFiles(Path(app.instance_path) / folder)
+        files.generation = cache.store.generation
+        cache.files = files
+        cache.store.listeners.append(files.new_generation)
+        cache.watch.wake = Watcher(cache.watch.current_generation, check_seconds).wake
     return cache

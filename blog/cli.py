@@ -137,7 +137,8 @@ LISTED_CHANGES = 20
 @pass_context
 def build(context: Context, out: Path, base_url: str | None) -> None:
     """Write the whole public site, every variant, as static files into OUT (incremental)."""
-    from blog.build import BuildError, build_site
+    from blog.build.paths import BuildError
+    from blog.build.site import build_site
 
     context.app()  # the instance must exist and its config must load
     try:

@@ -10,9 +10,7 @@ Stages, in order:
 5. :mod:`blog.build.paths` checks every path (inside OUT, name lengths, case collisions)
    before anything is written;
 6. :mod:`blog.build.output` writes the changed files into a temporary folder and swaps it in.
+
+``blog.build.paths`` is also used by the page cache's file writer, so this package imports
+nothing on its own: the entry point is :func:`blog.build.site.build_site`.
 """
-
-from blog.build.paths import BuildError
-from blog.build.site import BuildReport, build_site
-
-__all__ = ["BuildError", "BuildReport", "build_site"]

@@ -123,13 +123,16 @@ def write_site(out: Path, files: Mapping[PurePosixPath, bytes]) -> WriteReport:
             target.parent.mkdir(parents=True, exist_ok=True)
             siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
             old = out / relative
-            if previous.get(name) == digest and _link_or_copy(old, target):
-                if all(
+            if (
+                previous.get(name) == digest
+                and _link_or_copy(old, target)
+                and all(
                     _link_or_copy(old.with_name(old.name + s), target.with_name(target.name + s))
                     for s in siblings
-                ):
-                    report.unchanged += 1
-                    continue
+                )
+            ):
+                report.unchanged += 1
+                continue
             target.write_bytes(data)
             for suffix, compress in zip(siblings, (gzip_bytes, brotli_bytes), strict=False):
                 target.with_name(target.name + suffix).write_bytes(compress(data))

@@ -15,8 +15,8 @@ import html
 import re
 from collections import deque
 from collections.abc import Iterable
-from typing import Any
 from dataclasses import dataclass, field
+from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from flask import Flask

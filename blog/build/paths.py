@@ -48,9 +48,7 @@ def output_path(url_path: str) -> PurePosixPath:
         problem = _unsafe_component(part)
         if problem:
             raise BuildError(f"{url_path}: the path segment {part!r} {problem}")
-    if decoded.endswith("/") or not parts:
-        parts.append("index.html")
-    elif parts[-1] in FOLDER_PAGES:
+    if decoded.endswith("/") or not parts or parts[-1] in FOLDER_PAGES:
         parts.append("index.html")
     path = PurePosixPath(*parts)
     check_name_lengths(path, url_path)

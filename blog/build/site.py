@@ -101,7 +101,7 @@ def _upload_files(app: Flask) -> dict[str, Path]:
 
 
 def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildReport:
-    """Build the public site of ``instance`` into ``out``; raise :class:`BuildError` on bad input."""
+    """Build the public site of ``instance`` into ``out``; bad input raises BuildError."""
     started = time.perf_counter()
     check_out_folder(out, instance)
     app = build_app(instance, "")
