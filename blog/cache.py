@@ -21,6 +21,7 @@ cache. The stale window for a change made by another process is therefore at mos
 
 from __future__ import annotations
 
+import gzip
 import hashlib
 import logging
 import threading
@@ -28,16 +29,19 @@ import time
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
+import brotli
 from flask import Flask
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from blog import queries
 from blog.models import utcnow
+from blog.page_files import PageFiles, Watcher
 from blog.plugins import Plugins
 from blog.variants import VariantPrefixMiddleware
 
@@ -69,18 +73,54 @@ RENDER_WAIT_SECONDS = 30.0
 NOT_MODIFIED_HEADERS = frozenset({"etag", "cache-control", "vary", "content-location", "expires"})
 
 
+#: Content types stored compressed as well; images and the like are compressed already.
+COMPRESSIBLE_TYPES = (
+    "text/",
+    "application/atom+xml",
+    "application/xml",
+    "application/json",
+    "application/javascript",
+)
+#: Below this size a compressed body saves less than its headers cost.
+MIN_COMPRESS_BYTES = 256
+#: Brotli quality 5 compresses an 18 KB page in about 2 ms here, within 10 % of quality 11.
+BROTLI_QUALITY = 5
+GZIP_LEVEL = 6
+#: Codings in the server's order of preference when the client accepts several equally.
+CODINGS = ("br", "gzip")
+#: Distinct Accept-Encoding headers whose parsed choice is remembered.
+MAX_REMEMBERED_ENCODINGS = 256
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """One compressed representation of a stored page: its headers, body and ETag."""
+
+    headers: list[tuple[str, str]]
+    body: bytes
+    etag: str
+
+
 @dataclass(frozen=True)
 class CachedPage:
-    """One stored response: status line, headers (with ETag) and body bytes."""
+    """One stored response: status line, headers (with ETag) and body bytes.
+
+    ``encoded`` holds the same page compressed (``br``, ``gzip``) when it is worth it; the
+    identity headers then carry ``Vary: Accept-Encoding`` too.
+    """
 
     status: str
     headers: list[tuple[str, str]]
     body: bytes
     etag: str
+    encoded: dict[str, Encoded] = field(default_factory=dict)
 
     @property
     def size(self) -> int:
-        return len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + ENTRY_OVERHEAD
+        extra = sum(len(e.body) + ENTRY_OVERHEAD for e in self.encoded.values())
+        return (
+            len(self.body) + sum(len(k) + len(v) for k, v in self.headers) + ENTRY_OVERHEAD + extra
+        )
 
 
 class PageStore:
@@ -92,6 +132,8 @@ class PageStore:
         self.generation = 0
         self._pages: OrderedDict[CacheKey, CachedPage] = OrderedDict()
         self._lock = threading.Lock()
+        #: Called with the new generation number after the store was emptied.
+        self.listeners: list[Callable[[int], None]] = []
 
     def __len__(self) -> int:
         return len(self._pages)
@@ -127,6 +169,9 @@ class PageStore:
             self._pages.clear()
             self.bytes = 0
             self.generation += 1
+            generation = self.generation
+        for listener in self.listeners:
+            listener(generation)
 
 
 @dataclass(frozen=True)
@@ -151,10 +196,14 @@ class ContentWatch:
         self._expires_at = float("inf")
         self._forced = True
         self._lock = threading.Lock()
+        #: Set on every forced check: wakes the page-file watcher thread, when there is one.
+        self.wake: threading.Event | None = None
 
     def force_check(self) -> None:
         """Re-read the state before the next lookup (called after a commit in this process)."""
         self._forced = True
+        if self.wake is not None:
+            self.wake.set()
 
     def current_generation(self) -> int | None:
         """Return the store generation valid now, or ``None`` when the state cannot be read."""
@@ -223,8 +272,41 @@ def _storable(status: str, headers: list[tuple[str, str]]) -> bool:
     return True
 
 
+def _header(headers: list[tuple[str, str]], name: str) -> str | None:
+    return next((v for k, v in headers if k.lower() == name), None)
+
+
+def _compressions(headers: list[tuple[str, str]], body: bytes) -> dict[str, bytes]:
+    """The body compressed with each coding that makes it smaller; none for other types."""
+    content_type = (_header(headers, "content-type") or "").lower()
+    if (
+        len(body) < MIN_COMPRESS_BYTES
+        or _header(headers, "content-encoding") is not None
+        or not content_type.startswith(COMPRESSIBLE_TYPES)
+    ):
+        return {}
+    bodies = {
+        "br": bytes(brotli.compress(body, quality=BROTLI_QUALITY)),
+        "gzip": gzip.compress(body, compresslevel=GZIP_LEVEL, mtime=0),
+    }
+    return {coding: data for coding, data in bodies.items() if len(data) < len(body)}
+
+
+def _with_vary(headers: list[tuple[str, str]], name: str) -> list[tuple[str, str]]:
+    vary = _header(headers, "vary")
+    if vary is None:
+        return [*headers, ("Vary", name)]
+    if name.lower() in (v.strip().lower() for v in vary.split(",")):
+        return headers
+    return [(k, f"{v}, {name}" if k.lower() == "vary" else v) for k, v in headers]
+
+
 def make_page(status: str, headers: list[tuple[str, str]], body: bytes) -> CachedPage:
-    """Build the stored form of a response: an ETag from the body, revalidation by default."""
+    """Build the stored form of a response: an ETag from the body, revalidation by default.
+
+    Text is also stored brotli- and gzip-compressed; each representation has its own ETag
+    (the identity one with a coding suffix), as RFC 9110 asks of strong validators.
+    """
     names = {name.lower() for name, _value in headers}
     etag = next((v for k, v in headers if k.lower() == "etag"), "")
     kept = [(k, v) for k, v in headers if k.lower() != "content-length"]
@@ -234,8 +316,36 @@ def make_page(status: str, headers: list[tuple[str, str]], body: bytes) -> Cache
     if "cache-control" not in names:
         # Browsers and proxies may keep the page but must revalidate: a 304 costs a lookup.
         kept.append(("Cache-Control", "no-cache"))
+    compressed = _compressions(kept, body)
+    encoded: dict[str, Encoded] = {}
+    if compressed:
+        kept = _with_vary(kept, "Accept-Encoding")
+        for coding, data in compressed.items():
+            coded_etag = etag[:-1] + f'-{coding}"' if etag.endswith('"') else f"{etag}-{coding}"
+            coded_headers = [(k, coded_etag if k.lower() == "etag" else v) for k, v in kept]
+            coded_headers += [("Content-Encoding", coding), ("Content-Length", str(len(data)))]
+            encoded[coding] = Encoded(coded_headers, data, coded_etag)
     kept.append(("Content-Length", str(len(body))))
-    return CachedPage(status=status, headers=kept, body=body, etag=etag)
+    return CachedPage(status=status, headers=kept, body=body, etag=etag, encoded=encoded)
+
+
+def accepted_codings(header: str) -> list[str]:
+    """The codings of :data:`CODINGS` that ``Accept-Encoding`` allows, best first."""
+    weights: dict[str, float] = {}
+    for item in header.split(","):
+        name, _semicolon, parameters = item.strip().partition(";")
+        quality = 1.0
+        for parameter in parameters.split(";"):
+            key, _equals, value = parameter.strip().partition("=")
+            if key.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        weights[name.strip().lower()] = quality
+    wildcard = weights.get("*", 0.0)
+    ranked = [(weights.get(coding, wildcard), -n, coding) for n, coding in enumerate(CODINGS)]
+    return [coding for quality, _n, coding in sorted(ranked, reverse=True) if quality > 0]
 
 
 class PageCacheMiddleware:
@@ -259,6 +369,8 @@ class PageCacheMiddleware:
         self._chosen: dict[tuple[str, str, str], str] = {}
         self._rendering: dict[CacheKey, threading.Event] = {}
         self._rendering_lock = threading.Lock()
+        self._codings: dict[str, list[str]] = {}
+        self.files: PageFiles | None = None
         #: Told of every lookup ("hit", or "miss" with the render's seconds): the metrics.
         self.observe: Callable[[str, float | None], None] | None = None
         _watches.add(self.watch)
@@ -341,14 +453,35 @@ class PageCacheMiddleware:
                     start_response(status, headers)
                     return [] if head else [body]
                 page = make_page(status, headers, body)
-                self.store.put(key, page, generation)
+                if self.store.put(key, page, generation) and self.files is not None:
+                    self._write_file(key, page, generation)
             finally:
                 if claimed:
                     with self._rendering_lock:
                         self._rendering.pop(key).set()
         elif self.observe is not None:
             self.observe("hit", None)
-        return self._answer(page, environ, start_response, head)
+        return self._answer(page, environ, start_response, head, self._coding(environ, page))
+
+    def _write_file(self, key: CacheKey, page: CachedPage, generation: int) -> None:
+        assert self.files is not None
+        path, query = key[2], key[3]
+        prefixed = self.prefixes.split(path)[0] is not None or not self.has_variants
+        if self.files.wanted(path, query, _header(page.headers, "content-type") or "", prefixed):
+            bodies = {"": page.body, **{c: e.body for c, e in page.encoded.items()}}
+            self.files.write(path, generation, bodies)
+
+    def _coding(self, environ: dict[str, Any], page: CachedPage) -> str | None:
+        header = environ.get("HTTP_ACCEPT_ENCODING")
+        if not header or not page.encoded:
+            return None
+        codings = self._codings.get(header)
+        if codings is None:
+            codings = accepted_codings(header)
+            if len(self._codings) >= MAX_REMEMBERED_ENCODINGS:
+                self._codings.clear()
+            self._codings[header] = codings
+        return next((coding for coding in codings if coding in page.encoded), None)
 
     def _render(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
         captured: dict[str, Any] = {}
@@ -370,17 +503,22 @@ class PageCacheMiddleware:
 
     @staticmethod
     def _answer(
-        page: CachedPage, environ: dict[str, Any], start_response: StartResponse, head: bool
+        page: CachedPage,
+        environ: dict[str, Any],
+        start_response: StartResponse,
+        head: bool,
+        coding: str | None = None,
     ) -> Iterable[bytes]:
+        chosen = page.encoded[coding] if coding else page
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if if_none_match and _etag_matches(if_none_match, page.etag):
+        if if_none_match and _etag_matches(if_none_match, chosen.etag):
             start_response(
                 "304 Not Modified",
-                [(k, v) for k, v in page.headers if k.lower() in NOT_MODIFIED_HEADERS],
+                [(k, v) for k, v in chosen.headers if k.lower() in NOT_MODIFIED_HEADERS],
             )
             return []
-        start_response(page.status, page.headers)
-        return [] if head else [page.body]
+        start_response(page.status, chosen.headers)
+        return [] if head else [chosen.body]
 
 
 def install_page_cache(app: Flask, wsgi_app: WSGIApp, variants: Iterable[str]) -> WSGIApp:
@@ -391,4 +529,11 @@ def install_page_cache(app: Flask, wsgi_app: WSGIApp, variants: Iterable[str]) -
     check_seconds = max(0.0, float(app.config["PAGE_CACHE_CHECK_MS"]) / 1000)
     cache = PageCacheMiddleware(app, wsgi_app, variants, max_bytes, check_seconds)
     app.extensions["blog.page_cache"] = cache
+    folder = str(app.config["PAGE_CACHE_FILES"])
+    if folder:
+        files = PageFiles(Path(app.instance_path) / folder)
+        files.generation = cache.store.generation
+        cache.files = files
+        cache.store.listeners.append(files.new_generation)
+        cache.watch.wake = Watcher(cache.watch.current_generation, check_seconds).wake
     return cache

@@ -161,6 +161,50 @@ def serve(
 cli.add_command(token_commands)
 cli.add_command(upload_commands)
 
+#: How many changed paths `blog build` lists before summarising the rest.
+LISTED_CHANGES = 20
+
+
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--base-url",
+    default=None,
+    help="Address the site is published at, e.g. https://name.github.io/blog/ (else SITE_URL).",
+)
+@pass_context
+def build(context: Context, out: Path, base_url: str | None) -> None:
+    """Write the whole public site, every variant, as static files into OUT (incremental)."""
+    from blog.build.paths import BuildError
+    from blog.build.site import build_site
+
+    context.app()  # the instance must exist and its config must load
+    try:
+        report = build_site(context.instance, out, base_url)
+    except BuildError as error:
+        raise click.ClickException(str(error)) from None
+    except OSError as error:
+        raise click.ClickException(
+            f"{out}: cannot write the site ({error}); the previous site, if any, is unchanged"
+        ) from None
+    for name in report.written[:LISTED_CHANGES]:
+        click.echo(f"  written  {name}")
+    if len(report.written) > LISTED_CHANGES:
+        click.echo(f"  … and {len(report.written) - LISTED_CHANGES} more written")
+    for name in report.removed[:LISTED_CHANGES]:
+        click.echo(f"  removed  {name}")
+    if len(report.removed) > LISTED_CHANGES:
+        click.echo(f"  … and {len(report.removed) - LISTED_CHANGES} more removed")
+    for path, referrers in sorted(report.broken.items()):
+        click.echo(
+            f"warning: {path} is linked from {sorted(referrers)[0]} but is not public", err=True
+        )
+    click.echo(
+        f"Built {report.pages} pages, {report.files} files into {report.out} in "
+        f"{report.seconds:.1f} s: {len(report.written)} written, {report.unchanged} unchanged, "
+        f"{len(report.removed)} removed."
+    )
+
 
 @cli.group()
 def user() -> None:

@@ -10,6 +10,7 @@ re-parse that XHTML with lxml and add little beyond the escaping Jinja already d
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Iterable
@@ -32,6 +33,8 @@ from blog.variants import ENVIRON_KEY
 feeds = Blueprint("feeds", __name__)
 
 FEED_ENTRIES = 20
+#: Post bodies whose XHTML form is kept; a feed holds FEED_ENTRIES of them.
+XHTML_CACHE_ENTRIES = 256
 ATOM_MIMETYPE = "application/atom+xml"
 MATHML_NAMESPACE = "http://www.w3.org/1998/Math/MathML"
 #: URL variant -> BCP 47 tag. Variants not listed here get their subtags re-cased.
@@ -230,8 +233,13 @@ class _XhtmlWriter(HTMLParser):
         return "".join(self.out) + "".join(f"</{name}>" for name in reversed(self.open))
 
 
+@functools.lru_cache(maxsize=XHTML_CACHE_ENTRIES)
 def html_to_xhtml(html: str, root: str) -> Markup:
-    """Well-formed XHTML for ``html``; site-relative links and images become absolute."""
+    """Well-formed XHTML for ``html``; site-relative links and images become absolute.
+
+    Memoised: a post appears in the site feed, its category's and each tag's, in every
+    variant, and parsing its body is most of a feed's cost (``blog build`` writes them all).
+    """
     writer = _XhtmlWriter(root)
     writer.feed(html)
     # Every text and attribute value was escaped by the writer; tags come only from ``html``.

@@ -1,0 +1,166 @@
+"""Write the built site into OUT without ever leaving a half-written one in its place.
+
+The new site is assembled in a temporary folder next to OUT (same file system), then
+swapped in with two renames; a failure before the swap deletes the temporary folder and
+leaves the previous site untouched. A manifest (``.blog-build.json``) records the SHA-256
+of every file: a file whose content did not change is hard-linked from the previous build,
+so it keeps its inode and modification time (rsync and object-storage uploads skip it),
+and only changed files are written. Files of deleted posts are simply not carried over.
+
+Text files also get ``.gz`` and ``.br`` siblings, for nginx ``gzip_static`` /
+``brotli_static`` and hosts that serve precompressed files; an unchanged file reuses its
+siblings from the previous build, so compression is paid only for what changed.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+import brotli
+
+from blog.build.paths import BuildError
+
+MANIFEST = ".blog-build.json"
+MANIFEST_VERSION = 1
+COMPRESSED_SUFFIXES = frozenset(
+    {".html", ".css", ".js", ".json", ".xml", ".txt", ".svg", ".map", ".mjs"}
+)
+#: Below this size a compressed copy saves less than the request overhead.
+MIN_COMPRESS_BYTES = 256
+#: Brotli quality for precompressed files. 11 saves another 8 % on a page but costs 70 times
+#: as long (0.14 s against 2 ms for an 18 KB page here), too slow for thousands of pages.
+BROTLI_QUALITY = 5
+
+
+@dataclass
+class WriteReport:
+    written: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    removed: list[str] = field(default_factory=list)
+
+
+def compressible(path: PurePosixPath, size: int) -> bool:
+    return path.suffix in COMPRESSED_SUFFIXES and size >= MIN_COMPRESS_BYTES
+
+
+def gzip_bytes(data: bytes) -> bytes:
+    # mtime=0 keeps the output identical for identical input.
+    return gzip.compress(data, compresslevel=9, mtime=0)
+
+
+def brotli_bytes(data: bytes) -> bytes:
+    return bytes(brotli.compress(data, quality=BROTLI_QUALITY))
+
+
+def check_out_folder(out: Path, instance: Path) -> None:
+    """Refuse an OUT that would overwrite the instance or a folder the build did not make."""
+    out = out.resolve()
+    instance = instance.resolve()
+    if out == instance or out.is_relative_to(instance):
+        raise BuildError(f"{out}: OUT is inside the instance folder {instance}; choose another")
+    if instance.is_relative_to(out):
+        raise BuildError(f"{out}: OUT contains the instance folder {instance}; choose another")
+    if out.exists() and not out.is_dir():
+        raise BuildError(f"{out}: OUT exists and is not a folder")
+    if out.is_dir() and any(out.iterdir()) and not (out / MANIFEST).is_file():
+        raise BuildError(
+            f"{out}: the folder is not empty and was not written by `blog build` (no {MANIFEST});"
+            " the build replaces OUT entirely, so give an empty or new folder"
+        )
+    parent = out.parent
+    if not parent.is_dir():
+        raise BuildError(f"{out}: the parent folder {parent} does not exist")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise BuildError(f"{out}: cannot write to {parent} (permission denied)")
+
+
+def _read_manifest(out: Path) -> dict[str, str]:
+    try:
+        data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
+        return {}
+    files = data.get("files")
+    return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def _link_or_copy(source: Path, target: Path) -> bool:
+    """Carry ``source`` over from the previous build; ``False`` when it is gone."""
+    if not source.is_file() or source.is_symlink():
+        return False
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+    return True
+
+
+def write_site(out: Path, files: Mapping[PurePosixPath, bytes]) -> WriteReport:
+    """Replace OUT with exactly ``files`` (relative paths -> bytes), incrementally."""
+    out = out.resolve()
+    previous = _read_manifest(out) if out.is_dir() else {}
+    report = WriteReport()
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
+    except OSError as error:
+        raise BuildError(f"{out}: cannot create a folder next to it: {error}") from None
+    try:
+        manifest: dict[str, str] = {}
+        for relative, data in sorted(files.items()):
+            name = str(relative)
+            digest = hashlib.sha256(data).hexdigest()
+            manifest[name] = digest
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
+            old = out / relative
+            if (
+                previous.get(name) == digest
+                and _link_or_copy(old, target)
+                and all(
+                    _link_or_copy(old.with_name(old.name + s), target.with_name(target.name + s))
+                    for s in siblings
+                )
+            ):
+                report.unchanged += 1
+                continue
+            target.write_bytes(data)
+            for suffix, compress in zip(siblings, (gzip_bytes, brotli_bytes), strict=False):
+                target.with_name(target.name + suffix).write_bytes(compress(data))
+            report.written.append(name)
+        report.removed = sorted(set(previous) - set(manifest))
+        (staging / MANIFEST).write_text(
+            json.dumps({"version": MANIFEST_VERSION, "files": manifest}, ensure_ascii=False),
+            encoding="utf-8",
+        )
+        staging.chmod(0o755)
+        _swap(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return report
+
+
+def _swap(staging: Path, out: Path) -> None:
+    """Put ``staging`` at ``out``; the old site is moved aside first and deleted after."""
+    if not out.exists():
+        staging.rename(out)
+        return
+    retired = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    retired.rmdir()
+    out.rename(retired)
+    try:
+        staging.rename(out)
+    except OSError:
+        retired.rename(out)
+        raise
+    shutil.rmtree(retired, ignore_errors=True)

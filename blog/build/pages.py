@@ -1,0 +1,148 @@
+"""Render the public site by requesting it from the real app, the way a reader would.
+
+Pages come from Flask's test client, so a built page is byte for byte what ``blog serve``
+answers for an anonymous reader with no cookie and no ``Accept-Language`` (unprefixed pages
+are therefore in each post's own script, with the switcher). Starting from the home page,
+the archive, the search page, the feeds and every URL of the sitemap in every variant, the
+crawler follows each internal link it finds, so a page that is linked is a page that is
+written, and a link that leads nowhere is reported. Drafts, scheduled posts and anything
+else the views do not show publicly answer 404 and are never written.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections import deque
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import quote, unquote, urlsplit
+
+from flask import Flask
+
+from blog.build.paths import FOLDER_PAGES
+
+#: Attributes whose root-relative URLs are followed and, for a sub-path site, rewritten.
+_URL_ATTRIBUTE = re.compile(r'\b(href|src|action|data-search-root)="([^"]*)"')
+_SITEMAP_LOC = re.compile(r"<loc>([^<]*)</loc>")
+#: A listing's first page, whose feed (``feed.xml`` below it) is written too.
+_LISTING_FIRST_PAGE = re.compile(r"/(?:categories|tags)/[^/]+/$")
+#: Areas that are never part of the static site (private, per-user or copied separately).
+SKIPPED_PREFIXES = ("/admin", "/api", "/static/", "/uploads/", "/healthz", "/readyz")
+PAGE_TYPES = ("text/html", "application/atom+xml", "application/xml", "text/xml", "text/plain")
+#: The URL requested for the themed "not found" page; answered with status 404.
+NOT_FOUND_PATH = "/404.html"
+#: Characters left unencoded in canonical paths (as werkzeug's url_for leaves them).
+SAFE_PATH_CHARACTERS = "/:@!$&'()*+,;=-._~"
+#: The request environ key that tells templates they render for the static site.
+STATIC_SITE_KEY = "blog.static_site"
+
+
+@dataclass
+class RenderedPage:
+    path: str
+    content_type: str
+    body: bytes
+
+
+@dataclass
+class Crawl:
+    """What the crawl produced: pages by URL path, and links that led to no page."""
+
+    pages: dict[str, RenderedPage] = field(default_factory=dict)
+    broken: dict[str, set[str]] = field(default_factory=dict)
+    assets: set[str] = field(default_factory=set)
+
+
+def split_internal(value: str, site_url: str) -> str | None:
+    """The root-relative path of an internal URL (no query or fragment), else ``None``."""
+    url = html.unescape(value)
+    if site_url and (url == site_url or url.startswith(site_url + "/")):
+        url = url[len(site_url) :] or "/"
+    if not url.startswith("/") or url.startswith("//"):
+        return None
+    # One spelling per page: url_for percent-encodes non-ASCII, authors may not.
+    return quote(unquote(urlsplit(url).path), safe=SAFE_PATH_CHARACTERS) or "/"
+
+
+def links_in(body: str, site_url: str) -> Iterable[str]:
+    values = [value for _attribute, value in _URL_ATTRIBUTE.findall(body)]
+    values += _SITEMAP_LOC.findall(body)
+    for value in values:
+        path = split_internal(value, site_url)
+        if path is not None:
+            yield path
+
+
+def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
+    """Request every seed and every internal page linked from what was fetched."""
+    client = app.test_client()
+    environ: dict[str, Any] = {STATIC_SITE_KEY: True}
+    if site_url:
+        parts = urlsplit(site_url)
+        environ["HTTP_HOST"] = parts.netloc
+        environ["wsgi.url_scheme"] = parts.scheme or "http"
+    result = Crawl()
+    queue: deque[tuple[str, str]] = deque((seed, "") for seed in seeds)
+    seen = {seed for seed, _ in queue}
+    for prefix in prefixes:
+        missing = f"{prefix}{NOT_FOUND_PATH}"
+        response = client.get(missing, environ_base=environ)
+        if response.status_code == 404 and response.mimetype == "text/html":
+            result.pages[missing] = RenderedPage(missing, "text/html", response.get_data())
+            seen.add(missing)
+    while queue:
+        path, referrer = queue.popleft()
+        response = client.get(path, environ_base=environ)
+        if response.status_code != 200 or response.mimetype not in PAGE_TYPES:
+            result.broken.setdefault(path, set()).add(referrer or "(start page)")
+            continue
+        body = response.get_data()
+        result.pages[path] = RenderedPage(path, response.mimetype, body)
+        if response.mimetype == "text/plain":
+            continue
+        links = list(links_in(body.decode("utf-8", "replace"), site_url))
+        if _LISTING_FIRST_PAGE.search(path):
+            links.append(path + "feed.xml")
+        for link in links:
+            if link.startswith(("/static/", "/uploads/")):
+                result.assets.add(link)
+                continue
+            if link.startswith(SKIPPED_PREFIXES) or _under_skipped(link, prefixes):
+                continue
+            if link not in seen:
+                seen.add(link)
+                queue.append((link, path))
+    return result
+
+
+def _under_skipped(path: str, prefixes: list[str]) -> bool:
+    for prefix in prefixes:
+        if prefix and path.startswith(prefix + "/"):
+            return path[len(prefix) :].startswith(SKIPPED_PREFIXES)
+    return False
+
+
+def rewrite_links(body: str, base_path: str, search_paths: set[str]) -> str:
+    """Point root-relative links below ``base_path`` and the search page at its folder.
+
+    ``base_path`` is the sub-path the site is published under (``/blog``), or ``""``.
+    """
+
+    def replace(match: re.Match[str]) -> str:
+        attribute, value = match.groups()
+        if not value.startswith("/") or value.startswith("//"):
+            return match.group(0)
+        path, mark, rest = value.partition("?")
+        if not mark:
+            path, mark, rest = value.partition("#")
+        if path in search_paths:
+            path += "/"
+        return f'{attribute}="{base_path}{path}{mark}{rest}"'
+
+    return _URL_ATTRIBUTE.sub(replace, body)
+
+
+def search_page_paths(prefixes: list[str]) -> set[str]:
+    return {f"{prefix}/{name}" for prefix in prefixes for name in FOLDER_PAGES}

@@ -1,0 +1,111 @@
+"""The static site's search: one compact index per variant, read by the theme's script.
+
+Tokens are exactly the server's (:func:`blog.search.index_tokens` over text passed through
+the ``blog_search_text`` chain), so a query finds on the static site what the server finds.
+The script cannot run the normalisation plugins, so the index carries a character map:
+every character that appears on any built page and that normalisation changes (a
+Traditional character, say) maps to its normalised form. Word-level normalisations
+(Taiwan 記憶體 -> 内存) are not in the map; those queries find what their characters find.
+
+Postings hold ``doc * 16 + fields`` where the field bits say where the token occurs (title
+1, tags 2, category 4, body 8), so the script ranks title matches first as the server does.
+A multi-character Chinese term matches documents holding all its bigrams (the server also
+requires them to be adjacent; a rare extra hit is the price of a small index).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+from urllib.parse import quote
+
+import regex
+from sqlalchemy import select
+
+from blog import search
+from blog.models import Post, db
+from blog.queries import public_condition
+
+INDEX_NAME = "search-index.json"
+FIELD_BITS = {"title": 1, "tags": 2, "category": 4, "body": 8}
+#: Characters of the scripts indexed as bigrams (the same set as the server's tokenizer).
+_BIGRAM_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+_OG_TITLE = re.compile(r'<meta property="og:title" content="([^"]*)"')
+_DESCRIPTION = re.compile(r'<meta name="description" content="([^"]*)"')
+
+
+def public_posts() -> list[Post]:
+    return list(
+        db.session.scalars(
+            select(Post)
+            .where(public_condition())
+            .order_by(Post.published_at.desc(), Post.id.desc())
+        )
+    )
+
+
+def postings(posts: Iterable[Post]) -> dict[str, list[int]]:
+    """Token -> ``doc * 16 + field bits``, docs numbered in the order of ``posts``."""
+    found: dict[str, dict[int, int]] = {}
+    for number, post in enumerate(posts):
+        fields = search.indexed_post(post).fields
+        for name, bit in FIELD_BITS.items():
+            for token in search.index_tokens(fields[name]):
+                docs = found.setdefault(token, {})
+                docs[number] = docs.get(number, 0) | bit
+    return {
+        token: [doc * 16 + bits for doc, bits in sorted(docs.items())]
+        for token, docs in sorted(found.items())
+    }
+
+
+def character_map(texts: Iterable[str]) -> dict[str, str]:
+    """Every bigram-script character in ``texts`` that normalisation changes -> its result."""
+    characters = sorted({c for text in texts for c in _BIGRAM_CHAR.findall(text)})
+    if not characters:
+        return {}
+    normalized = search.normalize("\n".join(characters)).split("\n")
+    if len(normalized) != len(characters):
+        normalized = [search.normalize(c) for c in characters]
+    return {c: n for c, n in zip(characters, normalized, strict=True) if n != c}
+
+
+def page_facts(page_html: str) -> tuple[str, str]:
+    """The title and description of a built post page, in that page's script."""
+    title = _OG_TITLE.search(page_html)
+    description = _DESCRIPTION.search(page_html)
+    return (
+        html.unescape(title.group(1)) if title else "",
+        html.unescape(description.group(1)) if description else "",
+    )
+
+
+def post_path(post: Post) -> str:
+    return f"posts/{quote(post.slug, safe='')}/"
+
+
+def index_document(
+    posts: list[Post],
+    tokens: dict[str, list[int]],
+    pages: dict[str, str],
+    characters: dict[str, str],
+) -> bytes:
+    """The index of one variant; ``pages`` maps each post's path to its built HTML."""
+    docs: list[dict[str, Any]] = []
+    for post in posts:
+        path = post_path(post)
+        title, description = page_facts(pages.get(path, ""))
+        docs.append(
+            {
+                "u": path,
+                "t": title or post.title,
+                "d": post.published_at.strftime("%Y-%m-%d") if post.published_at else "",
+                "c": post.category.name if post.category else "",
+                "e": description,
+            }
+        )
+    document = {"v": 1, "docs": docs, "map": characters, "tokens": tokens}
+    return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
