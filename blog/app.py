@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from blog import admin, feeds, search, views
+from blog import admin, comments, feeds, search, views
 from blog import db as database
 from blog.assets import Assets
 from blog.cache import install_page_cache
@@ -95,6 +95,7 @@ def create_app(
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
     admin.init_app(app)
+    comments.init_app(app, admin.csrf)
     plugins.call_each("blog_register_routes", app=app)
 
     variants: list[str] = []
