@@ -17,6 +17,8 @@ EMAIL_MAX = 254
 WEBSITE_MAX = 500
 _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+#: "javascript:…", "data:…": a scheme with no "//" (a host with a port has digits after ":").
+_OTHER_SCHEME = re.compile(r"[a-z][a-z0-9+.\-]*:(?!\d)", re.IGNORECASE)
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
@@ -61,6 +63,8 @@ def clean_website(value: str) -> str:
     if not value:
         return ""
     if "://" not in value:
+        if _OTHER_SCHEME.match(value):
+            raise CommentError("website", "网址必须以 http:// 或 https:// 开头。")
         value = "https://" + value
     parts = urlsplit(value)
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:

@@ -67,14 +67,18 @@ def client_digest(address: str) -> str:
     return hmac.new(key, address.encode("utf-8"), hashlib.sha256).hexdigest()
 
 
-def spend_token(checked: CheckedToken, client: str) -> None:
-    """Record that ``client`` used this token; a second use is a replay and is refused.
+def spend_token(checked: CheckedToken, client: str, body_hash: str) -> None:
+    """Record that ``client`` sent this body with this token; sending it again is a replay.
+
+    The page token is shared by every reader of a cached page, so "spent" is per client
+    and per body: a captured request cannot be sent twice, while the same reader may
+    post a second, different comment from the same page.
 
     Committed on its own so that two simultaneous replays race on the primary key and
     exactly one wins, whatever happens to the comment afterwards.
     """
     hours = float(current_app.config["COMMENTS_TOKEN_HOURS"])
-    digest = hashlib.sha256(f"{checked.nonce}\n{client}".encode()).hexdigest()
+    digest = hashlib.sha256(f"{checked.nonce}\n{client}\n{body_hash}".encode()).hexdigest()
     now = utcnow()
     db.session.execute(delete(UsedCommentToken).where(UsedCommentToken.expires_at < now))
     db.session.add(UsedCommentToken(digest=digest, expires_at=now + timedelta(hours=hours)))

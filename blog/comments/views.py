@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from flask import (
     Blueprint,
@@ -30,6 +30,7 @@ from blog.comments.content import body_digest
 from blog.comments.fields import CommentError, CommentFields, clean_fields
 from blog.comments.models import APPROVED, Comment
 from blog.comments.service import (
+    BYTES_PER_CHAR,
     announce,
     closed_reason,
     comments_enabled,
@@ -55,6 +56,8 @@ comments = Blueprint("comments", __name__, template_folder="templates")
 #: The hidden field a person never fills in; bots that fill every field do.
 HONEYPOT = "url"
 FEED_ENTRIES = 50
+#: Room in a form POST for everything but the body: the other fields, the token, names.
+FORM_OVERHEAD_BYTES = 16_384
 NOTICES = {
     "posted": "评论已发表。",
     "held": "谢谢！评论会在审核后显示。",
@@ -132,6 +135,26 @@ def _refused(post: Post, error: CommentError, *, reissue: bool = True) -> Respon
     return response
 
 
+def _check_request_body() -> None:
+    """Refuse an oversized request before reading it, and a form that is not UTF-8.
+
+    Werkzeug keeps undecodable bytes of a urlencoded form percent-encoded rather than
+    failing, which would store ``%FF`` as if the reader typed it; so the raw body is read
+    (and cached for the form parser) and decoded strictly here.
+    """
+    max_chars = int(current_app.config["COMMENTS_MAX_CHARS"])
+    limit = max_chars * BYTES_PER_CHAR * 3 + FORM_OVERHEAD_BYTES
+    length = request.content_length
+    if length is None or length > limit:
+        raise CommentError("body", f"评论太长：最多 {max_chars} 个字符。", 413)
+    if request.mimetype == "application/x-www-form-urlencoded":
+        raw = request.get_data(cache=True)
+        try:
+            parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
+        except (UnicodeDecodeError, ValueError):
+            raise CommentError("body", "表单包含无效的 UTF-8 编码。") from None
+
+
 def _parent_id() -> int | None:
     raw = request.form.get("parent", "").strip()
     if not raw:
@@ -150,6 +173,7 @@ def post_comment(slug: str) -> BaseResponse:
     if not _same_origin():
         return _refused(post, CommentError("origin", "跨站提交的评论被拒绝。", 403), reissue=False)
     try:
+        _check_request_body()
         return _accept(post)
     except CommentError as error:
         db.session.rollback()
@@ -164,10 +188,10 @@ def _accept(post: Post) -> BaseResponse:
     address = (request.remote_addr or "unknown")[:64]
     client = client_digest(address)
     record_client_hit(client)
-    spend_token(checked, client)
     fields: CommentFields = clean_fields(
         _form_values(), int(current_app.config["COMMENTS_MAX_CHARS"])
     )
+    spend_token(checked, client, body_digest(fields.body))
     parent_id = _parent_id()
     check_links(fields.body)
     check_duplicate(post.id, fields, body_digest(fields.body), address)
