@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from blog.admin.cli import token as token_commands
 from blog.app import create_app
+from blog.comments import cli as comment_cli
 from blog.config import BUILTIN_PLUGINS, ConfigError
 from blog.models import Post, User, db
 
@@ -122,6 +123,7 @@ def serve(context: Context, host: str, port: int, threads: int | None) -> None:
 
 
 cli.add_command(token_commands)
+cli.add_command(comment_cli.comments)
 
 
 @cli.group()
@@ -165,10 +167,15 @@ def import_command(context: Context, paths: tuple[Path, ...]) -> None:
                 report = import_paths(paths, on_file=lambda _p: bar.update(1))
         else:
             report = import_paths(paths)
+        comments = comment_cli.import_beside_posts(paths)
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
     click.echo(report.summary())
-    if report.failures:
+    if comments is not None:
+        for failure in comments.failures:
+            click.echo(f"error: {failure}", err=True)
+        click.echo(comments.summary())
+    if report.failures or (comments is not None and comments.failures):
         sys.exit(1)
 
 
@@ -181,7 +188,8 @@ def export_command(context: Context, folder: Path) -> None:
 
     with context.app().app_context():
         count = export_posts(folder)
-    click.echo(f"exported {count} posts to {folder}")
+        comments = comment_cli.export_beside_posts(folder)
+    click.echo(f"exported {count} posts and {comments} comments to {folder}")
 
 
 @cli.command()

@@ -776,6 +776,17 @@ def test_client_addresses_are_erased_after_the_configured_days(
     assert [c.address for c in stored(app)] == [None, "10.1.2.4"]
 
 
+def test_old_addresses_are_erased_as_new_comments_arrive(app: Flask, client: FlaskClient) -> None:
+    post_comment(client, SLUG, body="旧", address="10.1.2.3")
+    with app.app_context():
+        old = db.session.scalars(select(Comment)).one()
+        old.created_at = utcnow() - timedelta(days=31)
+        db.session.commit()
+    app.extensions.pop("blog.comments.erased_at", None)  # as in a freshly started process
+    post_comment(client, SLUG, body="新", address="10.1.2.4")
+    assert [c.address for c in stored(app)] == [None, "10.1.2.4"]
+
+
 def test_admin_exports_and_deletes_everything_for_one_email(app: Flask, admin: FlaskClient) -> None:
     reader = app.test_client()
     post_comment(reader, SLUG, body="我的数据", email="me@example.com", name="本人")

@@ -66,8 +66,12 @@ def clean_website(value: str) -> str:
         if _OTHER_SCHEME.match(value):
             raise CommentError("website", "网址必须以 http:// 或 https:// 开头。")
         value = "https://" + value
-    parts = urlsplit(value)
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+    try:
+        parts = urlsplit(value)
+        host = parts.hostname
+    except ValueError:  # "[not-an-ipv6]" and other unparseable hosts
+        raise CommentError("website", "网址格式不正确。") from None
+    if parts.scheme.lower() not in ("http", "https") or not host:
         raise CommentError("website", "网址必须以 http:// 或 https:// 开头。")
     if any(c.isspace() or c in "\"'<>`\\" for c in value):
         raise CommentError("website", "网址包含不允许的字符。")

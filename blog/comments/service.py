@@ -8,6 +8,7 @@ its pages (see :mod:`blog.cache`).
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,8 @@ from blog.comments.notify import notify
 from blog.models import Post, db, utcnow
 from blog.posts import bump_content_version
 
+#: How often a process forgets old client addresses while comments arrive.
+ERASE_INTERVAL_SECONDS = 3600.0
 #: How many bytes of Markdown a comment's render may read (beyond MAX_CHARS, for UTF-8).
 BYTES_PER_CHAR = 4
 
@@ -301,6 +304,18 @@ def queue(status: str, page: int, per_page: int) -> tuple[list[Comment], int]:
 
 
 # -- privacy ----------------------------------------------------------------------------
+
+
+def erase_addresses_if_due() -> None:
+    """Run :func:`erase_old_addresses` at most every ``ERASE_INTERVAL_SECONDS`` per process.
+
+    Called as comments arrive, so a site needs no cron job for the promise in its config.
+    """
+    now = time.monotonic()
+    last = current_app.extensions.get("blog.comments.erased_at")
+    if last is None or now - last >= ERASE_INTERVAL_SECONDS:
+        current_app.extensions["blog.comments.erased_at"] = now
+        erase_old_addresses()
 
 
 def erase_old_addresses() -> int:

@@ -35,6 +35,7 @@ from blog.comments.service import (
     closed_reason,
     comments_enabled,
     create_comment,
+    erase_addresses_if_due,
     recent_approved,
 )
 from blog.comments.spam import (
@@ -196,6 +197,7 @@ def _accept(post: Post) -> BaseResponse:
     check_links(fields.body)
     check_duplicate(post.id, fields, body_digest(fields.body), address)
     check_post_rate(post.id)
+    erase_addresses_if_due()
     try:
         comment = create_comment(
             post,
