@@ -15,7 +15,6 @@ import pytest
 from admin_support import PASSWORD, create_user
 from browser_support import chromium, serve_in_thread
 from conftest import shared_path
-from flask import Flask
 
 from blog.importer import import_paths
 
