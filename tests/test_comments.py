@@ -618,6 +618,67 @@ def test_approving_a_comment_refreshes_the_cached_page(site: Callable[..., Flask
     assert "1 条评论" in page(reader, "/")
 
 
+class Renders:
+    """Counts the requests the page cache passes on to Flask (its misses)."""
+
+    def __init__(self, app: Flask) -> None:
+        self.count = 0
+        cache = app.extensions["blog.page_cache"]
+        downstream = cache.downstream
+
+        def counted(environ: dict[str, Any], start_response: Any) -> Any:
+            self.count += 1
+            return downstream(environ, start_response)
+
+        cache.downstream = counted
+
+    def of(self, client: FlaskClient, path: str) -> int:
+        before = self.count
+        assert client.get(path).status_code == 200
+        return self.count - before
+
+
+def test_a_new_comment_leaves_other_posts_cached(
+    site: Callable[..., Flask], make_post: Any
+) -> None:
+    app = site()
+    make_post("另一篇", title="另一篇", slug="other")
+    renders = Renders(app)
+    client = app.test_client()
+    paths = [
+        "/posts/other/",
+        "/zh-tw/posts/other/",
+        f"/posts/{SLUG}/",
+        f"/zh-tw/posts/{SLUG}/",
+        "/",
+    ]
+    for path in paths:
+        renders.of(client, path)
+    assert [renders.of(client, path) for path in paths] == [0, 0, 0, 0, 0]
+    post_comment(client, SLUG, body="只改这一篇")
+    assert renders.of(client, "/posts/other/") == 0
+    assert renders.of(client, "/zh-tw/posts/other/") == 0
+    assert renders.of(client, f"/zh-tw/posts/{SLUG}/") == 1
+    assert renders.of(client, "/") == 1
+    assert "只改這一篇" in comment_list(page(client, f"/zh-tw/posts/{SLUG}/"))
+    assert "1 条评论" in page(client, "/")
+
+
+def test_another_process_drops_the_commented_post_within_the_check_interval(
+    site: Callable[..., Flask], make_app: Callable[..., Flask], make_post: Any
+) -> None:
+    writer = site(PAGE_CACHE_CHECK_MS=0)
+    make_post("另一篇", title="另一篇", slug="other")
+    reader_app = make_app(**QUICK, PAGE_CACHE_CHECK_MS=0)
+    renders = Renders(reader_app)
+    reader = reader_app.test_client()
+    for path in ("/posts/other/", f"/posts/{SLUG}/"):
+        renders.of(reader, path)
+    post_comment(writer.test_client(), SLUG, body="别的进程写的")
+    assert renders.of(reader, "/posts/other/") == 0
+    assert "别的进程写的" in comment_list(page(reader, f"/posts/{SLUG}/"))
+
+
 def test_comment_is_converted_from_its_own_script(app: Flask, client: FlaskClient) -> None:
     post_comment(client, SLUG, body="這個軟體的記憶體管理很好", name="臺灣讀者")
     post_comment(client, SLUG, body="这个软件的内存管理很好", name="大陆读者")

@@ -17,12 +17,12 @@ from typing import Any
 from flask import current_app, url_for
 from sqlalchemy import func, select, update
 
+from blog.cache import mark_pages_stale
 from blog.comments.content import body_digest, render_comment, text_lang
 from blog.comments.fields import CommentError, CommentFields
 from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, STATUSES, Comment
 from blog.comments.notify import notify
 from blog.models import Post, db, utcnow
-from blog.posts import bump_content_version
 
 #: How often a process forgets old client addresses while comments arrive.
 ERASE_INTERVAL_SECONDS = 3600.0
@@ -60,6 +60,30 @@ def _clamped_parent(post: Post, parent_id: int | None) -> Comment | None:
     while parent is not None and parent.depth >= max_depth - 1:
         parent = db.session.get(Comment, parent.parent_id) if parent.parent_id else None
     return parent
+
+
+#: Pages that show comment counts ("N 条评论") besides the post itself ("$": exactly).
+COUNTING_PAGES = (
+    "/$",
+    "/page/",
+    "/categories/",
+    "/tags/",
+    "/archive/",
+    "/search",
+    "/comments.xml$",
+)
+
+
+def refresh_pages(posts: Iterable[Post]) -> None:
+    """Make the pages that show ``posts``' comments fresh in every process and variant.
+
+    Only those pages: the rest of the page cache (every other post) stays warm.
+    """
+    prefixes = set(COUNTING_PAGES)
+    for post in posts:
+        section = "pages" if post.kind == "page" else "posts"
+        prefixes.add(f"/{section}/{post.slug}/")
+    mark_pages_stale(sorted(prefixes))
 
 
 def render_body(source: str, fallback_lang: str) -> tuple[str, str]:
@@ -108,7 +132,7 @@ def create_comment(
     db.session.flush()
     comment.thread_id = parent.thread_id if parent else comment.id
     if status == APPROVED:
-        bump_content_version()
+        refresh_pages([post])
     db.session.commit()
     return comment
 
@@ -164,18 +188,19 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
     status = {"approve": APPROVED, "spam": SPAM, "delete": DELETED, "pending": PENDING}.get(action)
     if status is None:
         raise CommentError("action", f"未知操作：{action}")
-    visible_change = False
+    visible: dict[int, Post] = {}
     changed = 0
     for comment in comments:
         if comment.status == status:
             continue
-        visible_change = visible_change or APPROVED in (status, comment.status)
+        if APPROVED in (status, comment.status):
+            visible[comment.post_id] = comment.post
         comment.status = status
         if status == APPROVED:
             comment.approved_at = utcnow()
         changed += 1
-    if visible_change:
-        bump_content_version()
+    if visible:
+        refresh_pages(visible.values())
     db.session.commit()
     return changed
 
@@ -351,7 +376,7 @@ def export_person(email: str) -> dict[str, Any]:
 def erase_person(email: str) -> int:
     """Delete everything stored for ``email``; replies by others keep a removed placeholder."""
     rows = comments_of(email)
-    visible = any(row.status == APPROVED for row in rows)
+    visible = {row.post_id: row.post for row in rows if row.status == APPROVED}
     for row in rows:
         row.name = ""
         row.email = ""
@@ -363,6 +388,6 @@ def erase_person(email: str) -> int:
         row.user_agent = ""
         row.status = DELETED
     if visible:
-        bump_content_version()
+        refresh_pages(visible.values())
     db.session.commit()
     return len(rows)

@@ -1,4 +1,4 @@
-"""comments: reader comments, per-client rate-limit hits and spent form tokens
+"""comments: reader comments, per-client rate-limit hits, spent form tokens, stale pages
 
 Revision ID: 0100_18_comments
 Revises: 0005_merge_heads
@@ -66,9 +66,18 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("digest"),
     )
     op.create_index("ix_comment_token_uses_expires_at", "comment_token_uses", ["expires_at"])
+    op.create_table(
+        "stale_pages",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("prefix", sa.String(length=400), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    op.create_index("ix_stale_pages_created_at", "stale_pages", ["created_at"])
 
 
 def downgrade() -> None:
+    op.drop_table("stale_pages")
     op.drop_table("comment_token_uses")
     op.drop_table("comment_hits")
     op.drop_table("comments")
