@@ -11,7 +11,8 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import db as database
-from blog import feeds, health, search, views
+from blog import comments, feeds, health, search, views
+from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
 from blog.cache import install_page_cache
@@ -103,6 +104,7 @@ def create_app(
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
     init_admin(app)
+    comments.init_app(app, admin_csrf)
     plugins.hooks.blog_register_routes(app=app)
 
     variants: list[str] = []

@@ -17,6 +17,13 @@ its own transaction. Each process re-reads that one row at most every
 and whenever the next scheduled post's publish time passes. A changed version empties the
 cache. The stale window for a change made by another process is therefore at most
 ``PAGE_CACHE_CHECK_MS``; within one process it is zero.
+
+A change that touches only a few pages (a reader's comment: one post and the listings that
+count comments) calls :func:`mark_pages_stale` instead, in the same transaction: it adds
+path prefixes to ``stale_pages``. Read with the content version, the newest row's id tells
+each process that some pages changed; it drops just the pages under those prefixes, in
+every variant, and keeps the rest. Pages rendered before the drop are refused on arrival
+(the store's generation moves on), as with a full invalidation.
 """
 
 from __future__ import annotations
@@ -30,17 +37,17 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import brotli
 from flask import Flask
-from sqlalchemy import event
+from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from blog import queries
-from blog.models import utcnow
+from blog.models import StalePage, db, utcnow
 from blog.page_files import PageFiles, Watcher
 from blog.plugins import Plugins
 from blog.variants import VariantPrefixMiddleware
@@ -70,6 +77,8 @@ MAX_REMEMBERED_CHOICES = 4096
 #: How long a miss waits for another thread rendering the same page before rendering it too.
 RENDER_WAIT_SECONDS = 30.0
 #: Headers a 304 repeats from the cached 200 (RFC 9110, 15.4.5).
+#: How long ``stale_pages`` rows are kept: far longer than any process's check interval.
+STALE_ROWS_KEPT = timedelta(hours=1)
 NOT_MODIFIED_HEADERS = frozenset({"etag", "cache-control", "vary", "content-location", "expires"})
 
 
@@ -173,6 +182,24 @@ class PageStore:
         for listener in self.listeners:
             listener(generation)
 
+    def drop(self, stale: Callable[[CacheKey], bool]) -> int:
+        """Drop the pages whose key is ``stale``; refuse pages rendered before this call.
+
+        Returns how many were dropped. In-flight renders of *other* pages are refused too:
+        telling them apart would need the key here, and one re-render costs little.
+        """
+        with self._lock:
+            keys = [key for key in self._pages if stale(key)]
+            for key in keys:
+                self.bytes -= self._pages.pop(key).size
+            self.generation += 1
+            generation = self.generation
+        # Listeners (the front-server page files) know pages by generation only, so they
+        # drop everything: coarser than the memory cache, never staler.
+        for listener in self.listeners:
+            listener(generation)
+        return len(keys)
+
 
 @dataclass(frozen=True)
 class ContentState:
@@ -180,15 +207,22 @@ class ContentState:
 
     version: int
     next_publish: datetime | None
+    #: Id of the newest ``stale_pages`` row (0 when none): pages some change made stale.
+    stale_mark: int = 0
 
 
 class ContentWatch:
     """Tracks the database's content state; starts a new store generation when it changes."""
 
     def __init__(
-        self, read_state: Callable[[], ContentState], store: PageStore, interval: float
+        self,
+        read_state: Callable[[], ContentState],
+        store: PageStore,
+        interval: float,
+        drop_stale: Callable[[int], None] | None = None,
     ) -> None:
         self.read_state = read_state
+        self.drop_stale = drop_stale
         self.store = store
         self.interval = interval
         self.state: ContentState | None = None
@@ -226,8 +260,23 @@ class ContentWatch:
             self._forced = True
             return False
         publish_passed = now >= self._expires_at
-        if state != self.state or publish_passed:
+        previous = self.state
+        everything = (
+            previous is None
+            or (state.version, state.next_publish) != (previous.version, previous.next_publish)
+            or publish_passed
+        )
+        if everything:
             self.store.new_generation()
+        elif previous is not None and state.stale_mark != previous.stale_mark:
+            if self.drop_stale is None:
+                self.store.new_generation()
+            else:
+                try:
+                    self.drop_stale(previous.stale_mark)
+                except Exception:
+                    logger.exception("cannot read the stale pages; emptying the page cache")
+                    self.store.new_generation()
         self.state = state
         self._checked_at = now
         self._expires_at = float("inf")
@@ -365,7 +414,9 @@ class PageCacheMiddleware:
         self.has_variants = bool(self.prefixes.variants)
         self.session_cookie = str(app.config.get("SESSION_COOKIE_NAME", "session"))
         self.store = PageStore(max_bytes)
-        self.watch = ContentWatch(self._read_state, self.store, check_seconds)
+        self.watch = ContentWatch(
+            self._read_state, self.store, check_seconds, drop_stale=self._drop_stale
+        )
         self._chosen: dict[tuple[str, str, str], str] = {}
         self._rendering: dict[CacheKey, threading.Event] = {}
         self._rendering_lock = threading.Lock()
@@ -377,7 +428,24 @@ class PageCacheMiddleware:
 
     def _read_state(self) -> ContentState:
         with self.app.app_context():
-            return ContentState(queries.content_version(), queries.next_scheduled_publish())
+            return ContentState(
+                queries.content_version(), queries.next_scheduled_publish(), stale_mark()
+            )
+
+    def _drop_stale(self, since: int) -> None:
+        """Drop the pages under the prefixes marked stale after row ``since``."""
+        with self.app.app_context():
+            # PATH_INFO holds the URL's UTF-8 bytes decoded as Latin-1 (PEP 3333).
+            prefixes = {p.encode("utf-8").decode("latin-1") for p in stale_prefixes_since(since)}
+        exact = {p[:-1] for p in prefixes if p.endswith("$")}
+        starts = tuple(p for p in prefixes if not p.endswith("$"))
+
+        def stale(key: CacheKey) -> bool:
+            _prefix, rest = self.prefixes.split(key[2])
+            return rest in exact or rest.startswith(starts)
+
+        dropped = self.store.drop(stale)
+        logger.debug("dropped %d stale pages", dropped)
 
     def _request_variant(self, environ: dict[str, Any]) -> str:
         # The hook reads the request's cookies, Accept-Language and query string; its answer
@@ -519,6 +587,27 @@ class PageCacheMiddleware:
             return []
         start_response(page.status, chosen.headers)
         return [] if head else [chosen.body]
+
+
+def mark_pages_stale(prefixes: Iterable[str]) -> None:
+    """Mark cached pages stale in every process, within the caller's transaction.
+
+    Each prefix is a path without variant prefix: ``/posts/slug/`` covers that page, its
+    query strings and the URLs below it; a trailing ``$`` means exactly that path (``/$``
+    for the home page). Rows older than :data:`STALE_ROWS_KEPT` are pruned.
+    """
+    now = utcnow()
+    db.session.execute(delete(StalePage).where(StalePage.created_at < now - STALE_ROWS_KEPT))
+    db.session.add_all(StalePage(prefix=prefix[:400], created_at=now) for prefix in prefixes)
+    db.session.flush()
+
+
+def stale_mark() -> int:
+    return int(db.session.scalar(select(func.max(StalePage.id))) or 0)
+
+
+def stale_prefixes_since(since: int) -> set[str]:
+    return set(db.session.scalars(select(StalePage.prefix).where(StalePage.id > since)))
 
 
 def install_page_cache(app: Flask, wsgi_app: WSGIApp, variants: Iterable[str]) -> WSGIApp:

@@ -19,6 +19,7 @@ import tomli_w
 
 from blog.admin.cli import token as token_commands
 from blog.admin.cli import uploads as upload_commands
+from blog.comments import cli as comment_cli
 from blog.config import BUILTIN_PLUGINS, ConfigError
 
 if TYPE_CHECKING:
@@ -160,6 +161,7 @@ def serve(
 
 cli.add_command(token_commands)
 cli.add_command(upload_commands)
+cli.add_command(comment_cli.comments)
 
 #: How many changed paths `blog build` lists before summarising the rest.
 LISTED_CHANGES = 20
@@ -262,6 +264,7 @@ def import_command(
                 report = import_paths(paths, on_file=lambda _p: bar.update(1), media_dir=media_dir)
         else:
             report = import_paths(paths, dry_run=dry_run, media_dir=media_dir)
+        comments = None if dry_run else comment_cli.import_beside_posts(paths)
     for line in report.details():
         click.echo(line)
     for failure in report.failures:
@@ -269,9 +272,13 @@ def import_command(
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
     click.echo(report.summary())
+    if comments is not None:
+        for failure in comments.failures:
+            click.echo(f"error: {failure}", err=True)
+        click.echo(comments.summary())
     if dry_run:
         click.echo("dry run: nothing was written")
-    if report.failures:
+    if report.failures or (comments is not None and comments.failures):
         sys.exit(1)
 
 
@@ -284,7 +291,8 @@ def export_command(context: Context, folder: Path) -> None:
 
     with context.app().app_context():
         count = export_posts(folder)
-    click.echo(f"exported {count} posts to {folder}")
+        comments = comment_cli.export_beside_posts(folder)
+    click.echo(f"exported {count} posts and {comments} comments to {folder}")
 
 
 @cli.command()

@@ -40,6 +40,27 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_HOURS": 12,
     "LOGIN_ATTEMPTS": 5,
     "FEED_FULL_CONTENT": True,
+    # Reader comments (blog/comments/); docs/comments.md explains each key.
+    "COMMENTS_ENABLED": True,
+    "COMMENTS_CLOSE_AFTER_DAYS": 0,
+    "COMMENTS_MAX_DEPTH": 3,
+    "COMMENTS_PER_PAGE": 50,
+    "COMMENTS_MODERATION": "first-time",
+    "COMMENTS_MAX_CHARS": 5000,
+    "COMMENTS_MAX_LINKS": 3,
+    "COMMENTS_BLOCKLIST": [],
+    "COMMENTS_RATE_PER_CLIENT": 5,
+    "COMMENTS_RATE_PER_POST": 30,
+    "COMMENTS_RATE_WINDOW_SECONDS": 60,
+    "COMMENTS_MIN_FILL_SECONDS": 3,
+    "COMMENTS_TOKEN_HOURS": 48.0,
+    "COMMENTS_ADDRESS_DAYS": 30,
+    "COMMENTS_AVATARS": True,
+    "COMMENTS_WEBHOOK_URL": "",
+    "COMMENTS_SMTP_HOST": "",
+    "COMMENTS_SMTP_PORT": 25,
+    "COMMENTS_MAIL_FROM": "",
+    "COMMENTS_MAIL_TO": "",
 }
 
 #: The built-in plugins that ``blog init`` enables.

@@ -122,6 +122,17 @@ def blog_search_text(text: str) -> str | None:
     """
 
 
+@hookspec(firstresult=True)
+def blog_text_lang(text: str) -> str | None:
+    """Return the BCP 47 language tag of reader-written ``text`` (a comment), or ``None``.
+
+    Runs at save time for every comment before it is rendered; the first non-``None``
+    answer wins and becomes the ``lang`` of the stand-in post the comment is rendered as,
+    so the save-time and response-time transforms treat it as written in its own script.
+    Without an answer the comment takes its post's language.
+    """
+
+
 @hookspec
 def blog_display_text(text: str, role: str) -> str | None:
     """Return ``text`` as it should be shown outside a post's body; ``None`` means unchanged.

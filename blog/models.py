@@ -130,6 +130,15 @@ class User(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class StalePage(db.Model):  # type: ignore[name-defined]
+    """A path prefix whose cached pages a change made stale (see ``blog/cache.py``)."""
+
+    __tablename__ = "stale_pages"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    prefix: Mapped[str] = mapped_column(String(400))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+
+
 class SiteState(db.Model):  # type: ignore[name-defined]
     """Site-wide counters; ``content_version`` changes whenever any public page may change."""
 

@@ -249,6 +249,34 @@ def render_post(post: Any) -> Rendered:
     )
 
 
+def render_fragment(
+    post: Post, narrow: Callable[[markdown.Markdown, Allowlist], None], max_bytes: int
+) -> str:
+    """Render reader-written ``post.source`` (a comment) through the same pipeline as posts.
+
+    ``post`` is a transient stand-in carrying the source and its language. ``narrow``
+    removes Markdown features and allowed tags before anything runs (comments get no
+    raw HTML, images or headings), so the stricter allowlist is enforced by the same
+    sanitizer. Returns the sanitized HTML; raises :class:`RenderError` like posts do.
+    """
+    check_render_limits(post.source, max_bytes)
+    seconds = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
+    plugins = _plugins()
+    converter = build_markdown()
+    allowlist = build_allowlist()
+    narrow(converter, allowlist)
+
+    def markdown_and_plugins() -> str:
+        html = converter.convert(post.source)
+        return str(plugins.call_chain("blog_render_html", "html", html, post=post))
+
+    try:
+        html = within_budget(markdown_and_plugins, seconds)
+    except RecursionError:
+        raise RenderError("the text is nested too deeply for the Markdown renderer") from None
+    return sanitize_html(html, allowlist)
+
+
 def render_fingerprint() -> str:
     """Digest of everything that shapes rendered output: core, Markdown, plugins, config."""
     plugins = _plugins()

@@ -323,6 +323,25 @@ def blog_search_text(text: str) -> str | None:
     return convert_text("tw2sp", convert_text("s2t", text))
 
 
+@hookimpl
+def blog_text_lang(text: str) -> str | None:
+    """Say whether reader-written ``text`` is Traditional or Simplified Chinese.
+
+    Counts the characters that only one script uses: those ``s2t`` changes are Simplified,
+    those ``t2s`` changes are Traditional. Text with neither (ASCII, shared characters)
+    gets no answer and keeps its post's language.
+    """
+    to_traditional = convert_text("s2t", text)
+    to_simplified = convert_text("t2s", text)
+    if len(to_traditional) != len(text) or len(to_simplified) != len(text):
+        return None
+    simplified = sum(a != b for a, b in zip(text, to_traditional, strict=True))
+    traditional = sum(a != b for a, b in zip(text, to_simplified, strict=True))
+    if simplified == traditional == 0:
+        return None
+    return "zh-Hant" if traditional > simplified else "zh-Hans"
+
+
 # -- request time --------------------------------------------------------------------
 
 

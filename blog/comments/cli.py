@@ -1,0 +1,95 @@
+"""``blog comments …``: Waline import, address erasure and privacy requests from the shell."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from blog.comments.fields import CommentError
+from blog.comments.service import erase_old_addresses, erase_person, export_person
+from blog.comments.transfer import (
+    FILE_NAME,
+    ImportReport,
+    export_comments,
+    import_comments_file,
+    import_waline,
+)
+
+
+@click.group()
+def comments() -> None:
+    """Reader comments: import, privacy."""
+
+
+def _report(report: ImportReport) -> None:
+    for failure in report.failures:
+        click.echo(f"error: {failure}", err=True)
+    click.echo(report.summary())
+    if report.failures:
+        sys.exit(1)
+
+
+@comments.command("import-waline")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.pass_obj
+def import_waline_command(context: Any, file: Path) -> None:
+    """Import Waline's JSON export; page paths are matched to post slugs."""
+    with context.app().app_context():
+        try:
+            report = import_waline(file)
+        except CommentError as error:
+            raise click.ClickException(error.message) from None
+    _report(report)
+
+
+@comments.command("erase-addresses")
+@click.pass_obj
+def erase_addresses_command(context: Any) -> None:
+    """Forget client addresses older than COMMENTS_ADDRESS_DAYS (also done as comments arrive)."""
+    with context.app().app_context():
+        click.echo(f"erased the client address of {erase_old_addresses()} comments")
+
+
+@comments.command("export-person")
+@click.argument("email")
+@click.pass_obj
+def export_person_command(context: Any, email: str) -> None:
+    """Print everything stored for EMAIL as JSON (a reader's access request)."""
+    with context.app().app_context():
+        click.echo(json.dumps(export_person(email), ensure_ascii=False, indent=2))
+
+
+@comments.command("delete-person")
+@click.argument("email")
+@click.pass_obj
+def delete_person_command(context: Any, email: str) -> None:
+    """Delete everything stored for EMAIL (replies by others keep a placeholder)."""
+    with context.app().app_context():
+        click.echo(f"deleted {erase_person(email)} comments of {email}")
+
+
+def export_beside_posts(folder: Path) -> int:
+    """Called by ``blog export`` inside an app context: write ``comments.json``."""
+    return export_comments(folder)
+
+
+def import_beside_posts(paths: tuple[Path, ...]) -> ImportReport | None:
+    """Called by ``blog import`` after the posts: read ``comments.json`` in any given folder."""
+    files = [p / FILE_NAME for p in paths if p.is_dir() and (p / FILE_NAME).is_file()]
+    if not files:
+        return None
+    total = ImportReport()
+    for file in files:
+        try:
+            report = import_comments_file(file)
+        except CommentError as error:
+            total.failures.append(error.message)
+            continue
+        total.imported += report.imported
+        total.skipped += report.skipped
+        total.failures.extend(report.failures)
+    return total

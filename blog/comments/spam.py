@@ -1,0 +1,120 @@
+"""Spam rules: rate limits kept in the database, link count, word blocklist, duplicates.
+
+The limits live in the database so they hold across ``blog serve --workers`` processes.
+The per-client limit counts every attempt, so a flooding client stays blocked while it
+floods; the per-post limit counts only stored comments, so one client's flood cannot
+lock other readers out of a post.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import delete, func, or_, select
+
+from blog.comments.content import link_count
+from blog.comments.fields import CommentError, CommentFields
+from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, Comment, CommentHit
+from blog.models import db, utcnow
+
+MODERATION_MODES = ("all", "first-time", "none")
+
+
+class RateLimited(CommentError):
+    """Too many comments; ``retry_after`` is in seconds."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__("rate", message, 429)
+        self.retry_after = retry_after
+
+
+def _window() -> timedelta:
+    return timedelta(seconds=int(current_app.config["COMMENTS_RATE_WINDOW_SECONDS"]))
+
+
+def record_client_hit(client: str) -> None:
+    """Count one attempt by ``client``; raise :class:`RateLimited` past the per-client limit."""
+    limit = int(current_app.config["COMMENTS_RATE_PER_CLIENT"])
+    now = utcnow()
+    since = now - _window()
+    db.session.execute(delete(CommentHit).where(CommentHit.at < since))
+    hits = db.session.scalars(
+        select(CommentHit.at)
+        .where(CommentHit.client == client, CommentHit.at >= since)
+        .order_by(CommentHit.at)
+    ).all()
+    db.session.add(CommentHit(client=client, at=now))
+    db.session.commit()
+    if len(hits) >= limit:
+        wait = (hits[-limit] + _window() - now).total_seconds()
+        raise RateLimited(
+            f"评论太频繁了：每 {_window().seconds} 秒最多 {limit} 条。请稍后再试。",
+            max(1, math.ceil(wait)),
+        )
+
+
+def check_post_rate(post_id: int) -> None:
+    limit = int(current_app.config["COMMENTS_RATE_PER_POST"])
+    since = utcnow() - _window()
+    count = db.session.scalar(
+        select(func.count())
+        .select_from(Comment)
+        .where(Comment.post_id == post_id, Comment.created_at >= since)
+    )
+    if int(count or 0) >= limit:
+        raise RateLimited("这篇文章收到的评论太多了，请稍后再试。", _window().seconds)
+
+
+def check_links(source: str) -> None:
+    limit = int(current_app.config["COMMENTS_MAX_LINKS"])
+    found = link_count(source)
+    if found > limit:
+        raise CommentError("body", f"评论最多可以包含 {limit} 个链接（现在有 {found} 个）。")
+
+
+def check_duplicate(post_id: int, fields: CommentFields, digest: str, client: str) -> None:
+    """Refuse the same text on the same post from the same person or client."""
+    same_person = Comment.name == fields.name
+    if fields.email:
+        same_person = or_(same_person, Comment.email == fields.email)
+    duplicate = db.session.scalar(
+        select(Comment.id)
+        .where(
+            Comment.post_id == post_id,
+            Comment.body_hash == digest,
+            Comment.status != DELETED,
+            or_(same_person, Comment.address == client),
+        )
+        .limit(1)
+    )
+    if duplicate is not None:
+        raise CommentError("body", "你已经发表过相同的评论了。", 409)
+
+
+def blocklisted(fields: CommentFields) -> bool:
+    words = [w.casefold() for w in current_app.config["COMMENTS_BLOCKLIST"] if w.strip()]
+    haystack = " ".join((fields.name, fields.email, fields.website, fields.body)).casefold()
+    return any(word in haystack for word in words)
+
+
+def initial_status(fields: CommentFields) -> str:
+    """Spam when blocklisted; otherwise as ``COMMENTS_MODERATION`` says."""
+    if blocklisted(fields):
+        return SPAM
+    mode = str(current_app.config["COMMENTS_MODERATION"])
+    if mode == "none":
+        return APPROVED
+    if mode == "all" or not fields.email:
+        return PENDING
+    known = db.session.scalar(
+        select(Comment.id)
+        .where(
+            Comment.email == fields.email,
+            Comment.name == fields.name,
+            Comment.status == APPROVED,
+        )
+        .limit(1)
+    )
+    return APPROVED if known is not None else PENDING
