@@ -1,14 +1,14 @@
 """comments: reader comments, per-client rate-limit hits, spent form tokens, stale pages
 
 Revision ID: 0100_18_comments
-Revises: 0005_merge_heads
+Revises: 0100_20_redirects
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0100_18_comments"
-down_revision = "0005_merge_heads"
+down_revision = "0100_20_redirects"
 branch_labels = None
 depends_on = None
 
