@@ -177,9 +177,9 @@ class _Reader(HTMLParser):
     def _text_start(self, tag: str, attributes: dict[str, str]) -> None:
         if tag == "semantics" and self._semantics is None:
             self._semantics = (len(self.parts), [])
-        if tag == "annotation" and self._semantics is not None:
-            if attributes.get("encoding") == READABLE_ENCODING:
-                self._plain = self._semantics[1]
+        readable = attributes.get("encoding") == READABLE_ENCODING
+        if tag == "annotation" and readable and self._semantics is not None:
+            self._plain = self._semantics[1]
         if tag in _NOT_TEXT:
             self._not_text += 1
         if tag in BLOCK_ELEMENTS or tag == "br":

@@ -262,13 +262,14 @@ def render_fragment(
     check_render_limits(post.source, max_bytes)
     seconds = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
     plugins = _plugins()
-    converter = build_markdown()
+    draft = post if isinstance(post, PostDraft) else PostDraft.of(post)
+    converter = build_markdown(draft)
     allowlist = build_allowlist()
     narrow(converter, allowlist)
 
     def markdown_and_plugins() -> str:
-        html = converter.convert(post.source)
-        return str(plugins.call_chain("blog_render_html", "html", html, post=post))
+        html = converter.convert(draft.source)
+        return str(plugins.chain("blog_render_html", "html", html, post=draft))
 
     try:
         html = within_budget(markdown_and_plugins, seconds)

@@ -53,7 +53,7 @@ def _narrow(converter: markdown.Markdown, allowlist: Allowlist) -> None:
 def text_lang(text: str, fallback: str) -> str:
     """The comment's own language, as the plugins detect it, else its post's."""
     plugins: Plugins = current_app.extensions["blog.plugins"]
-    return str(plugins.call_first("blog_text_lang", text=text) or fallback)
+    return str(plugins.hooks.blog_text_lang(text=text) or fallback)
 
 
 def render_comment(source: str, lang: str, max_bytes: int) -> str:

@@ -262,7 +262,7 @@ def blog_render_html(post: PostDraft, html: str) -> str | None:
     return f"<div {' '.join(attributes)}>{html}</div>"
 
 
-def _post_groups(post: Post) -> tuple[list[str], list[str]]:
+def _post_groups(post: PostDraft) -> tuple[list[str], list[str]]:
     """Return the post's ``variants_groups`` names, and warnings for those not installed."""
     meta = post.meta or {}
     if GROUPS_KEY not in meta:
