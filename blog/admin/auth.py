@@ -62,7 +62,10 @@ def current_user() -> User | None:
 
 def require_login() -> Response | None:
     """Before every request: send anonymous visitors of admin pages to the login form."""
-    if request.blueprint != "admin" or request.endpoint in OPEN_ENDPOINTS:
+    # By path as well as blueprint: other packages (comments) add their moderation pages
+    # under /admin/ with blueprints of their own, and they sit behind the same wall.
+    in_admin = request.blueprint == "admin" or request.path.startswith("/admin/")
+    if not in_admin or request.endpoint in OPEN_ENDPOINTS:
         return None
     if current_user() is None:
         target = request.script_root + request.full_path.rstrip("?")
