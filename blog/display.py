@@ -13,6 +13,8 @@ import nh3
 from flask import current_app
 from markupsafe import Markup
 
+from blog.plugins import Plugins
+
 ROLES = frozenset({"title", "heading", "excerpt", "description", "snippet"})
 #: Elements a search snippet may carry after plugins have changed it.
 SNIPPET_TAGS = {"mark", "sup", "sub", "b", "strong", "em", "i"}
@@ -26,9 +28,9 @@ def display_text(text: Any, role: str = "title") -> Any:
     """
     if not text or role not in ROLES:
         return text
-    plugins = current_app.extensions["blog.plugins"]
+    plugins: Plugins = current_app.extensions["blog.plugins"]
     if isinstance(text, Markup):
-        shown = plugins.call_chain("blog_display_text", "text", str(text), role=role)
+        shown = plugins.chain("blog_display_text", "text", str(text), role=role)
         # A plugin's HTML is cleaned again before it is trusted: only inline marks survive.
         return Markup(nh3.clean(str(shown), tags=SNIPPET_TAGS, attributes={}))  # noqa: S704
-    return str(plugins.call_chain("blog_display_text", "text", str(text), role=role))
+    return str(plugins.chain("blog_display_text", "text", str(text), role=role))

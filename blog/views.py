@@ -17,7 +17,7 @@ from flask import (
     request,
     url_for,
 )
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -176,6 +176,27 @@ def register_error_pages(app: Flask) -> None:
         if moved is not None:
             return redirect(moved, 301)
         return render_page("404.html", status=404)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: OperationalError | InterfaceError) -> Response:
+        # The database machine is away (or SQLite stayed locked past its busy timeout):
+        # nothing was written, the request can be retried, and a traceback per request
+        # while it lasts would only bury the one line an operator needs.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.remove()
+        logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0])
+        response = Response(
+            "503 Service Unavailable: the database cannot be reached; nothing was changed. "
+            "Please retry in a moment.\n",
+            status=503,
+            mimetype="text/plain",
+        )
+        response.headers["Retry-After"] = "5"
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:
