@@ -52,6 +52,23 @@ def bind(host: str, port: int) -> socket.socket:
     return sock
 
 
+#: Room for form fields, multipart boundaries and JSON escaping around the largest body.
+BODY_OVERHEAD_BYTES = 1024 * 1024
+
+
+def waitress_options(app: WSGIApp) -> dict[str, Any]:
+    """Waitress settings that follow the site's configuration.
+
+    Waitress reads a whole request body (spilling to a temporary file) before the app sees
+    it; capping it at the largest body the site accepts (an upload, or a post sent as JSON,
+    whose escapes may take six bytes a character) makes waitress answer 413 from the
+    headers alone, instead of first storing a body of any size.
+    """
+    config = app.config  # type: ignore[attr-defined]
+    largest = max(int(config["UPLOAD_MAX_BYTES"]), 6 * int(config["MAX_POST_BYTES"]))
+    return {"max_request_body_size": largest + BODY_OVERHEAD_BYTES}
+
+
 def _busy(channel: HTTPChannel) -> bool:
     """Whether a connection has a request being received, run or written out."""
     return bool(channel.requests or channel.total_outbufs_len or channel.request is not None)
@@ -59,7 +76,7 @@ def _busy(channel: HTTPChannel) -> bool:
 
 def serve_socket(app: WSGIApp, sock: socket.socket, threads: int) -> None:
     """Serve ``app`` on ``sock`` until SIGTERM/SIGINT, then drain and return."""
-    server: Any = create_server(app, sockets=[sock], threads=threads)
+    server: Any = create_server(app, sockets=[sock], threads=threads, **waitress_options(app))
     stopping = threading.Event()
 
     def request_stop(_signum: int, _frame: Any) -> None:

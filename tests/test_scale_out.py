@@ -617,9 +617,14 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -
         cookie = client.get_cookie("session")
         assert cookie is not None
         token = csrf_token(client, "/admin/uploads/")
-        for base in serve_in_thread(a):
-            host, port = base.removeprefix("http://").split(":")
-            connection = http.client.HTTPConnection(host, int(port), timeout=30)
+        from waitress.server import create_server
+
+        from blog.workers import waitress_options
+
+        server = create_server(a, host="127.0.0.1", port=0, threads=2, **waitress_options(a))
+        threading.Thread(target=server.run, daemon=True).start()
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", server.effective_port, timeout=30)
             body_size = 200 * 1024 * 1024  # announced; only a little is ever sent
             connection.putrequest("POST", "/admin/uploads/")
             connection.putheader("Content-Type", "multipart/form-data; boundary=x")
@@ -632,5 +637,7 @@ def test_an_upload_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -
             response = connection.getresponse()
             assert response.status == 413
             connection.close()
+        finally:
+            server.close()
         with a.app_context():
             assert db.session.execute(text("SELECT count(*) FROM upload_blobs")).scalar() == 0
