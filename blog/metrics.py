@@ -1,7 +1,8 @@
 """Production metrics in Prometheus' text format at ``/metrics``, behind a token.
 
 What is counted: requests by status, page-cache hits and misses, the time to render a page
-the cache did not hold, time spent in database statements, and admin logins by outcome.
+the cache did not hold, time spent in database statements, comment posts and admin logins
+by outcome.
 The counting happens in one WSGI wrapper outside everything else, so a page answered from
 the cache is counted like any other.
 
@@ -20,6 +21,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import time
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -71,6 +73,12 @@ class Metrics:
             "Database statements executed.",
             registry=self.registry,
         )
+        self.comments = Counter(
+            "blog_comments_posted",
+            "Comment form posts, by outcome (accepted, rate_limited, refused).",
+            ["outcome"],
+            registry=self.registry,
+        )
         self.logins = Counter(
             "blog_admin_logins",
             "Admin login attempts, by outcome (success, failure, locked).",
@@ -91,6 +99,16 @@ class Metrics:
             MultiProcessCollector(merged)
             return generate_latest(merged)
         return generate_latest(self.registry)
+
+
+#: A reader's comment form post: ``/posts/<slug>/comments``, under any variant prefix.
+COMMENT_POST = re.compile(r"(?:/[a-z]{2}-[a-z]+)?/posts/[^/]+/comments")
+
+
+def _comment_outcome(status: int) -> str:
+    if status < 400:
+        return "accepted"
+    return "rate_limited" if status == 429 else "refused"
 
 
 def _login_outcome(status: int) -> str | None:
@@ -126,10 +144,13 @@ class MetricsMiddleware:
         result = self.downstream(environ, counting_start_response)
         status = seen.get("status", 500)
         self.metrics.requests.labels(status=str(status)).inc()
-        if path == "/admin/login" and environ.get("REQUEST_METHOD") == "POST":
-            outcome = _login_outcome(status)
-            if outcome:
-                self.metrics.logins.labels(outcome=outcome).inc()
+        if environ.get("REQUEST_METHOD") == "POST":
+            if path == "/admin/login":
+                outcome = _login_outcome(status)
+                if outcome:
+                    self.metrics.logins.labels(outcome=outcome).inc()
+            elif COMMENT_POST.fullmatch(path):
+                self.metrics.comments.labels(outcome=_comment_outcome(status)).inc()
         if self.json_logs:
             access_log.info(
                 json.dumps(

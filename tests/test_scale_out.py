@@ -182,7 +182,9 @@ def test_metrics_count_requests_cache_database_and_logins(
 ) -> None:
     app = make_app(METRICS_TOKEN=METRICS_TOKEN)
     with app.app_context():
-        save_post(PostFields(title="度量", source="正文", status="published"), author="t")
+        slug = save_post(
+            PostFields(title="度量", source="正文", status="published"), author="t"
+        ).slug
     create_user(app)
     client = app.test_client()
     for _ in range(3):
@@ -192,6 +194,8 @@ def test_metrics_count_requests_cache_database_and_logins(
     token = csrf_token(reader)
     reader.post("/admin/login", data={"csrf_token": token, "username": "editor", "password": "x"})
     assert login(app.test_client()).status_code == 302
+    # A comment post without the form's token is refused, and counted as such.
+    assert client.post(f"/zh-tw/posts/{slug}/comments", data={"body": "好"}).status_code >= 400
 
     response = client.get("/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
     assert response.status_code == 200
@@ -206,6 +210,7 @@ def test_metrics_count_requests_cache_database_and_logins(
     assert sample(body, "blog_database_seconds_total") > 0
     assert sample(body, "blog_admin_logins_total", outcome="failure") == 1
     assert sample(body, "blog_admin_logins_total", outcome="success") == 1
+    assert sample(body, "blog_comments_posted_total", outcome="refused") == 1
 
 
 def test_json_logs_write_one_line_per_request(
