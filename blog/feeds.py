@@ -27,6 +27,7 @@ from sqlalchemy import func, select
 
 from blog import queries
 from blog.display import display_text
+from blog.elements import VOID_ELEMENTS
 from blog.models import Category, Post, Tag, db, post_tags, utcnow
 from blog.variants import ENVIRON_KEY
 
@@ -48,23 +49,6 @@ HREFLANG = {
     "zh-mo": "zh-Hant-MO",
 }
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
-_VOID_ELEMENTS = frozenset(
-    [
-        "area",
-        "base",
-        "br",
-        "col",
-        "embed",
-        "hr",
-        "img",
-        "input",
-        "link",
-        "meta",
-        "source",
-        "track",
-        "wbr",
-    ]
-)
 
 _templates = Environment(autoescape=True, trim_blocks=True, lstrip_blocks=True)
 ATOM_TEMPLATE = _templates.from_string(
@@ -207,7 +191,7 @@ class _XhtmlWriter(HTMLParser):
         return "".join(parts)
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in _VOID_ELEMENTS:
+        if tag in VOID_ELEMENTS:
             self.out.append(f"<{tag}{self._attributes(tag, attrs)}/>")
             return
         self.out.append(f"<{tag}{self._attributes(tag, attrs)}>")

@@ -344,6 +344,17 @@ def test_chinese_post_is_typeset_on_markdown_tree() -> None:
     assert render_with_hook_extensions("zh-Hans", "a,中b") == "<p>a, 中 b</p>"
 
 
+def test_raw_line_break_in_markdown_separates_words_like_an_element() -> None:
+    assert render_with_hook_extensions("zh-Hans", "English<br>中文") == "<p>English<br>中文</p>"
+
+
+def test_footnote_backlink_space_is_not_doubled() -> None:
+    source = "正文[^a]\n\n[^a]: 参考书"
+    extensions = ["footnotes", *blog_markdown_extensions(PostDraft(title="t", source=source))]
+    html = markdown.Markdown(extensions=extensions).convert(source)
+    assert "参考书&#160;<a" in html
+
+
 def test_corner_quotes_skip_code() -> None:
     source = "<p>“你好”<code>“x”</code></p>"
     assert to_corner_quotes(source) == "<p>「你好」<code>“x”</code></p>"

@@ -18,32 +18,17 @@ from dataclasses import dataclass
 from html.parser import HTMLParser
 from typing import Literal
 
+from blog.api import BLOCK_ELEMENTS, HIDDEN_ELEMENTS, VOID_ELEMENTS, leaves_text_alone
+
 Edit = tuple[int, int, str]
 Rule = Callable[[str, Sequence[bool]], list[Edit]]
 PieceKind = Literal["markup", "text", "reference", "protected"]
 
 PARAGRAPH_BREAK = "\u2029"
 
-PROTECTED_ELEMENTS = frozenset(
-    {"pre", "code", "kbd", "samp", "math", "svg", "textarea", "var", "tt"}
-)
-# Their text is not part of the sentence around them: ruby readings would otherwise read as
-# 汉(hàn)字, and script or style source is not prose at all.
-HIDDEN_ELEMENTS = frozenset({"script", "style", "template", "rt", "rp", "noscript"})
-BLOCK_ELEMENTS = frozenset(
-    {
-        "address", "article", "aside", "blockquote", "body", "caption", "dd", "details",
-        "dialog", "div", "dl", "dt", "fieldset", "figcaption", "figure", "footer", "form",
-        "h1", "h2", "h3", "h4", "h5", "h6", "head", "header", "hr", "html", "li", "main",
-        "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot",
-        "th", "thead", "title", "tr", "ul",
-    }
-)  # fmt: skip
-VOID_ELEMENTS = frozenset(
-    {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source",
-     "track", "wbr"}
-)  # fmt: skip
-NO_CONVERT_CLASS = "noconvert"
+# Element knowledge and the "do not touch" rule are the core's (blog.elements); ruby
+# readings are not part of the sentence around them: they would read as 汉(hàn)字.
+_HIDDEN = HIDDEN_ELEMENTS | {"rt", "rp"}
 
 
 @dataclass
@@ -90,14 +75,9 @@ class _Splitter(HTMLParser):
         if tag in VOID_ELEMENTS:
             return
         attributes = dict(attrs)
-        classes = (attributes.get("class") or "").split()
-        if tag in HIDDEN_ELEMENTS:
+        if tag in _HIDDEN:
             mode: Literal["prose", "protected", "hidden"] = "hidden"
-        elif (
-            tag in PROTECTED_ELEMENTS
-            or (attributes.get("translate") or "").lower() == "no"
-            or NO_CONVERT_CLASS in classes
-        ):
+        elif leaves_text_alone(tag, attributes):
             mode = "protected"
         else:
             mode = "prose"

@@ -35,7 +35,7 @@ _HIDDEN = HIDDEN_ELEMENTS | {"rt", "rp"}
 # HTML stash placeholders and backslash-escape placeholders, as Python-Markdown writes them.
 # Any other STX…ETX token is an extension's own placeholder (the footnotes' no-break space).
 _PLACEHOLDER = re.compile("\x02wzxhzdk:([0-9]+)\x03|\x02([0-9]+)\x03|\x02[^\x02\x03]*\x03")
-_SINGLE_TAG = re.compile(r"\A</?[A-Za-z][^<>]*>\Z")
+_SINGLE_TAG = re.compile(r"\A</?([A-Za-z][A-Za-z0-9-]*)[^<>]*>\Z")
 _TAGS = re.compile(r"<[^<>]*>")
 
 Mode = Literal["prose", "protected", "hidden"]
@@ -67,10 +67,8 @@ class _Collector:
         self._markup(tag, depth)
 
     def _markup(self, tag: str, depth: int) -> None:
-        if tag in BLOCK_ELEMENTS:
-            self.pieces.append(_Piece("markup", "", PARAGRAPH_BREAK, depth))
-        elif tag == "br":
-            self.pieces.append(_Piece("markup", "", "\n", depth))
+        if separator := _break_for(tag):
+            self.pieces.append(_Piece("markup", "", separator, depth))
 
     def _text(
         self, element: etree.Element, where: Literal["text", "tail"], mode: Mode, depth: int
@@ -111,8 +109,9 @@ class _Collector:
         stashed = self.md.htmlStash.rawHtmlBlocks[int(found.group(1))]
         if not isinstance(stashed, str):
             return _Piece("protected", raw, "".join(stashed.itertext()), depth)
-        if _SINGLE_TAG.match(stashed):
-            return _Piece("markup", raw, "", depth)
+        if tag := _SINGLE_TAG.match(stashed):
+            # Raw HTML written inline: a tag, breaking the text as the element would.
+            return _Piece("markup", raw, _break_for(tag.group(1).lower()), depth)
         if stashed.startswith("&") and stashed.endswith(";") and mode == "prose":
             return _Piece("reference", raw, html.unescape(stashed), depth)
         # Rendered fragments (formulas, code): their text is context, never edited.
@@ -121,6 +120,13 @@ class _Collector:
     def write_back(self) -> None:
         for element, where, indices in self.slots:
             setattr(element, where, "".join(self.pieces[index].raw for index in indices))
+
+
+def _break_for(tag: str) -> str:
+    """What the edge of element ``tag`` puts between the words around it."""
+    if tag in BLOCK_ELEMENTS:
+        return PARAGRAPH_BREAK
+    return "\n" if tag == "br" else ""
 
 
 def transform_tree(root: etree.Element, md: Markdown, rules: Sequence[Rule]) -> None:
