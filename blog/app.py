@@ -9,7 +9,7 @@ from typing import Any
 
 from flask import Flask, Response, current_app, g, request
 
-from blog import admin, feeds, search, views
+from blog import admin, feeds, render_budget, search, views
 from blog import db as database
 from blog.assets import Assets
 from blog.cache import install_page_cache
@@ -96,6 +96,7 @@ def create_app(
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
+    render_budget.init_app(app)
     admin.init_app(app)
     plugins.call_each("blog_register_routes", app=app)
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -21,6 +20,7 @@ from markdown.extensions.toc import TocExtension, slugify_unicode
 
 from blog.models import Post
 from blog.plugins import Plugins
+from blog.render_budget import RenderTimeoutError, render_with_budget
 from blog.sanitize import Allowlist, sanitize_html
 
 #: Bumped when the core's own part of the pipeline changes output, to re-render every post.
@@ -43,35 +43,15 @@ class RenderError(Exception):
 
 
 def within_budget(work: Callable[[], str], seconds: float) -> str:
-    """Run ``work`` in a worker thread; raise :class:`RenderError` if it takes over ``seconds``.
-
-    A Python thread cannot be stopped safely (an asynchronous exception can land inside a
-    lock and deadlock the process), so the caller stops *waiting*: the request or import
-    thread gets its answer at the deadline and goes back to serving, while the abandoned
-    render finishes in the background. The up-front limits (:func:`check_render_limits`)
-    refuse the inputs known to run for minutes, which bounds that leftover work.
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                outcome["html"] = work()
-            except BaseException as error:  # handed to the waiting thread as it is
-                outcome["error"] = error
-
-    worker = threading.Thread(target=run, name="blog-render", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
+    """Run ``work`` under :func:`blog.render_budget.render_with_budget`; past ``seconds``
+    it is stopped (its process killed) and :class:`RenderError` says so."""
+    try:
+        return render_with_budget(work, seconds)
+    except RenderTimeoutError:
         raise RenderError(
-            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS); "
-            "look for very long or deeply nested constructs"
-        )
-    if "error" in outcome:
-        raise outcome["error"]
-    return str(outcome["html"])
+            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS) and was "
+            "stopped; look for very long or deeply nested constructs"
+        ) from None
 
 
 def nesting_depth(source: str) -> int:
