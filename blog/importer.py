@@ -15,7 +15,13 @@ from sqlalchemy import select
 from blog.dates import site_zone, to_local
 from blog.frontmatter import FrontMatterError, split_document
 from blog.models import DRAFT, Post, db
-from blog.posts import FieldError, fields_from_document, same_content, save_post
+from blog.posts import (
+    ConflictError,
+    FieldError,
+    fields_from_document,
+    same_content,
+    save_post,
+)
 from blog.render import RenderError
 from blog.slugs import SlugError, check_slug, slug_from_title
 
@@ -85,7 +91,9 @@ def import_paths(
             db.session.rollback()
             location = f"{path}:{error.line}" if error.line else str(path)
             report.failures.append(f"{location}: {error.reason}")
-        except (FieldError, SlugError, RenderError, OSError) as error:
+        # A conflict: the post was saved by someone else during the import; a rerun
+        # imports the file onto the new version.
+        except (FieldError, SlugError, RenderError, ConflictError, OSError) as error:
             db.session.rollback()
             report.failures.append(f"{path}: {error}")
         else:
