@@ -9,6 +9,12 @@ code span that counts its saves, so readers can tell which save a page shows. Th
 fails on any 5xx, on an acknowledged save missing afterwards (version, source or revision),
 and on a page older than a save acknowledged more than ``PAGE_CACHE_CHECK_MS`` before the
 request. ``tests/test_reliability_load.py`` runs the same code for a shorter time.
+
+On top of that, a share of the writes collide on purpose: every thread edits the same
+few shared posts, each time with the version it just read, so simultaneous edits race
+for one version. Exactly one edit per (post, version) may be acknowledged, each
+acknowledged edit must be the revision numbered by the version it was answered with, and
+every shared post's version must equal its newest revision's number.
 """
 
 from __future__ import annotations
@@ -49,6 +55,11 @@ SEARCH_TERMS = [
 MARKER = re.compile(r"soak(t\d+p\d+)x(\d+)")
 TOKENS_PER_THREAD = 4
 WRITE_SHARE = 0.10
+#: Of the writes, this share edits one of the :data:`SHARED_POSTS` posts every thread edits.
+COLLIDE_SHARE = 0.4
+SHARED_POSTS = 3
+#: Edits sent at once, with one version, by each collision.
+COLLIDERS = 3
 STALE_CHECK_SHARE = 0.2
 REQUEST_TIMEOUT = 60.0
 
@@ -87,6 +98,10 @@ class SoakReport:
     stale_reads: list[str] = field(default_factory=list)
     transport_errors: list[str] = field(default_factory=list)
     logged_errors: list[str] = field(default_factory=list)
+    #: Collisions on the shared posts: statuses, and acknowledged edits (post, version) -> marker.
+    collision_statuses: Counter[int] = field(default_factory=Counter)
+    collision_saves: dict[tuple[int, int], str] = field(default_factory=dict)
+    collision_doubled: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         served = sum(self.statuses.values())
@@ -98,7 +113,9 @@ class SoakReport:
             f"statuses {dict(sorted(self.statuses.items()))}; 5xx {len(self.server_errors)}, "
             f"lost {len(self.lost_writes)}, stale {len(self.stale_reads)}, "
             f"unexpected {len(self.unexpected)}, transport errors {len(self.transport_errors)}, "
-            f"errors logged by the server {len(self.logged_errors)}"
+            f"errors logged by the server {len(self.logged_errors)}; "
+            f"colliding edits {dict(sorted(self.collision_statuses.items()))}, "
+            f"a version won twice {len(self.collision_doubled)}"
         )
 
 
@@ -245,8 +262,12 @@ class Worker(threading.Thread):
         report: SoakReport,
         report_lock: threading.Lock,
         deadline: float,
+        shared: list[int] | None = None,
     ) -> None:
         super().__init__(name=f"soak-{number}", daemon=True)
+        self.port = port
+        self.shared = shared or []
+        self.collisions = 0
         self.number = number
         self.client = Client(port)
         self.site = site
@@ -324,6 +345,9 @@ class Worker(threading.Thread):
                 )
 
     def write(self) -> None:
+        if self.shared and self.random.random() < COLLIDE_SHARE:
+            self.collide()
+            return
         live = [p for p in self.owned if not p.trashed]
         choice = self.random.random()
         if not live or choice < 0.3:
@@ -431,6 +455,52 @@ class Worker(threading.Thread):
                 self.report.unexpected.append(f"publish {post.key} -> {status} {data[:200]!r}")
         self.settle(post, ok, status, **changes)
 
+    def collide(self) -> None:
+        """Send :data:`COLLIDERS` edits of one shared post at once, all with the version
+        just read: they race for it (and with other threads' collisions)."""
+        post_id = self.random.choice(self.shared)
+        status, data = self.call("GET", f"/api/posts/{post_id}", api=True)
+        if status != 200:
+            return
+        base = json.loads(data)["version"]
+        barrier = threading.Barrier(COLLIDERS)
+        self.collisions += 1
+        markers = [f"soakshared{self.number}x{self.collisions}y{n}" for n in range(COLLIDERS)]
+        for _ in markers:
+            self.attempt("collide", None)
+
+        def edit(marker: str) -> None:
+            client = Client(self.port)
+            body = {"source": f"共享 `{marker}`\n", "version": base}
+            barrier.wait()
+            try:
+                status, data = client.request(
+                    "PATCH", f"/api/posts/{post_id}", body, self.random.choice(self.tokens)
+                )
+            except (OSError, http.client.HTTPException) as error:
+                with self.report_lock:
+                    self.report.transport_errors.append(f"collide {post_id}: {error!r}")
+                return
+            finally:
+                client.connection.close()
+            self.note(status, f"PATCH /api/posts/{post_id}")
+            with self.report_lock:
+                self.report.collision_statuses[status] += 1
+                if status == 200:
+                    version = json.loads(data)["version"]
+                    self.report.writes_acknowledged += 1
+                    if (post_id, version) in self.report.collision_saves or version != base + 1:
+                        self.report.collision_doubled.append(f"post {post_id} v{base} -> {version}")
+                    self.report.collision_saves[(post_id, version)] = marker
+                elif status not in (409, 429):
+                    self.report.unexpected.append(f"collide {post_id} -> {status} {data[:200]!r}")
+
+        racers = [threading.Thread(target=edit, args=(marker,)) for marker in markers]
+        for racer in racers:
+            racer.start()
+        for racer in racers:
+            racer.join()
+
     def trash(self, post: TrackedPost) -> None:
         self.attempt("trash", post)
         status, data = self.call("DELETE", f"/api/posts/{post.post_id}", api=True)
@@ -498,6 +568,30 @@ def audit_database(instance: Path, ledger: Ledger, report: SoakReport) -> None:
                 report.lost_writes.append(f"{post.key}: {'; '.join(problems)}")
             else:
                 report.writes_found += post.saves + (1 if post.trashed else 0)
+        for (post_id, version), marker in report.collision_saves.items():
+            revision = db.session.scalar(
+                select(Revision.source).where(
+                    Revision.post_id == post_id, Revision.number == version
+                )
+            )
+            if revision is None or marker not in revision:
+                report.lost_writes.append(f"shared post {post_id}: edit {marker} (v{version})")
+            else:
+                report.writes_found += 1
+        for post_id in {post_id for post_id, _ in report.collision_saves}:
+            stored = db.session.get(Post, post_id)
+            numbers = list(
+                db.session.scalars(
+                    select(Revision.number)
+                    .where(Revision.post_id == post_id)
+                    .order_by(Revision.number)
+                )
+            )
+            if stored is None or numbers != list(range(1, stored.version + 1)):
+                report.lost_writes.append(
+                    f"shared post {post_id}: version {stored and stored.version}, "
+                    f"revisions {numbers}"
+                )
         db.session.remove()
         db.engine.dispose()
 
@@ -508,6 +602,19 @@ def second_machine(instance: Path) -> Path:
     if not config.get("DATABASE_URL"):
         config["DATABASE_URL"] = f"sqlite:///{instance / 'blog.sqlite3'}"
     return write_instance(instance.parent / "machine-b", **config)
+
+
+def create_shared_posts(port: int, token: str) -> list[int]:
+    """The posts every thread edits (drafts: their pages are not audited)."""
+    client = Client(port)
+    ids = []
+    for n in range(SHARED_POSTS):
+        body = {"title": f"共享 {n}", "source": "起点", "status": "draft"}
+        status, data = client.request("POST", "/api/posts", body, token)
+        if status != 201:
+            raise RuntimeError(f"creating a shared post answered {status}: {data[:200]!r}")
+        ids.append(json.loads(data)["id"])
+    return ids
 
 
 def run_soak(
@@ -536,9 +643,21 @@ def run_soak(
             server.wait_ready()
         ledger = Ledger()
         lock = threading.Lock()
+        shared = create_shared_posts(servers[0].port, site.tokens[0])
+        report.writes_acknowledged += len(shared)
+        report.writes_found += len(shared)  # the audit checks them through their edits
         started = time.monotonic()
         workers = [
-            Worker(n, servers[n % len(servers)].port, site, ledger, report, lock, started + seconds)
+            Worker(
+                n,
+                servers[n % len(servers)].port,
+                site,
+                ledger,
+                report,
+                lock,
+                started + seconds,
+                shared,
+            )
             for n in range(threads)
         ]
         for worker in workers:
@@ -624,8 +743,14 @@ def main() -> None:
     ):
         for item in items[:20]:
             print(f"  {title}: {item}")
+    for item in report.collision_doubled[:20]:
+        print(f"  a version won twice: {item}")
     failed = (
-        report.server_errors or report.lost_writes or report.stale_reads or report.logged_errors
+        report.server_errors
+        or report.lost_writes
+        or report.stale_reads
+        or report.logged_errors
+        or report.collision_doubled
     )
     raise SystemExit(1 if failed else 0)
 

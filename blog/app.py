@@ -10,7 +10,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from blog import comments, feeds, health, search, views
+from blog import comments, feeds, health, render_budget, search, views
 from blog import db as database
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
@@ -103,6 +103,7 @@ def create_app(
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
     views.register_error_pages(app)
+    render_budget.init_app(app)
     init_admin(app)
     comments.init_app(app, admin_csrf)
     plugins.hooks.blog_register_routes(app=app)

@@ -27,7 +27,7 @@ from blog.migrate.permalinks import feed_paths, taxonomy_paths
 from blog.migrate.report import FileReport
 from blog.migrate.site import MARKDOWN_SUFFIXES, Site, SiteError, recognise
 from blog.models import DRAFT, Post, Redirect, db
-from blog.posts import FieldError, same_content, save_post
+from blog.posts import ConflictError, FieldError, same_content, save_post
 from blog.render import RenderError
 from blog.slugs import SlugError, check_slug
 
@@ -155,7 +155,9 @@ def _store_reported(
         db.session.rollback()
         location = f"{draft.source.path}:{error.line}" if error.line else str(draft.source.path)
         report.failures.append(f"{location}: {error.reason}")
-    except (FieldError, SlugError, RenderError, OSError) as error:
+    # A conflict: the post was saved by someone else during the import; a rerun
+    # imports the file onto the new version.
+    except (FieldError, SlugError, RenderError, ConflictError, OSError) as error:
         db.session.rollback()
         report.failures.append(f"{draft.source.path}: {error}")
     return None

@@ -6,13 +6,11 @@ is extended only through plugin hooks (see :mod:`blog.hookspecs`).
 
 from __future__ import annotations
 
-import contextvars
 import hashlib
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import markdown
 from flask import current_app
@@ -21,7 +19,10 @@ from markdown.extensions.toc import TocExtension, slugify_unicode
 from blog.document import Document, PostDraft, read_document
 from blog.models import DEGRADED_FINGERPRINT, Post
 from blog.plugins import PluginProblem, Plugins, collecting_problems
+from blog.render_budget import RenderTimeoutError, render_with_budget
 from blog.sanitize import Allowlist, sanitize_html
+
+T = TypeVar("T")
 
 #: Bumped when the core's own part of the pipeline changes output, to re-render every post.
 CORE_RENDER_VERSION = "2"
@@ -42,39 +43,16 @@ class RenderError(Exception):
     """A post cannot be rendered (too large, too slow); the message says why."""
 
 
-def within_budget(work: Callable[[], str], seconds: float) -> str:
-    """Run ``work`` in a worker thread; raise :class:`RenderError` if it takes over ``seconds``.
-
-    A Python thread cannot be stopped safely (an asynchronous exception can land inside a
-    lock and deadlock the process), so the caller stops *waiting*: the request or import
-    thread gets its answer at the deadline and goes back to serving, while the abandoned
-    render finishes in the background. The up-front limits (:func:`check_render_limits`)
-    refuse the inputs known to run for minutes, which bounds that leftover work.
-    """
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    outcome: dict[str, Any] = {}
-
-    def run() -> None:
-        with app.app_context():
-            try:
-                outcome["html"] = work()
-            except BaseException as error:  # handed to the waiting thread as it is
-                outcome["error"] = error
-
-    # The worker runs in a copy of this context: plugin failures it meets are collected
-    # for the render that is waiting on it (see blog.plugins.collecting_problems).
-    context = contextvars.copy_context()
-    worker = threading.Thread(target=context.run, args=(run,), name="blog-render", daemon=True)
-    worker.start()
-    worker.join(seconds)
-    if worker.is_alive():
+def within_budget(work: Callable[[], T], seconds: float) -> T:
+    """Run ``work`` under :func:`blog.render_budget.render_with_budget`; past ``seconds``
+    it is stopped (its process killed) and :class:`RenderError` says so."""
+    try:
+        return render_with_budget(work, seconds)
+    except RenderTimeoutError:
         raise RenderError(
-            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS); "
-            "look for very long or deeply nested constructs"
-        )
-    if "error" in outcome:
-        raise outcome["error"]
-    return str(outcome["html"])
+            f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS) and was "
+            "stopped; look for very long or deeply nested constructs"
+        ) from None
 
 
 def nesting_depth(source: str) -> int:
@@ -219,12 +197,17 @@ def render_post(post: Any) -> Rendered:
     with collecting_problems() as problems:
         converter = build_markdown(draft)
 
-        def markdown_and_plugins() -> str:
-            html = converter.convert(draft.source)
-            return str(plugins.chain("blog_render_html", "html", html, post=draft))
+        def markdown_and_plugins() -> tuple[str, tuple[PluginProblem, ...]]:
+            # This runs in the render's own process: the plugin failures met there are
+            # collected there and sent back with the HTML.
+            with collecting_problems() as found:
+                html = converter.convert(draft.source)
+                html = str(plugins.chain("blog_render_html", "html", html, post=draft))
+            return html, tuple(found)
 
         try:
-            html = within_budget(markdown_and_plugins, seconds)
+            html, found = within_budget(markdown_and_plugins, seconds)
+            problems.extend(found)
         except RecursionError:
             raise RenderError("post is nested too deeply for the Markdown renderer") from None
         html = sanitize_html(html, build_allowlist())

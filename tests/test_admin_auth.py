@@ -208,3 +208,42 @@ def test_anonymous_visit_remembers_the_page_for_after_login(user_app: Flask) -> 
 
 def test_admin_pages_are_never_cached(admin_client: FlaskClient) -> None:
     assert admin_client.get("/admin/").headers["Cache-Control"] == "no-store"
+
+
+def attacker_at(app: Flask, address: str) -> FlaskClient:
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = address
+    return client
+
+
+def test_failures_on_the_owners_name_from_many_addresses_never_lock_the_owner_out(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(LOGIN_ATTEMPTS=3)
+    create_user(app)
+    for n in range(8):  # 16 failures on "editor", none locking any single address
+        attacker = attacker_at(app, f"198.51.100.{n}")
+        for _ in range(2):
+            assert login(attacker, password="guess").status_code in (401, 429)
+    assert login(app.test_client()).status_code == 302  # the owner, from a clean address
+
+
+def test_a_name_under_attack_slows_down_the_addresses_that_guessed_it(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(LOGIN_ATTEMPTS=3)
+    create_user(app)
+    attackers = [attacker_at(app, f"198.51.100.{n}") for n in range(8)]
+    statuses = [login(a, password="guess").status_code for a in attackers for _ in range(2)]
+    # The name's third failure starts the delay (1 s), which then doubles on each failure.
+    assert statuses[:3] == [401, 401, 401]
+    assert set(statuses) <= {401, 429}
+    second = attackers[1]
+    # Even the right password waits now, from an address that guessed before.
+    delayed = login(second)
+    assert delayed.status_code == 429
+    assert int(delayed.headers["Retry-After"]) >= 1
+    assert "秒后再试" in find(delayed.data, "p", role="alert").text
+    # The owner's clean address is not held back, and logging in resets nobody else.
+    assert login(app.test_client()).status_code == 302
+    assert login(second).status_code == 429

@@ -168,3 +168,69 @@ def test_uploads_url_only_serves_generated_names(client: FlaskClient, name: str)
 )
 def test_image_type_comes_from_magic_bytes(data: bytes, expected: str | None) -> None:
     assert sniff_image(data) == expected
+
+
+def png_with_header(width: int, height: int, color_type: int = 6) -> bytes:
+    """A PNG whose header claims ``width``×``height`` RGBA pixels, with one empty row of data."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (
+            struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 8, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00"))
+        + chunk(b"IEND", b"")
+    )
+
+
+def inflating_png() -> bytes:
+    """A real PNG of 5000×2500 transparent pixels: about 50 KB that decode to 50 MB."""
+    image_module = pytest.importorskip("PIL.Image")
+    out = io.BytesIO()
+    image_module.new("RGBA", (5000, 2500)).save(out, format="PNG", optimize=True)
+    return out.getvalue()
+
+
+def test_header_claiming_ten_billion_pixels_is_refused(app: Flask, client: FlaskClient) -> None:
+    response = upload(client, png_with_header(100_000, 100_000), "claim.png")
+    assert response.status_code == 400
+    assert "UPLOAD_MAX_PIXELS" in find(response.data, "p", role="alert").text
+    assert stored_files(app) == []
+
+
+def test_image_over_the_pixel_limit_is_refused_naming_it(app: Flask, client: FlaskClient) -> None:
+    response = upload(client, png_with_header(8000, 6000), "big.png")
+    assert response.status_code == 400
+    message = find(response.data, "p", role="alert").text
+    assert "8000×6000" in message
+    assert "UPLOAD_MAX_PIXELS" in message
+    assert stored_files(app) == []
+
+
+def test_decompression_bomb_is_refused_naming_the_ratio(app: Flask, client: FlaskClient) -> None:
+    bomb = inflating_png()
+    assert len(bomb) < 100_000
+    response = upload(client, bomb, "bomb.png")
+    assert response.status_code == 400
+    assert "UPLOAD_MAX_EXPANSION" in find(response.data, "p", role="alert").text
+    assert stored_files(app) == []
+
+
+def test_limits_are_configurable(make_app: Callable[..., Flask]) -> None:
+    app = make_app(UPLOAD_MAX_PIXELS=100, UPLOAD_MAX_EXPANSION=100_000)
+    client = logged_in(app)
+    assert upload(client, png_bytes(10, 10), "ok.png").status_code == 200
+    assert upload(client, png_bytes(11, 10), "over.png").status_code == 400
+    relaxed = make_app(UPLOAD_MAX_EXPANSION=100_000).test_client()  # same instance and user
+    assert login(relaxed).status_code == 302
+    assert upload(relaxed, inflating_png(), "flat.png").status_code == 200
+
+
+def test_truncated_image_is_refused_with_a_message(app: Flask, client: FlaskClient) -> None:
+    response = upload(client, b"\x89PNG\r\n\x1a\n\x00\x00", "cut.png")
+    assert response.status_code == 400
+    assert stored_files(app) == []

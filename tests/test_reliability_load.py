@@ -76,3 +76,10 @@ def test_every_acknowledged_save_is_stored_with_its_revision(soak: SoakReport) -
 def test_no_page_is_older_than_the_invalidation_window(soak: SoakReport) -> None:
     assert soak.stale_checks > 0
     assert soak.stale_reads == []
+
+
+def test_colliding_edits_have_one_winner_per_version_and_lose_nothing(soak: SoakReport) -> None:
+    assert soak.collision_statuses[200] > 0
+    assert soak.collision_statuses[409] > 0  # the collisions really happened
+    assert soak.collision_doubled == []
+    assert not [lost for lost in soak.lost_writes if lost.startswith("shared")]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import math
 import secrets
 from datetime import timedelta
 from functools import cache
@@ -22,6 +23,8 @@ from blog.views import render_page
 
 SESSION_KEY = "admin_session"
 LOCKOUT_WINDOW = timedelta(minutes=15)
+#: The longest wait :func:`user_delay` imposes between two attempts on one user name.
+MAX_USER_DELAY = 300.0
 #: Endpoints of the admin blueprint reachable without a session.
 OPEN_ENDPOINTS = frozenset({"admin.login"})
 
@@ -101,12 +104,46 @@ def _recent_failures(column: InstrumentedAttribute[str], value: str) -> int:
 
 
 def is_locked_out(address: str, username: str) -> bool:
-    """Whether the address or the user name used up ``LOGIN_ATTEMPTS`` in the window."""
+    """Whether ``address`` used up ``LOGIN_ATTEMPTS`` failures in the window (any user names).
+
+    Failures are never counted against a user name alone: that would let anyone lock the
+    owner out with a handful of POSTs. A user name under attack gets :func:`user_delay`.
+    """
     limit = int(current_app.config["LOGIN_ATTEMPTS"])
-    return (
-        _recent_failures(LoginAttempt.address, address) >= limit
-        or _recent_failures(LoginAttempt.username, username) >= limit
+    return _recent_failures(LoginAttempt.address, address) >= limit
+
+
+def user_delay(address: str, username: str) -> float:
+    """Seconds ``address`` must still wait before trying ``username`` again (0: go ahead).
+
+    Once ``username`` has ``LOGIN_ATTEMPTS`` failures in the window from all addresses
+    together, each further failure doubles the wait after the latest one (1 s, 2 s, 4 s …
+    up to :data:`MAX_USER_DELAY`). Only addresses that have themselves failed for this
+    user in the window wait: the owner, coming from an address without failures, is
+    never held back by someone else's guessing.
+    """
+    limit = int(current_app.config["LOGIN_ATTEMPTS"])
+    since = utcnow() - LOCKOUT_WINDOW
+    failures, latest = db.session.execute(
+        select(func.count(), func.max(LoginAttempt.at)).where(
+            LoginAttempt.username == username, LoginAttempt.at > since
+        )
+    ).one()
+    if failures < limit or latest is None:
+        return 0.0
+    own = db.session.scalar(
+        select(func.count())
+        .select_from(LoginAttempt)
+        .where(
+            LoginAttempt.username == username,
+            LoginAttempt.address == address,
+            LoginAttempt.at > since,
+        )
     )
+    if not own:
+        return 0.0
+    delay = min(MAX_USER_DELAY, 2.0 ** (failures - limit))
+    return max(0.0, delay - (utcnow() - latest).total_seconds())
 
 
 def _start_session(user: User) -> None:
@@ -154,17 +191,22 @@ def login() -> Response | tuple[str, int]:
         return _login_page(
             f"登录失败次数过多，已暂时锁定。请在 {minutes} 分钟后再试。", 429, username
         )
+    wait = user_delay(address, username)
+    if wait > 0:
+        seconds = math.ceil(wait)
+        page, status = _login_page(
+            f"这个用户名最近多次登录失败，请在 {seconds} 秒后再试。", 429, username
+        )
+        return Response(page, status, {"Retry-After": str(seconds)})
     user = db.session.scalar(select(User).where(User.name == username)) if username else None
     password_ok = check_password_hash(user.password_hash if user else _decoy_hash(), password)
     if user is None or not password_ok:
         db.session.add(LoginAttempt(address=address, username=username, at=utcnow()))
         db.session.commit()
         return _login_page("用户名或密码错误。", 401, username)
-    db.session.execute(
-        delete(LoginAttempt).where(
-            (LoginAttempt.address == address) | (LoginAttempt.username == username)
-        )
-    )
+    # Only this address's failures are forgiven: the owner logging in must not reset the
+    # count of someone guessing the same name from elsewhere.
+    db.session.execute(delete(LoginAttempt).where(LoginAttempt.address == address))
     _start_session(user)
     return redirect(safe_next(request.form.get("next")))
 

@@ -16,12 +16,15 @@ so a local copy can never be stale and is served with immutable caching.
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 import re
 import threading
+import warnings
 from pathlib import Path
 
 from flask import Blueprint, Response, abort, current_app, send_file
+from PIL import Image
 from sqlalchemy import select
 
 from blog.admin.models import Upload, UploadBlob
@@ -53,6 +56,48 @@ def sniff_image(data: bytes) -> str | None:
 
 
 STORAGES = ("auto", "files", "database")
+
+
+#: Images that decode to less than this are never refused for their compression ratio:
+#: a flat 1920×1080 diagram legitimately shrinks several hundred times.
+EXPANSION_FLOOR_BYTES = 16 * 1024 * 1024
+
+
+def check_dimensions(data: bytes) -> None:
+    """Refuse images too large to decode safely in a reader's browser.
+
+    Pillow reads the header only (width, height, bands) without decoding the pixels. An
+    image is refused above ``UPLOAD_MAX_PIXELS`` pixels, or when its decoded size is both
+    over :data:`EXPANSION_FLOOR_BYTES` and more than ``UPLOAD_MAX_EXPANSION`` times its file
+    size (a decompression bomb: 48 KB of PNG that becomes 50 MB of pixels).
+    """
+    max_pixels = int(current_app.config["UPLOAD_MAX_PIXELS"])
+    max_expansion = int(current_app.config["UPLOAD_MAX_EXPANSION"])
+    try:
+        with warnings.catch_warnings():
+            # We apply our own limit; Pillow's warning (and error, at twice its own) is ours.
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                bands = len(image.getbands())
+    except Image.DecompressionBombError:
+        raise UploadError(
+            f"图片像素过多：上限为 {max_pixels:,} 像素（UPLOAD_MAX_PIXELS）。"
+        ) from None
+    except (OSError, ValueError, SyntaxError) as error:  # what Pillow raises on bad headers
+        raise UploadError(f"无法读取这张图片：{error}") from None
+    pixels = width * height
+    if pixels > max_pixels:
+        raise UploadError(
+            f"图片像素过多：{width}×{height} = {pixels:,} 像素，"
+            f"上限为 {max_pixels:,} 像素（UPLOAD_MAX_PIXELS）。"
+        )
+    decoded = pixels * bands
+    if decoded > EXPANSION_FLOOR_BYTES and decoded > max_expansion * len(data):
+        raise UploadError(
+            f"图片解压后有 {decoded:,} 字节，是文件大小的 {decoded // len(data):,} 倍，"
+            f"上限为 {max_expansion} 倍（UPLOAD_MAX_EXPANSION）：可能是解压炸弹。"
+        )
 
 
 def uploads_folder() -> Path:
@@ -97,6 +142,7 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
         if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in data[:1024].lower():
             raise UploadError("不接受 SVG：它可以包含脚本。请导出为 PNG 或 WebP 后再上传。")
         raise UploadError("只接受 PNG、JPEG、GIF 和 WebP 图片（按文件内容判断，而非扩展名）。")
+    check_dimensions(data)
     name = f"{hashlib.sha256(data).hexdigest()[:32]}.{extension}"
     existing = db.session.scalar(select(Upload).where(Upload.name == name))
     if existing is not None:
