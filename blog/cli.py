@@ -167,6 +167,10 @@ def import_command(context: Context, paths: tuple[Path, ...]) -> None:
             report = import_paths(paths)
     for failure in report.failures:
         click.echo(f"error: {failure}", err=True)
+    for warning in report.warnings:
+        click.echo(f"warning: {warning}", err=True)
+    for note in report.notices:
+        click.echo(f"note: {note}")
     click.echo(report.summary())
     if report.failures:
         sys.exit(1)

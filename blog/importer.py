@@ -28,12 +28,17 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
+    #: ``path:line: message`` for every render warning a plugin stored on an imported post
+    #: (``post.render_meta["warnings"]``), e.g. a formula shown as an error box.
+    warnings: list[str] = field(default_factory=list)
+    #: ``path: note`` for what plugins noticed and did (``post.render_meta["notices"]``).
+    notices: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def summary(self) -> str:
         return (
             f"imported {self.imported}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"failed {len(self.failures)} in {self.seconds:.1f}s"
+            f"failed {len(self.failures)}, warnings {len(self.warnings)} in {self.seconds:.1f}s"
         )
 
 
@@ -54,8 +59,24 @@ def _decode(raw: bytes) -> str:
         raise FrontMatterError(f"invalid UTF-8 (byte {error.start})", line) from None
 
 
-def import_file(path: Path, author: str, claimed: dict[str, Path]) -> str:
-    """Import one file in its own transaction; return "imported", "updated" or "unchanged"."""
+def render_warnings(post: Post) -> list[dict[str, Any]]:
+    """Return the warnings plugins stored for ``post`` (each with ``message``, maybe ``line``)."""
+    warnings = (post.render_meta or {}).get("warnings") or []
+    return [w for w in warnings if isinstance(w, dict) and w.get("message")]
+
+
+def import_file(
+    path: Path,
+    author: str,
+    claimed: dict[str, Path],
+    warnings: list[str] | None = None,
+    notices: list[str] | None = None,
+) -> str:
+    """Import one file in its own transaction; return "imported", "updated" or "unchanged".
+
+    Render warnings of the saved post are appended to ``warnings`` as ``path:line: message``
+    and its render notices to ``notices``.
+    """
     document = split_document(_decode(path.read_bytes()), fallback_title=path.stem)
     fields = fields_from_document(document, site_zone())
     style = str(current_app.config["SLUG_STYLE"])
@@ -67,7 +88,15 @@ def import_file(path: Path, author: str, claimed: dict[str, Path]) -> str:
     existing = db.session.scalar(select(Post).where(Post.slug == slug))
     if existing is not None and same_content(existing, fields):
         return "unchanged"
-    save_post(fields, author=author, post=existing)
+    post = save_post(fields, author=author, post=existing)
+    if warnings is not None:
+        offset = document.body_line - 1
+        for warning in render_warnings(post):
+            line = warning.get("line")
+            where = f"{path}:{int(line) + offset}" if isinstance(line, int) else str(path)
+            warnings.append(f"{where}: {warning['message']}")
+    if notices is not None:
+        notices.extend(f"{path}: {note}" for note in (post.render_meta or {}).get("notices") or [])
     return "imported" if existing is None else "updated"
 
 
@@ -80,7 +109,7 @@ def import_paths(
     claimed: dict[str, Path] = {}
     for path in markdown_files(paths):
         try:
-            outcome = import_file(path, author, claimed)
+            outcome = import_file(path, author, claimed, report.warnings, report.notices)
         except FrontMatterError as error:
             db.session.rollback()
             location = f"{path}:{error.line}" if error.line else str(path)
