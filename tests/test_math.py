@@ -640,3 +640,24 @@ def test_import_reports_broken_formulas_with_line_and_detected_conventions(
         f"{tmp_path / 'post.md'}: read 2 backtick-wrapped formulas (`$…$`, the blogdown habit)"
         " as math"
     ]
+
+
+@pytest.mark.parametrize(
+    ("tex", "message"),
+    [
+        ("{" * 10_000 + "x" + "}" * 10_000, "the limit is 500"),
+        ("x" * 1_000_000, "the limit is"),
+        (r"\def\a{\a\a}\a", "expanding to itself"),
+        (r"\text{</math><script>alert(1)</script>}", ""),
+    ],
+)
+def test_bad_input_is_an_error_box_or_safe_text_even_with_generous_limits(
+    tex: str, message: str
+) -> None:
+    generous = Limits(max_length=100_000, max_nesting=1_000_000)
+    html = render(f"前 $$\n{tex}\n$$ 后 $y$", generous)
+    assert not find(html, "script")
+    assert tex_annotations(html)[-1] == "y"
+    if message:
+        (box,) = error_boxes(html)
+        assert message in (box.attrs["title"] or "")

@@ -33,6 +33,11 @@ _NESTING_TOKEN = re.compile(
 )
 
 
+# math-core recurses on the native stack and crashes the process (no exception) around
+# 10,000 levels; whatever the configuration says, nothing that deep reaches it.
+HARD_NESTING_LIMIT = 500
+
+
 @dataclass(frozen=True)
 class Limits:
     """Formulas beyond these bounds are refused before the converter sees them."""
@@ -80,8 +85,9 @@ def check_limits(tex: str, limits: Limits) -> None:
     if len(tex) > limits.max_length:
         raise MathError(f"formula is {len(tex)} characters long; the limit is {limits.max_length}")
     depth = nesting_depth(tex)
-    if depth > limits.max_nesting:
-        raise MathError(f"formula nests {depth} levels deep; the limit is {limits.max_nesting}")
+    limit = min(limits.max_nesting, HARD_NESTING_LIMIT)
+    if depth > limit:
+        raise MathError(f"formula nests {depth} levels deep; the limit is {limit}")
     unclosed, stray = brace_balance(tex)
     if unclosed:
         raise MathError(f"{unclosed} unclosed '{{' in formula")
