@@ -244,7 +244,9 @@ def test_editor_shows_a_banner_listing_broken_formulas_with_their_lines(
 ) -> None:
     post_id = save_new(client, title="公式", source="第一行 $x$\n\n第三行 $\\foo{y}$ 坏了\n")
     page = client.get(f"/admin/posts/{post_id}/edit")
-    (banner,) = find_all(page.data, "section", **{"class": "flash flash-error render-warnings"})
+    assert (
+        len(find_all(page.data, "section", **{"class": "flash flash-error render-warnings"})) == 1
+    )
     assert "1 处无法渲染" in page.get_data(as_text=True)
     items = [li.text for li in find_all(page.data, "li")]
     assert any(text.startswith("第 3 行") for text in items), items
