@@ -21,7 +21,7 @@ from blog_plugins.excerpt.structure import read_body
 if TYPE_CHECKING:
     from blog.models import Post
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 __all__ = ["Config", "__version__"]
 
 
