@@ -271,6 +271,8 @@ def import_command(
         click.echo(f"error: {failure}", err=True)
     for warning in report.warnings:
         click.echo(f"warning: {warning}", err=True)
+    for note in report.notices:
+        click.echo(f"note: {note}")
     click.echo(report.summary())
     if comments is not None:
         for failure in comments.failures:

@@ -106,9 +106,12 @@ def blog_post_metadata(post: PostDraft, document: Document, html: str) -> dict[s
 
     Runs at save time after the excerpt, with the same ``document`` (``html`` is
     ``document.html``). The dicts of all plugins are merged into ``post.render_meta``,
-    which templates read as ``post.render_meta["key"]``. A list of strings under
-    ``"warnings"`` is shown to the author after saving in the editor: what to fix that
-    did not stop the save (the post still renders).
+    which templates read as ``post.render_meta["key"]``. Under ``"warnings"``, a list of
+    what the author should fix that did not stop the save (the post still renders), each
+    a string or ``{"message": ..., "line": n}`` (``n`` counted in the body): the editor
+    shows them and ``blog import`` prints them with the file and line. Under
+    ``"notices"``, strings saying what a plugin noticed and did. The lists of all
+    plugins are joined.
     """
 
 

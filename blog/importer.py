@@ -28,7 +28,7 @@ from blog.migrate.report import FileReport
 from blog.migrate.site import MARKDOWN_SUFFIXES, Site, SiteError, recognise
 from blog.models import DRAFT, Post, Redirect, db
 from blog.posts import ConflictError, FieldError, same_content, save_post
-from blog.render import RenderError
+from blog.render import RenderError, render_warnings
 from blog.slugs import SlugError, check_slug
 
 __all__ = ["MARKDOWN_SUFFIXES", "ImportReport", "import_paths", "markdown_files"]
@@ -40,8 +40,11 @@ class ImportReport:
     updated: int = 0
     unchanged: int = 0
     failures: list[str] = field(default_factory=list)
-    #: What plugins asked the author to fix in posts that were saved anyway.
+    #: ``path:line: message`` for every render warning a plugin stored on an imported post
+    #: (``post.render_meta["warnings"]``), e.g. a formula shown as an error box.
     warnings: list[str] = field(default_factory=list)
+    #: ``path: note`` for what plugins noticed and did (``post.render_meta["notices"]``).
+    notices: list[str] = field(default_factory=list)
     seconds: float = 0.0
     files: list[FileReport] = field(default_factory=list)
     redirects: dict[str, str] = field(default_factory=dict)
@@ -53,7 +56,7 @@ class ImportReport:
         verb = "would import" if self.dry_run else "imported"
         return (
             f"{verb} {self.imported}, updated {self.updated}, unchanged {self.unchanged}, "
-            f"failed {len(self.failures)} in {self.seconds:.1f}s"
+            f"failed {len(self.failures)}, warnings {len(self.warnings)} in {self.seconds:.1f}s"
         )
 
     def details(self) -> list[str]:
@@ -150,6 +153,7 @@ def _store_reported(
             dedupe=site.engine != "plain",
             dry_run=dry_run,
             warnings=report.warnings,
+            notices=report.notices,
         )
     except FrontMatterError as error:
         db.session.rollback()
@@ -170,11 +174,13 @@ def store_draft(
     dedupe: bool = False,
     dry_run: bool = False,
     warnings: list[str] | None = None,
+    notices: list[str] | None = None,
 ) -> str:
     """Save one converted post (its images first); return imported/updated/unchanged.
 
     What plugins asked the author to fix in the saved post (``render_meta["warnings"]``)
-    is appended to ``warnings``, naming the file.
+    is appended to ``warnings`` as ``path:line: message``, and what they noticed and did
+    (``render_meta["notices"]``) to ``notices``.
 
     A slug taken by an earlier file of the same import fails the file, or, for a whole
     site (``dedupe``), gets a ``-2`` suffix and a note, so nothing is lost.
@@ -222,9 +228,16 @@ def store_draft(
     if existing is not None and same_content(existing, fields):
         return "unchanged"
     saved = save_post(fields, author=draft.author, post=existing)
+    path = draft.source.path
     if warnings is not None:
-        found = (saved.render_meta or {}).get("warnings", [])
-        warnings += [f"{draft.source.path}: {warning}" for warning in found]
+        offset = draft.body_line - 1
+        for warning in render_warnings(saved.render_meta):
+            line = warning.get("line")
+            where = f"{path}:{line + offset}" if isinstance(line, int) else str(path)
+            warnings.append(f"{where}: {warning['message']}")
+    if notices is not None:
+        found = (saved.render_meta or {}).get("notices") or []
+        notices.extend(f"{path}: {note}" for note in found)
     return "imported" if existing is None else "updated"
 
 

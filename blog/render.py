@@ -25,7 +25,7 @@ from blog.sanitize import Allowlist, sanitize_html
 T = TypeVar("T")
 
 #: Bumped when the core's own part of the pipeline changes output, to re-render every post.
-CORE_RENDER_VERSION = "2"
+CORE_RENDER_VERSION = "3"
 FALLBACK_EXCERPT_CHARS = 200
 #: Deepest list/blockquote nesting accepted. Python-Markdown's cost grows about cubically
 #: with depth (4-space lists: 100 deep 0.9 s, 150 deep 3 s, 1,500 deep RecursionError after
@@ -162,6 +162,33 @@ def build_allowlist() -> Allowlist:
 TOC_LEVELS = range(2, 5)
 
 
+#: ``render_meta`` keys whose lists from several plugins are joined, not replaced.
+LISTED_META = frozenset({"warnings", "notices"})
+
+
+def render_warnings(render_meta: dict[str, Any] | None) -> list[dict[str, Any]]:
+    """The warnings plugins stored for a post, each as ``{"message", "line"?}``.
+
+    A plugin may store a warning as a plain string or as a dict with ``message`` and the
+    body ``line`` it concerns (see ``blog_post_metadata``).
+    """
+    found = (render_meta or {}).get("warnings") or []
+    warnings = []
+    for item in found:
+        if isinstance(item, str) and item:
+            warnings.append({"message": item})
+        elif isinstance(item, dict) and item.get("message"):
+            warnings.append(item)
+    return warnings
+
+
+def warning_text(warning: dict[str, Any]) -> str:
+    """One warning as the author reads it: ``第 3 行：message`` or the message alone."""
+    line = warning.get("line")
+    prefix = f"第 {line} 行：" if isinstance(line, int) else ""
+    return f"{prefix}{warning['message']}"
+
+
 def html_to_text(html: str) -> str:
     """Return the visible text of ``html`` with block boundaries as single spaces."""
     return read_document(html).text
@@ -220,7 +247,12 @@ def render_post(post: Any) -> Rendered:
             )
         meta: dict[str, Any] = {"first_image": document.first_image} if document.first_image else {}
         for facts in plugins.hooks.blog_post_metadata(post=draft, document=document, html=html):
-            meta.update(facts)
+            for key, value in facts.items():
+                if key in LISTED_META and isinstance(value, list):
+                    # Several plugins report warnings and notices: keep every one.
+                    meta[key] = [*meta.get(key, []), *value]
+                else:
+                    meta[key] = value
     return Rendered(
         body_html=html,
         excerpt=excerpt,

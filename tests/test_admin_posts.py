@@ -237,3 +237,20 @@ def test_admin_ui_follows_the_readers_script_variant(
     assert page.status_code == 200
     assert "寫文章" in page.get_data(as_text=True)
     assert find(page.data, "textarea", name="source").text.strip() == "简体源文"
+
+
+def test_editor_shows_a_banner_listing_broken_formulas_with_their_lines(
+    client: FlaskClient,
+) -> None:
+    post_id = save_new(client, title="公式", source="第一行 $x$\n\n第三行 $\\foo{y}$ 坏了\n")
+    page = client.get(f"/admin/posts/{post_id}/edit")
+    assert (
+        len(find_all(page.data, "section", **{"class": "flash flash-error render-warnings"})) == 1
+    )
+    assert "1 处无法渲染" in page.get_data(as_text=True)
+    items = [li.text for li in find_all(page.data, "li")]
+    assert any(text.startswith("第 3 行") for text in items), items
+    assert 'Unknown command "\\foo"' in page.get_data(as_text=True).replace("&#34;", '"')
+    clean = save_new(client, title="无误", source="只有 $x$")
+    clean_page = client.get(f"/admin/posts/{clean}/edit").get_data(as_text=True)
+    assert "render-warnings" not in clean_page

@@ -573,11 +573,13 @@ def test_backtick_and_spaced_dollar_conventions_are_options() -> None:
         "`$x_1$` 与 `$$\\sum_i x_i$$` 与 $ M=(P*4B)/(32/Q)*1.2 $，"
         "这本书卖 $5,那本卖 $10 `echo $HOME`"
     )
-    assert not find(render(source), "math")
-    md = markdown.Markdown(
-        extensions=[MathExtension(DEFAULT_LIMITS, delimiters=Delimiters(True, True))]
-    )
-    html = md.convert(source)
+    strict = Delimiters(detect=False)
+    off = markdown.Markdown(extensions=[MathExtension(DEFAULT_LIMITS, delimiters=strict)])
+    assert not find(off.convert(source), "math")
+    for delimiters in (Delimiters(True, True, detect=False), Delimiters()):
+        md = markdown.Markdown(extensions=[MathExtension(DEFAULT_LIMITS, delimiters=delimiters)])
+        html = md.convert(source)
+        assert tex_annotations(html) == ["x_1", "\\sum_i x_i", "M=(P*4B)/(32/Q)*1.2"]
     assert tex_annotations(html) == ["x_1", "\\sum_i x_i", "M=(P*4B)/(32/Q)*1.2"]
     assert [m.attrs["display"] for m in find(html, "math")] == ["inline", "block", "inline"]
     assert "这本书卖 $5,那本卖 $10" in html
@@ -613,3 +615,50 @@ def test_plain_text_annotation_keeps_scripts_readable(tex: str, readable: str) -
     html = render(f"${tex}$")
     (plain,) = [a for a in find(html, "annotation") if a.attrs["encoding"] == "text/plain"]
     assert plain.all_text() == readable
+
+
+def test_a_single_backtick_formula_or_price_is_not_taken_for_a_convention() -> None:
+    html = render("写成 `$x_i$` 即可；这本书卖 $5,那本卖 $10。还有 $ 5 and $ 6")
+    assert not find(html, "math")
+
+
+def test_import_reports_broken_formulas_with_line_and_detected_conventions(
+    app: Flask, tmp_path: Path
+) -> None:
+    from blog.importer import import_paths
+
+    (tmp_path / "post.md").write_text(
+        "---\ntitle: 导入\n---\n\n第一段 `$x_1$` 与 `$y^2$`。\n\n第二段 $\\foo{x}$ 坏了。\n",
+        encoding="utf-8",
+    )
+    with app.app_context():
+        report = import_paths([tmp_path])
+    assert report.imported == 1
+    (warning,) = report.warnings
+    assert warning.startswith(f"{tmp_path / 'post.md'}:7: ")
+    assert 'Unknown command "\\foo"' in warning
+    assert report.notices == [
+        f"{tmp_path / 'post.md'}: read 2 backtick-wrapped formulas (`$…$`, the blogdown habit)"
+        " as math"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("tex", "message"),
+    [
+        ("{" * 10_000 + "x" + "}" * 10_000, "the limit is 500"),
+        ("x" * 1_000_000, "the limit is"),
+        (r"\def\a{\a\a}\a", "expanding to itself"),
+        (r"\text{</math><script>alert(1)</script>}", ""),
+    ],
+)
+def test_bad_input_is_an_error_box_or_safe_text_even_with_generous_limits(
+    tex: str, message: str
+) -> None:
+    generous = Limits(max_length=100_000, max_nesting=1_000_000)
+    html = render(f"前 $$\n{tex}\n$$ 后 $y$", generous)
+    assert not find(html, "script")
+    assert tex_annotations(html)[-1] == "y"
+    if message:
+        (box,) = error_boxes(html)
+        assert message in (box.attrs["title"] or "")

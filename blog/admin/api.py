@@ -20,7 +20,7 @@ from blog.admin.redirects import save_with_redirect
 from blog.admin.tokens import live_token
 from blog.models import PUBLISHED, STATUSES, Post, Revision, db, utcnow
 from blog.posts import ConflictError, FieldError, fields_of, save_post, trash_post
-from blog.render import RenderError
+from blog.render import RenderError, render_warnings, warning_text
 from blog.validation import MAX_DB_INTEGER, check_integer, json_object
 
 api = Blueprint("api", __name__, url_prefix="/api")
@@ -111,7 +111,7 @@ def post_json(post: Post, *, full: bool = False) -> dict[str, Any]:
     if full:
         data["source"] = post.source
         data["html"] = post.body_html
-        data["warnings"] = list((post.render_meta or {}).get("warnings", []))
+        data["warnings"] = [warning_text(w) for w in render_warnings(post.render_meta)]
     return data
 
 

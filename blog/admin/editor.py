@@ -17,7 +17,7 @@ from blog.admin.redirects import save_with_redirect
 from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
 from blog.posts import ConflictError, FieldError, PostFields, fields_of, save_post
-from blog.render import RenderError, render_post
+from blog.render import RenderError, render_post, render_warnings, warning_text
 from blog.views import render_page
 
 PER_PAGE = 50
@@ -222,8 +222,8 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
     )
     # Plugins list what the author should fix but that did not stop the save (an unknown
     # conversion group, a rule that could not be read) in render_meta["warnings"].
-    for warning in (saved.render_meta or {}).get("warnings", []):
-        flash(str(warning), "warning")
+    for warning in render_warnings(saved.render_meta):
+        flash(warning_text(warning), "warning")
     return redirect(url_for("admin.edit_post", post_id=saved.id))
 
 

@@ -25,6 +25,7 @@ from blog.admin.auth import AdminSessionInterface, current_user, require_login
 from blog.admin.blueprint import admin
 from blog.admin.uploads import STORAGES, files
 from blog.config import ConfigError
+from blog.render import render_warnings
 from blog.views import render_page
 
 STATIC = Path(__file__).parent / "static"
@@ -84,3 +85,4 @@ def init_app(app: Flask) -> None:
     assets = app.extensions["blog.assets"]
     assets.register("admin", STATIC)
     app.jinja_env.globals["admin_asset"] = lambda path: assets.url("admin", path)
+    app.jinja_env.globals["post_warnings"] = lambda post: render_warnings(post.render_meta)

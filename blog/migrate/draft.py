@@ -48,6 +48,8 @@ class PostDraft:
     categories: list[str] = field(default_factory=list)
     error: str | None = None
     author: str = "import"
+    #: Line of the source file where the body starts (after the front matter).
+    body_line: int = 1
 
 
 @dataclass
@@ -194,6 +196,7 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
             if dated:  # Jekyll takes the date from the file name
                 data["date"] = date(*(int(dated.group(i)) for i in (1, 2, 3)))
         conversion = Conversion(report, document.body, document.body_line)
+        draft.body_line = document.body_line
         body = _convert_body(site, source, document.body, conversion, index, data)
         body = (
             show_foreign(body, conversion)

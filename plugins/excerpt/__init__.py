@@ -20,7 +20,7 @@ from blog_plugins.excerpt.stats import reading_stats
 if TYPE_CHECKING:
     from blog.api import Document, PostDraft
 
-__version__ = "1.0.0"
+__version__ = "1.1.0"
 __all__ = ["Config", "__version__"]
 
 

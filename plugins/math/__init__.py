@@ -17,13 +17,16 @@ from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
 from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH, register_font_routes
 from blog_plugins.math.render import Limits
+from blog_plugins.math.report import convention_notices, formula_warnings
 from blog_plugins.math.scanner import Delimiters
 
 if TYPE_CHECKING:
     from flask import Flask, Request
     from markdown.extensions import Extension
 
-__version__ = "1.0.0"
+    from blog.models import Post
+
+__version__ = "2.0.0"
 
 
 @dataclass
@@ -34,6 +37,9 @@ class Config:
     command name (without the backslash) to its TeX, with ``#1``… for arguments; every
     post sees them. ``backtick_math`` reads `` `$x$` `` and `` `$$…$$` `` as math (the
     blogdown habit); ``spaced_dollars`` reads ``$ x $`` as math (the MathJax habit).
+    ``detect_conventions`` turns either on for a post that evidently uses it (two or more
+    backtick-wrapped formulas; a spaced pair that reads as TeX), and says so in the post's
+    render notices.
     ``font_file`` is the OpenType MATH font served to browsers (Debian's Latin Modern
     Math by default).
     """
@@ -43,6 +49,7 @@ class Config:
     macros: dict[str, str] = field(default_factory=dict)
     backtick_math: bool = False
     spaced_dollars: bool = False
+    detect_conventions: bool = True
     font_file: str = DEBIAN_LATIN_MODERN_MATH
 
 
@@ -53,7 +60,11 @@ def limits_from(config: Config | None) -> Limits:
 
 def delimiters_from(config: Config | None) -> Delimiters:
     config = config or Config()
-    return Delimiters(backticks=config.backtick_math, spaced_dollars=config.spaced_dollars)
+    return Delimiters(
+        backticks=config.backtick_math,
+        spaced_dollars=config.spaced_dollars,
+        detect=config.detect_conventions,
+    )
 
 
 @hookimpl
@@ -77,3 +88,17 @@ def blog_head_assets(request: Request) -> list[str]:
 def blog_register_routes(app: Flask) -> None:
     config = app.extensions["blog.plugins"].config_for("math")
     register_font_routes(app, (config or Config()).font_file)
+
+
+@hookimpl
+def blog_post_metadata(post: Post, html: str) -> dict[str, Any]:
+    """Store broken formulas (``warnings``) and followed conventions (``notices``)."""
+    source = post.source or ""
+    facts: dict[str, Any] = {}
+    warnings = formula_warnings(source, html) if "math-error" in html else []
+    if warnings:
+        facts["warnings"] = warnings
+    notices = convention_notices(source, delimiters_from(plugin_config("math")))
+    if notices:
+        facts["notices"] = notices
+    return facts

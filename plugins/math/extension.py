@@ -16,7 +16,7 @@ from markdown.extensions import Extension
 from markdown.preprocessors import Preprocessor
 
 from blog_plugins.math.render import FormulaSession, Limits
-from blog_plugins.math.scanner import Delimiters, find_math
+from blog_plugins.math.scanner import Delimiters, find_math_detecting
 
 # Above fenced_code (25) and html_block (20), below normalize_whitespace (30): formulas
 # must be hidden before any block syntax is recognised, and the code plugin's own
@@ -40,7 +40,7 @@ class MathPreprocessor(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
         session = FormulaSession(self.limits, self.macros)
-        found_all = find_math(text, self.delimiters)
+        found_all, _conventions = find_math_detecting(text, self.delimiters)
         converted = [
             session.add(found.tex.strip(), display=found.display)
             for found in found_all

@@ -33,6 +33,11 @@ _NESTING_TOKEN = re.compile(
 )
 
 
+# math-core recurses on the native stack and crashes the process (no exception) around
+# 10,000 levels; whatever the configuration says, nothing that deep reaches it.
+HARD_NESTING_LIMIT = 500
+
+
 @dataclass(frozen=True)
 class Limits:
     """Formulas beyond these bounds are refused before the converter sees them."""
@@ -80,8 +85,9 @@ def check_limits(tex: str, limits: Limits) -> None:
     if len(tex) > limits.max_length:
         raise MathError(f"formula is {len(tex)} characters long; the limit is {limits.max_length}")
     depth = nesting_depth(tex)
-    if depth > limits.max_nesting:
-        raise MathError(f"formula nests {depth} levels deep; the limit is {limits.max_nesting}")
+    limit = min(limits.max_nesting, HARD_NESTING_LIMIT)
+    if depth > limit:
+        raise MathError(f"formula nests {depth} levels deep; the limit is {limit}")
     unclosed, stray = brace_balance(tex)
     if unclosed:
         raise MathError(f"{unclosed} unclosed '{{' in formula")
@@ -121,6 +127,9 @@ _ENVIRONMENT_TOKEN = re.compile(r"\\\\|\\[{}]|\\begin\{[^{}]*\}|\\end\{[^{}]*\}|
 # characters an author does not type, around the reference's index.
 _REFERENCE_MARK = "\ue000"
 _REFERENCE_PLACEHOLDER = re.compile(_REFERENCE_MARK + r"(\d+)" + _REFERENCE_MARK)
+_UNSAFE_LABEL = re.compile(r"[^A-Za-z0-9:.-]")
+# MathJax lets \renewcommand define and \newcommand redefine; math-core is strict.
+_REDEFINITIONS = (("\\renewcommand", "\\newcommand"), ("\\newcommand", "\\renewcommand"))
 _POSITION = re.compile(r"^\s*(?:input\d+:)?\d+:\s*")
 
 
@@ -141,9 +150,15 @@ def _top_level(tex: str) -> tuple[bool, bool]:
     return rows, columns
 
 
+def safe_label(name: str) -> str:
+    """Return ``name`` as math-core accepts it in ``\\label`` (and as the id suffix)."""
+    return _UNSAFE_LABEL.sub("-", name.strip())
+
+
 def prepare(tex: str, *, display: bool) -> str:
     """Rewrite what math-core lacks into what it has; the annotation keeps the original."""
     tex = _REQUIRE.sub("", tex)
+    tex = _LABEL.sub(lambda m: f"\\label{{{safe_label(m.group(1))}}}", tex)
     tex = _ROW_GAP.sub(r"\1", tex)
     tex = _ENVIRONMENT.sub(lambda m: f"\\{m.group(1)}{{{_ENVIRONMENT_ALIASES[m.group(2)]}}}", tex)
     tex = _ALIGNAT.sub(lambda m: f"\\begin{{{m.group(1)}{m.group(2)}}}", tex)
@@ -247,7 +262,7 @@ class FormulaSession:
                 lambda m: self._reference(formula, m), prepare(tex, display=display)
             )
             try:
-                converted = self._engine.convert_with_global_state(prepared, displaystyle=display)
+                converted = self._convert(prepared, display)
             except LatexError as error:
                 raise MathError(_message(error)) from error
             except Exception as error:  # a converter bug must not take the page down
@@ -267,8 +282,22 @@ class FormulaSession:
         formula.tree = tree
         return formula
 
+    def _convert(self, tex: str, display: bool) -> str:
+        try:
+            return self._engine.convert_with_global_state(tex, displaystyle=display)
+        except LatexError as error:
+            message = str(error)
+            for strict, lenient in _REDEFINITIONS:
+                if strict in tex and ("not defined" in message or "already defined" in message):
+                    retry = tex.replace(strict, lenient)
+                    try:
+                        return self._engine.convert_with_global_state(retry, displaystyle=display)
+                    except LatexError:
+                        continue
+            raise
+
     def _reference(self, formula: Converted, match: re.Match[str]) -> str:
-        formula.references.append((match.group(2).strip(), bool(match.group(1))))
+        formula.references.append((safe_label(match.group(2)), bool(match.group(1))))
         index = len(formula.references) - 1
         return f"\\text{{{_REFERENCE_MARK}{index}{_REFERENCE_MARK}}}"
 

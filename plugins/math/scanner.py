@@ -36,6 +36,8 @@ class Delimiters:
     backticks: bool = False
     #: ``$ x $`` with white space inside the dollars is math (MathJax habit).
     spaced_dollars: bool = False
+    #: Accept either convention in a post that evidently uses it (see :func:`detect_conventions`).
+    detect: bool = True
 
 
 @dataclass(frozen=True)
@@ -46,6 +48,8 @@ class Found:
     end: int
     tex: str | None
     display: bool = False
+    #: "" for the standard delimiters, else the optional convention that found it.
+    convention: str = ""
 
 
 def _line_end(text: str, position: int) -> int:
@@ -107,9 +111,11 @@ class _Scanner:
         prefix = _QUOTE_PREFIX.match(self.text, line_begin)
         return prefix.group().count(">") if prefix else 0
 
-    def _formula(self, start: int, end: int, tex: str, *, display: bool) -> None:
+    def _formula(
+        self, start: int, end: int, tex: str, *, display: bool, convention: str = ""
+    ) -> None:
         tex = _unquote(tex, self._quote_depth(start))
-        self.found.append(Found(start, end, tex, display))
+        self.found.append(Found(start, end, tex, display, convention))
 
     def _line_start(self, position: int) -> int | None:
         """Handle block-level code at a line start; return where scanning resumes."""
@@ -188,7 +194,9 @@ class _Scanner:
             wrapped = _WRAPPED_MATH.fullmatch(content)
             if wrapped and wrapped["tex"].strip():
                 display = len(wrapped["open"]) == 2
-                self._formula(position, close.end(), wrapped["tex"], display=display)
+                self._formula(
+                    position, close.end(), wrapped["tex"], display=display, convention=BACKTICKS
+                )
         return close.end()
 
     def _find_dollar(self, start: int, limit: int, double: bool) -> int:
@@ -227,10 +235,52 @@ class _Scanner:
             or (spaced and following.isspace() != self.text[close - 1].isspace())
         ):
             return position + 1
-        self._formula(position, close + 1, self.text[position + 1 : close], display=False)
+        self._formula(
+            position,
+            close + 1,
+            self.text[position + 1 : close],
+            display=False,
+            convention=SPACED if following.isspace() else "",
+        )
         return close + 1
 
 
 def find_math(text: str, delimiters: Delimiters | None = None) -> list[Found]:
     """Return the formulas and escaped dollars of ``text`` in source order."""
     return _Scanner(text, delimiters or Delimiters()).run()
+
+
+BACKTICKS = "backticks"
+SPACED = "spaced dollars"
+_TEX_LIKE = re.compile(r"\\[A-Za-z]|[\^_=]")
+
+
+def detect_conventions(text: str) -> dict[str, int]:
+    """Return the optional conventions ``text`` evidently uses, with how many formulas each.
+
+    A post uses the backtick convention when two or more code spans hold nothing but
+    ``$…$``/``$$…$$`` (one such span may be an author showing TeX source); it uses spaced
+    dollars when a ``$ … $`` pair reads as TeX (a command, ``^``, ``_`` or ``=``), which
+    prices never do.
+    """
+    everything = _Scanner(text, Delimiters(backticks=True, spaced_dollars=True)).run()
+    found: dict[str, list[str]] = {}
+    for formula in everything:
+        if formula.convention and formula.tex is not None:
+            found.setdefault(formula.convention, []).append(formula.tex)
+    used = {}
+    for convention, formulas in found.items():
+        tex_like = any(_TEX_LIKE.search(tex) for tex in formulas)
+        if (convention == BACKTICKS and len(formulas) >= 2) or (convention == SPACED and tex_like):
+            used[convention] = len(formulas)
+    return used
+
+
+def find_math_detecting(text: str, delimiters: Delimiters) -> tuple[list[Found], dict[str, int]]:
+    """Like :func:`find_math`, also accepting the conventions ``text`` evidently uses."""
+    used = detect_conventions(text) if delimiters.detect else {}
+    accepted = Delimiters(
+        backticks=delimiters.backticks or BACKTICKS in used,
+        spaced_dollars=delimiters.spaced_dollars or SPACED in used,
+    )
+    return find_math(text, accepted), used
