@@ -104,7 +104,9 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
         response = client.get(old)
         assert response.status_code == 301, old
         assert response.headers["Location"].endswith(new)
-    assert client.get("/posts/first/").status_code == 200
+    page = client.get("/posts/first/")
+    assert page.status_code == 200
+    assert 'class="category category-extra">自然语言处理</span>' in page.get_data(as_text=True)
 
 
 def test_dry_run_reports_every_construct_and_writes_nothing(
