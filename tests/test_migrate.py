@@ -104,7 +104,9 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
         response = client.get(old)
         assert response.status_code == 301, old
         assert response.headers["Location"].endswith(new)
-    assert client.get("/posts/first/").status_code == 200
+    page = client.get("/posts/first/")
+    assert page.status_code == 200
+    assert 'class="category category-extra">自然语言处理</span>' in page.get_data(as_text=True)
 
 
 def test_dry_run_reports_every_construct_and_writes_nothing(
@@ -460,3 +462,34 @@ def test_admin_edits_the_redirect_table(make_app: Callable[..., Flask]) -> None:
     assert refused.status_code in (302, 400, 403)
     with app.app_context():
         assert db.session.get(Redirect, "/a/") is None
+
+
+@pytest.mark.postgres
+def test_backup_and_restore_round_trip_on_postgres(
+    hexo_site: Path, run_cli: Callable[..., Result], tmp_path: Path, instance: Path,
+    make_app: Callable[..., Flask],
+) -> None:  # fmt: skip
+    from tests.conftest import POSTGRES_HINT, POSTGRES_URL, reset_postgres, write_config
+
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_HINT)
+    reset_postgres(POSTGRES_URL)
+    write_config(instance, DATABASE_URL=POSTGRES_URL)
+    run_cli("upgrade")
+    assert run_cli("import", str(hexo_site)).exit_code == 0
+    archive = tmp_path / "pg.tar.gz"
+    result = run_cli("backup", str(archive))
+    assert result.exit_code == 0, result.output
+    assert "postgresql database and 2 uploads" in result.output
+    app = make_app(DATABASE_URL=POSTGRES_URL)
+    with app.app_context():
+        db.session.query(Redirect).delete()
+        db.session.query(Post).delete()
+        db.session.commit()
+        db.session.remove()
+        db.engine.dispose()
+    result = run_cli("restore", "--yes", str(archive))
+    assert result.exit_code == 0, result.output
+    app = make_app(DATABASE_URL=POSTGRES_URL)
+    assert set(posts_of(app)) == {"first", "second"}
+    assert app.test_client().get("/2021/03/first/").status_code == 301
