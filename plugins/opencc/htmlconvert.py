@@ -66,6 +66,7 @@ _CJK = re.compile("[\u2e80-\U0002ffff]")
 #: private-use planes; text that already contains such characters is converted without rules.
 _PRIVATE = re.compile("[\U000f0000-\U0010ffff]")
 _PLACEHOLDER_BASE = 0xF0000
+_GROUPS_ATTRIBUTE = re.compile(r'\sdata-variant-groups="([^"]*)"')
 _NO_CONVERT_MARK = re.compile(r"\sdata-noconvert(?:[\s=/>])", re.IGNORECASE)
 
 
@@ -141,6 +142,16 @@ class _Converter:
         self.replaced_depth = 0
         self.doc = _Document()
         self.root_scope = Scope(target.default_script)
+
+    def page_groups(self, source: str) -> None:
+        """Let one post's groups reach its whole page (title, table of contents, meta).
+
+        As ``{{NoteTA}}`` does on Wikipedia. Only when every post body on the page names
+        the same groups: a listing of several posts keeps each body's groups to itself.
+        """
+        named = {html.unescape(value) for value in _GROUPS_ATTRIBUTE.findall(source)}
+        if len(named) == 1:
+            self.root_scope = Scope(self.target.default_script, tuple(named.pop().split()))
 
     # -- context of the current position --------------------------------------------
 
@@ -414,5 +425,6 @@ def _convert_segments(segments: list[_Segment], target: Target) -> list[str]:
 def convert_document(source: str, target: Target, xml: bool = False) -> str:
     """Return ``source`` with its prose converted into ``target``'s variant."""
     converter = _Converter(target, xml)
+    converter.page_groups(source)
     converter.feed(source)
     return converter.result()
