@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import statistics
+import tempfile
 import time
+from html.parser import HTMLParser
 from pathlib import Path
 
 from bench.inprocess import save_time_post
+from bench.site import new_app, write_instance
+from blog.posts import PostFields, save_post
 from blog_plugins.opencc import DEFAULT_GLOSSARY
 from blog_plugins.opencc.groups import MEDIAWIKI_FALLBACKS, Group, load_group
 from blog_plugins.opencc.htmlconvert import Target, convert_document
@@ -91,12 +96,72 @@ def term_accuracy(glossary: tuple[Rule, ...], groups: dict[str, Group]) -> None:
         print(f"{code}: {line}")
 
 
+class _Paragraphs(HTMLParser):
+    """The text of each ``<p>`` inside the post body."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.depth = 0
+        self.inside = False
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "div" and ("class", "post-body") in attrs:
+            self.depth = 1
+        elif self.depth and tag == "div":
+            self.depth += 1
+        elif self.depth and tag == "p":
+            self.inside = True
+            self.found.append("")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "p":
+            self.inside = False
+        elif tag == "div" and self.depth:
+            self.depth -= 1
+
+    def handle_data(self, data: str) -> None:
+        if self.inside:
+            self.found[-1] += data
+
+
+def site_accuracy() -> None:
+    """The same measure through a real site: groups installed in the instance, one post."""
+    listed = terms()
+    with tempfile.TemporaryDirectory() as folder:
+        instance = write_instance(Path(folder) / "instance")
+        installed = instance / "variant_groups"
+        installed.mkdir()
+        for name in GROUPS:  # a throw-away instance: the extract never enters the project
+            shutil.copyfile(SHARED / f"{name}.json", installed / f"{name}.json")
+        app = new_app(instance)
+        body = "\n\n".join(t["source"] for t in listed)
+        with app.app_context():
+            for slug, meta in (("grouped", {"variants_groups": list(GROUPS)}), ("plain", {})):
+                save_post(PostFields(title=slug, source=body, slug=slug, meta=meta), author="b")
+        client = app.test_client()
+        for code in CONFIGS:
+            line = []
+            for slug, label in (("plain", "OpenCC + glossary"), ("grouped", "four groups")):
+                parser = _Paragraphs()
+                parser.feed(client.get(f"/{code}/posts/{slug}/").get_data(as_text=True))
+                pairs = [
+                    (expected_form(t, code), shown)
+                    for t, shown in zip(listed, parser.found, strict=True)
+                ]
+                right = sum(e == shown.strip() for e, shown in pairs if e is not None)
+                total = sum(e is not None for e, _shown in pairs)
+                line.append(f"{label}: {right}/{total} = {100 * right / total:.1f}%")
+            print(f"site, {code}: {', '.join(line)}")
+
+
 def cold_conversion(glossary: tuple[Rule, ...], groups: dict[str, Group], repeat: int) -> None:
     body = "".join(f"<p>{line}</p>" for line in save_time_post(60_000).split("\n\n") if line)
     plain_page = f"<html><body><article>{body}</article></body></html>"
     grouped_page = plain_page.replace("<article>", '<article data-variant-groups="IT Math">')
     target_plain = Target("zh-tw", "zh-Hant-TW", {HANS: "s2twp"}, vocabulary=Vocabulary(glossary))
     vocab = Vocabulary(glossary, groups)
+    vocab.prepare()  # as start-up does
     target_grouped = Target("zh-tw", "zh-Hant-TW", {HANS: "s2twp"}, vocabulary=vocab)
     convert_document(plain_page, target_plain)  # OpenCC's dictionaries, loaded once per process
     start = time.perf_counter()
@@ -131,6 +196,7 @@ def main() -> None:
     Vocabulary(glossary, groups).prepare()  # what start-up does (shields are per group)
     print(f"loading + compiling the four groups at start-up: {time.perf_counter() - start:.2f} s")
     term_accuracy(glossary, groups)
+    site_accuracy()
     cold_conversion(glossary, groups, args.repeat)
 
 

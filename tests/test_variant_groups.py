@@ -291,6 +291,32 @@ def test_front_matter_groups_apply_to_the_post(
     assert "網路地址" in client.get("/zh-tw/posts/plain/").get_data(as_text=True)
 
 
+def test_a_posts_groups_reach_its_title_and_table_of_contents(
+    grouped_instance: Path, make_app: Callable[..., Flask]
+) -> None:
+    app = make_app()
+    with app.app_context():
+        from blog.posts import PostFields, save_post
+
+        fields = PostFields(
+            title="地址", source="## 网络地址\n\n正文", slug="g", meta={"variants_groups": ["Net"]}
+        )
+        save_post(fields, author="t")
+    page = app.test_client().get("/zh-tw/posts/g/").get_data(as_text=True)
+    assert "<title>位址" in page
+    assert page.count("網路位址") >= 2  # the heading and its table-of-contents entry
+    assert "網路地址" not in page
+
+
+def test_groups_of_several_posts_stay_in_their_bodies(tmp_path: Path) -> None:
+    vocab = vocabulary(tmp_path, "zh-cn:地址; zh-tw:位址;")
+    write_group(tmp_path / "groups", "U.txt", "zh-cn:地址; zh-tw:住址;")
+    vocab = Vocabulary((), load_groups(tmp_path / "groups"))
+    html = f"<h2>地址</h2>{in_group('地址', 'T')}{in_group('地址', 'U')}"
+    expected = f"<h2>地址</h2>{in_group('位址', 'T')}{in_group('住址', 'U')}"
+    assert convert(html, "zh-tw", vocab) == expected
+
+
 def test_site_default_groups_apply_to_every_page(
     grouped_instance: Path, make_app: Callable[..., Flask]
 ) -> None:

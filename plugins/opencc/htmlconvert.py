@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from .converters import convert_many
 from .rules import Rule, RuleError
 from .variants import HANS, pick_form, script_of_lang
-from .vocabulary import Scope, Vocabulary
+from .vocabulary import Replacements, Scope, Vocabulary
 
 SKIPPED_ELEMENTS = frozenset(
     {"pre", "code", "kbd", "samp", "math", "svg", "script", "style", "textarea"}
@@ -66,6 +66,7 @@ _CJK = re.compile("[\u2e80-\U0002ffff]")
 #: private-use planes; text that already contains such characters is converted without rules.
 _PRIVATE = re.compile("[\U000f0000-\U0010ffff]")
 _PLACEHOLDER_BASE = 0xF0000
+_GROUPS_ATTRIBUTE = re.compile(r'\sdata-variant-groups="([^"]*)"')
 _NO_CONVERT_MARK = re.compile(r"\sdata-noconvert(?:[\s=/>])", re.IGNORECASE)
 
 
@@ -94,6 +95,9 @@ class _Open:
     rules: tuple[Rule, ...] | None = None
     groups: tuple[str, ...] | None = None
     replaced: bool = False
+    #: The scope inside this element, resolved when it is opened (shared with the parent
+    #: when the element changes nothing), so text needs no walk up the stack.
+    inner: Scope | None = None
 
 
 @dataclass
@@ -137,6 +141,17 @@ class _Converter:
         self.skip_depth = 0
         self.replaced_depth = 0
         self.doc = _Document()
+        self.root_scope = Scope(target.default_script)
+
+    def page_groups(self, source: str) -> None:
+        """Let one post's groups reach its whole page (title, table of contents, meta).
+
+        As ``{{NoteTA}}`` does on Wikipedia. Only when every post body on the page names
+        the same groups: a listing of several posts keeps each body's groups to itself.
+        """
+        named = {html.unescape(value) for value in _GROUPS_ATTRIBUTE.findall(source)}
+        if len(named) == 1:
+            self.root_scope = Scope(self.target.default_script, tuple(named.pop().split()))
 
     # -- context of the current position --------------------------------------------
 
@@ -147,6 +162,15 @@ class _Converter:
         return self.replaced_depth > 0
 
     def _push(self, entry: _Open) -> None:
+        outer = self.scope()
+        if entry.script is None and entry.rules is None and entry.groups is None:
+            entry.inner = outer
+        else:
+            entry.inner = Scope(
+                entry.script if entry.script is not None else outer.script,
+                entry.groups if entry.groups is not None else outer.groups,
+                entry.rules if entry.rules is not None else outer.rules,
+            )
         self.stack.append(entry)
         self.skip_depth += entry.skip
         self.replaced_depth += entry.replaced
@@ -157,22 +181,13 @@ class _Converter:
             self.replaced_depth -= entry.replaced
         del self.stack[index:]
 
-    def script(self) -> str:
-        for entry in reversed(self.stack):
-            if entry.script is not None:
-                return entry.script
-        return self.target.default_script
-
     def scope(self) -> Scope:
         """The script and the post's rules and groups in force at the current position."""
-        rules: tuple[Rule, ...] | None = None
-        groups: tuple[str, ...] | None = None
-        for entry in reversed(self.stack):
-            if rules is None and entry.rules is not None:
-                rules = entry.rules
-            if groups is None and entry.groups is not None:
-                groups = entry.groups
-        return Scope(self.script(), groups or (), rules or ())
+        if self.stack:
+            inner = self.stack[-1].inner
+            if inner is not None:
+                return inner
+        return self.root_scope
 
     def add_text(self, text: str) -> None:
         if self.replaced():
@@ -359,11 +374,16 @@ class _Placeholders:
 
     def __init__(self) -> None:
         self.by_text: dict[str, str] = {}
+        self.tables: dict[int, Replacements] = {}
 
     def protect(self, text: str, scope: Scope, target: Target) -> tuple[str, bool]:
         if _PRIVATE.search(text) or target.vocabulary is None:
             return text, False
-        table = target.vocabulary.table(target.code, scope)
+        # Scopes are shared objects, so one lookup per scope and page (hashing a scope
+        # hashes the post's rules).
+        table = self.tables.get(id(scope))
+        if table is None:
+            table = self.tables[id(scope)] = target.vocabulary.table(target.code, scope)
         protected, count = table.sub(text, self._stand_in)
         return protected, count > 0
 
@@ -405,5 +425,6 @@ def _convert_segments(segments: list[_Segment], target: Target) -> list[str]:
 def convert_document(source: str, target: Target, xml: bool = False) -> str:
     """Return ``source`` with its prose converted into ``target``'s variant."""
     converter = _Converter(target, xml)
+    converter.page_groups(source)
     converter.feed(source)
     return converter.result()

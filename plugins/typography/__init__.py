@@ -4,10 +4,18 @@ Save time (a Markdown treeprocessor, :mod:`.treetext`, added by
 ``blog_markdown_extensions``; no HTML is parsed): straight quotes around Chinese become “” and ‘’,
 half-width ``,:;!?()`` between CJK characters become full-width, and a space is put where
 CJK meets Latin letters, digits and symbols. Stored HTML always carries the Simplified
-convention (“”‘’), whatever the reader's variant.
+convention (“”‘’), whatever the reader's variant. White space before closing full-width
+punctuation is removed, and an inline formula or code span followed by closing
+punctuation is wrapped with it in ``<span class="nowrap">`` (:mod:`.nowrap`), so no line
+starts with the comma after a formula.
+
+Request time (``blog_display_text``): titles, table-of-contents entries, excerpts, meta
+descriptions and search snippets, which the themes print through the ``display`` filter,
+get the same spacing and punctuation rules; the stored text stays as written.
 
 Request time (``blog_response_filter``): for the variants listed in
-``corner_quote_variants`` (Taiwan and Hong Kong by default) “” and ‘’ become 「」 and 『』.
+``corner_quote_variants`` (Taiwan and Hong Kong by default) “” and ‘’ become 「」 and 『』,
+in pages and in Atom feeds.
 This is a pass of its own rather than a function for the ``opencc`` plugin to call: the
 quote style is a typographic convention, not a script conversion, so it works whether or
 not script conversion is enabled, and the page cache runs it once per URL and variant.
