@@ -17,6 +17,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+import urllib.request
 from pathlib import Path
 
 from sqlalchemy import select
@@ -67,13 +68,12 @@ class Nginx:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             try:
-                import urllib.request
-
                 urllib.request.urlopen(self.url + "/", timeout=1).read()
                 return
             except OSError:
                 time.sleep(0.1)
-        raise RuntimeError(f"nginx did not start; see {folder / 'error.log'}")
+        self.stop()
+        raise RuntimeError(f"nginx did not answer; see {folder / 'error.log'}")
 
     def stop(self) -> None:
         self.process.terminate()
@@ -100,6 +100,7 @@ def main() -> None:
     options = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-static-"))
+    folder.chmod(0o755)  # nginx workers run as an unprivileged user
     try:
         site = make_site(folder / "instance", options.posts)
         out = folder / "public"
