@@ -15,8 +15,10 @@ from blog.models import Post
 
 
 @pytest.fixture
-def cached(make_app: Callable[..., Flask], make_post: Callable[..., Post]) -> FlaskClient:
-    app = make_app()
+def cached(
+    make_app: Callable[..., Flask], make_post: Callable[..., Post], database: str
+) -> FlaskClient:
+    app = make_app(DATABASE_URL=database) if database else make_app()
     for number in range(3):
         make_post("很长的正文。" * 200, title=f"文章 {number}")
     return app.test_client()

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import brotli
+import pytest
 from flask import Flask
 from sqlalchemy import select
 
@@ -24,14 +25,17 @@ def wait_until(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
     return condition()
 
 
-def files_app(make_app: Callable[..., Flask]) -> Flask:
-    return make_app(PAGE_CACHE_FILES="page-files", PAGE_CACHE_CHECK_MS=100)
+@pytest.fixture
+def files_app(make_app: Callable[..., Flask], database: str) -> Flask:
+    """The app with page files on, over the same database as ``make_post``'s app."""
+    settings = {"DATABASE_URL": database} if database else {}
+    return make_app(PAGE_CACHE_FILES="page-files", PAGE_CACHE_CHECK_MS=100, **settings)
 
 
 def test_a_prefixed_page_is_written_with_compressed_siblings(
-    make_app: Callable[..., Flask], make_post: Callable[..., Post], instance: Path
+    files_app: Flask, make_post: Callable[..., Post], instance: Path
 ) -> None:
-    app = files_app(make_app)
+    app = files_app
     make_post("正文" * 300, title="文件", slug="file-post")
     response = app.test_client().get("/zh-tw/posts/file-post/")
     assert response.status_code == 200
@@ -42,9 +46,9 @@ def test_a_prefixed_page_is_written_with_compressed_siblings(
 
 
 def test_reader_dependent_and_missing_pages_are_not_written(
-    make_app: Callable[..., Flask], make_post: Callable[..., Post], instance: Path
+    files_app: Flask, make_post: Callable[..., Post], instance: Path
 ) -> None:
-    app = files_app(make_app)
+    app = files_app
     make_post(title="文件", slug="file-post")
     client = app.test_client()
     assert client.get("/posts/file-post/").status_code == 200  # unprefixed: varies by reader
@@ -56,9 +60,9 @@ def test_reader_dependent_and_missing_pages_are_not_written(
 
 
 def test_an_edit_removes_the_files_and_the_next_request_writes_the_new_page(
-    make_app: Callable[..., Flask], make_post: Callable[..., Post], instance: Path
+    files_app: Flask, make_post: Callable[..., Post], instance: Path
 ) -> None:
-    app = files_app(make_app)
+    app = files_app
     make_post("oldbody", title="文件", slug="file-post")
     client = app.test_client()
     client.get("/zh-tw/posts/file-post/")

@@ -35,6 +35,7 @@ FIELD_BITS = {"title": 1, "tags": 2, "category": 4, "body": 8}
 _BIGRAM_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
 _OG_TITLE = re.compile(r'<meta property="og:title" content="([^"]*)"')
 _DESCRIPTION = re.compile(r'<meta name="description" content="([^"]*)"')
+_SECTION = re.compile(r'<meta property="article:section" content="([^"]*)"')
 
 
 def public_posts() -> list[Post]:
@@ -73,14 +74,11 @@ def character_map(texts: Iterable[str]) -> dict[str, str]:
     return {c: n for c, n in zip(characters, normalized, strict=True) if n != c}
 
 
-def page_facts(page_html: str) -> tuple[str, str]:
-    """The title and description of a built post page, in that page's script."""
-    title = _OG_TITLE.search(page_html)
-    description = _DESCRIPTION.search(page_html)
-    return (
-        html.unescape(title.group(1)) if title else "",
-        html.unescape(description.group(1)) if description else "",
-    )
+def page_facts(page_html: str) -> tuple[str, str, str]:
+    """The title, description and category of a built post page, in that page's script."""
+    found = [pattern.search(page_html) for pattern in (_OG_TITLE, _DESCRIPTION, _SECTION)]
+    title, description, category = (html.unescape(m.group(1)) if m else "" for m in found)
+    return title, description, category
 
 
 def post_path(post: Post) -> str:
@@ -97,13 +95,13 @@ def index_document(
     docs: list[dict[str, Any]] = []
     for post in posts:
         path = post_path(post)
-        title, description = page_facts(pages.get(path, ""))
+        title, description, category = page_facts(pages.get(path, ""))
         docs.append(
             {
                 "u": path,
                 "t": title or post.title,
                 "d": post.published_at.strftime("%Y-%m-%d") if post.published_at else "",
-                "c": post.category.name if post.category else "",
+                "c": category or (post.category.name if post.category else ""),
                 "e": description,
             }
         )
