@@ -68,3 +68,9 @@ def test_every_acknowledged_save_is_stored_with_its_revision(soak: SoakReport) -
 def test_no_page_is_older_than_the_invalidation_window(soak: SoakReport) -> None:
     assert soak.stale_checks > 0
     assert soak.stale_reads == []
+
+
+def test_soak_comments_arrive_and_none_is_lost(soak: SoakReport) -> None:
+    assert soak.operations["comment"] > 0
+    assert soak.comments_acknowledged
+    assert [lost for lost in soak.lost_writes if lost.startswith("comment")] == []
