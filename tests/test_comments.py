@@ -104,12 +104,12 @@ def test_json_request_gets_the_rendered_comment(app: Flask, client: FlaskClient)
 
 
 def test_fresh_token_endpoint_is_never_cached(app: Flask, client: FlaskClient) -> None:
-    with app.app_context():
-        post_id = db.session.scalar(select(Post.id).where(Post.slug == SLUG))
-    response = client.get(f"/comments/token?post={post_id}")
-    assert response.headers["Cache-Control"] == "no-store"
-    assert post_comment(client, SLUG, token=response.get_json()["token"]).status_code == 303
-    assert client.get("/comments/token?post=999").status_code == 404
+    first = client.get(f"/posts/{SLUG}/comments/token")
+    second = client.get(f"/posts/{SLUG}/comments/token")
+    assert first.headers["Cache-Control"] == "no-store"
+    assert first.get_json()["token"] != second.get_json()["token"]
+    assert post_comment(client, SLUG, token=first.get_json()["token"]).status_code == 303
+    assert client.get("/posts/nowhere/comments/token").status_code == 404
 
 
 # -- where comments are allowed -----------------------------------------------------------

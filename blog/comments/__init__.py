@@ -58,7 +58,7 @@ def comments_for(post: Post) -> dict[str, Any] | None:
         "token": issue_token(post.id) if reason is None else "",
         "action": url_for("comments.post_comment", slug=post.slug),
         "feed_url": url_for("comments.post_feed", slug=post.slug),
-        "token_url": url_for("comments.fresh_token", post=post.id),
+        "token_url": url_for("comments.fresh_token", slug=post.slug),
         "notice": views.NOTICES.get(request.args.get("comment", "")),
         "reply_to": parent,
         "page_url": lambda n: url_for(endpoint, slug=post.slug, comments_page=n) + "#comments",

@@ -225,13 +225,10 @@ def _answer(post: Post, comment: Comment | None, notice: str) -> BaseResponse:
     return redirect(target, 303)
 
 
-@comments.get("/comments/token")
-def fresh_token() -> Response:
+@comments.get("/posts/<slug>/comments/token")
+def fresh_token(slug: str) -> Response:
     """A token issued now, for the script: the minimum fill time then counts from page load."""
-    post_id = request.args.get("post", type=int)
-    post = db.session.get(Post, post_id) if post_id else None
-    if post is None or not post.is_public or not comments_enabled(post):
-        abort(404)
+    post = _post_for(slug)
     response = jsonify(token=issue_token(post.id))
     response.headers["Cache-Control"] = "no-store"
     return response
