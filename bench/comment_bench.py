@@ -4,7 +4,9 @@ In one process, on one site, interleaved rounds of three conditions:
 
 - ``quiet``: readers only;
 - ``held``: readers while comments arrive and are held for moderation (pages unchanged);
-- ``approved``: readers while comments arrive and are published at once (pages change).
+- ``approved``: readers while comments arrive and are published at once (pages change);
+- ``approved-full``: the same, but each comment empties the whole page cache, as a
+  content-version bump would (what the engine did before stale-page marking).
 
 Reader threads request post pages (two variants) and listings at random through the whole
 WSGI stack, page cache included; the share of requests answered from the cache is counted
@@ -30,8 +32,11 @@ from typing import Any
 from flask import Flask
 
 from bench.site import build_site, new_app
+from blog.comments import service
+from blog.posts import bump_content_version
 
 _TOKEN = re.compile(r'name="token" value="([^"]+)"')
+CONDITIONS = ("quiet", "held", "approved", "approved-full")
 COMMENT_SETTINGS = {
     "COMMENTS_MIN_FILL_SECONDS": 0,
     "COMMENTS_RATE_PER_CLIENT": 1_000_000,
@@ -108,6 +113,10 @@ def read_round(
     numbers: Iterable[int],
 ) -> Round:
     app.config["COMMENTS_MODERATION"] = "all" if condition == "held" else "none"
+    warm = app.test_client()
+    for path in paths:
+        warm.get(path)
+    service.refresh_pages = empty_cache if condition == "approved-full" else REFRESH_PAGES
     stop = threading.Event()
     counts = [0] * readers
     posted = [0]
@@ -144,8 +153,16 @@ def read_round(
     return Round(condition, sum(counts), counter.renders - before, elapsed, posted[0])
 
 
+REFRESH_PAGES = service.refresh_pages
+
+
+def empty_cache(_posts: Iterable[Any]) -> None:
+    bump_content_version()
+
+
 def post_throughput(app: Flask, slugs: list[str], moderation: str, count: int, first: int) -> float:
     app.config["COMMENTS_MODERATION"] = moderation
+    service.refresh_pages = REFRESH_PAGES
     client = app.test_client()
     started = time.perf_counter()
     for number in range(first, first + count):
@@ -174,10 +191,16 @@ def main() -> None:
         client = app.test_client()
         # Warm the cache; keep only URLs that exist (a small site has no /page/2/).
         paths = [path for path in paths if client.get(path).status_code == 200]
+        # Posts whose page carries a comment form (a demo post may turn comments off).
+        read_slugs = [
+            slug
+            for slug in read_slugs
+            if _TOKEN.search(client.get(f"/posts/{slug}/").get_data(as_text=True))
+        ]
         numbers = iter(range(1, 10_000_000))
         rounds: list[Round] = []
         for _ in range(args.rounds):
-            for condition in ("quiet", "held", "approved"):
+            for condition in CONDITIONS:
                 block = [next(numbers) for _ in range(int(args.seconds * args.rate) + 50)]
                 rounds.append(
                     read_round(
@@ -193,21 +216,21 @@ def main() -> None:
                     )
                 )
         print(f"readers: {args.readers} threads, {len(paths)} URLs; comments: {args.rate}/s")
-        print(f"{'condition':<10} {'req/s':>8} {'vs quiet':>9} {'cache hits':>11} {'comments':>9}")
+        print(f"{'condition':<14} {'req/s':>8} {'vs quiet':>9} {'cache hits':>11} {'comments':>9}")
         quiet = statistics.median(r.rate for r in rounds if r.condition == "quiet")
-        for condition in ("quiet", "held", "approved"):
+        for condition in CONDITIONS:
             chosen = [r for r in rounds if r.condition == condition]
             rate = statistics.median(r.rate for r in chosen)
             hits = statistics.median(r.hit_ratio for r in chosen)
             comments = sum(r.comments for r in chosen)
-            print(f"{condition:<10} {rate:8.0f} {rate / quiet:9.2f} {hits:11.1%} {comments:9d}")
+            print(f"{condition:<14} {rate:8.0f} {rate / quiet:9.2f} {hits:11.1%} {comments:9d}")
         held, published = [], []
         for _ in range(args.rounds):
             held.append(
-                post_throughput(app, site.slugs, "all", args.posts_per_round, next(numbers) * 1000)
+                post_throughput(app, read_slugs, "all", args.posts_per_round, next(numbers) * 1000)
             )
             published.append(
-                post_throughput(app, site.slugs, "none", args.posts_per_round, next(numbers) * 1000)
+                post_throughput(app, read_slugs, "none", args.posts_per_round, next(numbers) * 1000)
             )
         print("comment POSTs (form page fetched from the cache, then POST; one client thread):")
         print(f"  held for moderation: {statistics.median(held):6.1f} comments/s")

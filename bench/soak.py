@@ -3,7 +3,9 @@
 ``python -m bench.soak [--seconds 60] [--threads 8] [--database-url URL] [--machines 2]``
 
 Client threads send 90% reads over every public URL variant of a seeded site (over 1,000
-URLs) and 10% authenticated writes through the JSON API (create, update, publish, trash).
+URLs) and 10% writes: through the JSON API (create, update, publish, trash) and readers'
+comments through the public form (each with a marker ``soakc<thread>x<n>``; every one
+acknowledged with a 303 must be stored).
 Each post is written by one thread only and carries a marker (``soak<key>x<seq>``) in a
 code span that counts its saves, so readers can tell which save a page shows. The run
 fails on any 5xx, on an acknowledged save missing afterwards (version, source or revision),
@@ -41,6 +43,7 @@ from sqlalchemy import select
 from bench.load import Server, blog_server
 from bench.site import new_app, write_instance
 from blog.admin.tokens import create_token
+from blog.comments.models import Comment
 from blog.importer import import_paths
 from blog.models import Category, Post, Revision, Tag, User, db
 
@@ -102,6 +105,7 @@ class SoakReport:
     collision_statuses: Counter[int] = field(default_factory=Counter)
     collision_saves: dict[tuple[int, int], str] = field(default_factory=dict)
     collision_doubled: list[str] = field(default_factory=list)
+    comments_acknowledged: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         served = sum(self.statuses.values())
@@ -152,7 +156,13 @@ def seed_documents(folder: Path, count: int) -> Path:
 
 def build_site(folder: Path, database_url: str = "", posts: int = 120, threads: int = 8) -> Site:
     """Create the instance, seed posts, a user and API tokens; list every public URL."""
-    settings: dict[str, Any] = {"SITE_URL": "http://127.0.0.1"}
+    settings: dict[str, Any] = {
+        "SITE_URL": "http://127.0.0.1",
+        # Every soak client is 127.0.0.1: the per-client limit would refuse most comments.
+        "COMMENTS_RATE_PER_CLIENT": 100_000,
+        "COMMENTS_RATE_PER_POST": 100_000,
+        "COMMENTS_MIN_FILL_SECONDS": 0,
+    }
     if database_url:
         settings["DATABASE_URL"] = database_url
     instance = write_instance(folder / "instance", **settings)
@@ -227,13 +237,22 @@ class Client:
         self.connection = http.client.HTTPConnection("127.0.0.1", port, timeout=REQUEST_TIMEOUT)
 
     def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        form: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         headers = {"Accept-Language": "zh-CN,zh;q=0.9"}
         payload = None
         if body is not None:
             payload = json.dumps(body).encode("utf-8")
             headers["Content-Type"] = "application/json"
+        if form is not None:
+            payload = urllib.parse.urlencode(form).encode("ascii")
+            headers["Content-Type"] = "application/x-www-form-urlencoded"
+            headers["Origin"] = f"http://127.0.0.1:{self.port}"
         if token is not None:
             headers["Authorization"] = f"Bearer {token}"
         try:
@@ -246,6 +265,9 @@ class Client:
                 "127.0.0.1", self.port, timeout=REQUEST_TIMEOUT
             )
             raise
+
+
+TOKEN = re.compile(r'name="token" value="([^"]+)"')
 
 
 def expected_page(post: TrackedPost) -> str:
@@ -278,6 +300,7 @@ class Worker(threading.Thread):
         self.tokens = site.tokens[number * TOKENS_PER_THREAD : (number + 1) * TOKENS_PER_THREAD]
         self.owned: list[TrackedPost] = []
         self.created = 0
+        self.comments = 0
         self.random = random.Random(number)
 
     def note(self, status: int, what: str) -> None:
@@ -287,11 +310,16 @@ class Worker(threading.Thread):
                 self.report.server_errors.append(f"{status} {what}")
 
     def call(
-        self, method: str, path: str, body: Any = None, api: bool = False
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        api: bool = False,
+        form: dict[str, str] | None = None,
     ) -> tuple[int, bytes]:
         token = self.random.choice(self.tokens) if api else None
         try:
-            status, data = self.client.request(method, path, body, token)
+            status, data = self.client.request(method, path, body, token, form)
         except (OSError, http.client.HTTPException) as error:
             with self.report_lock:
                 self.report.transport_errors.append(f"{method} {path}: {error!r}")
@@ -354,12 +382,35 @@ class Worker(threading.Thread):
             self.create()
             return
         post = self.random.choice(live)
-        if choice < 0.7:
+        if choice < 0.45:
+            self.comment()
+        elif choice < 0.7:
             self.update(post)
         elif choice < 0.85:
             self.publish(post)
         else:
             self.trash(post)
+
+    def comment(self) -> None:
+        """A reader's comment through the public form: an acknowledged one must be stored."""
+        page_url = self.random.choice([u for u in self.site.urls if u.startswith("/posts/")])
+        status, page = self.call("GET", page_url)
+        token = TOKEN.search(page.decode("utf-8", "replace")) if status == 200 else None
+        if token is None:
+            return
+        self.comments += 1
+        marker = f"soakc{self.number}x{self.comments}"
+        with self.report_lock:
+            self.report.writes_attempted += 1
+            self.report.operations["comment"] += 1
+        form = {"name": f"读者{self.number}", "body": f"评论 {marker} $x^2$", "token": token[1]}
+        status, _ = self.call("POST", page_url + "comments", form=form)
+        with self.report_lock:
+            if status == 303:
+                self.report.writes_acknowledged += 1
+                self.report.comments_acknowledged.append(marker)
+            elif status != 0:
+                self.report.unexpected.append(f"POST {page_url}comments -> {status}")
 
     def source(self, key: str, seq: int) -> str:
         return f"第 {seq} 次保存：`soak{key}x{seq}`，公式 $e^{{i\\pi}}+1=0$。\n"
@@ -592,6 +643,12 @@ def audit_database(instance: Path, ledger: Ledger, report: SoakReport) -> None:
                     f"shared post {post_id}: version {stored and stored.version}, "
                     f"revisions {numbers}"
                 )
+        stored_comments = "\n".join(db.session.scalars(select(Comment.source)))
+        for marker in report.comments_acknowledged:
+            if f"{marker} " in stored_comments:
+                report.writes_found += 1
+            else:
+                report.lost_writes.append(f"comment {marker} is not stored")
         db.session.remove()
         db.engine.dispose()
 

@@ -106,6 +106,10 @@ def test_comment_without_and_with_javascript_approved_and_read_in_zh_tw(
         page.click("a.comment-reply")
         assert page.locator("li.comment article #comment-form").count() == 1
         fill_form(page, "无脚本读者", "plain@example.com", "补充：`numpy.linalg.svd` 就能算。")
+        page.click("button.comment-preview-button")
+        page.wait_for_selector(".comment-preview code")
+        assert "numpy.linalg.svd" in page.locator(".comment-preview").inner_text()
+        page.locator("section.comments").screenshot(path=str(shots / "transmission-preview.png"))
         page.click("#comment-form button[type=submit]")
         page.wait_for_selector("ol.comment-replies li.comment")
         assert "评论已发表" in page.locator(".comment-notice").inner_text()

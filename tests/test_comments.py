@@ -104,12 +104,35 @@ def test_json_request_gets_the_rendered_comment(app: Flask, client: FlaskClient)
 
 
 def test_fresh_token_endpoint_is_never_cached(app: Flask, client: FlaskClient) -> None:
-    with app.app_context():
-        post_id = db.session.scalar(select(Post.id).where(Post.slug == SLUG))
-    response = client.get(f"/comments/token?post={post_id}")
+    first = client.get(f"/posts/{SLUG}/comments/token")
+    second = client.get(f"/posts/{SLUG}/comments/token")
+    assert first.headers["Cache-Control"] == "no-store"
+    assert first.get_json()["token"] != second.get_json()["token"]
+    assert post_comment(client, SLUG, token=first.get_json()["token"]).status_code == 303
+    assert client.get("/posts/nowhere/comments/token").status_code == 404
+
+
+def test_preview_renders_without_storing(app: Flask, client: FlaskClient) -> None:
+    path = f"/posts/{SLUG}/comments/preview"
+    headers = {"Origin": "http://localhost"}
+    response = client.post(path, data={"body": "**预览** $x^2$ <b>x</b>"}, headers=headers)
+    html = response.get_json()["html"]
+    assert "<strong>预览</strong>" in html and "<math" in html and "&lt;b&gt;" in html
     assert response.headers["Cache-Control"] == "no-store"
-    assert post_comment(client, SLUG, token=response.get_json()["token"]).status_code == 303
-    assert client.get("/comments/token?post=999").status_code == 404
+    foreign = {"Origin": "https://evil.example"}
+    assert client.post(path, data={"body": "x"}, headers=foreign).status_code == 403
+    assert client.post(path, data={"body": "x\x00"}, headers=headers).status_code == 400
+    assert stored(app) == []
+
+
+def test_preview_is_rate_limited(app: Flask, client: FlaskClient) -> None:
+    path = f"/posts/{SLUG}/comments/preview"
+    answers = [
+        client.post(path, data={"body": "x"}, headers={"Origin": "http://localhost"}).status_code
+        for _ in range(31)
+    ]
+    assert answers[:30] == [200] * 30
+    assert answers[30] == 429
 
 
 # -- where comments are allowed -----------------------------------------------------------

@@ -83,3 +83,9 @@ def test_colliding_edits_have_one_winner_per_version_and_lose_nothing(soak: Soak
     assert soak.collision_statuses[409] > 0  # the collisions really happened
     assert soak.collision_doubled == []
     assert not [lost for lost in soak.lost_writes if lost.startswith("shared")]
+
+
+def test_soak_comments_arrive_and_none_is_lost(soak: SoakReport) -> None:
+    assert soak.operations["comment"] > 0
+    assert soak.comments_acknowledged
+    assert [lost for lost in soak.lost_writes if lost.startswith("comment")] == []

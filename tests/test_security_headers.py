@@ -85,17 +85,26 @@ def site(make_app: Callable[..., Flask]) -> Flask:
             PostFields(title="关于", source="关于本站", slug="about", kind="page"), author="editor"
         )
         store_upload(PNG, "pixel.png", "editor")
+        from blog.comments.fields import CommentFields
+        from blog.comments.service import create_comment
+
+        post = db.session.scalars(db.select(Post).where(Post.slug == "post-0")).one()
+        fields = CommentFields(name="读者", email="", website="", body="评论 $x$")
+        create_comment(post, fields, status="approved")
     return app
 
 
 def route_values(app: Flask) -> dict[str, str]:
     with app.app_context():
         from blog.admin.models import Upload
+        from blog.comments.models import Comment
 
         upload = db.session.scalars(db.select(Upload)).first()
         post = db.session.scalars(db.select(Post).where(Post.kind == "post")).first()
-        assert upload is not None and post is not None
+        comment = db.session.scalars(db.select(Comment)).first()
+        assert upload is not None and post is not None and comment is not None
         return {
+            "comment_id": str(comment.id),
             "slug": post.slug,
             "name": quote("机器学习"),
             "number": "1",

@@ -15,6 +15,7 @@ from typing import Any
 from flask import Flask, abort, current_app, g, request, url_for
 from markupsafe import Markup
 
+from blog.admin.ratelimit import RateLimiter
 from blog.comments import admin, api, views
 from blog.comments.identicon import identicon_svg
 from blog.comments.models import Comment
@@ -58,7 +59,8 @@ def comments_for(post: Post) -> dict[str, Any] | None:
         "token": issue_token(post.id) if reason is None else "",
         "action": url_for("comments.post_comment", slug=post.slug),
         "feed_url": url_for("comments.post_feed", slug=post.slug),
-        "token_url": url_for("comments.fresh_token", post=post.id),
+        "token_url": url_for("comments.fresh_token", slug=post.slug),
+        "preview_url": url_for("comments.preview", slug=post.slug),
         "notice": views.NOTICES.get(request.args.get("comment", "")),
         "reply_to": parent,
         "page_url": lambda n: url_for(endpoint, slug=post.slug, comments_page=n) + "#comments",
@@ -109,6 +111,7 @@ def init_app(app: Flask, csrf: Any) -> None:
     check_config(app)
     csrf.exempt(views.comments)
     csrf.exempt(api.comments_api)
+    app.extensions["blog.comments.preview_limiter"] = RateLimiter(*views.PREVIEW_RATE)
     app.register_blueprint(views.comments)
     app.register_blueprint(admin.comments_admin)
     app.register_blueprint(api.comments_api)

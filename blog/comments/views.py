@@ -9,6 +9,7 @@ never lost: the error page shows the form again, filled in, with a fresh token.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
@@ -26,8 +27,9 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse
 
 from blog import queries
+from blog.admin.ratelimit import RateLimiter
 from blog.comments.content import body_digest
-from blog.comments.fields import CommentError, CommentFields, clean_fields
+from blog.comments.fields import CommentError, CommentFields, clean_fields, clean_text
 from blog.comments.models import APPROVED, Comment
 from blog.comments.service import (
     BYTES_PER_CHAR,
@@ -37,6 +39,7 @@ from blog.comments.service import (
     create_comment,
     erase_addresses_if_due,
     recent_approved,
+    render_body,
 )
 from blog.comments.spam import (
     RateLimited,
@@ -57,6 +60,8 @@ comments = Blueprint("comments", __name__, template_folder="templates")
 #: The hidden field a person never fills in; bots that fill every field do.
 HONEYPOT = "url"
 FEED_ENTRIES = 50
+#: Previews per client address per minute, per process.
+PREVIEW_RATE = (30, 60.0)
 #: Room in a form POST for everything but the body: the other fields, the token, names.
 FORM_OVERHEAD_BYTES = 16_384
 NOTICES = {
@@ -225,13 +230,50 @@ def _answer(post: Post, comment: Comment | None, notice: str) -> BaseResponse:
     return redirect(target, 303)
 
 
-@comments.get("/comments/token")
-def fresh_token() -> Response:
+@comments.post("/posts/<slug>/comments/preview")
+def preview(slug: str) -> Response:
+    """Render a draft comment for the script's preview; nothing is stored.
+
+    Same-origin only, and limited per client in memory (a preview changes nothing, so a
+    per-process limit is enough to keep rendering from being used to load the server).
+    """
+    post = _post_for(slug)
+    if not _same_origin():
+        abort(403)
+    limiter: RateLimiter = current_app.extensions["blog.comments.preview_limiter"]
+    wait = limiter.hit(client_digest((request.remote_addr or "unknown")[:64]))
+    if wait is not None:
+        response = jsonify(error="预览太频繁了，请稍后再试。")
+        response.status_code = 429
+        response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
+        return response
+    try:
+        _check_request_body()
+        body = clean_text(
+            request.form.get("body", ""),
+            "body",
+            "评论",
+            limit=int(current_app.config["COMMENTS_MAX_CHARS"]),
+            multiline=True,
+        )
+        html, _lang = render_body(body, post.lang)
+    except CommentError as error:
+        response = jsonify(error=error.message, key=error.key)
+        response.status_code = error.status
+        return response
+    except RenderError as error:
+        response = jsonify(error=f"无法渲染评论：{error}", key="body")
+        response.status_code = 400
+        return response
+    response = jsonify(html=html)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@comments.get("/posts/<slug>/comments/token")
+def fresh_token(slug: str) -> Response:
     """A token issued now, for the script: the minimum fill time then counts from page load."""
-    post_id = request.args.get("post", type=int)
-    post = db.session.get(Post, post_id) if post_id else None
-    if post is None or not post.is_public or not comments_enabled(post):
-        abort(404)
+    post = _post_for(slug)
     response = jsonify(token=issue_token(post.id))
     response.headers["Cache-Control"] = "no-store"
     return response

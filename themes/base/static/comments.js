@@ -111,5 +111,40 @@
       .then(function () { button.disabled = false; });
   });
 
+  // Preview: the server renders the draft exactly as it would store it (math, code).
+  var previewUrl = section.getAttribute("data-preview-url");
+  var submitRow = form.querySelector("button[type=submit]").parentNode;
+  if (previewUrl) {
+    var previewButton = document.createElement("button");
+    previewButton.type = "button";
+    previewButton.className = "comment-preview-button";
+    previewButton.textContent = "预览";
+    submitRow.appendChild(previewButton);
+    var previewBox = document.createElement("div");
+    previewBox.className = "comment-preview comment-content";
+    previewBox.hidden = true;
+    submitRow.parentNode.insertBefore(previewBox, submitRow);
+    previewButton.addEventListener("click", function () {
+      var data = new FormData();
+      data.append("body", form.querySelector("textarea").value);
+      fetch(previewUrl, {
+        method: "POST",
+        body: data,
+        credentials: "same-origin",
+        headers: { Accept: "application/json" },
+      })
+        .then(function (response) { return response.json(); })
+        .then(function (result) {
+          previewBox.hidden = false;
+          if (result.error) {
+            previewBox.textContent = result.error;
+          } else {
+            previewBox.innerHTML = result.html;
+          }
+        })
+        .catch(function () { previewBox.hidden = true; });
+    });
+  }
+
   refreshToken();
 })();
