@@ -125,6 +125,7 @@ def import_paths(
             index = build_index(site, options)
             drafts = [make_draft(site, source, index, options) for source in site.files]
         report.notes.extend(f"skipped {line}" for line in site.skipped)
+        _relink(site, drafts)
         stored: list[PostDraft] = []
         for draft in drafts:
             draft.author = draft.author if draft.author != "import" else author
@@ -138,6 +139,39 @@ def import_paths(
         _record_redirects(site, stored, index, report, dry_run)
     report.seconds = time.perf_counter() - started
     return report
+
+
+LINK_TARGET = re.compile(r"(\]\(\s*<?|\bhref=[\"'])([^)\s>\"']+)")
+
+
+def _relink(site: Site, drafts: list[PostDraft]) -> None:
+    """Point links to the old site's posts (``{{ site.url }}/2017/01/x/``) at the new URLs."""
+    moved = {
+        d.old_path.rstrip(
+            "/"
+        ): f"/{'pages' if d.fields.kind == 'page' else 'posts'}/{d.fields.slug}/"
+        for d in drafts
+        if d.fields is not None and d.old_path
+    }
+    if not moved:
+        return
+    prefix = site.site_url.removesuffix(site.base_path) if site.base_path else site.site_url
+
+    def swap(match: re.Match[str]) -> str:
+        url = match.group(2)
+        path, _hash, anchor = url.partition("#")
+        if prefix and path.startswith(prefix + "/"):
+            path = path[len(prefix) :]
+        new = (
+            moved.get(path.removesuffix("index.html").rstrip("/")) if path.startswith("/") else None
+        )
+        if new is None:
+            return match.group(0)
+        return match.group(1) + new + (f"#{anchor}" if anchor else "")
+
+    for draft in drafts:
+        if draft.fields is not None:
+            draft.fields.source = LINK_TARGET.sub(swap, draft.fields.source)
 
 
 def _store_reported(

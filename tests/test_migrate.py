@@ -195,7 +195,7 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
         "---\ntitle: 液体\ntags: [a]\n---\n"
         "{% highlight js %}\nvar a = '{{ x }}';\n{% endhighlight %}\n\n"
         "{% raw %}{{ kept }}{% endraw %}\n\n[前文]({% post_url 2015-01-01-older %})\n\n"
-        "站点：{{ site.url }}/about/\n\n"
+        "站点：{{ site.url }}/about/\n\n[旧链接]({{ site.url }}/2015/01/01/older/)\n\n"
         "{% capture imgSrc %}{{ site.url }}/img/a.png{% endcapture %}\n"
         "{% include figure.html src=imgSrc caption='图注' %}\n\n{% include missing.html %}\n",
     )
@@ -215,6 +215,7 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
     assert "{{ kept }}" in html
     assert 'href="/posts/older/"' in html
     assert "http://old.example.net/blog/about/" in html
+    assert '<a href="/posts/older/" rel="noopener">旧链接</a>' in html  # old-site link rewritten
     assert "<figcaption>图注</figcaption>" in html
     assert html.count('src="/uploads/') == 1 and "data-src" not in html
     assert "<code>{% include missing.html %}</code>" in html
