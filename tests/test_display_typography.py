@@ -133,3 +133,8 @@ def test_inline_math_and_code_keep_their_punctuation(make_post: Callable[..., Po
     assert '<span class="nowrap"><code>c</code></span>' not in html  # no punctuation after it
     code = typeset_html("<p>调用 <code>f()</code>。</p>")
     assert code == '<p>调用 <span class="nowrap"><code>f()</code>。</span></p>'
+    # A match never runs from a code block over the text after it to a later code span.
+    block = typeset_html("<pre><code>x = 1</code></pre><p>见 <code>x</code>。</p>")
+    assert block == (
+        '<pre><code>x = 1</code></pre><p>见 <span class="nowrap"><code>x</code>。</span></p>'
+    )
