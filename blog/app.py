@@ -10,12 +10,13 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
-from blog import comments, feeds, health, render_budget, search, views
 from blog import db as database
+from blog import feeds, health, render_budget, search, views
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
 from blog.cache import install_page_cache
+from blog.comments.setup import init_app as init_comments
 from blog.config import ConfigError, load_config
 from blog.dates import format_date
 from blog.display import display_text
@@ -105,7 +106,7 @@ def create_app(
     views.register_error_pages(app)
     render_budget.init_app(app)
     init_admin(app)
-    comments.init_app(app, admin_csrf)
+    init_comments(app, admin_csrf)
     plugins.hooks.blog_register_routes(app=app)
 
     variants: list[str] = []

@@ -1,120 +1,12 @@
 """Reader comments, built in: threaded, moderated, spam-resistant, on cached pages.
 
-:func:`init_app` registers the reader blueprint (form POST, feeds), the admin queue and
-the JSON API, and gives templates the functions the theme's comment section calls.
-Modules: ``fields`` (input checks), ``content`` (Markdown through the post pipeline),
-``tokens`` (the anonymous anti-forgery token), ``spam`` (rate limits and rules),
+:func:`blog.comments.setup.init_app` registers the reader blueprint (form POST, feeds),
+the admin queue and the JSON API, and gives templates the functions the theme's comment
+section calls. Modules: ``fields`` (input checks), ``content`` (Markdown through the post
+pipeline), ``tokens`` (the anonymous anti-forgery token), ``spam`` (rate limits and rules),
 ``service`` (storing, moderating, reading), ``notify``, ``identicon``, ``transfer``
 (export, import, Waline), ``views``, ``admin``, ``api``, ``cli``.
+
+This package file imports nothing, so that the ``blog`` command can list the
+``blog comments`` commands without loading the application.
 """
-
-from __future__ import annotations
-
-from typing import Any
-
-from flask import Flask, abort, current_app, g, request, url_for
-from markupsafe import Markup
-
-from blog.admin.ratelimit import RateLimiter
-from blog.comments import admin, api, views
-from blog.comments.identicon import identicon_svg
-from blog.comments.models import Comment
-from blog.comments.service import (
-    approved_count,
-    closed_reason,
-    comments_enabled,
-    thread_page,
-)
-from blog.comments.spam import MODERATION_MODES
-from blog.comments.tokens import issue_token
-from blog.config import ConfigError
-from blog.models import Post
-
-
-def comments_for(post: Post) -> dict[str, Any] | None:
-    """What the theme's comment section shows for ``post`` (``None``: no comments here)."""
-    if not comments_enabled(post):
-        return None
-    number = request.args.get("comments_page", 1, type=int) or 1
-    page = thread_page(post, number)
-    if page is None:
-        abort(404)
-    reason = closed_reason(post)
-    reply_to = request.args.get("reply", type=int)
-    parent = None
-    if reply_to and reason is None:
-        candidate = next(
-            (
-                node.comment
-                for node in _walk(page.threads)
-                if node.comment and node.comment.id == reply_to
-            ),
-            None,
-        )
-        parent = candidate
-    endpoint = "public.standalone_page" if post.kind == "page" else "public.post"
-    return {
-        "page": page,
-        "closed": reason,
-        "token": issue_token(post.id) if reason is None else "",
-        "action": url_for("comments.post_comment", slug=post.slug),
-        "feed_url": url_for("comments.post_feed", slug=post.slug),
-        "token_url": url_for("comments.fresh_token", slug=post.slug),
-        "preview_url": url_for("comments.preview", slug=post.slug),
-        "notice": views.NOTICES.get(request.args.get("comment", "")),
-        "reply_to": parent,
-        "page_url": lambda n: url_for(endpoint, slug=post.slug, comments_page=n) + "#comments",
-        "reply_url": lambda c: (
-            url_for(endpoint, slug=post.slug, reply=c.id, comments_page=number) + "#comment-form"
-        ),
-        "honeypot": views.HONEYPOT,
-        "post_id": post.id,
-    }
-
-
-def _walk(nodes: list[Any]) -> Any:
-    for node in nodes:
-        yield node
-        yield from _walk(node.children)
-
-
-def comment_count(post: Post) -> int | None:
-    """Approved comments on ``post`` for listings; ``None`` when the post has no comments."""
-    if not comments_enabled(post):
-        return None
-    cache: dict[int, int] = g.setdefault("comment_counts", {})
-    if post.id not in cache:
-        cache[post.id] = approved_count(post.id)
-    return cache[post.id]
-
-
-def comment_avatar(comment: Comment) -> Markup:
-    if not current_app.config["COMMENTS_AVATARS"]:
-        return Markup("")
-    identity = comment.email or f"name:{comment.name}"
-    return identicon_svg(identity, str(current_app.config["SECRET_KEY"]))
-
-
-def check_config(app: Flask) -> None:
-    mode = app.config["COMMENTS_MODERATION"]
-    if mode not in MODERATION_MODES:
-        raise ConfigError(
-            f"COMMENTS_MODERATION must be one of {', '.join(MODERATION_MODES)}, got {mode!r}"
-        )
-    for key in ("COMMENTS_MAX_DEPTH", "COMMENTS_PER_PAGE", "COMMENTS_MAX_CHARS"):
-        if int(app.config[key]) < 1:
-            raise ConfigError(f"{key} must be at least 1, got {app.config[key]!r}")
-
-
-def init_app(app: Flask, csrf: Any) -> None:
-    """Register comments on ``app``; ``csrf`` is the admin's CSRFProtect (the form is exempt)."""
-    check_config(app)
-    csrf.exempt(views.comments)
-    csrf.exempt(api.comments_api)
-    app.extensions["blog.comments.preview_limiter"] = RateLimiter(*views.PREVIEW_RATE)
-    app.register_blueprint(views.comments)
-    app.register_blueprint(admin.comments_admin)
-    app.register_blueprint(api.comments_api)
-    app.jinja_env.globals.update(
-        comments_for=comments_for, comment_count=comment_count, comment_avatar=comment_avatar
-    )

@@ -5,19 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from blog.comments.fields import CommentError
-from blog.comments.service import erase_old_addresses, erase_person, export_person
-from blog.comments.transfer import (
-    FILE_NAME,
-    ImportReport,
-    export_comments,
-    import_comments_file,
-    import_waline,
-)
+if TYPE_CHECKING:
+    from blog.comments.transfer import ImportReport
+
+# The `blog` command imports this module to list its commands, so it imports only click;
+# each command imports the comment modules (and with them the database layer) when it runs.
 
 
 @click.group()
@@ -38,6 +34,9 @@ def _report(report: ImportReport) -> None:
 @click.pass_obj
 def import_waline_command(context: Any, file: Path) -> None:
     """Import Waline's JSON export; page paths are matched to post slugs."""
+    from blog.comments.fields import CommentError
+    from blog.comments.transfer import import_waline
+
     with context.app().app_context():
         try:
             report = import_waline(file)
@@ -50,6 +49,8 @@ def import_waline_command(context: Any, file: Path) -> None:
 @click.pass_obj
 def erase_addresses_command(context: Any) -> None:
     """Forget client addresses older than COMMENTS_ADDRESS_DAYS (also done as comments arrive)."""
+    from blog.comments.service import erase_old_addresses
+
     with context.app().app_context():
         click.echo(f"erased the client address of {erase_old_addresses()} comments")
 
@@ -59,6 +60,8 @@ def erase_addresses_command(context: Any) -> None:
 @click.pass_obj
 def export_person_command(context: Any, email: str) -> None:
     """Print everything stored for EMAIL as JSON (a reader's access request)."""
+    from blog.comments.service import export_person
+
     with context.app().app_context():
         click.echo(json.dumps(export_person(email), ensure_ascii=False, indent=2))
 
@@ -68,17 +71,24 @@ def export_person_command(context: Any, email: str) -> None:
 @click.pass_obj
 def delete_person_command(context: Any, email: str) -> None:
     """Delete everything stored for EMAIL (replies by others keep a placeholder)."""
+    from blog.comments.service import erase_person
+
     with context.app().app_context():
         click.echo(f"deleted {erase_person(email)} comments of {email}")
 
 
 def export_beside_posts(folder: Path) -> int:
     """Called by ``blog export`` inside an app context: write ``comments.json``."""
+    from blog.comments.transfer import export_comments
+
     return export_comments(folder)
 
 
 def import_beside_posts(paths: tuple[Path, ...]) -> ImportReport | None:
     """Called by ``blog import`` after the posts: read ``comments.json`` in any given folder."""
+    from blog.comments.fields import CommentError
+    from blog.comments.transfer import FILE_NAME, ImportReport, import_comments_file
+
     files = [p / FILE_NAME for p in paths if p.is_dir() and (p / FILE_NAME).is_file()]
     if not files:
         return None
