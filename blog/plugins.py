@@ -15,6 +15,7 @@ import importlib
 import importlib.util
 import logging
 import sys
+import traceback
 import types
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -146,25 +147,44 @@ class PluginProblem:
     plugin: str
     hook: str
     error: str
+    #: The exception's message and traceback, for the log (not stored with the post).
+    message: str = field(default="", compare=False)
+    details: str = field(default="", compare=False)
 
     def as_json(self) -> dict[str, str]:
         return {"plugin": self.plugin, "hook": self.hook, "error": self.error}
+
+    def log(self) -> None:
+        """Log the failure as the guard does when it is not deferred."""
+        logger.error(
+            "plugin %s raised in %s: %s\n%s", self.plugin, self.hook, self.message, self.details
+        )
 
 
 # The problems of the render under way in this context (``None`` outside a render). A
 # context variable rather than an argument: the guard sits between pluggy and the plugin,
 # where no caller's argument can reach it.
 _problems: ContextVar[list[PluginProblem] | None] = ContextVar("blog_plugin_problems", default=None)
+# Whether the guard leaves logging to whoever collects the problems: a render run in a
+# child process sends its problems back, and the parent logs them where its handlers
+# (and tests' log capture) can see them.
+_log_deferred: ContextVar[bool] = ContextVar("blog_plugin_log_deferred", default=False)
 
 
 @contextmanager
-def collecting_problems() -> Iterator[list[PluginProblem]]:
-    """Collect, in the list this yields, every hook implementation that raises inside."""
+def collecting_problems(*, defer_logging: bool = False) -> Iterator[list[PluginProblem]]:
+    """Collect, in the list this yields, every hook implementation that raises inside.
+
+    With ``defer_logging`` the guard does not log them; the caller calls
+    :meth:`PluginProblem.log` (a render in a child process does so in the parent).
+    """
     problems: list[PluginProblem] = []
     token = _problems.set(problems)
+    deferred = _log_deferred.set(defer_logging)
     try:
         yield problems
     finally:
+        _log_deferred.reset(deferred)
         _problems.reset(token)
 
 
@@ -269,11 +289,18 @@ class Plugins:
             except Exception as error:
                 if strict:
                     raise
-                logger.exception("plugin %s raised in %s: %s", plugin, hook_name, error)
+                if not _log_deferred.get():
+                    logger.exception("plugin %s raised in %s: %s", plugin, hook_name, error)
                 problems = _problems.get()
                 if problems is not None:
                     problems.append(
-                        PluginProblem(plugin, hook_name, f"{type(error).__name__}: {error}")
+                        PluginProblem(
+                            plugin,
+                            hook_name,
+                            f"{type(error).__name__}: {error}",
+                            message=str(error),
+                            details=traceback.format_exc(),
+                        )
                     )
                 return None
 

@@ -227,13 +227,15 @@ def render_post(post: Any) -> Rendered:
         def markdown_and_plugins() -> tuple[str, tuple[PluginProblem, ...]]:
             # This runs in the render's own process: the plugin failures met there are
             # collected there and sent back with the HTML.
-            with collecting_problems() as found:
+            with collecting_problems(defer_logging=True) as found:
                 html = converter.convert(draft.source)
                 html = str(plugins.chain("blog_render_html", "html", html, post=draft))
             return html, tuple(found)
 
         try:
             html, found = within_budget(markdown_and_plugins, seconds)
+            for problem in found:
+                problem.log()
             problems.extend(found)
         except RecursionError:
             raise RenderError("post is nested too deeply for the Markdown renderer") from None

@@ -227,6 +227,15 @@ def test_hook_blog_search_text_normalises_both_index_and_query(
         assert any(e.text == "Colour notes" for e in find(html, "a")), query
 
 
+def test_hook_blog_display_text_changes_shown_titles_not_stored_ones(
+    hook_app: Flask, hook_client: FlaskClient
+) -> None:
+    post = save(hook_app, title="Attention -- a note", slug="dash-title", lang="en")
+    html = hook_client.get("/posts/dash-title/").get_data(as_text=True)
+    assert [e.text for e in find(html, "title")][0].startswith("Attention — a note")
+    assert post.title == "Attention -- a note"
+
+
 def test_hook_blog_post_changed_hears_saves_and_trashing(hook_app: Flask) -> None:
     changes = loaded_module(hook_app, "every_hook").CHANGES
     post = save(hook_app, slug="changed-post")

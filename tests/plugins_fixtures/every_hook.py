@@ -124,3 +124,9 @@ def blog_register_commands(cli: click.Group) -> None:
 @hookimpl
 def blog_startup(app: Flask) -> None:
     app.extensions["every_hook.started"] = True
+
+
+@hookimpl
+def blog_display_text(text: str, role: str) -> str | None:
+    # Titles are shown with a typographic dash; the stored title keeps the two hyphens.
+    return text.replace(" -- ", " — ") if role == "title" else None
