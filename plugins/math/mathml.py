@@ -245,6 +245,23 @@ def _converted(node: ET.Element) -> ET.Element | None:
     return element
 
 
+def _table_levels_on_mstyle(tree: ET.Element) -> ET.Element:
+    """Move ``scriptlevel`` off ``mtable`` onto a wrapping ``mstyle``.
+
+    Both are MathML Core, but HTML validators still check MathML 3, which allows the
+    attribute on ``mstyle`` only; the layout is the same.
+    """
+    for parent in list(tree.iter()):
+        for index, child in enumerate(list(parent)):
+            if child.tag == "mtable" and "scriptlevel" in child.attrib:
+                style = ET.Element("mstyle", {"scriptlevel": child.attrib.pop("scriptlevel")})
+                style.tail, child.tail = child.tail, None
+                parent.remove(child)
+                style.append(child)
+                parent.insert(index, style)
+    return tree
+
+
 def rebuild(converted: str) -> ET.Element:
     """Parse the converter's ``<math>`` into a tree of MathML Core with classes, not styles.
 
@@ -265,10 +282,10 @@ def rebuild(converted: str) -> ET.Element:
     if tree is not None:
         if tree.tag != "math":
             raise ConversionRefused("the converter produced no <math>")
-        return tree
+        return _table_levels_on_mstyle(tree)
     builder = _Builder()
     builder.feed(converted)
     builder.close()
     if builder.root is None or builder.root.tag != "math":
         raise ConversionRefused("the converter produced no <math>")
-    return builder.root
+    return _table_levels_on_mstyle(builder.root)
