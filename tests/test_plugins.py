@@ -232,7 +232,7 @@ def test_hook_blog_display_text_changes_shown_titles_not_stored_ones(
 ) -> None:
     post = save(hook_app, title="Attention -- a note", slug="dash-title", lang="en")
     html = hook_client.get("/posts/dash-title/").get_data(as_text=True)
-    assert [e.text for e in find(html, "title")][0].startswith("Attention — a note")
+    assert next(e.text for e in find(html, "title")).startswith("Attention — a note")
     assert post.title == "Attention -- a note"
 
 
