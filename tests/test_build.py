@@ -504,3 +504,16 @@ def test_build_cli_reports_counts(demo: tuple[Path, Path, Flask]) -> None:
     manifest = json.loads((demo[1] / MANIFEST).read_text(encoding="utf-8"))
     assert "index.html" in manifest["files"]
     assert all(len(digest) == 64 for digest in manifest["files"].values())
+
+
+def test_base_url_must_be_an_absolute_http_url() -> None:
+    from blog.build.site import normalize_base_url
+
+    assert normalize_base_url("https://name.github.io/blog/", "") == (
+        "https://name.github.io/blog",
+        "/blog",
+    )
+    assert normalize_base_url(None, "http://example.test") == ("http://example.test", "")
+    for bad in ["name.github.io/blog", "ftp://host/", "https://host/?x=1", "/blog/"]:
+        with pytest.raises(BuildError):
+            normalize_base_url(bad, "")

@@ -22,7 +22,7 @@ from blog.build.pages import (
     search_page_paths,
 )
 from blog.build.paths import BuildError, case_collisions, output_path
-from blog.config import ConfigError
+from blog.config import ConfigError, load_config
 
 
 @dataclass
@@ -104,10 +104,12 @@ def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildR
     """Build the public site of ``instance`` into ``out``; bad input raises BuildError."""
     started = time.perf_counter()
     check_out_folder(out, instance)
-    app = build_app(instance, "")
-    site_url, base_path = normalize_base_url(base_url, str(app.config.get("SITE_URL") or ""))
-    if site_url:
-        app = build_app(instance, site_url)
+    try:
+        settings = load_config(instance.resolve())[0]
+    except ConfigError as error:
+        raise BuildError(str(error)) from None
+    site_url, base_path = normalize_base_url(base_url, str(settings.get("SITE_URL") or ""))
+    app = build_app(instance, site_url)
     variants: list[str] = list(app.extensions["blog.variants"])
     prefixes = ["", *(f"/{v}" for v in variants)]
     crawled = crawl(app, seeds(prefixes), prefixes, site_url)
