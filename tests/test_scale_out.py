@@ -433,8 +433,8 @@ class TcpRelay:
                     end.close()
 
 
-@pytest.mark.postgres
-def test_readyz_follows_the_database_going_away_and_coming_back(tmp_path: Path) -> None:
+def relayed_postgres() -> tuple[TcpRelay, str]:
+    """A fresh test database reached through a started :class:`TcpRelay`, and its URL."""
     if not POSTGRES_URL:
         pytest.skip(POSTGRES_HINT)
     reset_postgres(POSTGRES_URL)
@@ -443,7 +443,12 @@ def test_readyz_follows_the_database_going_away_and_coming_back(tmp_path: Path) 
     credentials, host, port, name = found.groups()
     relay = TcpRelay(host, int(port or 5432))
     relay.start()
-    url = f"postgresql://{credentials}@127.0.0.1:{relay.port}/{name}"
+    return relay, f"postgresql://{credentials}@127.0.0.1:{relay.port}/{name}"
+
+
+@pytest.mark.postgres
+def test_readyz_follows_the_database_going_away_and_coming_back(tmp_path: Path) -> None:
+    relay, url = relayed_postgres()
     with two_machines(tmp_path, url) as (a, _b):
         with a.app_context():
             save_post(PostFields(title="在线", source="正文", status="published"), author="t")
@@ -574,15 +579,7 @@ def test_a_worker_that_dies_is_replaced(instance: Path) -> None:
 
 @pytest.mark.postgres
 def test_an_upload_while_the_database_is_away_stores_nothing(tmp_path: Path) -> None:
-    if not POSTGRES_URL:
-        pytest.skip(POSTGRES_HINT)
-    reset_postgres(POSTGRES_URL)
-    found = re.match(r"postgresql://([^@]+)@([^/:]+)(?::(\d+))?/(.+)", POSTGRES_URL)
-    assert found
-    credentials, host, port, name = found.groups()
-    relay = TcpRelay(host, int(port or 5432))
-    relay.start()
-    url = f"postgresql://{credentials}@127.0.0.1:{relay.port}/{name}"
+    relay, url = relayed_postgres()
     data = png_bytes(7, 7)
     with two_machines(tmp_path, url) as (a, _b):
         create_user(a)
