@@ -7,6 +7,7 @@ the application, the database layer and what else it needs when it runs.
 
 from __future__ import annotations
 
+import os
 import secrets
 import sys
 import time
@@ -136,7 +137,7 @@ def serve(
     threads = threads or int(app.config["SERVE_THREADS"])
     if listen_fd is not None:
         # A child of `--workers`: the supervisor checked the database and bound the port.
-        serve_socket(app, socket.socket(fileno=listen_fd), threads)
+        serve_socket(app, socket.socket(fileno=listen_fd), threads, supervisor=os.getppid())
         return
     if not is_initialised(app):
         raise click.ClickException("the database has no tables; run `blog upgrade`")

@@ -43,11 +43,12 @@ class RenderError(Exception):
     """A post cannot be rendered (too large, too slow); the message says why."""
 
 
-def within_budget(work: Callable[[], T], seconds: float) -> T:
+def within_budget(work: Callable[[], T], seconds: float, size: int | None = None) -> T:
     """Run ``work`` under :func:`blog.render_budget.render_with_budget`; past ``seconds``
-    it is stopped (its process killed) and :class:`RenderError` says so."""
+    it is stopped (its process killed) and :class:`RenderError` says so. ``size`` is the
+    source's length in bytes (small sources render in this process)."""
     try:
-        return render_with_budget(work, seconds)
+        return render_with_budget(work, seconds, size)
     except RenderTimeoutError:
         raise RenderError(
             f"rendering took longer than {seconds:g} s (RENDER_TIMEOUT_SECONDS) and was "
@@ -233,7 +234,8 @@ def render_post(post: Any) -> Rendered:
             return html, tuple(found)
 
         try:
-            html, found = within_budget(markdown_and_plugins, seconds)
+            size = len(draft.source.encode("utf-8", "surrogatepass"))
+            html, found = within_budget(markdown_and_plugins, seconds, size)
             for problem in found:
                 problem.log()
             problems.extend(found)
@@ -289,7 +291,8 @@ def render_fragment(
         return str(plugins.chain("blog_render_html", "html", html, post=draft))
 
     try:
-        html = within_budget(markdown_and_plugins, seconds)
+        size = len(draft.source.encode("utf-8", "surrogatepass"))
+        html = within_budget(markdown_and_plugins, seconds, size)
     except RecursionError:
         raise RenderError("the text is nested too deeply for the Markdown renderer") from None
     return sanitize_html(html, allowlist)

@@ -74,17 +74,32 @@ def _busy(channel: HTTPChannel) -> bool:
     return bool(channel.requests or channel.total_outbufs_len or channel.request is not None)
 
 
-def serve_socket(app: WSGIApp, sock: socket.socket, threads: int) -> None:
-    """Serve ``app`` on ``sock`` until SIGTERM/SIGINT, then drain and return."""
+def serve_socket(
+    app: WSGIApp, sock: socket.socket, threads: int, supervisor: int | None = None
+) -> None:
+    """Serve ``app`` on ``sock`` until SIGTERM/SIGINT, then drain and return.
+
+    A worker passes its ``supervisor``'s process id: if the supervisor dies without
+    stopping it (``kill -9``), the worker drains and exits instead of serving on alone.
+    """
     server: Any = create_server(app, sockets=[sock], threads=threads, **waitress_options(app))
     stopping = threading.Event()
 
-    def request_stop(_signum: int, _frame: Any) -> None:
+    def request_stop(_signum: int = 0, _frame: Any = None) -> None:
         stopping.set()
         server.pull_trigger()  # wake the loop now rather than at its next timeout
 
     signal.signal(signal.SIGTERM, request_stop)
     signal.signal(signal.SIGINT, request_stop)
+    if supervisor is not None:
+
+        def watch_supervisor() -> None:
+            while not stopping.wait(1.0):
+                if os.getppid() != supervisor:
+                    logger.warning("the supervisor is gone; stopping this worker")
+                    request_stop()
+
+        threading.Thread(target=watch_supervisor, name="blog-supervisor-watch", daemon=True).start()
     connections = server._map
     timeout = server.adj.asyncore_loop_timeout
     use_poll = server.adj.asyncore_use_poll

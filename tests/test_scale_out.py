@@ -515,7 +515,11 @@ def blog_serve(instance: Path, *options: str) -> Iterator[tuple[str, Any]]:
         yield base, server
     finally:
         if server.poll() is None:
-            server.kill()
+            server.terminate()
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
         server.wait(timeout=30)
 
 
@@ -554,6 +558,23 @@ def test_sigterm_finishes_requests_in_flight(instance: Path, workers: str) -> No
         assert server.wait(timeout=60) == 0
         with pytest.raises(OSError):
             get(f"{base}/healthz")
+
+
+@pytest.mark.slow
+def test_workers_stop_when_their_supervisor_is_killed(instance: Path) -> None:
+    import os
+    import signal
+
+    with blog_serve(instance, "--workers", "2") as (base, server):
+        worker = int(get(f"{base}/pid")[2])
+        os.kill(server.pid, signal.SIGKILL)
+        server.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while Path(f"/proc/{worker}").exists() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        # Gone, or a zombie waiting for init to reap it: either way not serving.
+        stat = Path(f"/proc/{worker}/stat")
+        assert not stat.exists() or stat.read_text().split(") ")[1].startswith("Z")
 
 
 @pytest.mark.slow
