@@ -7,7 +7,6 @@ the application, the database layer and what else it needs when it runs.
 
 from __future__ import annotations
 
-import os
 import secrets
 import sys
 import time
@@ -117,6 +116,7 @@ def init(context: Context, demo: bool) -> None:
     help="Processes sharing the port (SERVE_WORKERS).",
 )
 @click.option("--listen-fd", default=None, type=int, hidden=True)
+@click.option("--supervisor", default=None, type=int, hidden=True)
 @pass_context
 def serve(
     context: Context,
@@ -125,6 +125,7 @@ def serve(
     threads: int | None,
     workers: int | None,
     listen_fd: int | None,
+    supervisor: int | None,
 ) -> None:
     """Serve the blog with waitress; SIGTERM stops it gracefully."""
     import socket
@@ -137,7 +138,7 @@ def serve(
     threads = threads or int(app.config["SERVE_THREADS"])
     if listen_fd is not None:
         # A child of `--workers`: the supervisor checked the database and bound the port.
-        serve_socket(app, socket.socket(fileno=listen_fd), threads, supervisor=os.getppid())
+        serve_socket(app, socket.socket(fileno=listen_fd), threads, supervisor=supervisor)
         return
     if not is_initialised(app):
         raise click.ClickException("the database has no tables; run `blog upgrade`")

@@ -133,6 +133,8 @@ def _child_command(instance: Path, fd: int, threads: int) -> list[str]:
         "serve",
         "--listen-fd",
         str(fd),
+        "--supervisor",
+        str(os.getpid()),
         "--threads",
         str(threads),
     ]
