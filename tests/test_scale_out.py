@@ -579,7 +579,7 @@ def test_workers_stop_when_their_supervisor_is_killed(instance: Path) -> None:
                 found.append(int(proc.name))
         return found
 
-    with blog_serve(instance, "--workers", "2") as (base, server):
+    with blog_serve(instance, "--workers", "2") as (_base, server):
         deadline = time.monotonic() + 60
         while len(workers()) < 2 and time.monotonic() < deadline:
             time.sleep(0.2)
