@@ -194,6 +194,10 @@ def refuse_unstorable_request_text() -> None:
             abort(404, f"{name} {value} is out of range")  # no row has such an id or number
     sources = [request.args]
     if request.method == "POST" and request.mimetype != "application/json":
+        if request.mimetype == "application/x-www-form-urlencoded":
+            # Keep the raw body: parsing the form consumes the stream, and a view may still
+            # need the bytes (the comment form decodes them strictly as UTF-8).
+            request.get_data(cache=True)
         sources.append(request.form)
     for source in sources:
         for name, value in source.items(multi=True):

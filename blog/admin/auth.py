@@ -65,9 +65,12 @@ def current_user() -> User | None:
 
 def require_login() -> Response | None:
     """Before every request: send anonymous visitors of admin pages to the login form."""
-    # By path as well as blueprint: other packages (comments) add their moderation pages
-    # under /admin/ with blueprints of their own, and they sit behind the same wall.
-    in_admin = request.blueprint == "admin" or request.path.startswith("/admin/")
+    # Every blueprint mounted under /admin/, not only ours: other packages (comments) add
+    # their moderation pages there, and they sit behind the same wall, which runs before
+    # the CSRF check so an anonymous POST is sent to the login form rather than refused.
+    in_admin = request.blueprint == "admin" or (
+        request.blueprint is not None and request.path.startswith("/admin/")
+    )
     if not in_admin or request.endpoint in OPEN_ENDPOINTS:
         return None
     if current_user() is None:

@@ -31,6 +31,10 @@ _LISTING_FIRST_PAGE = re.compile(r"/(?:categories|tags)/[^/]+/$")
 #: Areas that are never part of the static site (private, per-user or copied separately).
 SKIPPED_PREFIXES = ("/admin", "/api", "/static/", "/uploads/", "/healthz", "/readyz")
 PAGE_TYPES = ("text/html", "application/atom+xml", "application/xml", "text/xml", "text/plain")
+#: Files a plugin serves from a route rather than a static folder (the math plugin's
+#: stylesheet and font): written as they are; a stylesheet's own ``url(/…)`` are followed.
+ROUTED_ASSET_TYPES = ("text/css", "font/otf", "font/woff2", "font/woff", "font/ttf")
+_CSS_URL = re.compile(r"""url\(\s*["']?(/[^"')\s]+)""")
 #: The URL requested for the themed "not found" page; answered with status 404.
 NOT_FOUND_PATH = "/404.html"
 #: Characters left unencoded in canonical paths (as werkzeug's url_for leaves them).
@@ -95,6 +99,15 @@ def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) 
     while queue:
         path, referrer = queue.popleft()
         response = client.get(path, environ_base=environ)
+        if response.status_code == 200 and response.mimetype in ROUTED_ASSET_TYPES:
+            body = response.get_data()
+            result.pages[path] = RenderedPage(path, response.mimetype, body)
+            if response.mimetype == "text/css":
+                for link in _CSS_URL.findall(body.decode("utf-8", "replace")):
+                    if link not in seen:
+                        seen.add(link)
+                        queue.append((link, path))
+            continue
         if response.status_code != 200 or response.mimetype not in PAGE_TYPES:
             result.broken.setdefault(path, set()).add(referrer or "(start page)")
             continue
@@ -122,6 +135,15 @@ def _under_skipped(path: str, prefixes: list[str]) -> bool:
         if prefix and path.startswith(prefix + "/"):
             return path[len(prefix) :].startswith(SKIPPED_PREFIXES)
     return False
+
+
+def rewrite_css_urls(css: str, base_path: str) -> str:
+    """Point a stylesheet's root-relative ``url(/…)`` below ``base_path``."""
+    if not base_path:
+        return css
+    return _CSS_URL.sub(
+        lambda match: match.group(0).replace(match.group(1), base_path + match.group(1)), css
+    )
 
 
 def rewrite_links(body: str, base_path: str, search_paths: set[str]) -> str:

@@ -18,6 +18,7 @@ from blog.build.output import WriteReport, check_out_folder, write_site
 from blog.build.pages import (
     STATIC_SITE_KEY,
     crawl,
+    rewrite_css_urls,
     rewrite_links,
     search_page_paths,
 )
@@ -54,8 +55,12 @@ def normalize_base_url(base_url: str | None, configured: str) -> tuple[str, str]
 
 
 def build_app(instance: Path, site_url: str) -> Flask:
-    """The app the pages come from: no page cache, SITE_URL set to the published address."""
-    overrides: dict[str, Any] = {"PAGE_CACHE_BYTES": 0}
+    """The app the pages come from: no page cache, SITE_URL set to the published address.
+
+    Comments are off: a static host cannot take a comment, and the comment form carries a
+    time-limited token that would make every build differ from the last.
+    """
+    overrides: dict[str, Any] = {"PAGE_CACHE_BYTES": 0, "COMMENTS_ENABLED": False}
     if site_url:
         overrides["SITE_URL"] = site_url
     try:
@@ -135,6 +140,8 @@ def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildR
             text = body.decode("utf-8")
             page_html[path] = text
             body = rewrite_links(text, base_path, search_paths).encode("utf-8")
+        elif page.content_type == "text/css":
+            body = rewrite_css_urls(body.decode("utf-8"), base_path).encode("utf-8")
         add(path, body)
 
     with app.app_context():

@@ -45,14 +45,17 @@ def record_client_hit(client: str) -> None:
         .where(CommentHit.client == client, CommentHit.at >= since)
         .order_by(CommentHit.at)
     ).all()
-    db.session.add(CommentHit(client=client, at=now))
-    db.session.commit()
     if len(hits) >= limit:
+        # A refused attempt is not recorded: a flood cannot grow the table, and the client
+        # may post again as soon as its oldest counted attempt leaves the window.
+        db.session.commit()
         wait = (hits[-limit] + _window() - now).total_seconds()
         raise RateLimited(
             f"评论太频繁了：每 {_window().seconds} 秒最多 {limit} 条。请稍后再试。",
             max(1, math.ceil(wait)),
         )
+    db.session.add(CommentHit(client=client, at=now))
+    db.session.commit()
 
 
 def check_post_rate(post_id: int) -> None:
