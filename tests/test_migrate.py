@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 
@@ -13,8 +14,14 @@ from flask import Flask
 from blog.admin.models import Upload
 from blog.models import Post, Redirect, db
 from tests.admin_support import create_user, login, post_form
+from tests.test_admin_uploads import png_bytes
 
 PNG = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
+def png(tag: str) -> bytes:
+    """A real, decodable PNG (uploads read the header), different for each ``tag``."""
+    return png_bytes(zlib.crc32(tag.encode()) % 997 + 2, 2)
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -55,8 +62,8 @@ def hexo_site(tmp_path: Path) -> Path:
         "{% blockquote 鲁迅, 呐喊 %}\n引文\n{% endblockquote %}\n\n{% mystery x %}\n\n"
         "```\n{% note %} 代码里的不动\n```\n",
     )
-    write(root / "source/_posts/first/diagram.png", PNG + b"1")
-    write(root / "source/_posts/first/photo.png", PNG + b"2")
+    write(root / "source/_posts/first/diagram.png", png("1"))
+    write(root / "source/_posts/first/photo.png", png("2"))
     write(root / "source/_posts/first/notes.md", "---\ntitle: 资源里的文件\n---\n")
     write(
         root / "source/_posts/second.md",
@@ -146,9 +153,9 @@ def test_hugo_site_with_config_folder_bundles_and_shortcodes(
         '[另一篇]({{< ref "plain.md" >}}) {{< youtube abc123 >}} {{< bilibili BV1xx >}}\n\n'
         '![静态](/img/s.png)\n\n{{< caniuse feature="css-grid" >}}\n\n{{< unheard a=1 >}}\n',
     )
-    write(root / "content/posts/Bundle/pic.png", PNG + b"p")
-    write(root / "content/posts/Bundle/cover.png", PNG + b"c")
-    write(root / "static/img/s.png", PNG + b"s")
+    write(root / "content/posts/Bundle/pic.png", png("p"))
+    write(root / "content/posts/Bundle/cover.png", png("c"))
+    write(root / "static/img/s.png", png("s"))
     write(root / "content/posts/plain.md", "---\ntitle: 普通\ndate: 2020-01-01\n---\n正文\n")
     write(root / "content/posts/_index.md", "---\ntitle: 列表\n---\n")
     result = run_cli("import", str(root))
@@ -199,7 +206,7 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
         "{% capture imgSrc %}{{ site.url }}/img/a.png{% endcapture %}\n"
         "{% include figure.html src=imgSrc caption='图注' %}\n\n{% include missing.html %}\n",
     )
-    write(root / "img/a.png", PNG + b"a")
+    write(root / "img/a.png", png("a"))
     write(root / "_posts/2015-01-01-older.md", "---\ntitle: 旧文\n---\n正文\n")
     result = run_cli("import", str(root))
     assert result.exit_code == 0, result.output
@@ -272,7 +279,7 @@ def test_wordpress_export_with_media_dir(
 ) -> None:
     run_cli("upgrade")
     export = write(tmp_path / "site.xml", WXR)
-    write(tmp_path / "media/2019/05/a.png", PNG + b"w")
+    write(tmp_path / "media/2019/05/a.png", png("w"))
     result = run_cli("import", "--media-dir", str(tmp_path / "media"), str(export))
     assert result.exit_code == 0, result.output
     assert "source: wordpress" in result.output
@@ -337,7 +344,7 @@ def test_bad_assets_and_encodings_are_reported_and_the_rest_imported(
     tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
 ) -> None:
     run_cli("upgrade")
-    outside = write(tmp_path / "secret.png", PNG + b"secret")
+    outside = write(tmp_path / "secret.png", png("secret"))
     root = tmp_path / "hexo"
     write(root / "_config.yml", "permalink: :title/\npost_asset_folder: true\n")
     write(
@@ -349,7 +356,7 @@ def test_bad_assets_and_encodings_are_reported_and_the_rest_imported(
     os.symlink(outside, root / "source/_posts/bad/link.png")
     with open(root / "source/_posts/bad/huge.png", "wb") as huge:
         huge.truncate(1024**3)  # sparse: 1 GB by size, nothing on disk, never read
-    write(root / "source/_posts/bad/ok.png", PNG + b"ok")
+    write(root / "source/_posts/bad/ok.png", png("ok"))
     write(root / "source/_posts/gbk.md", "---\ntitle: 国标\n---\n中文内容\r\n".encode("gbk"))
     write(root / "source/_posts/bom.md", "\ufeff---\r\ntitle: 有BOM\r\n---\r\n正文\r\n")
     write(root / "source/_posts/dup.md", "---\ntitle: 重复一\nslug: same\n---\n一\n")
