@@ -183,6 +183,11 @@ def parse_json_limited(raw: bytes) -> Any:
     return json.loads(raw)
 
 
+#: Query parameters a view reads as free text and cleans itself, never storing them: the
+#: search page drops what it cannot match (NUL included) and answers with a message.
+FREE_TEXT_PARAMETERS = {"search.search_page": frozenset({"q"})}
+
+
 def refuse_unstorable_request_text() -> None:
     """Before every request: a 400 naming the parameter for NUL or invalid text in the
     query string or a form, before any view can hand it to the database; JSON bodies are
@@ -199,8 +204,11 @@ def refuse_unstorable_request_text() -> None:
             # need the bytes (the comment form decodes them strictly as UTF-8).
             request.get_data(cache=True)
         sources.append(request.form)
+    free = FREE_TEXT_PARAMETERS.get(request.endpoint or "", frozenset())
     for source in sources:
         for name, value in source.items(multi=True):
+            if source is request.args and name in free:
+                continue
             for text, what in ((name, "parameter name"), (value, "value")):
                 problem = text_problem(text)
                 if problem is not None:
