@@ -18,6 +18,7 @@ default: the number of CPUs). A render that finds every slot taken waits up to
 
 from __future__ import annotations
 
+import contextvars
 import gc
 import math
 import os
@@ -106,8 +107,39 @@ def render_with_budget(work: Callable[[], T], seconds: float, size: int | None =
     inline = size is not None and size <= int(config["RENDER_INLINE_BYTES"])
     with render_slots().taken(wait, retry_after=max(1.0, min(seconds, 30.0))):
         if inline or not hasattr(os, "fork"):  # no fork: a POSIX system has no killable child
-            return work()
+            return _in_thread(work, seconds)
         return _in_child(work, seconds)
+
+
+def _in_thread(work: Callable[[], T], seconds: float) -> T:
+    """Run ``work`` in a thread and stop waiting at the deadline.
+
+    A thread cannot be stopped, so a render past its budget finishes in the background;
+    only sources within ``RENDER_INLINE_BYTES`` come here, which bounds that leftover work
+    to under a second of one core.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    outcome: dict[str, Any] = {}
+
+    def run() -> None:
+        with app.app_context():
+            try:
+                outcome["value"] = work()
+            except BaseException as error:  # handed to the waiting thread as it is
+                outcome["error"] = error
+
+    # A copy of this context: plugin failures the render meets are collected for the
+    # render waiting on it (see blog.plugins.collecting_problems).
+    context = contextvars.copy_context()
+    worker = threading.Thread(target=context.run, args=(run,), name="blog-render", daemon=True)
+    worker.start()
+    worker.join(seconds)
+    if worker.is_alive():
+        raise RenderTimeoutError
+    if "error" in outcome:
+        raise outcome["error"]
+    result: T = outcome["value"]
+    return result
 
 
 def _in_child(work: Callable[[], T], seconds: float) -> T:
