@@ -139,6 +139,19 @@ def create_app(
     return app
 
 
+def close_app(app: Flask) -> None:
+    """Release what ``app`` holds outside requests: the page-file watcher thread and the
+    database connections. A served process simply exits; tests and programs that build
+    many apps in one process call this, or each app's threads keep polling its database.
+    """
+    cache = app.extensions.get("blog.page_cache")
+    if cache is not None:
+        cache.close()
+    with app.app_context():
+        database.db.session.remove()
+        database.db.engine.dispose()
+
+
 def _merged_options(chain: list[Any]) -> dict[str, Any]:
     options: dict[str, Any] = {}
     for theme in reversed(chain):

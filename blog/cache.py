@@ -422,9 +422,16 @@ class PageCacheMiddleware:
         self._rendering_lock = threading.Lock()
         self._codings: dict[str, list[str]] = {}
         self.files: PageFiles | None = None
+        self.watcher: Watcher | None = None
         #: Told of every lookup ("hit", or "miss" with the render's seconds): the metrics.
         self.observe: Callable[[str, float | None], None] | None = None
         _watches.add(self.watch)
+
+    def close(self) -> None:
+        """Stop the page-file watcher thread, if there is one (see :func:`blog.app.close_app`)."""
+        if self.watcher is not None:
+            self.watcher.stop()
+            self.watcher = None
 
     def _read_state(self) -> ContentState:
         with self.app.app_context():
@@ -624,5 +631,6 @@ def install_page_cache(app: Flask, wsgi_app: WSGIApp, variants: Iterable[str]) -
         files.generation = cache.store.generation
         cache.files = files
         cache.store.listeners.append(files.new_generation)
-        cache.watch.wake = Watcher(cache.watch.current_generation, check_seconds).wake
+        cache.watcher = Watcher(cache.watch.current_generation, check_seconds)
+        cache.watch.wake = cache.watcher.wake
     return cache

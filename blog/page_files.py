@@ -35,6 +35,7 @@ import os
 import shutil
 import tempfile
 import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 
@@ -108,21 +109,35 @@ class Watcher:
     """A daemon thread that keeps the content version checked while a front server answers.
 
     Without it the app would only notice a change when a request reaches it, and the front
-    server may answer every request from files.
+    server may answer every request from files. The thread holds ``check`` weakly and ends
+    when its owner is gone or :meth:`stop` is called: a watcher outliving its app would keep
+    polling that app's database (and hold locks there) for the life of the process.
     """
 
     def __init__(self, check: Callable[[], object], interval: float) -> None:
-        self.check = check
+        self._check = weakref.WeakMethod(check)  # type: ignore[arg-type]
         self.interval = max(0.05, interval)
         self.wake = threading.Event()
-        thread = threading.Thread(target=self._run, name="blog-page-files", daemon=True)
-        thread.start()
+        self._stopped = False
+        self._thread = threading.Thread(target=self._run, name="blog-page-files", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        """End the thread and wait for a check under way to finish."""
+        self._stopped = True
+        self.wake.set()
+        if self._thread is not threading.current_thread():
+            self._thread.join(timeout=10)
 
     def _run(self) -> None:
         while True:
             self.wake.wait(self.interval)
             self.wake.clear()
+            check = self._check()
+            if self._stopped or check is None:
+                return
             try:
-                self.check()
+                check()
             except Exception:
                 logger.exception("cannot check the content version for the page files")
+            del check  # hold the owner only while checking

@@ -18,7 +18,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog import cli as cli_module
-from blog.app import create_app
+from blog.app import close_app, create_app
 from blog.config import BUILTIN_PLUGINS
 from blog.db import upgrade
 from blog.models import Post, db
@@ -26,7 +26,33 @@ from blog.posts import PostFields, save_post
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
-POSTGRES_URL = os.environ.get("BLOG_TEST_POSTGRES_URL", "")
+
+
+def worker_database(url: str) -> str:
+    """Under pytest-xdist, give each worker its own database beside ``url``'s (created once).
+
+    Tests reset the whole schema, so two workers sharing one database would drop each
+    other's tables mid-test.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not url or not worker:
+        return url
+    from sqlalchemy import create_engine, text
+
+    from blog.db import database_url
+
+    base, name = url.rsplit("/", 1)
+    own = f"{name}_{worker}"
+    engine = create_engine(database_url({"DATABASE_URL": url}, Path(".")))
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        found = connection.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": own})
+        if found.first() is None:
+            connection.execute(text(f'CREATE DATABASE "{own}"'))
+    engine.dispose()
+    return f"{base}/{own}"
+
+
+POSTGRES_URL = worker_database(os.environ.get("BLOG_TEST_POSTGRES_URL", ""))
 POSTGRES_HINT = (
     "PostgreSQL tests need BLOG_TEST_POSTGRES_URL=postgresql://user:pass@host/db "
     "(.ci/run installs and starts a server; see CONTRIBUTING.md)"
@@ -92,9 +118,7 @@ def make_app(instance: Path) -> Iterator[Callable[..., Flask]]:
 
     yield factory
     for app in made:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
+        close_app(app)
 
 
 @pytest.fixture

@@ -254,6 +254,32 @@ def test_requests_beyond_the_rate_limit_get_429(api: Api, api_app: Flask) -> Non
     assert int(api("GET", "/posts").headers["Retry-After"]) >= 1
 
 
+class Clock:
+    """The limiter's wall clock, moved by the test: window boundaries fall where it says."""
+
+    def __init__(self, now: float) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_burst_across_a_window_boundary_is_still_limited(
+    api_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock(6_000_000.0 - 1.0)  # one second before a 60-second boundary
+    monkeypatch.setattr("blog.admin.ratelimit.time.time", clock)
+    limiter = RateLimiter(3, 60.0)
+    with api_app.app_context():
+        answers = [limiter.hit("client") for _ in range(2)]
+        clock.now += 2.0  # the next window has begun
+        answers += [limiter.hit("client") for _ in range(2)]
+        assert answers[:3] == [None, None, None]
+        assert answers[3] is not None and 0 < answers[3] <= 60
+        clock.now += 60.0  # the old window has slid almost out of view
+        assert limiter.hit("client") is None
+
+
 def test_repeated_bad_tokens_are_rate_limited(api_app: Flask) -> None:
     api_app.extensions["blog.admin.api_auth_limiter"] = RateLimiter(2, 60.0)
     client = api_app.test_client()

@@ -29,7 +29,7 @@ from sqlalchemy import text
 from test_admin_uploads import png_bytes
 
 from blog.admin.tokens import create_token
-from blog.app import create_app
+from blog.app import close_app, create_app
 from blog.db import upgrade
 from blog.models import User, db
 from blog.posts import PostFields, save_post
@@ -243,9 +243,7 @@ def two_machines(tmp_path: Path, database: str, **config: Any) -> Iterator[tuple
         yield apps[0], apps[1]
     finally:
         for app in apps:
-            with app.app_context():
-                db.session.remove()
-                db.engine.dispose()
+            close_app(app)
 
 
 def upload_through(app: Flask, data: bytes) -> str:

@@ -2,16 +2,18 @@
 
 Each key counts hits in fixed windows of ``window`` seconds: one row per key and window,
 incremented by a single upsert that returns the new count, so two processes hitting the
-same key at the same instant cannot both see the last free slot. A fixed window lets up to
-twice the limit through across a window boundary; for limits meant to stop floods rather
-than meter usage that is the accepted price of one statement per hit.
+same key at the same instant cannot both see the last free slot. The decision uses a
+sliding estimate: the previous window's hits, weighted by how much of it still lies within
+the last ``window`` seconds, plus the current window's. Counting fixed windows alone would
+let twice the limit through across a boundary, and a burst that straddles one would slip
+past the limit depending on the clock.
 """
 
 from __future__ import annotations
 
 import time
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 
@@ -40,16 +42,25 @@ class RateLimiter:
         window = self._window(now)
         # Its own short transaction on its own connection: the request's session keeps
         # whatever it is doing, and the counter is committed even if the request fails.
+        scoped = f"{self.scope}:{key}"[:200]
         with db.engine.begin() as connection:
-            hits = _increment(connection, f"{self.scope}:{key}"[:200], window)
+            hits = _increment(connection, scoped, window)
             if hits == 1:
                 # The first hit of a key in a new window clears every key's old windows,
                 # which keeps the table to the keys active in the last few windows.
                 stale = RateCounter.window < window - KEEP_WINDOWS
                 connection.execute(delete(RateCounter).where(stale))
+            previous = _hits(connection, scoped, window - 1)
+        window_end = (window + 1) * self.window
         if hits > self.limit:
-            return max(0.0, (window + 1) * self.window - now)
-        return None
+            return max(0.0, window_end - now)
+        # The share of the previous window still inside the last ``window`` seconds.
+        overlap = 1.0 - (now - window * self.window) / self.window
+        if previous * overlap + hits <= self.limit:
+            return None
+        # Allowed again once enough of the previous window has slid out of view.
+        allowed_overlap = (self.limit - hits) / previous
+        return max(0.0, (overlap - allowed_overlap) * self.window)
 
 
 def _increment(connection: Connection, key: str, window: int) -> int:
@@ -65,3 +76,8 @@ def _increment(connection: Connection, key: str, window: int) -> int:
         .returning(RateCounter.hits)
     )
     return int(connection.execute(upsert).scalar_one())
+
+
+def _hits(connection: Connection, key: str, window: int) -> int:
+    found = select(RateCounter.hits).where(RateCounter.key == key, RateCounter.window == window)
+    return int(connection.execute(found).scalar() or 0)
