@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 import socket
 import threading
@@ -21,6 +22,8 @@ from typing import Any
 
 import pytest
 from admin_support import create_user, csrf_token, login
+from alembic import command
+from alembic.script import ScriptDirectory
 from browser_support import serve_in_thread
 from conftest import POSTGRES_HINT, POSTGRES_URL, reset_postgres, write_config
 from flask import Flask
@@ -30,7 +33,7 @@ from test_admin_uploads import png_bytes
 
 from blog.admin.tokens import create_token
 from blog.app import close_app, create_app
-from blog.db import upgrade
+from blog.db import MIGRATIONS, alembic_config, upgrade
 from blog.models import User, db
 from blog.posts import PostFields, save_post
 
@@ -49,8 +52,9 @@ def get(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str,
 def clear_of_window_edge(window: float = 60.0, needed: float = 8.0) -> None:
     """Wait until the current rate-limit window has ``needed`` seconds left.
 
-    Limits count in fixed windows; a test that counts refusals exactly must not straddle
-    two of them.
+    Limits weigh the previous window by how much of it is still in view, so a test that
+    counts refusals exactly starts early in a window, where that weight cannot change a
+    verdict.
     """
     left = window - time.time() % window
     if left < needed:
@@ -471,6 +475,127 @@ def test_readyz_follows_the_database_going_away_and_coming_back(tmp_path: Path) 
         finally:
             server.close()
             relay.stop()
+
+
+#: The next release's migration, as ``blog upgrade`` of that release would apply it: a new
+#: table and a nullable column, the additive kind ``docs/deploy.md`` asks for.
+NEXT_RELEASE_MIGRATION = """
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9999_next_release"
+down_revision = "{head}"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    op.create_table("next_release_notes", sa.Column("id", sa.Integer, primary_key=True))
+    op.add_column("posts", sa.Column("next_release_flag", sa.Boolean, nullable=True))
+
+
+def downgrade():
+    op.drop_column("posts", "next_release_flag")
+    op.drop_table("next_release_notes")
+"""
+
+
+def upgrade_to_next_release(app: Flask, folder: Path) -> None:
+    """Run the next release's ``blog upgrade`` from ``app``'s machine."""
+    with app.app_context():
+        url = db.engine.url.render_as_string(hide_password=False)
+        config = alembic_config(url)
+        head = ScriptDirectory.from_config(config).get_current_head()
+        folder.mkdir()
+        (folder / "9999_next_release.py").write_text(NEXT_RELEASE_MIGRATION.format(head=head))
+        config.set_main_option("path_separator", "os")
+        config.set_main_option(
+            "version_locations", os.pathsep.join([str(MIGRATIONS / "versions"), str(folder)])
+        )
+        with db.engine.begin() as connection:
+            config.attributes["connection"] = connection
+            command.upgrade(config, "head")
+
+
+@pytest.mark.postgres
+def test_an_additive_upgrade_from_one_machine_leaves_the_other_serving(tmp_path: Path) -> None:
+    if not POSTGRES_URL:
+        pytest.skip(POSTGRES_HINT)
+    reset_postgres(POSTGRES_URL)
+    with two_machines(tmp_path, POSTGRES_URL) as (a, b):
+        with a.app_context():
+            user = User(name="writer", password_hash="x")
+            db.session.add(user)
+            db.session.commit()
+            secret = create_token(user, "deploy")
+            save_post(
+                PostFields(title="在线", source="正文", slug="live", status="published"), author="t"
+            )
+        server = serve_in_thread(a, threads=4)
+        base = next(server)
+        stop = threading.Event()
+        answers: list[tuple[str, int]] = []
+        lock = threading.Lock()
+
+        def keep_reading() -> None:
+            while not stop.is_set():
+                for path in ("/posts/live/", "/", "/readyz"):
+                    status = get(f"{base}{path}", {"Cache-Control": "no-cache"})[0]
+                    with lock:
+                        answers.append((path, status))
+
+        def keep_writing() -> None:
+            n = 0
+            while not stop.is_set():
+                n += 1
+                body = json.dumps({"title": f"部署中 {n}", "source": "正文", "status": "published"})
+                request = urllib.request.Request(
+                    f"{base}/api/posts",
+                    data=body.encode(),
+                    method="POST",
+                    headers={
+                        "Authorization": f"Bearer {secret}",
+                        "Content-Type": "application/json",
+                    },
+                )
+                try:
+                    with urllib.request.urlopen(request, timeout=30) as response:
+                        status = response.status
+                except urllib.error.HTTPError as error:
+                    status = error.code
+                with lock:
+                    answers.append(("POST /api/posts", status))
+
+        workers = [threading.Thread(target=keep_reading) for _ in range(2)]
+        workers.append(threading.Thread(target=keep_writing))
+        try:
+            for worker in workers:
+                worker.start()
+            time.sleep(0.5)
+            upgrade_to_next_release(b, tmp_path / "next-release")
+            time.sleep(0.5)
+        finally:
+            stop.set()
+            for worker in workers:
+                worker.join(timeout=60)
+            server.close()
+        refused = [answer for answer in answers if answer[1] not in (200, 201)]
+        assert refused == []
+        assert {path for path, _ in answers} == {"/posts/live/", "/", "/readyz", "POST /api/posts"}
+        status, _headers, body = get_ready(a)
+        assert status == 200 and json.loads(body)["newer_schema"] is True
+        with a.app_context():
+            columns = db.session.execute(
+                text("SELECT column_name FROM information_schema.columns WHERE table_name='posts'")
+            ).scalars()
+            assert "next_release_flag" in set(columns)
+            written = db.session.execute(text("SELECT count(*) FROM posts")).scalar_one()
+        assert written == 1 + sum(1 for path, _ in answers if path == "POST /api/posts")
+
+
+def get_ready(app: Flask) -> tuple[int, dict[str, str], bytes]:
+    response = app.test_client().get("/readyz")
+    return response.status_code, dict(response.headers), response.data
 
 
 # --- worker processes and graceful stops ------------------------------------------------
