@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import url_for
+from flask import current_app, has_app_context, url_for
 
 from blog.api import hookimpl, plugin_config, static_url
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
-from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH, register_font_routes
+from blog_plugins.math.font import (
+    DEBIAN_LATIN_MODERN_MATH,
+    DEBIAN_STIX_GENERAL,
+    register_font_routes,
+)
 from blog_plugins.math.render import Limits
 from blog_plugins.math.report import convention_notices, formula_warnings
 from blog_plugins.math.scanner import Delimiters
@@ -41,7 +45,9 @@ class Config:
     backtick-wrapped formulas; a spaced pair that reads as TeX), and says so in the post's
     render notices.
     ``font_file`` is the OpenType MATH font served to browsers (Debian's Latin Modern
-    Math by default).
+    Math by default); ``script_font_file`` is the font whose script letters draw
+    ``\\mathscr`` (Debian's STIX General by default; when missing, ``\\mathscr`` looks like
+    ``\\mathcal``).
     """
 
     max_formula_length: int = 4000
@@ -51,6 +57,7 @@ class Config:
     spaced_dollars: bool = False
     detect_conventions: bool = True
     font_file: str = DEBIAN_LATIN_MODERN_MATH
+    script_font_file: str = DEBIAN_STIX_GENERAL
 
 
 def limits_from(config: Config | None) -> Limits:
@@ -71,7 +78,8 @@ def delimiters_from(config: Config | None) -> Delimiters:
 def blog_markdown_extensions() -> list[Extension | str]:
     config = plugin_config("math")
     macros = config.macros if config else {}
-    return [MathExtension(limits_from(config), macros, delimiters_from(config))]
+    language = str(current_app.config.get("UI_LANGUAGE") or "") if has_app_context() else None
+    return [MathExtension(limits_from(config), macros, delimiters_from(config), language)]
 
 
 @hookimpl
@@ -87,7 +95,8 @@ def blog_head_assets(request: Request) -> list[str]:
 @hookimpl
 def blog_register_routes(app: Flask) -> None:
     config = app.extensions["blog.plugins"].config_for("math")
-    register_font_routes(app, (config or Config()).font_file)
+    config = config or Config()
+    register_font_routes(app, config.font_file, config.script_font_file)
 
 
 @hookimpl

@@ -137,9 +137,33 @@ _ENCLOSE_CLASSES = {
 }
 
 
-# HTML phrasing that math-core puts inside <mtext> for \\textbf and the like: the text is
-# kept, the markup dropped (MathML Core text has no inline HTML styling here).
-_TRANSPARENT = frozenset({"b", "i", "u", "s", "em", "strong", "span"})
+# HTML phrasing that math-core puts inside <mtext> for \\textbf and the like. MathML
+# Core text holds no HTML, so the markup is dropped and its look becomes a class on the
+# enclosing <mtext> (math-core gives each styled run an <mtext> of its own).
+_TEXT_STYLES = {
+    "b": "mc-text-bold",
+    "strong": "mc-text-bold",
+    "i": "mc-text-italic",
+    "em": "mc-text-italic",
+    "code": "mc-text-mono",
+    "tt": "mc-text-mono",
+}
+_TRANSPARENT = frozenset({"u", "s", "span", *_TEXT_STYLES})
+
+
+def _text_style(tag: str, attributes: dict[str, str]) -> list[str]:
+    """Return the classes standing for one phrasing element inside ``<mtext>``."""
+    classes = [_TEXT_STYLES[tag]] if tag in _TEXT_STYLES else []
+    for name in attributes.get("class", "").split():
+        if name in ("math-core-sans-serif-font", "math-core-serif-font"):
+            classes.append(name.replace("math-core-", "mc-"))
+    return classes
+
+
+def _add_classes(element: ET.Element, classes: list[str]) -> None:
+    if classes:
+        present = element.get("class", "").split()
+        element.set("class", " ".join(dict.fromkeys([*present, *classes])))
 
 
 def core_element(tag: str, attributes: dict[str, str]) -> ET.Element:
@@ -196,6 +220,8 @@ class _Builder(HTMLParser):
             self.stack.append(ET.Element("skip"))
             return
         if tag in _TRANSPARENT:
+            if self.stack and self.stack[-1].tag == "mtext":
+                _add_classes(self.stack[-1], _text_style(tag, {n: v or "" for n, v in attrs}))
             return
         element = self._element(tag, attrs)
         if tag != "mspace":
@@ -262,6 +288,33 @@ def _table_levels_on_mstyle(tree: ET.Element) -> ET.Element:
     return tree
 
 
+#: Accents that ``\\widetilde``/``\\widecheck`` put over their base through ``\\overset``
+#: (math-core has no wide forms; see ``BUILTIN_MACROS`` in :mod:`.render`).
+WIDE_ACCENTS = frozenset({"\u02dc", "\u02c7"})
+# Unicode's variation selector for the roundhand (``\\mathscr``) form of a script letter;
+# U+FE00 marks the chancery (``\\mathcal``) form. Latin Modern Math draws both alike,
+# so roundhand letters get a class that the script face in math.css answers.
+_ROUNDHAND = "\ufe01"
+
+
+def _finish(tree: ET.Element) -> ET.Element:
+    """Apply the layout fixes that need the whole tree (see each step's comment)."""
+    for node in tree.iter():
+        if node.tag == "mover" and len(node) == 2:
+            accent = node[1]
+            if accent.tag == "mi" and (accent.text or "").strip() in WIDE_ACCENTS:
+                # A stretchy accent operator spans its base, as TeX's wide accents do.
+                accent.tag = "mo"
+                accent.text = (accent.text or "").strip()
+                accent.attrib.clear()
+                accent.set("stretchy", "true")
+                node.set("accent", "true")
+        elif node.tag == "mi" and _ROUNDHAND in (node.text or ""):
+            classes = node.get("class", "").split()
+            node.set("class", " ".join([*classes, "mc-script"]))
+    return _table_levels_on_mstyle(tree)
+
+
 def rebuild(converted: str) -> ET.Element:
     """Parse the converter's ``<math>`` into a tree of MathML Core with classes, not styles.
 
@@ -282,10 +335,10 @@ def rebuild(converted: str) -> ET.Element:
     if tree is not None:
         if tree.tag != "math":
             raise ConversionRefused("the converter produced no <math>")
-        return _table_levels_on_mstyle(tree)
+        return _finish(tree)
     builder = _Builder()
     builder.feed(converted)
     builder.close()
     if builder.root is None or builder.root.tag != "math":
         raise ConversionRefused("the converter produced no <math>")
-    return _table_levels_on_mstyle(builder.root)
+    return _finish(builder.root)
