@@ -40,10 +40,11 @@ class Config:
     Formulas longer or deeper than the bounds show an error box. ``macros`` maps a
     command name (without the backslash) to its TeX, with ``#1``… for arguments; every
     post sees them. ``backtick_math`` reads `` `$x$` `` and `` `$$…$$` `` as math (the
-    blogdown habit); ``spaced_dollars`` reads ``$ x $`` as math (the MathJax habit).
-    ``detect_conventions`` turns either on for a post that evidently uses it (two or more
-    backtick-wrapped formulas; a spaced pair that reads as TeX), and says so in the post's
-    render notices.
+    blogdown habit); ``spaced_dollars`` reads ``$ x $`` as math (the MathJax habit);
+    ``kramdown_math`` reads ``$$…$$`` inside a paragraph as inline math (Jekyll's kramdown).
+    ``detect_conventions`` turns each on for a post that evidently uses it (two or more
+    backtick-wrapped formulas; a spaced pair that reads as TeX; ``$$…$$`` inside a
+    paragraph in a post with no ``$x$``), and says so in the post's render notices.
     ``font_file`` is the OpenType MATH font served to browsers (Debian's Latin Modern
     Math by default); ``script_font_file`` is the font whose script letters draw
     ``\\mathscr`` (Debian's STIX General by default; when missing, ``\\mathscr`` looks like
@@ -55,6 +56,7 @@ class Config:
     macros: dict[str, str] = field(default_factory=dict)
     backtick_math: bool = False
     spaced_dollars: bool = False
+    kramdown_math: bool = False
     detect_conventions: bool = True
     font_file: str = DEBIAN_LATIN_MODERN_MATH
     script_font_file: str = DEBIAN_STIX_GENERAL
@@ -70,6 +72,7 @@ def delimiters_from(config: Config | None) -> Delimiters:
     return Delimiters(
         backticks=config.backtick_math,
         spaced_dollars=config.spaced_dollars,
+        kramdown=config.kramdown_math,
         detect=config.detect_conventions,
     )
 

@@ -297,9 +297,33 @@ WIDE_ACCENTS = frozenset({"\u02dc", "\u02c7"})
 _ROUNDHAND = "\ufe01"
 
 
+_LARGE_OPERATORS = frozenset("∑∏∐⋃⋂⨁⨂⨀⨄⋁⋀∫∬∭∮∯∰")
+_SCRIPTED = frozenset({"munder", "munderover", "msub", "msup", "msubsup"})
+
+
+def _is_large_operator(node: ET.Element) -> bool:
+    """Whether ``node`` is a big operator with its limits (``\\sum_{i}``)."""
+    if node.tag not in _SCRIPTED or not len(node):
+        return False
+    base = node[0]
+    return base.tag == "mo" and (base.text or "").strip() in _LARGE_OPERATORS
+
+
+def _separate_large_operators(parent: ET.Element) -> None:
+    # math-core zeroes the spacing of big operators; TeX puts a thin space between two in a
+    # row, without which their limits (often wider than the sign) run into each other.
+    previous: ET.Element | None = None
+    for child in parent:
+        if previous is not None and _is_large_operator(child) and _is_large_operator(previous):
+            _add_classes(child, ["mc-op-gap"])
+        previous = child
+
+
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
     for node in tree.iter():
+        if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
+            _separate_large_operators(node)
         if node.tag == "mover" and len(node) == 2:
             accent = node[1]
             if accent.tag == "mi" and (accent.text or "").strip() in WIDE_ACCENTS:
