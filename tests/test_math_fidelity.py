@@ -24,13 +24,15 @@ from blog_plugins.math.scanner import Delimiters, detect_conventions
 
 
 def test_wide_accents_stretch_over_the_whole_base_and_tilde_stays_narrow() -> None:
-    html = render(r"$\widetilde{xyz} + \widecheck{ab} + \tilde{w}$")
+    html = render(r"$\widetilde{xyz} + \widecheck{ab} + \widehat{W_1 W_2 W_3} + \tilde{w}$")
     assert not error_boxes(html)
-    wide, check, narrow = find(html, "mover")
-    for accent, mark in ((wide, "˜"), (check, "ˇ")):
+    wide, check, hat, narrow = find(html, "mover")
+    for accent, mark, step in ((wide, "˜", 3), (check, "ˇ", 2), (hat, "ˆ", 4)):
         assert accent.attrs["accent"] == "true"
         (operator,) = [c for c in accent.children if c.tag == "mo"]
+        # A spacing mark (Chromium draws no lone combining mark), scaled to the base.
         assert operator.all_text() == mark and operator.attrs["stretchy"] == "true"
+        assert operator.attrs["class"] == f"mc-wide-{step}"
     (narrow_mark,) = [c for c in narrow.children if c.tag == "mo"]
     assert narrow_mark.attrs["stretchy"] == "false"
 
@@ -80,11 +82,10 @@ def test_textbf_and_texttt_inside_text_keep_their_look() -> None:
     assert not find(html, "b") and not find(html, "code")
 
 
-def test_consecutive_big_operators_get_a_thin_space_between_them() -> None:
-    html = render(r"$$\sum_{w \in C} \sum_{u \in N(w)} \prod_j x_j + \sum_i y_i$$")
-    unders = find(html, "munder")
-    classes = [(u.attrs.get("class") or "") for u in unders]
-    assert classes == ["", "mc-op-gap", "mc-op-gap", ""]
+def test_big_operator_before_a_braced_operand_gets_a_thin_space_after_it() -> None:
+    html = render(r"$$\sum_{w \in C}{\log \prod_{a}{\prod_{u \in N(w)}{x}}} + \sum_i y_i$$")
+    classes = [(u.attrs.get("class") or "") for u in find(html, "munder")]
+    assert classes == ["mc-op-space", "mc-op-space", "mc-op-space", ""]
 
 
 @pytest.mark.parametrize(
@@ -189,4 +190,14 @@ def test_import_says_it_read_a_file_the_kramdown_way(app: Flask, tmp_path: Path)
     assert report.notices == [
         f"{folder / 'jekyll.md'}: read 3 $$…$$ inside paragraphs as inline math"
         " (kramdown, as Jekyll does)"
+    ]
+
+
+def test_an_old_style_switch_starts_from_the_normal_font_as_in_latex() -> None:
+    html = render(r"$\text{\bf bold \it italic \tt mono}$")
+    styled = [(m.all_text(), m.attrs.get("class")) for m in find(html, "mtext")]
+    assert styled == [
+        ("bold\xa0", "mc-text-bold"),  # text spaces are NBSP
+        ("italic\xa0", "mc-text-italic"),
+        ("mono", "mc-text-mono"),
     ]

@@ -15,6 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from html.entities import html5 as html5_entities
 from html.parser import HTMLParser
+from itertools import pairwise
 
 #: Elements of MathML Core that the converter may emit; anything else is refused.
 CORE_ELEMENTS = frozenset(
@@ -297,6 +298,32 @@ WIDE_ACCENTS = frozenset({"\u02dc", "\u02c7"})
 _ROUNDHAND = "\ufe01"
 
 
+# math-core's \widehat is the combining circumflex, which Chromium draws as nothing.
+_COMBINING_WIDE = {"\u0302": "\u02c6", "\u0303": "\u02dc", "\u030c": "\u02c7"}
+_SCRIPT_ELEMENTS = frozenset({"msub", "msup", "msubsup", "munder", "mover", "munderover"})
+
+
+def _estimated_width(node: ET.Element) -> float:
+    """Return roughly how many em ``node`` is wide, from its characters (no font metrics)."""
+    if node.tag in _SCRIPT_ELEMENTS and len(node):
+        return _estimated_width(node[0]) + 0.7 * sum(_estimated_width(c) for c in node[1:])
+    width = 0.0
+    for char in node.text or "":
+        if char.islower():
+            width += 0.56
+        elif char.isdigit():
+            width += 0.5
+        elif not char.isspace() and not 0xFE00 <= ord(char) <= 0xFE0F:
+            width += 0.9
+    return width + sum(_estimated_width(child) for child in node)
+
+
+def _width_step(base: ET.Element) -> int:
+    """Return the ``mc-wide-N`` step (1–4) whose scaled accent spans ``base``."""
+    width = _estimated_width(base)
+    return 1 if width <= 1 else 2 if width < 1.6 else 3 if width < 2.5 else 4
+
+
 _LARGE_OPERATORS = frozenset("∑∏∐⋃⋂⨁⨂⨀⨄⋁⋀∫∬∭∮∯∰")
 _SCRIPTED = frozenset({"munder", "munderover", "msub", "msup", "msubsup"})
 
@@ -310,13 +337,17 @@ def _is_large_operator(node: ET.Element) -> bool:
 
 
 def _separate_large_operators(parent: ET.Element) -> None:
-    # math-core zeroes the spacing of big operators; TeX puts a thin space between two in a
-    # row, without which their limits (often wider than the sign) run into each other.
-    previous: ET.Element | None = None
-    for child in parent:
-        if previous is not None and _is_large_operator(child) and _is_large_operator(previous):
-            _add_classes(child, ["mc-op-gap"])
-        previous = child
+    # math-core zeroes the right spacing of a big operator whose operand is a braced group
+    # (\\sum_{i}{\\log x}, \\prod_{j}{\\prod_{k} …}); TeX puts a thin space there, without
+    # which the operand, or the next operator's limits, touch the limits of this one.
+    children = list(parent)
+    for current, following in pairwise(children):
+        if (
+            _is_large_operator(current)
+            and current[0].get("rspace") == "0"
+            and following.tag != "mo"
+        ):
+            _add_classes(current, ["mc-op-space"])
 
 
 def _finish(tree: ET.Element) -> ET.Element:
@@ -326,12 +357,17 @@ def _finish(tree: ET.Element) -> ET.Element:
             _separate_large_operators(node)
         if node.tag == "mover" and len(node) == 2:
             accent = node[1]
-            if accent.tag == "mi" and (accent.text or "").strip() in WIDE_ACCENTS:
-                # A stretchy accent operator spans its base, as TeX's wide accents do.
+            mark = (accent.text or "").strip()
+            wide = accent.tag == "mi" and mark in WIDE_ACCENTS
+            if wide or (accent.tag == "mo" and mark in _COMBINING_WIDE):
+                # Chromium neither stretches accents horizontally nor draws a combining
+                # mark alone, so a wide accent is the spacing mark scaled by the stylesheet
+                # to about its base's width.
                 accent.tag = "mo"
-                accent.text = (accent.text or "").strip()
+                accent.text = _COMBINING_WIDE.get(mark, mark)
                 accent.attrib.clear()
                 accent.set("stretchy", "true")
+                accent.set("class", f"mc-wide-{_width_step(node[0])}")
                 node.set("accent", "true")
         elif node.tag == "mi" and _ROUNDHAND in (node.text or ""):
             classes = node.get("class", "").split()

@@ -212,6 +212,10 @@ def _text_switches(tex: str) -> str:
         if char == "\\":
             switch = _TEXT_SWITCH.match(tex, index)
             if switch and groups and groups[-1][0]:
+                if groups[-1][1]:
+                    # LaTeX's old switches start from the normal font: \bf a \it b is not bold.
+                    out.append("}")
+                    groups[-1][1] -= 1
                 out.append(f"\\{_TEXT_SWITCHES[switch.group(1)]}{{")
                 groups[-1][1] += 1
                 index = switch.end()
