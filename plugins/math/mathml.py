@@ -350,12 +350,38 @@ def _separate_large_operators(parent: ET.Element) -> None:
             _add_classes(current, ["mc-op-space"])
 
 
+_PRIMES = frozenset({"′", "″", "‴", "⁗"})
+
+
+def _is_prime(node: ET.Element) -> bool:
+    return node.tag == "mo" and (node.text or "").strip() in _PRIMES and not len(node)
+
+
+def _is_rule(node: ET.Element) -> bool:
+    return node.tag == "mo" and (node.text or "").strip() == "\u0332" and not len(node)
+
+
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
-    for node in tree.iter():
+    for node in list(tree.iter()):
         if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
             _separate_large_operators(node)
-        if node.tag == "mover" and len(node) == 2:
+        if node.tag in ("mover", "munder") and len(node) == 2 and _is_rule(node[1]):
+            # \overline/\underline: math-core's combining low line is drawn as nothing;
+            # a border of the base's own width is the rule.
+            side = "over" if node.tag == "mover" else "under"
+            node.remove(node[1])
+            node.tag = "mrow"
+            node.attrib.clear()
+            node.set("class", f"mc-{side}line")
+        elif node.tag == "msup" and len(node) == 2 and _is_prime(node[1]):
+            # Latin Modern Math draws its primes raised already (as TeX's \prime in a
+            # superscript); set as a superscript too they come out tiny and too high.
+            node.tag = "mrow"
+            node[1].attrib.clear()
+            node[1].set("lspace", "0")
+            node[1].set("rspace", "0")
+        elif node.tag == "mover" and len(node) == 2:
             accent = node[1]
             mark = (accent.text or "").strip()
             wide = accent.tag == "mi" and mark in WIDE_ACCENTS
