@@ -250,7 +250,8 @@ def test_editor_shows_a_banner_listing_broken_formulas_with_their_lines(
     assert "1 处无法渲染" in page.get_data(as_text=True)
     items = [li.text for li in find_all(page.data, "li")]
     assert any(text.startswith("第 3 行") for text in items), items
-    assert 'Unknown command "\\foo"' in page.get_data(as_text=True).replace("&#34;", '"')
+    # The formula's message is in the UI language too, naming the command.
+    assert "未知命令 \\foo" in page.get_data(as_text=True)
     clean = save_new(client, title="无误", source="只有 $x$")
     clean_page = client.get(f"/admin/posts/{clean}/edit").get_data(as_text=True)
     assert "render-warnings" not in clean_page

@@ -27,6 +27,7 @@ from conftest import shared_path
 from flask import Flask
 
 from blog.models import Post
+from blog_plugins.math.font import DEBIAN_STIX_GENERAL
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -287,3 +288,87 @@ def test_hardest_formulas_beside_temml_are_saved_as_a_screenshot(
             Path(copy_to).mkdir(parents=True, exist_ok=True)
             (Path(copy_to) / shot.name).write_bytes(shot.read_bytes())
     assert shot.stat().st_size > 10_000
+
+
+# Formulas whose look this plugin adjusts beyond math-core, measured in the page below.
+LOOKS = r"""
+$$\widetilde{w_1 w_2 w_3} \ne \tilde{w}$$
+
+$$\mathscr{L}(\theta) \ne \mathcal{L}(\theta)$$
+
+$$\sum_{w \in \mathcal{C}}{\prod_{\tilde{u} \in Context(w)}{\prod_{u \in \{w\} \cup NEG(w)}{f}}}$$
+
+$$\rho^{'}(\xi) + \text{\bf bold \it italic \tt mono}$$
+"""
+
+MEASURE_LOOKS = """
+() => {
+  const math = [...document.querySelectorAll('.post-body math')];
+  const wide = math[0].querySelector('mover');
+  const [base, accent] = wide.children;
+  const script = math[1].querySelector('mi.mc-script');
+  // The limits' boxes: the operators' own boxes include the thin space as padding.
+  const unders = [...math[2].querySelectorAll('munder')]
+    .map(u => u.children[1].getBoundingClientRect());
+  const gaps = unders.slice(1).map((box, i) => box.left - unders[i].right);
+  const texts = [...math[3].querySelectorAll('mtext')].map(t => getComputedStyle(t));
+  const body = getComputedStyle(document.body);
+  return {
+    accent_ratio: accent.getBoundingClientRect().width / base.getBoundingClientRect().width,
+    script_family: getComputedStyle(script).fontFamily,
+    roundhand_loaded: document.fonts.check('20px "Math Roundhand"', '\\u2112'),
+    math_font_loaded: document.fonts.check('20px "Latin Modern Math"', '\\u2211'),
+    gaps: gaps,
+    weights: texts.map(t => t.fontWeight),
+    styles: texts.map(t => t.fontStyle),
+    color: getComputedStyle(math[0]).color,
+    background: body.backgroundColor,
+    errors: document.querySelectorAll('.post-body .math-error').length,
+  };
+}
+"""
+
+
+def test_paper_theme_light_and_dark_lay_out_the_hardest_formulas_and_the_fixed_looks(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    from blog.posts import PostFields, save_post
+
+    paper = make_app(THEME="paper")
+    cases = _cases("blog_expressions.json")
+    ranked = sorted(range(len(cases)), key=lambda i: (-hardness(str(cases[i]["tex"])), i))
+    hardest = "\n\n".join(_markdown(cases[i]) for i in ranked[:40])
+    with paper.app_context():
+        save_post(
+            PostFields(source=LOOKS + "\n\n" + hardest, title="纸", slug="paper-math"), author="t"
+        )
+    server = serve_in_thread(paper, threads=4)
+    url = next(server)
+    try:
+        with chromium() as browser:
+            for scheme in ("light", "dark"):
+                page = browser.new_page(
+                    viewport={"width": 1000, "height": 900}, color_scheme=scheme
+                )
+                response = page.goto(f"{url}/posts/paper-math/")
+                assert response is not None and response.status == 200
+                page.evaluate("document.fonts.ready")
+                looks = page.evaluate(MEASURE_LOOKS)
+                shot = tmp_path / f"paper-{scheme}.png"
+                page.screenshot(path=str(shot), full_page=True)
+                copy_to = os.environ.get("BLOG_TEST_SHOTS")
+                if copy_to:
+                    Path(copy_to).mkdir(parents=True, exist_ok=True)
+                    (Path(copy_to) / shot.name).write_bytes(shot.read_bytes())
+                page.close()
+                assert looks["errors"] == 0
+                assert looks["math_font_loaded"]
+                assert looks["accent_ratio"] > 0.8, looks  # the tilde spans its base
+                assert looks["script_family"].startswith('"Math Roundhand"')
+                assert all(gap >= 2 for gap in looks["gaps"]), looks  # limits never touch
+                assert looks["weights"][0] == "700" and looks["styles"][1] == "italic"
+                assert looks["color"] != looks["background"]
+                if Path(DEBIAN_STIX_GENERAL).is_file():
+                    assert looks["roundhand_loaded"]
+    finally:
+        next(server, None)

@@ -23,7 +23,7 @@ from blog.sanitize import Allowlist, sanitize_html
 from blog_plugins.math import Config, limits_from
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
-from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH
+from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH, DEBIAN_STIX_GENERAL
 from blog_plugins.math.mathml import CORE_ELEMENTS
 from blog_plugins.math.render import Limits, MathError, tex_to_mathml
 from blog_plugins.math.scanner import Delimiters
@@ -426,7 +426,8 @@ def test_math_table_in_config_sets_the_limits(
     with app.app_context():
         html = render_post(Post(source="$x + y + z$ 与 $a$", title="t")).body_html
     (box,) = error_boxes(html)
-    assert "limit is 5" in (box.attrs["title"] or "")
+    # The site's UI language (zh_Hans by default) is the message's language.
+    assert (box.attrs["title"] or "") == "公式长 9 个字符，上限为 5"
     assert tex_annotations(html) == ["a"]
 
 
@@ -476,7 +477,7 @@ def test_math_font_is_declared_and_served(
     assert "/_math/font.css" in hrefs
     css = client.get("/_math/font.css").get_data(as_text=True)
     assert "@font-face" in css and 'font-family: "Latin Modern Math"' in css
-    (source,) = re.findall(r'url\("([^"]+)"\)', css)
+    source, *script_source = re.findall(r'url\("([^"]+)"\)', css)
     stylesheet = client.get(
         next(h for h in hrefs if "math" in h and h.endswith(".css") and "/_math/" not in h)
     )
@@ -487,6 +488,13 @@ def test_math_font_is_declared_and_served(
     assert font.status_code == 200
     assert font.mimetype == "font/otf"
     assert font.get_data()[:4] == b"OTTO"  # an OpenType font with CFF outlines
+    if not Path(DEBIAN_STIX_GENERAL).is_file():
+        pytest.skip("Debian's fonts-stix is not installed")
+    # \mathscr's roundhand letters: a second face, fetched only for script letters.
+    assert script_source == ["/_math/script-font.otf"]
+    assert 'font-family: "Math Roundhand"' in css and "unicode-range: U+1D49C-1D4CF" in css
+    script = client.get(script_source[0])
+    assert script.status_code == 200 and script.get_data()[:4] == b"OTTO"
 
 
 def test_macros_carry_across_the_formulas_of_one_post_and_site_macros_apply() -> None:
@@ -636,7 +644,8 @@ def test_import_reports_broken_formulas_with_line_and_detected_conventions(
     assert report.imported == 1
     (warning,) = report.warnings
     assert warning.startswith(f"{tmp_path / 'post.md'}:7: ")
-    assert 'Unknown command "\\foo"' in warning
+    # The site's UI language is Chinese (UI_LANGUAGE = "zh_Hans"), and so is the message.
+    assert warning.endswith("未知命令 \\foo")
     assert report.notices == [
         f"{tmp_path / 'post.md'}: read 2 backtick-wrapped formulas (`$…$`, the blogdown habit)"
         " as math"

@@ -10,12 +10,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import url_for
+from flask import current_app, has_app_context, url_for
 
 from blog.api import hookimpl, plugin_config, static_url
 from blog_plugins.math.allowlist import allowed_html
 from blog_plugins.math.extension import MathExtension
-from blog_plugins.math.font import DEBIAN_LATIN_MODERN_MATH, register_font_routes
+from blog_plugins.math.font import (
+    DEBIAN_LATIN_MODERN_MATH,
+    DEBIAN_STIX_GENERAL,
+    register_font_routes,
+)
 from blog_plugins.math.render import Limits
 from blog_plugins.math.report import convention_notices, formula_warnings
 from blog_plugins.math.scanner import Delimiters
@@ -36,12 +40,15 @@ class Config:
     Formulas longer or deeper than the bounds show an error box. ``macros`` maps a
     command name (without the backslash) to its TeX, with ``#1``… for arguments; every
     post sees them. ``backtick_math`` reads `` `$x$` `` and `` `$$…$$` `` as math (the
-    blogdown habit); ``spaced_dollars`` reads ``$ x $`` as math (the MathJax habit).
-    ``detect_conventions`` turns either on for a post that evidently uses it (two or more
-    backtick-wrapped formulas; a spaced pair that reads as TeX), and says so in the post's
-    render notices.
+    blogdown habit); ``spaced_dollars`` reads ``$ x $`` as math (the MathJax habit);
+    ``kramdown_math`` reads ``$$…$$`` inside a paragraph as inline math (Jekyll's kramdown).
+    ``detect_conventions`` turns each on for a post that evidently uses it (two or more
+    backtick-wrapped formulas; a spaced pair that reads as TeX; ``$$…$$`` inside a
+    paragraph in a post with no ``$x$``), and says so in the post's render notices.
     ``font_file`` is the OpenType MATH font served to browsers (Debian's Latin Modern
-    Math by default).
+    Math by default); ``script_font_file`` is the font whose script letters draw
+    ``\\mathscr`` (Debian's STIX General by default; when missing, ``\\mathscr`` looks like
+    ``\\mathcal``).
     """
 
     max_formula_length: int = 4000
@@ -49,8 +56,10 @@ class Config:
     macros: dict[str, str] = field(default_factory=dict)
     backtick_math: bool = False
     spaced_dollars: bool = False
+    kramdown_math: bool = False
     detect_conventions: bool = True
     font_file: str = DEBIAN_LATIN_MODERN_MATH
+    script_font_file: str = DEBIAN_STIX_GENERAL
 
 
 def limits_from(config: Config | None) -> Limits:
@@ -63,6 +72,7 @@ def delimiters_from(config: Config | None) -> Delimiters:
     return Delimiters(
         backticks=config.backtick_math,
         spaced_dollars=config.spaced_dollars,
+        kramdown=config.kramdown_math,
         detect=config.detect_conventions,
     )
 
@@ -71,7 +81,8 @@ def delimiters_from(config: Config | None) -> Delimiters:
 def blog_markdown_extensions() -> list[Extension | str]:
     config = plugin_config("math")
     macros = config.macros if config else {}
-    return [MathExtension(limits_from(config), macros, delimiters_from(config))]
+    language = str(current_app.config.get("UI_LANGUAGE") or "") if has_app_context() else None
+    return [MathExtension(limits_from(config), macros, delimiters_from(config), language)]
 
 
 @hookimpl
@@ -87,7 +98,8 @@ def blog_head_assets(request: Request) -> list[str]:
 @hookimpl
 def blog_register_routes(app: Flask) -> None:
     config = app.extensions["blog.plugins"].config_for("math")
-    register_font_routes(app, (config or Config()).font_file)
+    config = config or Config()
+    register_font_routes(app, config.font_file, config.script_font_file)
 
 
 @hookimpl

@@ -31,15 +31,17 @@ class MathPreprocessor(Preprocessor):
         limits: Limits,
         macros: Mapping[str, str],
         delimiters: Delimiters,
+        language: str | None,
     ) -> None:
         super().__init__(md)
         self.limits = limits
         self.macros = macros
         self.delimiters = delimiters
+        self.language = language
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
-        session = FormulaSession(self.limits, self.macros)
+        session = FormulaSession(self.limits, self.macros, self.language)
         found_all, _conventions = find_math_detecting(text, self.delimiters)
         converted = [
             session.add(found.tex.strip(), display=found.display)
@@ -70,14 +72,19 @@ class MathExtension(Extension):
         limits: Limits,
         macros: Mapping[str, str] | None = None,
         delimiters: Delimiters | None = None,
+        language: str | None = None,
         **kwargs: object,
     ) -> None:
         self.limits = limits
         self.macros = dict(macros or {})
         self.delimiters = delimiters or Delimiters()
+        #: The UI language of error messages (``UI_LANGUAGE``); English when ``None``.
+        self.language = language
         super().__init__(**kwargs)
 
     def extendMarkdown(self, md: Markdown) -> None:
         md.preprocessors.register(
-            MathPreprocessor(md, self.limits, self.macros, self.delimiters), "math", PRIORITY
+            MathPreprocessor(md, self.limits, self.macros, self.delimiters, self.language),
+            "math",
+            PRIORITY,
         )

@@ -15,6 +15,7 @@ import re
 import xml.etree.ElementTree as ET
 from html.entities import html5 as html5_entities
 from html.parser import HTMLParser
+from itertools import pairwise
 
 #: Elements of MathML Core that the converter may emit; anything else is refused.
 CORE_ELEMENTS = frozenset(
@@ -137,9 +138,33 @@ _ENCLOSE_CLASSES = {
 }
 
 
-# HTML phrasing that math-core puts inside <mtext> for \\textbf and the like: the text is
-# kept, the markup dropped (MathML Core text has no inline HTML styling here).
-_TRANSPARENT = frozenset({"b", "i", "u", "s", "em", "strong", "span"})
+# HTML phrasing that math-core puts inside <mtext> for \\textbf and the like. MathML
+# Core text holds no HTML, so the markup is dropped and its look becomes a class on the
+# enclosing <mtext> (math-core gives each styled run an <mtext> of its own).
+_TEXT_STYLES = {
+    "b": "mc-text-bold",
+    "strong": "mc-text-bold",
+    "i": "mc-text-italic",
+    "em": "mc-text-italic",
+    "code": "mc-text-mono",
+    "tt": "mc-text-mono",
+}
+_TRANSPARENT = frozenset({"u", "s", "span", *_TEXT_STYLES})
+
+
+def _text_style(tag: str, attributes: dict[str, str]) -> list[str]:
+    """Return the classes standing for one phrasing element inside ``<mtext>``."""
+    classes = [_TEXT_STYLES[tag]] if tag in _TEXT_STYLES else []
+    for name in attributes.get("class", "").split():
+        if name in ("math-core-sans-serif-font", "math-core-serif-font"):
+            classes.append(name.replace("math-core-", "mc-"))
+    return classes
+
+
+def _add_classes(element: ET.Element, classes: list[str]) -> None:
+    if classes:
+        present = element.get("class", "").split()
+        element.set("class", " ".join(dict.fromkeys([*present, *classes])))
 
 
 def core_element(tag: str, attributes: dict[str, str]) -> ET.Element:
@@ -196,6 +221,8 @@ class _Builder(HTMLParser):
             self.stack.append(ET.Element("skip"))
             return
         if tag in _TRANSPARENT:
+            if self.stack and self.stack[-1].tag == "mtext":
+                _add_classes(self.stack[-1], _text_style(tag, {n: v or "" for n, v in attrs}))
             return
         element = self._element(tag, attrs)
         if tag != "mspace":
@@ -262,6 +289,118 @@ def _table_levels_on_mstyle(tree: ET.Element) -> ET.Element:
     return tree
 
 
+#: Accents that ``\\widetilde``/``\\widecheck`` put over their base through ``\\overset``
+#: (math-core has no wide forms; see ``BUILTIN_MACROS`` in :mod:`.render`).
+WIDE_ACCENTS = frozenset({"\u02dc", "\u02c7"})
+# Unicode's variation selector for the roundhand (``\\mathscr``) form of a script letter;
+# U+FE00 marks the chancery (``\\mathcal``) form. Latin Modern Math draws both alike,
+# so roundhand letters get a class that the script face in math.css answers.
+_ROUNDHAND = "\ufe01"
+
+
+# math-core's \widehat is the combining circumflex, which Chromium draws as nothing.
+_COMBINING_WIDE = {"\u0302": "\u02c6", "\u0303": "\u02dc", "\u030c": "\u02c7"}
+_SCRIPT_ELEMENTS = frozenset({"msub", "msup", "msubsup", "munder", "mover", "munderover"})
+
+
+def _estimated_width(node: ET.Element) -> float:
+    """Return roughly how many em ``node`` is wide, from its characters (no font metrics)."""
+    if node.tag in _SCRIPT_ELEMENTS and len(node):
+        return _estimated_width(node[0]) + 0.7 * sum(_estimated_width(c) for c in node[1:])
+    width = 0.0
+    for char in node.text or "":
+        if char.islower():
+            width += 0.56
+        elif char.isdigit():
+            width += 0.5
+        elif not char.isspace() and not 0xFE00 <= ord(char) <= 0xFE0F:
+            width += 0.9
+    return width + sum(_estimated_width(child) for child in node)
+
+
+def _width_step(base: ET.Element) -> int:
+    """Return the ``mc-wide-N`` step (1–4) whose scaled accent spans ``base``."""
+    width = _estimated_width(base)
+    return 1 if width <= 1 else 2 if width < 1.6 else 3 if width < 2.5 else 4
+
+
+_LARGE_OPERATORS = frozenset("∑∏∐⋃⋂⨁⨂⨀⨄⋁⋀∫∬∭∮∯∰")
+_SCRIPTED = frozenset({"munder", "munderover", "msub", "msup", "msubsup"})
+
+
+def _is_large_operator(node: ET.Element) -> bool:
+    """Whether ``node`` is a big operator with its limits (``\\sum_{i}``)."""
+    if node.tag not in _SCRIPTED or not len(node):
+        return False
+    base = node[0]
+    return base.tag == "mo" and (base.text or "").strip() in _LARGE_OPERATORS
+
+
+def _separate_large_operators(parent: ET.Element) -> None:
+    # math-core zeroes the right spacing of a big operator whose operand is a braced group
+    # (\\sum_{i}{\\log x}, \\prod_{j}{\\prod_{k} …}); TeX puts a thin space there, without
+    # which the operand, or the next operator's limits, touch the limits of this one.
+    children = list(parent)
+    for current, following in pairwise(children):
+        if (
+            _is_large_operator(current)
+            and current[0].get("rspace") == "0"
+            and following.tag != "mo"
+        ):
+            _add_classes(current, ["mc-op-space"])
+
+
+_PRIMES = frozenset({"′", "″", "‴", "⁗"})
+
+
+def _is_prime(node: ET.Element) -> bool:
+    return node.tag == "mo" and (node.text or "").strip() in _PRIMES and not len(node)
+
+
+def _is_rule(node: ET.Element) -> bool:
+    return node.tag == "mo" and (node.text or "").strip() == "\u0332" and not len(node)
+
+
+def _finish(tree: ET.Element) -> ET.Element:
+    """Apply the layout fixes that need the whole tree (see each step's comment)."""
+    for node in list(tree.iter()):
+        if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
+            _separate_large_operators(node)
+        if node.tag in ("mover", "munder") and len(node) == 2 and _is_rule(node[1]):
+            # \overline/\underline: math-core's combining low line is drawn as nothing;
+            # a border of the base's own width is the rule.
+            side = "over" if node.tag == "mover" else "under"
+            node.remove(node[1])
+            node.tag = "mrow"
+            node.attrib.clear()
+            node.set("class", f"mc-{side}line")
+        elif node.tag == "msup" and len(node) == 2 and _is_prime(node[1]):
+            # Latin Modern Math draws its primes raised already (as TeX's \prime in a
+            # superscript); set as a superscript too they come out tiny and too high.
+            node.tag = "mrow"
+            node[1].attrib.clear()
+            node[1].set("lspace", "0")
+            node[1].set("rspace", "0")
+        elif node.tag == "mover" and len(node) == 2:
+            accent = node[1]
+            mark = (accent.text or "").strip()
+            wide = accent.tag == "mi" and mark in WIDE_ACCENTS
+            if wide or (accent.tag == "mo" and mark in _COMBINING_WIDE):
+                # Chromium neither stretches accents horizontally nor draws a combining
+                # mark alone, so a wide accent is the spacing mark scaled by the stylesheet
+                # to about its base's width.
+                accent.tag = "mo"
+                accent.text = _COMBINING_WIDE.get(mark, mark)
+                accent.attrib.clear()
+                accent.set("stretchy", "true")
+                accent.set("class", f"mc-wide-{_width_step(node[0])}")
+                node.set("accent", "true")
+        elif node.tag == "mi" and _ROUNDHAND in (node.text or ""):
+            classes = node.get("class", "").split()
+            node.set("class", " ".join([*classes, "mc-script"]))
+    return _table_levels_on_mstyle(tree)
+
+
 def rebuild(converted: str) -> ET.Element:
     """Parse the converter's ``<math>`` into a tree of MathML Core with classes, not styles.
 
@@ -282,10 +421,10 @@ def rebuild(converted: str) -> ET.Element:
     if tree is not None:
         if tree.tag != "math":
             raise ConversionRefused("the converter produced no <math>")
-        return _table_levels_on_mstyle(tree)
+        return _finish(tree)
     builder = _Builder()
     builder.feed(converted)
     builder.close()
     if builder.root is None or builder.root.tag != "math":
         raise ConversionRefused("the converter produced no <math>")
-    return _table_levels_on_mstyle(builder.root)
+    return _finish(builder.root)

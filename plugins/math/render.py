@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from math_core import LatexError, LatexToMathML
 
 from blog_plugins.math.mathml import ConversionRefused, rebuild
+from blog_plugins.math.messages import localize
 from blog_plugins.math.plaintext import plain_text
 
 TEX_ENCODING = "application/x-tex"
@@ -103,7 +104,9 @@ BUILTIN_MACROS = {
     "dotsb": r"\cdots",
     "dotsm": r"\cdots",
     "dotsi": r"\cdots",
-    "widetilde": r"\tilde{#1}",
+    # Rebuilt as stretchy accents by mathml._finish, which knows them by this form.
+    "widetilde": "\\overset{\u02dc}{#1}",
+    "widecheck": "\\overset{\u02c7}{#1}",
     "bm": r"\boldsymbol{#1}",
 }
 
@@ -131,6 +134,14 @@ _UNSAFE_LABEL = re.compile(r"[^A-Za-z0-9:.-]")
 # MathJax lets \renewcommand define and \newcommand redefine; math-core is strict.
 _REDEFINITIONS = (("\\renewcommand", "\\newcommand"), ("\\newcommand", "\\renewcommand"))
 _POSITION = re.compile(r"^\s*(?:input\d+:)?\d+:\s*")
+# ``^{'}``: math-core reads the quote inside a group as a prime on an empty base, so the
+# prime is raised twice; bare primes are what TeX means by it.
+_GROUPED_PRIMES = re.compile(r"\^\s*\{\s*('+)\s*\}")
+# Old-style font switches (``{\it x}``). math-core knows them in math but refuses them in
+# text, where they become the ``\textit{…}`` form running to the end of the group.
+_TEXT_SWITCHES = {"rm": "textrm", "it": "textit", "bf": "textbf", "sf": "textsf", "tt": "texttt"}
+_TEXT_SWITCH = re.compile(r"\\(rm|it|bf|sf|tt)(?![A-Za-z])\s*")
+_TEXT_MODE = re.compile(r"\\(?:text(?:rm|it|bf|sf|tt|normal)?|mbox|hbox)\s*$")
 
 
 def _top_level(tex: str) -> tuple[bool, bool]:
@@ -158,6 +169,9 @@ def safe_label(name: str) -> str:
 def prepare(tex: str, *, display: bool) -> str:
     """Rewrite what math-core lacks into what it has; the annotation keeps the original."""
     tex = _REQUIRE.sub("", tex)
+    tex = _GROUPED_PRIMES.sub(r"\1", tex)
+    if "\\" in tex and _TEXT_SWITCH.search(tex):
+        tex = _text_switches(tex)
     tex = _LABEL.sub(lambda m: f"\\label{{{safe_label(m.group(1))}}}", tex)
     tex = _ROW_GAP.sub(r"\1", tex)
     tex = _ENVIRONMENT.sub(lambda m: f"\\{m.group(1)}{{{_ENVIRONMENT_ALIASES[m.group(2)]}}}", tex)
@@ -186,6 +200,39 @@ def prepare(tex: str, *, display: bool) -> str:
     return tex
 
 
+def _text_switches(tex: str) -> str:
+    """Rewrite ``\\text{a \\it b}`` as ``\\text{a \\textit{b}}``; math mode is left alone."""
+    out: list[str] = []
+    # One entry per open group: whether it is text, and how many braces the switches in it
+    # opened (closed with it).
+    groups: list[list[int]] = []
+    index = 0
+    while index < len(tex):
+        char = tex[index]
+        if char == "\\":
+            switch = _TEXT_SWITCH.match(tex, index)
+            if switch and groups and groups[-1][0]:
+                if groups[-1][1]:
+                    # LaTeX's old switches start from the normal font: \bf a \it b is not bold.
+                    out.append("}")
+                    groups[-1][1] -= 1
+                out.append(f"\\{_TEXT_SWITCHES[switch.group(1)]}{{")
+                groups[-1][1] += 1
+                index = switch.end()
+                continue
+            out.append(tex[index : index + 2])
+            index += 2
+            continue
+        if char == "{":
+            in_text = bool(groups and groups[-1][0]) or bool(_TEXT_MODE.search("".join(out[-16:])))
+            groups.append([int(in_text), 0])
+        elif char == "}" and groups:
+            out.append("}" * groups.pop()[1])
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
 def _declare_operators(tex: str) -> str:
     """Turn ``\\DeclareMathOperator{\\op}{text}`` into the ``\\newcommand`` it means."""
     while found := _DECLARE_OPERATOR.search(tex):
@@ -211,8 +258,30 @@ def _group_end(tex: str, position: int) -> int:
     return index
 
 
-def _message(error: Exception) -> str:
-    text = _POSITION.sub("", str(error)).strip().rstrip(".")
+_OFFSET = re.compile(r"^\s*(?:input\d+:)?(\d+):")
+_COMMAND_AT = re.compile(r"\\(?:[A-Za-z]+|.)")
+# Messages that say what is wrong but not with what: the command at the error's offset
+# is named after them.
+_UNNAMED = frozenset(
+    {
+        "Not valid in text mode",
+        "Not valid in math mode",
+        "This command is not defined",
+        "This command is already defined",
+    }
+)
+
+
+def _message(error: Exception, tex: str = "") -> str:
+    raw = str(error)
+    text = _POSITION.sub("", raw).strip().rstrip(".")
+    offset = _OFFSET.match(raw)
+    if text in _UNNAMED and offset and tex:
+        # The converter counts UTF-8 bytes.
+        start = len(tex.encode("utf-8")[: int(offset.group(1))].decode("utf-8", "ignore"))
+        command = _COMMAND_AT.match(tex, start)
+        if command:
+            text = f"{text}: {command.group()}"
     return text or type(error).__name__
 
 
@@ -234,8 +303,15 @@ class FormulaSession:
     per conversion).
     """
 
-    def __init__(self, limits: Limits, macros: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        limits: Limits,
+        macros: Mapping[str, str] | None = None,
+        language: str | None = None,
+    ) -> None:
         self.limits = limits
+        #: The UI language error messages are written in (English when ``None``).
+        self.language = language
         table = {**BUILTIN_MACROS, **(macros or {})}
         try:
             self._engine = LatexToMathML(
@@ -264,7 +340,7 @@ class FormulaSession:
             try:
                 converted = self._convert(prepared, display)
             except LatexError as error:
-                raise MathError(_message(error)) from error
+                raise MathError(_message(error, prepared)) from error
             except Exception as error:  # a converter bug must not take the page down
                 raise MathError(f"LaTeX not understood ({type(error).__name__})") from error
             try:
@@ -272,7 +348,7 @@ class FormulaSession:
             except ConversionRefused as error:
                 raise MathError(str(error)) from error
         except MathError as error:
-            formula.error = str(error)
+            formula.error = localize(str(error), self.language)
             return formula
         tree.set("display", "block" if display else "inline")
         for cell in tree.iter("mtd"):
@@ -309,7 +385,9 @@ class FormulaSession:
             missing = [name for name, _ in formula.references if name not in self.labels]
             if missing:
                 names = ", ".join(f"\\ref{{{name}}}" for name in missing)
-                formula.error = f"{names}: no equation in this post has this \\label"
+                formula.error = localize(
+                    f"{names}: no equation in this post has this \\label", self.language
+                )
                 formula.tree = None
                 continue
             for node in formula.tree.iter("mtext"):
@@ -363,9 +441,11 @@ def tex_to_mathml(tex: str, *, display: bool, limits: Limits) -> str:
     return _with_annotation(formula)
 
 
-def render_formula(tex: str, source: str, *, display: bool, limits: Limits) -> str:
+def render_formula(
+    tex: str, source: str, *, display: bool, limits: Limits, language: str | None = None
+) -> str:
     """Return the HTML for one formula converted on its own (no macros from elsewhere)."""
-    session = FormulaSession(limits)
+    session = FormulaSession(limits, language=language)
     formula = session.add(tex.strip(), display=display)
     session.finish()
     return session.html(formula, source)

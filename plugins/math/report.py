@@ -10,12 +10,14 @@ from __future__ import annotations
 from html.parser import HTMLParser
 from typing import Any
 
-from blog_plugins.math.scanner import BACKTICKS, Delimiters, detect_conventions
+from blog_plugins.math.scanner import BACKTICKS, KRAMDOWN, SPACED, Delimiters, detect_conventions
 
 _CONVENTION_NOTES = {
     BACKTICKS: "read {count} backtick-wrapped formulas (`$…$`, the blogdown habit) as math",
-    "spaced dollars": "read {count} formulas written as $ x $ (MathJax habit) as math",
+    SPACED: "read {count} formulas written as $ x $ (MathJax habit) as math",
+    KRAMDOWN: "read {count} $$…$$ inside paragraphs as inline math (kramdown, as Jekyll does)",
 }
+_CONFIGURED = {BACKTICKS: "backticks", SPACED: "spaced_dollars", KRAMDOWN: "kramdown"}
 
 
 class _ErrorBoxes(HTMLParser):
@@ -79,7 +81,6 @@ def convention_notices(source: str, delimiters: Delimiters) -> list[str]:
         return []
     notes = []
     for convention, count in detect_conventions(source).items():
-        configured = delimiters.backticks if convention == BACKTICKS else delimiters.spaced_dollars
-        if not configured:
+        if not getattr(delimiters, _CONFIGURED[convention]):
             notes.append(_CONVENTION_NOTES[convention].format(count=count))
     return notes

@@ -9,7 +9,9 @@ indented code blocks are skipped so math inside them stays code.
 
 Two conventions of real blogs are options (:class:`Delimiters`, from ``[plugins.math]``):
 blogdown/Hugo authors wrap math in backticks (`` `$x$` ``, `` `$$…$$` ``) so Markdown
-leaves it alone, and MathJax sites write ``$ x $`` with inner spaces.
+leaves it alone, MathJax sites write ``$ x $`` with inner spaces, and Jekyll's kramdown
+reads ``$$…$$`` as display math only when it stands alone between blank lines (elsewhere
+in a paragraph it is inline math, and ``$x$`` is not math at all).
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ class Delimiters:
     backticks: bool = False
     #: ``$ x $`` with white space inside the dollars is math (MathJax habit).
     spaced_dollars: bool = False
+    #: ``$$…$$`` inside a paragraph is inline math; display only alone between blank lines.
+    kramdown: bool = False
     #: Accept either convention in a post that evidently uses it (see :func:`detect_conventions`).
     detect: bool = True
 
@@ -214,13 +218,36 @@ class _Scanner:
                 index += 1
         return -1
 
+    def _alone_in_paragraph(self, start: int, end: int) -> bool:
+        """Whether ``start``…``end`` is a paragraph of its own (blank lines or edges around)."""
+        line_begin = self.text.rfind("\n", 0, start) + 1
+        if self.text[line_begin:start].strip(" \t>"):
+            return False
+        if line_begin > 0:
+            previous_begin = self.text.rfind("\n", 0, line_begin - 1) + 1
+            if self.text[previous_begin : line_begin - 1].strip(" \t>"):
+                return False
+        line_end = _line_end(self.text, end)
+        if self.text[end:line_end].strip():
+            return False
+        if line_end < len(self.text):
+            following = self.text[line_end + 1 : _line_end(self.text, line_end + 1)]
+            if following.strip(" \t>"):
+                return False
+        return True
+
     def _dollar(self, position: int) -> int:
         limit = _paragraph_end(self.text, position)
         if self.text.startswith("$$", position):
             close = self._find_dollar(position + 2, limit, double=True)
             if close < 0 or not self.text[position + 2 : close].strip():
                 return position + 2
-            self._formula(position, close + 2, self.text[position + 2 : close], display=True)
+            display = True
+            convention = ""
+            if self.delimiters.kramdown and not self._alone_in_paragraph(position, close + 2):
+                display, convention = False, KRAMDOWN
+            tex = self.text[position + 2 : close]
+            self._formula(position, close + 2, tex, display=display, convention=convention)
             return close + 2
         following = self.text[position + 1 : position + 2]
         spaced = self.delimiters.spaced_dollars
@@ -252,6 +279,7 @@ def find_math(text: str, delimiters: Delimiters | None = None) -> list[Found]:
 
 BACKTICKS = "backticks"
 SPACED = "spaced dollars"
+KRAMDOWN = "kramdown"
 _TEX_LIKE = re.compile(r"\\[A-Za-z]|[\^_=]")
 
 
@@ -261,17 +289,30 @@ def detect_conventions(text: str) -> dict[str, int]:
     A post uses the backtick convention when two or more code spans hold nothing but
     ``$…$``/``$$…$$`` (one such span may be an author showing TeX source); it uses spaced
     dollars when a ``$ … $`` pair reads as TeX (a command, ``^``, ``_`` or ``=``), which
-    prices never do.
+    prices never do; it follows kramdown when ``$$…$$`` stands inside a paragraph and no
+    formula is written ``$x$`` (a kramdown author never does: kramdown leaves it as text).
     """
     everything = _Scanner(text, Delimiters(backticks=True, spaced_dollars=True)).run()
     found: dict[str, list[str]] = {}
+    single_dollar = False
     for formula in everything:
         if formula.convention and formula.tex is not None:
             found.setdefault(formula.convention, []).append(formula.tex)
+        elif formula.tex is not None and text.startswith("$", formula.start):
+            single_dollar = single_dollar or not text.startswith("$$", formula.start)
+    if not single_dollar and "$$" in text:
+        kramdown = _Scanner(text, Delimiters(kramdown=True)).run()
+        inline = [f.tex for f in kramdown if f.convention == KRAMDOWN and f.tex is not None]
+        if inline:
+            found[KRAMDOWN] = inline
     used = {}
     for convention, formulas in found.items():
         tex_like = any(_TEX_LIKE.search(tex) for tex in formulas)
-        if (convention == BACKTICKS and len(formulas) >= 2) or (convention == SPACED and tex_like):
+        if (
+            (convention == BACKTICKS and len(formulas) >= 2)
+            or (convention == SPACED and tex_like)
+            or convention == KRAMDOWN
+        ):
             used[convention] = len(formulas)
     return used
 
@@ -282,5 +323,6 @@ def find_math_detecting(text: str, delimiters: Delimiters) -> tuple[list[Found],
     accepted = Delimiters(
         backticks=delimiters.backticks or BACKTICKS in used,
         spaced_dollars=delimiters.spaced_dollars or SPACED in used,
+        kramdown=delimiters.kramdown or KRAMDOWN in used,
     )
     return find_math(text, accepted), used
