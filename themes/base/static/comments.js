@@ -12,6 +12,12 @@
   var title = form.querySelector(".comment-form-title");
   var originalTitle = title ? title.textContent : "";
   var home = form.parentNode;
+
+  // The page carries the script's words as text, so they read in the page's variant.
+  function label(name, fallback) {
+    var found = section.querySelector(".comment-labels [data-label=" + name + "]");
+    return found ? found.textContent : fallback;
+  }
   var homeNext = form.nextSibling;
 
   function refreshToken() {
@@ -47,14 +53,15 @@
     if (!link) return;
     event.preventDefault();
     parentField.value = link.getAttribute("data-reply-to");
-    if (title) title.textContent = "回复 " + link.getAttribute("data-reply-name");
+    var name = link.getAttribute("data-reply-name");
+    if (title) title.textContent = label("reply", "回复") + " " + name;
     link.closest("article").appendChild(form);
     var cancel = form.querySelector(".comment-cancel");
     if (!cancel) {
       cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "comment-cancel";
-      cancel.textContent = "取消回复";
+      cancel.textContent = label("cancel", "取消回复");
       cancel.addEventListener("click", cancelReply);
       form.querySelector("button[type=submit]").parentNode.appendChild(cancel);
     }
@@ -118,7 +125,7 @@
     var previewButton = document.createElement("button");
     previewButton.type = "button";
     previewButton.className = "comment-preview-button";
-    previewButton.textContent = "预览";
+    previewButton.textContent = label("preview", "预览");
     submitRow.appendChild(previewButton);
     var previewBox = document.createElement("div");
     previewBox.className = "comment-preview comment-content";
