@@ -150,6 +150,7 @@ def test_comment_without_and_with_javascript_approved_and_read_in_zh_tw(
         assert "滑鼠" in inserted and "軟體" in inserted and "软件" not in inserted
         assert "評論已發表" in tw_js.locator(".comment-notice").inner_text()
         assert tw_js.locator("button.comment-preview-button").inner_text() == "預覽"
+        assert tw_js.locator("#comments-title").inner_text().startswith("3 條評論")
         tw_js.click("a.comment-reply >> nth=0")
         assert tw_js.locator("button.comment-cancel").inner_text() == "取消回覆"
         assert tw_js.url == f"{site}/zh-tw/posts/{SLUG}/"  # no navigation happened

@@ -266,7 +266,8 @@ WXR = """<?xml version="1.0" encoding="UTF-8"?>
 <wp:comment_date>2019-05-02 08:00:00</wp:comment_date>
 <wp:comment_date_gmt>2019-05-02 00:00:00</wp:comment_date_gmt>
 <wp:comment_content><![CDATA[<p>好文 <a href="https://ex.org/a">链接</a>，价格 $5 和 $6。</p>
-<script>alert(1)</script><img src=x onerror=alert(2)><a href="javascript:alert(3)">坏</a>]]></wp:comment_content>
+<script>alert(1)</script><img src=x onerror=alert(2)>
+<a href="javascript:alert(3)">坏</a>]]></wp:comment_content>
 <wp:comment_approved>1</wp:comment_approved><wp:comment_type>comment</wp:comment_type>
 <wp:comment_parent>0</wp:comment_parent><wp:comment_user_id>0</wp:comment_user_id></wp:comment>
 <wp:comment><wp:comment_id>12</wp:comment_id><wp:comment_author>李雷</wp:comment_author>

@@ -42,6 +42,15 @@
     box.classList.toggle("comment-error", Boolean(isError));
   }
 
+  // "N 条评论": the heading's leading number counts the comment just inserted.
+  function countOneMore() {
+    var heading = section.querySelector("#comments-title");
+    var text = heading && heading.firstChild;
+    if (!text || text.nodeType !== 3) return;
+    var match = /^(\d+)/.exec(text.nodeValue);
+    if (match) text.nodeValue = String(Number(match[1]) + 1) + text.nodeValue.slice(match[1].length);
+  }
+
   function cancelReply() {
     parentField.value = "";
     if (title) title.textContent = originalTitle;
@@ -109,6 +118,7 @@
             }
           }
           list.appendChild(item);
+          countOneMore();
         }
         form.querySelector("textarea").value = "";
         cancelReply();
