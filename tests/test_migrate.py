@@ -604,3 +604,34 @@ def test_backup_and_restore_round_trip_on_postgres(
     app = make_app(DATABASE_URL=POSTGRES_URL)
     assert set(posts_of(app)) == {"first", "second"}
     assert app.test_client().get("/2021/03/first/").status_code == 301
+
+
+def test_wordpress_comment_html_becomes_markdown_that_reads_the_same() -> None:
+    from blog.migrate.wxr_comments import comment_markdown
+
+    markdown = comment_markdown(
+        "<p>a <b>b</b> <em>c</em> <code>x*y</code></p><ul><li>one</li><li>two<ol><li>2a</li>"
+        "</ol></li></ul><pre>p = 1 * 2\n  q</pre><blockquote>quoted</blockquote>"
+        "<h2>Title</h2><img src='https://x.example/a.png' alt='图'>"
+        "<p>1 < 2 &amp; $3 *not bold* # not a heading</p><style>p{}</style>"
+    )
+    assert markdown.splitlines() == [
+        "a **b** *c* `x*y`",
+        "",
+        "- one",
+        "- two",
+        "    1. 2a",
+        "",
+        "```",
+        "p = 1 * 2",
+        "  q",
+        "```",
+        "",
+        "> quoted",
+        "",
+        "**Title**",
+        "",
+        "[图](https://x.example/a.png)",
+        "",
+        "1 &lt; 2 &amp; \\$3 \\*not bold\\* # not a heading",
+    ]
