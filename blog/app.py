@@ -117,6 +117,7 @@ def create_app(
 
     app.before_request(refuse_unstorable_request_text)
     app.before_request(_select_variant)
+    app.before_request(views.redirect_old_query)
     app.after_request(_filter_response)
 
     with app.app_context():

@@ -267,6 +267,8 @@ def import_command(
         else:
             report = import_paths(paths, dry_run=dry_run, media_dir=media_dir)
         comments = None if dry_run else comment_cli.import_beside_posts(paths)
+        if report.comments is not None:
+            comments = report.comments.merged(comments)
     for line in report.details():
         click.echo(line)
     for failure in report.failures:
@@ -279,7 +281,7 @@ def import_command(
     if comments is not None:
         for failure in comments.failures:
             click.echo(f"error: {failure}", err=True)
-        click.echo(comments.summary())
+        click.echo(comments.summary(dry_run=dry_run))
     if dry_run:
         click.echo("dry run: nothing was written")
     if report.failures or (comments is not None and comments.failures):

@@ -18,6 +18,8 @@ import yaml
 from flask import current_app
 from sqlalchemy import select
 
+from blog.comments.transfer import ImportReport as CommentReport
+from blog.comments.transfer import import_items
 from blog.dates import site_zone, to_local
 from blog.frontmatter import FrontMatterError
 from blog.migrate import assets as asset_refs
@@ -51,6 +53,8 @@ class ImportReport:
     engines: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     dry_run: bool = False
+    #: What became of the comments that came with the posts (WordPress); ``None`` if none came.
+    comments: CommentReport | None = None
 
     def summary(self) -> str:
         verb = "would import" if self.dry_run else "imported"
@@ -137,8 +141,31 @@ def import_paths(
             if on_file is not None:
                 on_file(draft.source.path)
         _record_redirects(site, stored, index, report, dry_run)
+        _import_comments(stored, report, str(path), dry_run)
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _import_comments(
+    stored: list[PostDraft], report: ImportReport, source: str, dry_run: bool
+) -> None:
+    """Store the comments that came with ``stored`` posts, through the comments' own import."""
+    items = []
+    for draft in stored:
+        if draft.fields is not None:
+            for item in draft.comments:
+                items.append({**item, "post": draft.fields.slug})
+    if not items:
+        return
+    if report.comments is None:
+        report.comments = CommentReport()
+    if dry_run:
+        report.comments.imported += len(items)
+        return
+    outcome = import_items(items, source)
+    report.comments.imported += outcome.imported
+    report.comments.skipped += outcome.skipped
+    report.comments.failures.extend(outcome.failures)
 
 
 LINK_TARGET = re.compile(r"(\]\(\s*<?|\bhref=[\"'])([^)\s>\"']+)")
@@ -285,6 +312,8 @@ def _record_redirects(
             continue
         folder = "pages" if draft.fields.kind == "page" else "posts"
         mapping[draft.old_path] = f"/{folder}/{draft.fields.slug}/"
+        for old in draft.old_aliases:
+            mapping[old] = mapping[draft.old_path]
         for alias in draft.fields.meta.get("aliases") or []:
             if isinstance(alias, str) and alias.strip():
                 mapping[site.base_path + "/" + alias.strip().lstrip("/")] = mapping[draft.old_path]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -74,10 +74,9 @@ def listing_query(
 
 
 @dataclass
-class Page:
-    """One page of a listing."""
+class Pagination:
+    """Where one page sits among its siblings: post listings and comment threads share it."""
 
-    posts: list[Post]
     number: int
     count: int
     total: int
@@ -89,6 +88,13 @@ class Page:
     @property
     def has_next(self) -> bool:
         return self.number < self.count
+
+
+@dataclass
+class Page(Pagination):
+    """One page of a listing."""
+
+    posts: list[Post] = field(default_factory=list)
 
 
 #: Listings whose page boundaries each app keeps (home, categories, tags; least recent dropped).
@@ -193,13 +199,13 @@ def listing_page(number: int, per_page: int, **filters: Any) -> Page | None:
     if number < 1 or number > count:
         return None
     if not index.starts:
-        return Page([], number, count, 0)
+        return Page(number, count, 0)
     posts = db.session.scalars(
         listing_query(**filters, until=index.starts[number - 1])
         .order_by(Post.published_at.desc(), Post.id.desc())
         .limit(per_page)
     ).all()
-    return Page(list(posts), number, count, index.total)
+    return Page(number, count, index.total, list(posts))
 
 
 def find_public(slug: str, kind: str = "post") -> Post | None:

@@ -547,7 +547,7 @@ def search_page() -> tuple[str, int]:
     def url_for_page(n: int) -> str:
         return url_for("search.search_page", q=outcome.query, page=n if n > 1 else None)
 
-    page = Page([], outcome.number, outcome.count, outcome.total)
+    page = Page(outcome.number, outcome.count, outcome.total)
     return render_page(
         "search.html",
         query=outcome.query,

@@ -17,7 +17,9 @@ from flask import (
     request,
     url_for,
 )
+from sqlalchemy import select
 from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
@@ -149,22 +151,64 @@ def archive() -> tuple[str, int]:
     return render_page("archive.html", archive=queries.archive())
 
 
-def stored_redirect(path: str) -> str | None:
-    """The new URL for an old one recorded by ``blog import`` or in the admin, if any."""
+#: How many of a request's query arguments are tried one by one against the redirect table.
+MAX_REDIRECT_ARGUMENTS = 5
+
+
+def _query_candidates(args: MultiDict[str, str]) -> list[str]:
+    """``k=v&…`` forms of a query to look up: all of it, then each argument alone, so
+    ``?p=123&utm_source=x`` still finds the row for ``?p=123``. Values are decoded, as
+    paths are in the table."""
+    pairs = [(key, value) for key, value in args.items(multi=True)][:MAX_REDIRECT_ARGUMENTS]
+    if not pairs:
+        return []
+    forms = ["&".join(f"{key}={value}" for key, value in pairs)]
+    forms.extend(f"{key}={value}" for key, value in pairs)
+    return list(dict.fromkeys(forms))
+
+
+def stored_redirect(
+    path: str, args: MultiDict[str, str] | None = None, *, with_path_alone: bool = True
+) -> str | None:
+    """The new URL for an old one recorded by ``blog import`` or in the admin, if any.
+
+    An old URL may carry its identity in the query (WordPress's ``/?p=123``,
+    ``/?page_id=2``, ``/?cat=5``, ``/?tag=x``): rows whose path has a ``?`` are matched
+    against the request's arguments first, then (``with_path_alone``) the path alone.
+    """
     from urllib.parse import quote
 
     from blog.models import Redirect
 
-    candidates = [path, path.removesuffix("index.html"), path.rstrip("/") + "/", path.rstrip("/")]
-    for candidate in dict.fromkeys(c for c in candidates if c):
-        try:
-            found = db.session.get(Redirect, candidate)
-        except SQLAlchemyError:
-            db.session.rollback()
-            return None  # a database without the table yet: a plain 404
-        if found is not None:
-            return quote(found.target, safe="/:?=&#%~+-._")
+    bases = [path, path.removesuffix("index.html"), path.rstrip("/") + "/", path.rstrip("/")]
+    bases = list(dict.fromkeys(b for b in bases if b))
+    queries = _query_candidates(args) if args else []
+    candidates = [f"{base}?{query}" for query in queries for base in bases]
+    if with_path_alone:
+        candidates.extend(bases)
+    if not candidates:
+        return None
+    try:
+        rows = {
+            row.old_path: row.target
+            for row in db.session.scalars(select(Redirect).where(Redirect.old_path.in_(candidates)))
+        }
+    except SQLAlchemyError:
+        db.session.rollback()
+        return None  # a database without the table yet: a plain 404
+    for candidate in candidates:
+        if candidate in rows:
+            return quote(rows[candidate], safe="/:?=&#%~+-._")
     return None
+
+
+def redirect_old_query() -> Response | None:
+    """Answer an old query-string URL (``/?p=123``) with its stored 301 before the page it
+    names by path alone (the home page) is served."""
+    if request.method not in ("GET", "HEAD") or not request.args:
+        return None
+    moved = stored_redirect(request.path, request.args, with_path_alone=False)
+    return redirect(moved, 301) if moved is not None else None
 
 
 def register_error_pages(app: Flask) -> None:
@@ -172,7 +216,7 @@ def register_error_pages(app: Flask) -> None:
 
     @app.errorhandler(404)
     def not_found(_error: HTTPException) -> tuple[str, int] | Response:
-        moved = stored_redirect(request.path)
+        moved = stored_redirect(request.path, request.args)
         if moved is not None:
             return redirect(moved, 301)
         return render_page("404.html", status=404)

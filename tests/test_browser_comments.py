@@ -137,3 +137,22 @@ def test_comment_without_and_with_javascript_approved_and_read_in_zh_tw(
         dark = browser.new_context(color_scheme="dark").new_page()
         dark.goto(f"{site}/posts/{SLUG}/")
         dark.locator("section.comments").screenshot(path=str(shots / "transmission-dark.png"))
+
+        # 5. With JavaScript on the zh-tw page, a comment written in simplified characters is
+        # inserted in place already converted, like the rest of the page, without a reload.
+        tw_js = browser.new_context().new_page()
+        tw_errors = console_errors(tw_js)
+        tw_js.goto(f"{site}/zh-tw/posts/{SLUG}/")
+        fill_form(tw_js, "无脚本读者", "plain@example.com", "用鼠标在软件里点一下就行。")
+        tw_js.click("#comment-form button[type=submit]")
+        tw_js.wait_for_selector("ol.comment-list > li.comment:nth-child(2)")
+        inserted = tw_js.locator("ol.comment-list > li.comment").last.inner_text()
+        assert "滑鼠" in inserted and "軟體" in inserted and "软件" not in inserted
+        assert "評論已發表" in tw_js.locator(".comment-notice").inner_text()
+        assert tw_js.locator("button.comment-preview-button").inner_text() == "預覽"
+        assert tw_js.locator("#comments-title").inner_text().startswith("3 條評論")
+        tw_js.click("a.comment-reply >> nth=0")
+        assert tw_js.locator("button.comment-cancel").inner_text() == "取消回覆"
+        assert tw_js.url == f"{site}/zh-tw/posts/{SLUG}/"  # no navigation happened
+        tw_js.locator("section.comments").screenshot(path=str(shots / "zh-tw-inserted.png"))
+        assert not [e for e in tw_errors if "Content Security Policy" in e], tw_errors

@@ -103,6 +103,38 @@ def test_json_request_gets_the_rendered_comment(app: Flask, client: FlaskClient)
     assert "<strong>粗体</strong>" in data["html"]
 
 
+def test_json_answer_is_in_the_variant_of_the_page_that_posted(
+    app: Flask, client: FlaskClient
+) -> None:
+    """The script inserts the answer in place: a zh-tw page gets zh-tw text, no reload."""
+    json = {"Accept": "application/json"}
+    body = "这个软件的鼠标支持很好"
+    tw = post_comment(client, SLUG, prefix="/zh-tw", body=body, headers=json).get_json()
+    assert tw["status"] == "posted"
+    assert "這個軟體的滑鼠支援很好" in tw["html"] and body not in tw["html"]
+    assert tw["message"] == "評論已發表。"
+    assert 'id="comment-' in tw["html"] and "<script" not in tw["html"]
+    plain = post_comment(client, SLUG, body=body + "。", headers=json).get_json()
+    assert body in plain["html"] and plain["message"] == "评论已发表。"
+    # The variant chosen by cookie on an unprefixed page is the one the answer is in.
+    client.set_cookie("variant", "zh-hk")
+    hk = post_comment(client, SLUG, body=body + "！", headers=json).get_json()
+    assert "這個軟件的鼠標支持很好" in hk["html"]  # Hong Kong characters, its own wording
+    client.delete_cookie("variant")
+    # Refusals and previews read the same way.
+    refused = post_comment(client, SLUG, prefix="/zh-tw", body="", headers=json).get_json()
+    assert refused["error"] == "評論內容不能為空。"
+    preview = client.post(
+        f"/zh-tw/posts/{SLUG}/comments/preview",
+        data={"body": "鼠标 $x$"},
+        headers={"Origin": "http://localhost"},
+    ).get_json()
+    assert "滑鼠" in preview["html"] and "<math" in preview["html"]
+    with app.app_context():
+        # What is stored stays as the reader wrote it; only the answer is converted.
+        assert db.session.scalar(select(Comment.source).order_by(Comment.id)) == body
+
+
 def test_fresh_token_endpoint_is_never_cached(app: Flask, client: FlaskClient) -> None:
     first = client.get(f"/posts/{SLUG}/comments/token")
     second = client.get(f"/posts/{SLUG}/comments/token")

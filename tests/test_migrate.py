@@ -234,10 +234,11 @@ WXR = """<?xml version="1.0" encoding="UTF-8"?>
  xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:wp="http://wordpress.org/export/1.2/">
 <channel><title>WP</title><link>https://wp.example.com</link>
 <wp:base_blog_url>https://wp.example.com</wp:base_blog_url>
-<wp:author><wp:author_login>li</wp:author_login>
+<wp:author><wp:author_id>1</wp:author_id><wp:author_login>li</wp:author_login>
+<wp:author_email>li@example.com</wp:author_email>
 <wp:author_display_name>李雷</wp:author_display_name></wp:author>
-<wp:category><wp:category_nicename>tech</wp:category_nicename><wp:category_parent></wp:category_parent><wp:cat_name>技术</wp:cat_name></wp:category>
-<wp:category><wp:category_nicename>py</wp:category_nicename><wp:category_parent>tech</wp:category_parent><wp:cat_name>Python</wp:cat_name></wp:category>
+<wp:category><wp:term_id>3</wp:term_id><wp:category_nicename>tech</wp:category_nicename><wp:category_parent></wp:category_parent><wp:cat_name>技术</wp:cat_name></wp:category>
+<wp:category><wp:term_id>4</wp:term_id><wp:category_nicename>py</wp:category_nicename><wp:category_parent>tech</wp:category_parent><wp:cat_name>Python</wp:cat_name></wp:category>
 <wp:tag><wp:tag_slug>tips</wp:tag_slug><wp:tag_name>技巧</wp:tag_name></wp:tag>
 <item><title>带图的文章</title><link>https://wp.example.com/2019/05/hello/</link>
 <dc:creator>li</dc:creator>
@@ -259,7 +260,37 @@ WXR = """<?xml version="1.0" encoding="UTF-8"?>
 <wp:is_sticky>1</wp:is_sticky>
 <category domain="category" nicename="py">Python</category>
 <category domain="post_tag" nicename="tips">技巧</category>
-<wp:comment><wp:comment_id>1</wp:comment_id><wp:comment_content>好</wp:comment_content></wp:comment>
+<wp:comment><wp:comment_id>11</wp:comment_id><wp:comment_author>读者</wp:comment_author>
+<wp:comment_author_email>Reader@Example.com</wp:comment_author_email>
+<wp:comment_author_url>https://reader.example.org/</wp:comment_author_url>
+<wp:comment_date>2019-05-02 08:00:00</wp:comment_date>
+<wp:comment_date_gmt>2019-05-02 00:00:00</wp:comment_date_gmt>
+<wp:comment_content><![CDATA[<p>好文 <a href="https://ex.org/a">链接</a>，价格 $5 和 $6。</p>
+<script>alert(1)</script><img src=x onerror=alert(2)>
+<a href="javascript:alert(3)">坏</a>]]></wp:comment_content>
+<wp:comment_approved>1</wp:comment_approved><wp:comment_type>comment</wp:comment_type>
+<wp:comment_parent>0</wp:comment_parent><wp:comment_user_id>0</wp:comment_user_id></wp:comment>
+<wp:comment><wp:comment_id>12</wp:comment_id><wp:comment_author>李雷</wp:comment_author>
+<wp:comment_date_gmt>2019-05-02 01:00:00</wp:comment_date_gmt>
+<wp:comment_content>谢谢！</wp:comment_content><wp:comment_approved>1</wp:comment_approved>
+<wp:comment_parent>11</wp:comment_parent><wp:comment_user_id>1</wp:comment_user_id></wp:comment>
+<wp:comment><wp:comment_id>13</wp:comment_id><wp:comment_author>新人</wp:comment_author>
+<wp:comment_date_gmt>2019-05-03 00:00:00</wp:comment_date_gmt>
+<wp:comment_content>等待审核的评论</wp:comment_content><wp:comment_approved>0</wp:comment_approved>
+<wp:comment_parent>0</wp:comment_parent></wp:comment>
+<wp:comment><wp:comment_id>14</wp:comment_id><wp:comment_author>bot</wp:comment_author>
+<wp:comment_content>cheap pills</wp:comment_content><wp:comment_approved>spam</wp:comment_approved>
+</wp:comment>
+<wp:comment><wp:comment_id>15</wp:comment_id><wp:comment_author>other blog</wp:comment_author>
+<wp:comment_content>pinged</wp:comment_content><wp:comment_approved>1</wp:comment_approved>
+<wp:comment_type>pingback</wp:comment_type></wp:comment>
+<wp:comment><wp:comment_id>16</wp:comment_id><wp:comment_author>gone</wp:comment_author>
+<wp:comment_content>trashed</wp:comment_content><wp:comment_approved>trash</wp:comment_approved>
+</wp:comment>
+<wp:comment><wp:comment_id>17</wp:comment_id><wp:comment_author>孤儿</wp:comment_author>
+<wp:comment_date_gmt>2019-05-04 00:00:00</wp:comment_date_gmt>
+<wp:comment_content>父评论不在导出里</wp:comment_content><wp:comment_approved>1</wp:comment_approved>
+<wp:comment_parent>99</wp:comment_parent></wp:comment>
 </item>
 <item><title>关于</title><link>https://wp.example.com/about/</link><dc:creator>li</dc:creator>
 <content:encoded><![CDATA[纯文字的页面。
@@ -283,7 +314,12 @@ def test_wordpress_export_with_media_dir(
     result = run_cli("import", "--media-dir", str(tmp_path / "media"), str(export))
     assert result.exit_code == 0, result.output
     assert "source: wordpress" in result.output
-    assert "1 comments not imported: comments feature pending" in result.output
+    assert "5 comments go with it" in result.output
+    assert "1 comments left out (pingback)" in result.output
+    assert "1 comments left out (status trash)" in result.output
+    assert "comment 17: its parent 99 is not in the export" in result.output
+    assert "comments: 5 imported, 0 already present, 0 failed" in result.output
+    assert "/?p=5 → /posts/hello/" in result.output
     assert "/2019/05/hello/ → /posts/hello/" in result.output
     assert "/category/py/ → /categories/Python/" in result.output
     assert "body: kept as sanitized HTML" in result.output
@@ -309,6 +345,73 @@ def test_wordpress_export_with_media_dir(
     assert (
         app.test_client().get("/category/py/").headers["Location"].endswith("/categories/Python/")
     )
+    with app.app_context():
+        from blog.comments.models import Comment
+
+        rows = {c.name: c for c in db.session.query(Comment).order_by(Comment.id)}
+        assert set(rows) == {"读者", "李雷", "新人", "bot", "孤儿"}
+        reader, reply = rows["读者"], rows["李雷"]
+        assert {c.post_id for c in rows.values()} == {hello.id}
+        assert [rows[n].status for n in ("读者", "李雷", "新人", "bot", "孤儿")] == [
+            "approved",
+            "approved",
+            "pending",
+            "spam",
+            "approved",
+        ]
+        assert reply.parent_id == reader.id and reply.thread_id == reader.thread_id
+        assert reply.is_author and not reader.is_author
+        assert rows["孤儿"].parent_id is None
+        assert reader.email == "reader@example.com"
+        assert reader.website == "https://reader.example.org/"
+        assert reader.created_at.isoformat() == "2019-05-02T00:00:00"
+        assert "[链接](https://ex.org/a)" in reader.source and "\\$5" in reader.source
+        body = reader.body_html
+        assert '<a href="https://ex.org/a" rel="nofollow ugc noopener">链接</a>' in body
+        assert "$5 和 $6" in body and "<math" not in body  # dollars, not a formula
+        assert "<script" not in body and "onerror" not in body and "javascript:" not in body
+        assert "alert(1)" not in body
+    page = app.test_client().get("/posts/hello/").get_data(as_text=True)
+    assert "好文" in page and "谢谢！" in page and "父评论不在导出里" in page
+    assert "等待审核的评论" not in page and "cheap pills" not in page
+    again = run_cli("import", "--media-dir", str(tmp_path / "media"), str(export))
+    assert "comments: 0 imported, 5 already present, 0 failed" in again.output
+
+
+def test_wordpress_query_string_urls_answer_301(
+    tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
+) -> None:
+    """WordPress's /?p=ID, /?page_id=ID, /?cat=ID, /?tag=slug and /?feed= keep working."""
+    run_cli("upgrade")
+    result = run_cli("import", str(write(tmp_path / "site.xml", WXR)))
+    assert result.exit_code == 0, result.output
+    client = make_app().test_client()
+    expected = {
+        "/?p=5": "/posts/hello/",
+        "/?p=5&utm_source=feed": "/posts/hello/",
+        "/?utm_source=feed&p=5": "/posts/hello/",
+        "/?page_id=7": "/pages/about/",
+        "/?p=7": "/pages/about/",
+        "/?cat=4": "/categories/Python/",
+        "/?tag=tips": "/tags/%E6%8A%80%E5%B7%A7/",
+        "/?feed=rss2": "/feed.xml",
+    }
+    for old, new in expected.items():
+        response = client.get(old)
+        assert response.status_code == 301, old
+        assert response.headers["Location"].endswith(new), old
+    assert client.get("/?p=999").status_code == 200  # unknown id: the home page
+    # "技术" (/?cat=3) holds no post of its own: no redirect to an empty listing.
+    assert client.get("/?cat=3").status_code == 200
+    assert client.get("/index.php?p=5").status_code == 404
+    assert client.get("/search?q=hello").status_code == 200
+    with make_app().app_context():
+        from blog.models import Redirect
+
+        db.session.add(Redirect(old_path="/index.php?p=5", target="/posts/hello/"))
+        db.session.commit()
+    response = client.get("/index.php?p=5&replytocom=3")
+    assert response.status_code == 301 and response.headers["Location"].endswith("/posts/hello/")
 
 
 @pytest.mark.parametrize(
@@ -501,3 +604,34 @@ def test_backup_and_restore_round_trip_on_postgres(
     app = make_app(DATABASE_URL=POSTGRES_URL)
     assert set(posts_of(app)) == {"first", "second"}
     assert app.test_client().get("/2021/03/first/").status_code == 301
+
+
+def test_wordpress_comment_html_becomes_markdown_that_reads_the_same() -> None:
+    from blog.migrate.wxr_comments import comment_markdown
+
+    markdown = comment_markdown(
+        "<p>a <b>b</b> <em>c</em> <code>x*y</code></p><ul><li>one</li><li>two<ol><li>2a</li>"
+        "</ol></li></ul><pre>p = 1 * 2\n  q</pre><blockquote>quoted</blockquote>"
+        "<h2>Title</h2><img src='https://x.example/a.png' alt='图'>"
+        "<p>1 < 2 &amp; $3 *not bold* # not a heading</p><style>p{}</style>"
+    )
+    assert markdown.splitlines() == [
+        "a **b** *c* `x*y`",
+        "",
+        "- one",
+        "- two",
+        "    1. 2a",
+        "",
+        "```",
+        "p = 1 * 2",
+        "  q",
+        "```",
+        "",
+        "> quoted",
+        "",
+        "**Title**",
+        "",
+        "[图](https://x.example/a.png)",
+        "",
+        "1 &lt; 2 &amp; \\$3 \\*not bold\\* # not a heading",
+    ]

@@ -23,6 +23,7 @@ from blog.comments.fields import CommentError, CommentFields
 from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, STATUSES, Comment
 from blog.comments.notify import notify
 from blog.models import Post, db, utcnow
+from blog.queries import Pagination
 
 #: How often a process forgets old client addresses while comments arrive.
 ERASE_INTERVAL_SECONDS = 3600.0
@@ -50,12 +51,18 @@ def closed_reason(post: Post) -> str | None:
 
 
 def _clamped_parent(post: Post, parent_id: int | None) -> Comment | None:
-    """The comment a reply hangs under: replies deeper than the limit join their parent's level."""
+    """The approved comment of ``post`` a reader's reply hangs under (see :func:`within_depth`)."""
     if parent_id is None:
         return None
     parent = db.session.get(Comment, parent_id)
     if parent is None or parent.post_id != post.id or parent.status != APPROVED:
         raise CommentError("parent", "要回复的评论不存在或已被删除。", 400)
+    return within_depth(parent)
+
+
+def within_depth(parent: Comment | None) -> Comment | None:
+    """The comment a reply to ``parent`` hangs under: replies deeper than the limit join
+    their parent's level, so a thread never nests past ``COMMENTS_MAX_DEPTH``."""
     max_depth = max(1, int(current_app.config["COMMENTS_MAX_DEPTH"]))
     while parent is not None and parent.depth >= max_depth - 1:
         parent = db.session.get(Comment, parent.parent_id) if parent.parent_id else None
@@ -106,8 +113,47 @@ def create_comment(
     uid: str | None = None,
 ) -> Comment:
     """Render and store one comment (committed); approved ones refresh the cached pages."""
-    parent = _clamped_parent(post, parent_id)
-    html, lang = render_body(fields.body, post.lang)
+    comment = new_comment(
+        post,
+        fields,
+        status=status,
+        parent=_clamped_parent(post, parent_id),
+        address=address,
+        user_agent=user_agent,
+        is_author=is_author,
+        created_at=created_at,
+        uid=uid,
+    )
+    if status == APPROVED:
+        refresh_pages([post])
+    db.session.commit()
+    return comment
+
+
+def new_comment(
+    post: Post,
+    fields: CommentFields,
+    *,
+    status: str,
+    parent: Comment | None,
+    address: str | None = None,
+    user_agent: str = "",
+    is_author: bool = False,
+    created_at: datetime | None = None,
+    approved_at: datetime | None = None,
+    uid: str | None = None,
+) -> Comment:
+    """Render ``fields`` and add one comment under ``parent`` (already checked by the caller)
+    to the session, flushed so its id and thread are set; the caller commits.
+
+    The one place a :class:`Comment` is made, for the reader's form, the author's reply
+    and every import. An empty body (a removed comment kept for its replies) renders as
+    nothing.
+    """
+    if fields.body:
+        html, lang = render_body(fields.body, post.lang)
+    else:
+        html, lang = "", post.lang
     now = utcnow()
     comment = Comment(
         uid=uid or secrets.token_hex(16),
@@ -120,20 +166,17 @@ def create_comment(
         source=fields.body,
         body_html=html,
         lang=lang,
-        body_hash=body_digest(fields.body),
+        body_hash=body_digest(fields.body) if fields.body else "",
         status=status,
         is_author=is_author,
         address=address,
         user_agent=user_agent[:300],
         created_at=created_at or now,
-        approved_at=now if status == APPROVED else None,
+        approved_at=approved_at or (now if status == APPROVED else None),
     )
     db.session.add(comment)
     db.session.flush()
     comment.thread_id = parent.thread_id if parent else comment.id
-    if status == APPROVED:
-        refresh_pages([post])
-    db.session.commit()
     return comment
 
 
@@ -225,19 +268,10 @@ class Node:
 
 
 @dataclass
-class ThreadPage:
-    threads: list[Node]
-    number: int
-    count: int
-    total: int
+class ThreadPage(Pagination):
+    """One page of a post's comment threads (``total`` counts approved comments)."""
 
-    @property
-    def has_prev(self) -> bool:
-        return self.number > 1
-
-    @property
-    def has_next(self) -> bool:
-        return self.number < self.count
+    threads: list[Node] = field(default_factory=list)
 
 
 def approved_count(post_id: int) -> int:
@@ -273,7 +307,7 @@ def thread_page(post: Post, number: int) -> ThreadPage | None:
         .where(Comment.thread_id.in_(thread_ids), Comment.status.in_((APPROVED, DELETED, SPAM)))
         .order_by(Comment.id)
     ).all()
-    return ThreadPage(_tree(rows), number, pages, total)
+    return ThreadPage(number, pages, total, _tree(rows))
 
 
 def _tree(rows: Iterable[Comment]) -> list[Node]:

@@ -18,10 +18,9 @@ from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import select
 
-from blog.comments.content import body_digest
 from blog.comments.fields import CommentError, CommentFields, clean_fields
 from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, STATUSES, Comment
-from blog.comments.service import render_body
+from blog.comments.service import new_comment, within_depth
 from blog.models import Post, db
 from blog.posts import bump_content_version
 from blog.render import RenderError
@@ -40,10 +39,21 @@ class ImportReport:
     skipped: int = 0
     failures: list[str] = field(default_factory=list)
 
-    def summary(self) -> str:
+    def summary(self, *, dry_run: bool = False) -> str:
+        verb = "to import" if dry_run else "imported"
         return (
-            f"comments: {self.imported} imported, {self.skipped} already present, "
+            f"comments: {self.imported} {verb}, {self.skipped} already present, "
             f"{len(self.failures)} failed"
+        )
+
+    def merged(self, other: ImportReport | None) -> ImportReport:
+        """This report and ``other`` added up (comments from several sources of one import)."""
+        if other is None:
+            return self
+        return ImportReport(
+            self.imported + other.imported,
+            self.skipped + other.skipped,
+            self.failures + other.failures,
         )
 
 
@@ -108,7 +118,6 @@ def _insert(item: dict[str, Any], posts: dict[str, Post], where: str) -> Comment
     source = str(item.get("source", ""))
     if status == DELETED and not source.strip():
         fields = CommentFields(name=str(item.get("name", "")), email="", website="", body="")
-        html, lang = "", post.lang
     else:
         form = {
             "name": str(item.get("name") or "匿名"),
@@ -120,37 +129,22 @@ def _insert(item: dict[str, Any], posts: dict[str, Post], where: str) -> Comment
             fields = clean_fields(form, IMPORT_MAX_CHARS)
         except CommentError as error:
             raise CommentError(error.key, f"{where}: {error.key}: {error.message}") from None
-        html, lang = render_body(fields.body, post.lang)
     parent = None
     if item.get("parent"):
         parent = db.session.scalar(select(Comment).where(Comment.uid == str(item["parent"])))
-        if parent is None:
+        if parent is None or parent.post_id != post.id:
             raise CommentError("parent", f"{where}: parent {item['parent']!r} is not imported")
     created = _utc(item.get("created_at"))
-    comment = Comment(
-        uid=str(item["uid"]),
-        post_id=post.id,
-        parent_id=parent.id if parent else None,
-        depth=parent.depth + 1 if parent else 0,
-        name=fields.name,
-        email=fields.email,
-        website=fields.website,
-        source=fields.body,
-        body_html=html,
-        lang=lang,
-        body_hash=body_digest(fields.body) if fields.body else "",
+    return new_comment(
+        post,
+        fields,
         status=status,
+        parent=within_depth(parent),
         is_author=bool(item.get("is_author", False)),
-        address=None,
-        user_agent="",
+        created_at=created,
         approved_at=_utc(item.get("approved_at")) or (created if status == APPROVED else None),
+        uid=str(item["uid"]),
     )
-    if created is not None:
-        comment.created_at = created
-    db.session.add(comment)
-    db.session.flush()
-    comment.thread_id = parent.thread_id if parent else comment.id
-    return comment
 
 
 def import_items(items: Iterable[dict[str, Any]], source: str) -> ImportReport:

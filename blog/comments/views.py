@@ -8,6 +8,7 @@ never lost: the error page shows the form again, filled in, with a fresh token.
 
 from __future__ import annotations
 
+import html
 import logging
 import math
 from typing import Any
@@ -24,6 +25,7 @@ from flask import (
     request,
     url_for,
 )
+from markupsafe import escape
 from werkzeug.wrappers import Response as BaseResponse
 
 from blog import queries
@@ -51,6 +53,7 @@ from blog.comments.spam import (
 )
 from blog.comments.tokens import check_token, client_digest, issue_token, spend_token
 from blog.models import Post, db
+from blog.plugins import Plugins
 from blog.render import RenderError
 from blog.views import render_page
 
@@ -121,9 +124,9 @@ def _refused(post: Post, error: CommentError, *, reissue: bool = True) -> Respon
     """
     token = issue_token(post.id) if reissue else None
     if _wants_json():
-        response = jsonify(error=error.message, key=error.key, token=token)
+        response = jsonify(error=_as_page_text(error.message), key=error.key, token=token)
     else:
-        html, _status = render_page(
+        page, _status = render_page(
             "comments/refused.html",
             status=error.status,
             post=post,
@@ -133,7 +136,7 @@ def _refused(post: Post, error: CommentError, *, reissue: bool = True) -> Respon
             token=token,
             post_url=_post_url(post),
         )
-        response = current_app.make_response(html)
+        response = current_app.make_response(page)
     response.status_code = error.status
     response.headers["Cache-Control"] = "no-store"
     if isinstance(error, RateLimited):
@@ -218,14 +221,42 @@ def _accept(post: Post) -> BaseResponse:
     return _answer(post, comment, "posted" if comment.status == APPROVED else "held")
 
 
+def _as_page_html(fragment: str) -> str:
+    """``fragment`` as it would read inside the page that posted it.
+
+    The script inserts the answer into a page that went through the response filters
+    (the variant the reader chose, by URL prefix or cookie, as this POST was made from
+    it); JSON does not, so the fragment runs through the same filters here, and a comment
+    written in simplified characters appears in a zh-tw page in Taiwan's characters
+    without a reload.
+    """
+    plugins: Plugins = current_app.extensions["blog.plugins"]
+    response = Response(fragment, mimetype="text/html")
+    filtered: Response = plugins.chain(
+        "blog_response_filter", "response", response, request=request
+    )
+    return str(filtered.get_data(as_text=True))
+
+
+def _as_page_text(text: str) -> str:
+    """Plain ``text`` (a notice) as it would read inside the page, like :func:`_as_page_html`."""
+    return html.unescape(_as_page_html(str(escape(text))))
+
+
 def _answer(post: Post, comment: Comment | None, notice: str) -> BaseResponse:
     anchor = f"#comment-{comment.id}" if comment is not None and notice == "posted" else "#comments"
     target = f"{_post_url(post)}?comment={notice}{anchor}"
     if _wants_json():
-        data: dict[str, Any] = {"status": notice, "message": NOTICES[notice], "url": target}
+        data: dict[str, Any] = {
+            "status": notice,
+            "message": _as_page_text(NOTICES[notice]),
+            "url": target,
+        }
         if comment is not None and notice == "posted":
             data["id"] = comment.id
-            data["html"] = render_template("comments/_comment.html", comment=comment, node=None)
+            data["html"] = _as_page_html(
+                render_template("comments/_comment.html", comment=comment, node=None)
+            )
         return jsonify(data)
     return redirect(target, 303)
 
@@ -256,7 +287,7 @@ def preview(slug: str) -> Response:
             limit=int(current_app.config["COMMENTS_MAX_CHARS"]),
             multiline=True,
         )
-        html, _lang = render_body(body, post.lang)
+        rendered, _lang = render_body(body, post.lang)
     except CommentError as error:
         response = jsonify(error=error.message, key=error.key)
         response.status_code = error.status
@@ -265,7 +296,7 @@ def preview(slug: str) -> Response:
         response = jsonify(error=f"无法渲染评论：{error}", key="body")
         response.status_code = 400
         return response
-    response = jsonify(html=html)
+    response = jsonify(html=_as_page_html(rendered))
     response.headers["Cache-Control"] = "no-store"
     return response
 

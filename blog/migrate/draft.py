@@ -45,11 +45,16 @@ class PostDraft:
     fields: PostFields | None = None
     assets: list[assets.Asset] = field(default_factory=list)
     old_path: str | None = None
+    #: More old URLs of the same post, site-absolute, perhaps with a query (``/?p=123``).
+    old_aliases: list[str] = field(default_factory=list)
     categories: list[str] = field(default_factory=list)
     error: str | None = None
     author: str = "import"
     #: Line of the source file where the body starts (after the front matter).
     body_line: int = 1
+    #: Comments that came with the post (WordPress), in the comments' import format;
+    #: their ``post`` is filled in once the post's final slug is known.
+    comments: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass

@@ -27,6 +27,7 @@ from blog.migrate.common import Conversion, parse_params
 from blog.migrate.draft import Index, Options, PostDraft
 from blog.migrate.report import CONVERTED, KEPT, UNKNOWN, FileReport
 from blog.migrate.site import Site, SourceFile
+from blog.migrate.wxr_comments import comment_items
 from blog.models import DRAFT, PUBLISHED, SCHEDULED
 from blog.posts import PostFields
 from blog.slugs import SlugError, check_slug, slug_from_title
@@ -100,6 +101,14 @@ def drafts_from_export(
         text(a, "wp:author_login"): text(a, "wp:author_display_name") or text(a, "wp:author_login")
         for a in channel.findall("wp:author", ns)
     }
+    author_ids = {
+        text(a, "wp:author_id"): text(a, "wp:author_login")
+        for a in channel.findall("wp:author", ns)
+    }
+    author_emails = {
+        text(a, "wp:author_login"): text(a, "wp:author_email").strip().lower()
+        for a in channel.findall("wp:author", ns)
+    }
     parents: dict[str, tuple[str, str]] = {}
     for category in channel.findall("wp:category", ns):
         parents[text(category, "wp:category_nicename")] = (
@@ -116,7 +125,6 @@ def drafts_from_export(
             children.setdefault(text(item, "wp:post_parent"), []).append(url)
     drafts: list[PostDraft] = []
     skipped: dict[str, int] = {}
-    comments_total = 0
     site_path = urlsplit(site.config["url"]).path.rstrip("/")
     for number, item in enumerate(items, 1):
         kind = text(item, "wp:post_type")
@@ -139,10 +147,9 @@ def drafts_from_export(
             report,
             author=authors.get(text(item, "dc:creator"), text(item, "dc:creator")) or "import",
         )
-        comments = item.findall("wp:comment", ns)
-        if comments:
-            comments_total += len(comments)
-            report.note(None, f"{len(comments)} comments not imported: comments feature pending")
+        draft.comments = comment_items(
+            item, text, ns, site.config["url"], author_ids, author_emails, report
+        )
         conversion = Conversion(report, text(item, "content:encoded"))
         body = _convert(
             conversion.body, conversion, attachments, children.get(text(item, "wp:post_id"), [])
@@ -200,21 +207,35 @@ def drafts_from_export(
         link = urlsplit(text(item, "link"))
         if link.path and link.path not in ("", "/") and not link.query:
             draft.old_path = unquote(link.path)
+        # WordPress answers /?p=ID for every post (the guid and "plain" permalinks use it)
+        # and /?page_id=ID for pages, whatever the permalink setting.
+        post_id = text(item, "wp:post_id").strip()
+        if post_id.isdigit():
+            draft.old_aliases.append(f"{site_path}/?p={post_id}")
+            if kind == "page":
+                draft.old_aliases.append(f"{site_path}/?page_id={post_id}")
+            if draft.old_path is None:
+                draft.old_path = draft.old_aliases.pop(0)
         draft.fields = fields
         index.add(source, slug, title)
         drafts.append(draft)
     site.skipped.extend(f"{path}: {n} items of type {kind}" for kind, n in sorted(skipped.items()))
-    if comments_total:
-        site.skipped.append(
-            f"{path}: {comments_total} comments not imported: comments feature pending"
-        )
     for nicename, (name, _parent) in parents.items():
         site.redirects[f"{site_path}/category/{nicename}/"] = f"/categories/{name}/"
+        site.redirects[f"{site_path}/?category_name={nicename}"] = f"/categories/{name}/"
+    for category in channel.findall("wp:category", ns):
+        term = text(category, "wp:term_id").strip()
+        name = parents.get(text(category, "wp:category_nicename"), ("", ""))[0]
+        if term.isdigit() and name:
+            site.redirects[f"{site_path}/?cat={term}"] = f"/categories/{name}/"
     for tag in channel.findall("wp:tag", ns):
-        site.redirects[f"{site_path}/tag/{text(tag, 'wp:tag_slug')}/"] = (
-            f"/tags/{html.unescape(text(tag, 'wp:tag_name'))}/"
-        )
+        slug = unquote(text(tag, "wp:tag_slug"))
+        target = f"/tags/{html.unescape(text(tag, 'wp:tag_name'))}/"
+        site.redirects[f"{site_path}/tag/{slug}/"] = target
+        site.redirects[f"{site_path}/?tag={slug}"] = target
     site.redirects[f"{site_path}/feed/"] = "/feed.xml"
+    for feed in ("rss2", "rss", "atom"):
+        site.redirects[f"{site_path}/?feed={feed}"] = "/feed.xml"
     return drafts, index
 
 

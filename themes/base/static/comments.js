@@ -12,6 +12,12 @@
   var title = form.querySelector(".comment-form-title");
   var originalTitle = title ? title.textContent : "";
   var home = form.parentNode;
+
+  // The page carries the script's words as text, so they read in the page's variant.
+  function label(name, fallback) {
+    var found = section.querySelector(".comment-labels [data-label=" + name + "]");
+    return found ? found.textContent : fallback;
+  }
   var homeNext = form.nextSibling;
 
   function refreshToken() {
@@ -36,6 +42,15 @@
     box.classList.toggle("comment-error", Boolean(isError));
   }
 
+  // "N 条评论": the heading's leading number counts the comment just inserted.
+  function countOneMore() {
+    var heading = section.querySelector("#comments-title");
+    var text = heading && heading.firstChild;
+    if (!text || text.nodeType !== 3) return;
+    var match = /^(\d+)/.exec(text.nodeValue);
+    if (match) text.nodeValue = String(Number(match[1]) + 1) + text.nodeValue.slice(match[1].length);
+  }
+
   function cancelReply() {
     parentField.value = "";
     if (title) title.textContent = originalTitle;
@@ -47,14 +62,15 @@
     if (!link) return;
     event.preventDefault();
     parentField.value = link.getAttribute("data-reply-to");
-    if (title) title.textContent = "回复 " + link.getAttribute("data-reply-name");
+    var name = link.getAttribute("data-reply-name");
+    if (title) title.textContent = label("reply", "回复") + " " + name;
     link.closest("article").appendChild(form);
     var cancel = form.querySelector(".comment-cancel");
     if (!cancel) {
       cancel = document.createElement("button");
       cancel.type = "button";
       cancel.className = "comment-cancel";
-      cancel.textContent = "取消回复";
+      cancel.textContent = label("cancel", "取消回复");
       cancel.addEventListener("click", cancelReply);
       form.querySelector("button[type=submit]").parentNode.appendChild(cancel);
     }
@@ -102,6 +118,7 @@
             }
           }
           list.appendChild(item);
+          countOneMore();
         }
         form.querySelector("textarea").value = "";
         cancelReply();
@@ -118,7 +135,7 @@
     var previewButton = document.createElement("button");
     previewButton.type = "button";
     previewButton.className = "comment-preview-button";
-    previewButton.textContent = "预览";
+    previewButton.textContent = label("preview", "预览");
     submitRow.appendChild(previewButton);
     var previewBox = document.createElement("div");
     previewBox.className = "comment-preview comment-content";
