@@ -228,14 +228,20 @@ class ContentWatch:
         self.state: ContentState | None = None
         self._checked_at = float("-inf")
         self._expires_at = float("inf")
-        self._forced = True
+        # Forced checks are counted rather than flagged: a check is owed while a request made
+        # before the last successful read started is unanswered. A flag cleared when a read
+        # starts would let a lookup that arrives mid-read use the generation it is replacing.
+        self._requested = 1
+        self._answered = 0
+        self._request_lock = threading.Lock()
         self._lock = threading.Lock()
         #: Set on every forced check: wakes the page-file watcher thread, when there is one.
         self.wake: threading.Event | None = None
 
     def force_check(self) -> None:
         """Re-read the state before the next lookup (called after a commit in this process)."""
-        self._forced = True
+        with self._request_lock:
+            self._requested += 1
         if self.wake is not None:
             self.wake.set()
 
@@ -249,15 +255,18 @@ class ContentWatch:
         return self.store.generation
 
     def _due(self, now: float) -> bool:
-        return self._forced or now - self._checked_at >= self.interval or now >= self._expires_at
+        return (
+            self._requested != self._answered
+            or now - self._checked_at >= self.interval
+            or now >= self._expires_at
+        )
 
     def _refresh(self, now: float) -> bool:
-        self._forced = False
+        requested = self._requested
         try:
             state = self.read_state()
         except Exception:
             logger.exception("cannot read the content version; serving without the page cache")
-            self._forced = True
             return False
         publish_passed = now >= self._expires_at
         previous = self.state
@@ -278,6 +287,7 @@ class ContentWatch:
                     logger.exception("cannot read the stale pages; emptying the page cache")
                     self.store.new_generation()
         self.state = state
+        self._answered = requested
         self._checked_at = now
         self._expires_at = float("inf")
         if state.next_publish is not None:
