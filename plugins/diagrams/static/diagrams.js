@@ -26,9 +26,10 @@
   }
 
   function place(block, svgText, styles) {
-    var parsed = new DOMParser().parseFromString(svgText, "image/svg+xml");
-    var svg = parsed.documentElement;
-    if (svg.nodeName !== "svg") {
+    // The HTML parser, not the XML one: labels hold HTML (<br>) that is not well-formed XML.
+    var parsed = new DOMParser().parseFromString(svgText, "text/html");
+    var svg = parsed.querySelector("svg");
+    if (!svg) {
       throw new Error("Mermaid returned no SVG");
     }
     Array.prototype.forEach.call(svg.querySelectorAll("style"), function (style) {
@@ -75,7 +76,11 @@
         return previous.then(function () {
           return window.mermaid.render(block.id, block.source).then(
             function (result) {
-              place(block, result.svg, styles);
+              try {
+                place(block, result.svg, styles);
+              } catch (error) {
+                fail(block, error);
+              }
             },
             function (error) {
               fail(block, error);
