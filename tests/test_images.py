@@ -21,6 +21,7 @@ from PIL import Image
 from werkzeug.test import TestResponse
 
 from blog.admin.models import Upload, UploadBlob
+from blog.admin.uploads import copy_uploads_to_database
 from blog.models import Post, db
 
 
@@ -251,3 +252,20 @@ def test_exif_rotated_photo_reports_its_displayed_size(client: FlaskClient) -> N
     stem = answer["url"].rsplit(".", 1)[0]
     with Image.open(io.BytesIO(client.get(f"{stem}-480.webp").data)) as copy:
         assert copy.size == (480, 800)
+
+
+def test_moving_uploads_into_the_database_takes_their_copies_along(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(UPLOAD_STORAGE="files")
+    create_user(app)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    name = uploaded(client, photo_bytes(1000, 500))["url"].rsplit("/", 1)[1]
+    stem = name.split(".")[0]
+    with app.app_context():
+        assert copy_uploads_to_database() == (1, 0)
+        stored = {row.name: row.data for row in db.session.query(UploadBlob)}
+    assert set(stored) == {name, f"{stem}-480.webp", f"{stem}-960.webp"}
+    folder = Path(app.instance_path) / "uploads"
+    assert stored[f"{stem}-960.webp"] == (folder / f"{stem}-960.webp").read_bytes()
