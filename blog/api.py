@@ -8,10 +8,12 @@ validated configuration with :func:`plugin_config`, and link their static files 
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from flask import current_app, g, has_request_context
 
+from blog.admin.uploads import UploadedImage, uploaded_images
 from blog.document import MORE_CLASS, Document, Kind, PostDraft, Segment, read_document
 from blog.elements import (
     BLOCK_ELEMENTS,
@@ -37,12 +39,15 @@ __all__ = [
     "Kind",
     "PostDraft",
     "Segment",
+    "UploadedImage",
+    "add_static_file",
     "current_variant",
     "hookimpl",
     "leaves_text_alone",
     "plugin_config",
     "read_document",
     "static_url",
+    "uploaded_images",
 ]
 
 
@@ -58,6 +63,15 @@ def plugin_config(name: str) -> Any:
 def static_url(plugin: str, path: str) -> str:
     """Return the content-hashed, cache-forever URL of ``path`` in plugin's ``static/``."""
     return str(current_app.extensions["blog.assets"].url(f"plugins/{plugin}", path))
+
+
+def add_static_file(plugin: str, name: str, path: Path) -> str:
+    """Serve ``path``, a file outside the plugin's ``static/`` (e.g. installed by npm), like
+    the plugin's own static files: as ``name`` at a content-hashed, cache-forever URL,
+    which is returned (and later given by ``static_url(plugin, name)``), and copied by
+    ``blog build``. Call it from ``blog_startup``.
+    """
+    return str(current_app.extensions["blog.assets"].add_file(f"plugins/{plugin}", name, path))
 
 
 def current_variant() -> str | None:

@@ -44,6 +44,18 @@ class Assets:
                 self.urls[key] = url
                 self.files[url] = full
 
+    def add_file(self, namespace: str, name: str, full: Path) -> str:
+        """Register one file from outside the static folders (a library installed by npm)
+        as ``name`` in ``namespace``; return its hashed URL."""
+        key = (namespace, name)
+        if key not in self.urls:
+            digest = hashlib.sha256(full.read_bytes()).hexdigest()[:12]
+            hashed = _hashed_name(PurePosixPath(name), digest)
+            url = f"{STATIC_PREFIX}{namespace}/{hashed}"
+            self.urls[key] = url
+            self.files[url] = full
+        return self.urls[key]
+
     def url(self, namespace: str, path: str) -> str:
         """Return the hashed URL of ``path`` in ``namespace``; unknown files raise KeyError."""
         try:

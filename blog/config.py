@@ -69,7 +69,7 @@ DEFAULTS: dict[str, Any] = {
 }
 
 #: The built-in plugins that ``blog init`` enables.
-BUILTIN_PLUGINS = ["math", "code", "typography", "excerpt", "opencc"]
+BUILTIN_PLUGINS = ["math", "code", "typography", "excerpt", "opencc", "images", "diagrams"]
 
 ENV_PREFIX = "BLOG_"
 

@@ -46,7 +46,8 @@ if TYPE_CHECKING:
 PROJECT = "blog"
 #: 1.1: hooks called through pluggy; ``document`` for blog_excerpt/blog_post_metadata;
 #: ``post`` is a read-only PostDraft at save time; blog_post_changed hears "rerendered".
-API_VERSION = "1.1"
+#: 1.2: ``blog.api.uploaded_images`` and ``blog.api.add_static_file``.
+API_VERSION = "1.2"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

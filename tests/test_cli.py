@@ -51,7 +51,15 @@ def test_init_creates_config_with_secret_and_database(fresh: Path) -> None:
     assert result.returncode == 0, result.stderr
     config = tomllib.loads((fresh / "config.toml").read_text(encoding="utf-8"))
     assert len(config["SECRET_KEY"]) == 64
-    assert config["PLUGINS"] == ["math", "code", "typography", "excerpt", "opencc"]
+    assert config["PLUGINS"] == [
+        "math",
+        "code",
+        "typography",
+        "excerpt",
+        "opencc",
+        "images",
+        "diagrams",
+    ]
     assert (fresh / "blog.sqlite3").is_file()
     assert oct((fresh / "config.toml").stat().st_mode & 0o777) == "0o600"
 

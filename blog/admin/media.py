@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, jsonify, request
 from sqlalchemy import select
 
 from blog.admin.blueprint import admin
@@ -45,21 +45,40 @@ def uploads() -> tuple[str, int]:
     return uploads_page()
 
 
+def wants_json() -> bool:
+    """Whether the editor's script (drop or paste an image) sent the upload."""
+    accepted = request.accept_mimetypes
+    return accepted.best_match(["text/html", "application/json"]) == "application/json"
+
+
+def upload_failed(status: int, message: str) -> tuple[str, int] | tuple[Response, int]:
+    if wants_json():
+        return jsonify(error=message), status
+    return uploads_page(status, message)
+
+
 @admin.route("/uploads/", methods=["POST"])
-def upload() -> tuple[str, int]:
+def upload() -> tuple[str, int] | tuple[Response, int]:
     file = request.files.get("file")
     if file is None or not file.filename:
-        return uploads_page(400, "请选择一个图片文件。")
+        return upload_failed(400, "请选择一个图片文件。")
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     # One byte past the limit is enough to know a file is too large.
     data = file.stream.read(limit + 1)
     try:
         added = store_upload(data, file.filename, author_name())
     except UploadError as error:
-        return uploads_page(400, str(error))
+        return upload_failed(400, str(error))
+    if wants_json():
+        return jsonify(
+            markdown=markdown_snippet(added),
+            url=f"/uploads/{added.name}",
+            width=added.width,
+            height=added.height,
+        ), 201
     return uploads_page(added=added)
 
 
-def too_large() -> tuple[str, int]:
+def too_large() -> tuple[str, int] | tuple[Response, int]:
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
-    return uploads_page(413, f"文件太大：上限为 {limit:,} 字节（UPLOAD_MAX_BYTES）。")
+    return upload_failed(413, f"文件太大：上限为 {limit:,} 字节（UPLOAD_MAX_BYTES）。")

@@ -61,6 +61,15 @@ class Upload(db.Model):  # type: ignore[name-defined]
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: Pixel size, read at upload (``None`` for uploads stored before sizes were kept).
+    width: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    height: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    #: Widths of the WebP variants stored beside the original, e.g. ``"480,960"``; empty
+    #: when there are none (animated or small images).
+    variant_widths: Mapped[str] = mapped_column(String(100), default="", server_default="")
+
+    def widths(self) -> list[int]:
+        return [int(w) for w in self.variant_widths.split(",") if w]
 
 
 class UploadBlob(db.Model):  # type: ignore[name-defined]

@@ -48,7 +48,7 @@ def _csrf_failed(error: CSRFError) -> tuple[str, int]:
     )
 
 
-def _too_large(error: RequestEntityTooLarge) -> Response | tuple[str, int]:
+def _too_large(error: RequestEntityTooLarge) -> Response | tuple[str | Response, int]:
     if request.blueprint == "admin" and current_user() is not None:
         return media.too_large()
     return error.get_response()
