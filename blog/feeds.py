@@ -74,6 +74,10 @@ ATOM_TEMPLATE = _templates.from_string(
 {% for term in entry.categories %}
 <category term="{{ term }}"/>
 {% endfor %}
+{% if entry.series %}
+<category term="{{ entry.series.term }}" scheme="{{ entry.series.scheme }}" \
+label="{{ entry.series.label }}"/>
+{% endif %}
 <summary type="text">{{ entry.summary }}</summary>
 {% if entry.content is not none %}
 <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">{{ entry.content }}</div></content>
@@ -251,6 +255,18 @@ def _feed_posts(category: Category | None = None, tag: Tag | None = None) -> lis
     )
 
 
+def _series_category(post: Post) -> dict[str, str] | None:
+    """The Atom category naming ``post``'s series; its scheme is the series page's URL."""
+    if not post.series:
+        return None
+    name = _xml_text(post.series)
+    return {
+        "term": name,
+        "scheme": current_absolute_url("public.series", name=post.series),
+        "label": display_text(f"系列：{name}", "title"),
+    }
+
+
 def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) -> Response:
     config = current_app.config
     full = bool(config["FEED_FULL_CONTENT"])
@@ -268,6 +284,7 @@ def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) 
                 for name in ([post.category.name] if post.category else [])
                 + [t.name for t in post.tags]
             ],
+            "series": _series_category(post),
             "summary": display_text(_xml_text(post.excerpt), "excerpt"),
             "content": html_to_xhtml(post.body_html, root) if full else None,
         }

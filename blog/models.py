@@ -93,6 +93,12 @@ class Post(db.Model):  # type: ignore[name-defined]
     #: ``[{"plugin", "hook", "error"}]`` when a plugin failed during the last render.
     render_problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Copies of front matter ``pinned``/``series``/``series_order`` (``meta`` stays the
+    #: truth, as exported), kept in columns so the home page and a series page are one
+    #: indexed read. ``pinned`` is a rank (Hexo's ``sticky: N``; 0 means not pinned).
+    pinned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    series: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    series_order: Mapped[int | None] = mapped_column(Integer, default=None)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)

@@ -50,6 +50,48 @@ class ConflictError(Exception):
         self.current = current
 
 
+#: The longest series name (it is a URL segment and a column of that width).
+MAX_SERIES_NAME = 200
+
+
+def pinned_rank(meta: dict[str, Any]) -> int:
+    """How high ``meta["pinned"]`` puts a post on the home page (0: not pinned).
+
+    ``true`` is rank 1; Hexo's ``sticky: N`` / ``top: N`` (mapped to ``pinned: N`` on import)
+    keep their number, higher first, as Hexo orders them.
+    """
+    value = meta.get("pinned")
+    if value is True:
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return 0
+
+
+def series_of(meta: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The series name and part number set in ``meta``, checked.
+
+    The name becomes a URL path segment and, in the static build, a folder name, so a
+    ``/``, a ``\\`` or a name made only of dots (``..``) is refused rather than rewritten.
+    """
+    name, order = meta.get("series"), meta.get("series_order")
+    if name is not None:
+        if not isinstance(name, str):
+            raise FieldError("series", "must be text, such as `series: 从零写编译器`")
+        name = name.strip()
+        if any(c in name for c in "/\\"):
+            raise FieldError("series", f"{name!r} must not contain '/' or '\\'")
+        if name and not name.strip("."):
+            raise FieldError("series", f"{name!r} is not a usable name")
+        if len(name) > MAX_SERIES_NAME:
+            raise FieldError("series", f"is longer than {MAX_SERIES_NAME} characters")
+    if order is not None and (
+        isinstance(order, bool) or not isinstance(order, int) or not 0 <= order < 2**31
+    ):
+        raise FieldError("series_order", f"must be a whole number such as 1, 2, 3, got {order!r}")
+    return name or None, order
+
+
 #: A sanity bound, not a style rule: real blogs tag posts with 100+ keywords (the importer
 #: warns past ``blog.migrate.draft.TAG_WARNING``).
 MAX_TAGS = 1000
@@ -98,6 +140,7 @@ class PostFields:
         for name in [*self.tags, self.category or ""]:
             if len(name) > 200:
                 raise FieldError("tags", "a tag or category name is longer than 200 characters")
+        series_of(self.meta)
 
 
 def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
@@ -327,6 +370,8 @@ def _save_once(
         post.lang = fields.lang
         post.kind = fields.kind
         post.meta = dict(fields.meta)
+        post.pinned = pinned_rank(post.meta)
+        post.series, post.series_order = series_of(post.meta)
         if fields.status == DRAFT:
             post.status = DRAFT
             post.published_at = fields.published_at or post.published_at

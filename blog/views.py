@@ -81,7 +81,16 @@ def index(number: int = 1) -> tuple[str, int]:
     def url_for_page(n: int) -> str:
         return url_for("public.index") if n == 1 else url_for("public.index", number=n)
 
-    return render_page("index.html", posts=page.posts, **pagination_urls(page, url_for_page))
+    # Pinned posts head the first page only, each shown once; the numbered pages below keep
+    # their plain date order, so page boundaries (and old links to page n) never move.
+    pinned = queries.pinned_posts() if number == 1 else []
+    pinned_ids = {p.id for p in pinned}
+    return render_page(
+        "index.html",
+        posts=[p for p in page.posts if p.id not in pinned_ids],
+        pinned_posts=pinned,
+        **pagination_urls(page, url_for_page),
+    )
 
 
 def _moved(slug: str, kind: str) -> Response:
@@ -99,7 +108,21 @@ def post(slug: str) -> tuple[str, int] | Response:
     if found is None:
         return _moved(slug, "post")
     older, newer = queries.neighbours(found)
-    return render_page("post.html", post=found, prev_post=older, next_post=newer)
+    return render_page(
+        "post.html",
+        post=found,
+        prev_post=older,
+        next_post=newer,
+        series=queries.series_place(found),
+    )
+
+
+@public.route("/series/<name>/")
+def series(name: str) -> tuple[str, int]:
+    parts = queries.series_parts(name)
+    if not parts:
+        abort(404)
+    return render_page("series.html", series_name=name, posts=parts)
 
 
 @public.route("/pages/<slug>/")
