@@ -248,7 +248,8 @@ def _feed_posts(category: Category | None = None, tag: Tag | None = None) -> lis
     return list(
         db.session.scalars(
             select(Post)
-            .where(Post.id.in_(listed))
+            # A protected post is never in a feed: a reader cannot unlock it there.
+            .where(Post.id.in_(listed), Post.password_hash.is_(None))
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(FEED_ENTRIES)
         )
@@ -372,12 +373,17 @@ def sitemap_pages() -> list[dict[str, Any]]:
     newest = max((row.updated_at for row in rows), default=None)
     pages = list(_listing_pages("public.index", len(rows), newest))
     pages.append(_sitemap_page(site_path("public.archive"), newest))
+    # Protected posts are not offered to search engines (their locked page says nothing).
     posts = db.session.execute(
-        select(Post.slug, Post.updated_at).where(queries.public_condition()).order_by(Post.id)
+        select(Post.slug, Post.updated_at)
+        .where(queries.public_condition(), Post.password_hash.is_(None))
+        .order_by(Post.id)
     ).all()
     pages += [_sitemap_page(site_path("public.post", slug=p.slug), p.updated_at) for p in posts]
     standalone = db.session.execute(
-        select(Post.slug, Post.updated_at).where(queries.public_condition("page"))
+        select(Post.slug, Post.updated_at).where(
+            queries.public_condition("page"), Post.password_hash.is_(None)
+        )
     ).all()
     pages += [
         _sitemap_page(site_path("public.standalone_page", slug=p.slug), p.updated_at)

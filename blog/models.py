@@ -99,9 +99,16 @@ class Post(db.Model):  # type: ignore[name-defined]
     pinned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     series: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
     series_order: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: Set for a password-protected post (werkzeug's salted hash; the password itself is
+    #: never stored, not even in revisions): its body reaches only readers who unlocked it.
+    password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)
+
+    @property
+    def is_protected(self) -> bool:
+        return self.password_hash is not None
 
     @property
     def is_public(self) -> bool:

@@ -21,8 +21,9 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from blog import queries
-from blog.models import db
+from blog import protected, queries
+from blog.build.pages import STATIC_SITE_KEY
+from blog.models import Post, db
 from blog.plugins import Plugins
 
 logger = logging.getLogger("blog.views")
@@ -102,19 +103,34 @@ def _moved(slug: str, kind: str) -> Response:
     return redirect(url_for(endpoint, slug=target.slug), 301)
 
 
+def _protected_answer(found: Post) -> Response | None:
+    """For a protected post: the locked page, or ``None`` when this reader unlocked it."""
+    if not found.is_protected:
+        return None
+    if request.environ.get(STATIC_SITE_KEY):
+        abort(404)  # a static copy cannot check a password: the post is left out
+    if not protected.is_unlocked(found):
+        return protected.locked_page(found)
+    return None
+
+
+def _post_page(found: Post, **context: Any) -> tuple[str, int] | Response:
+    locked = _protected_answer(found)
+    if locked is not None:
+        return locked
+    body, status = render_page("post.html", post=found, **context)
+    if found.is_protected:
+        return protected.unlocked_headers(Response(body, status=status, mimetype="text/html"))
+    return body, status
+
+
 @public.route("/posts/<slug>/")
 def post(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug)
     if found is None:
         return _moved(slug, "post")
     older, newer = queries.neighbours(found)
-    return render_page(
-        "post.html",
-        post=found,
-        prev_post=older,
-        next_post=newer,
-        series=queries.series_place(found),
-    )
+    return _post_page(found, prev_post=older, next_post=newer, series=queries.series_place(found))
 
 
 @public.route("/series/<name>/")
@@ -130,7 +146,7 @@ def standalone_page(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug, kind="page")
     if found is None:
         return _moved(slug, "page")
-    return render_page("post.html", post=found, prev_post=None, next_post=None)
+    return _post_page(found, prev_post=None, next_post=None)
 
 
 def _listing(kind: str, name: str, number: int) -> tuple[str, int]:

@@ -195,6 +195,10 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
         abort(400)
     version = request.form.get("version", type=int)
     data = {key: request.form[key] for key in FORM_KEYS if key in request.form}
+    if request.form.get("password"):
+        data["password"] = request.form["password"]
+    if request.form.get("unprotect") == "1":
+        data["unprotect"] = "1"
     if "pinned" in request.form:
         # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
         data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"

@@ -27,6 +27,7 @@ EDITABLE_KEYS = (
     "pinned",
     "series",
     "series_order",
+    "password",
 )
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 
@@ -134,6 +135,15 @@ def merge_fields(
         _set_meta(fields.meta, "pinned", parse_pinned(data["pinned"], fields.meta.get("pinned")))
     if "series" in data:
         _set_meta(fields.meta, "series", _text(data, "series", "").strip() or None)
+    if "password" in data:
+        # A form's empty box (or JSON null) keeps the password; "" in JSON removes it.
+        value = data["password"]
+        if value is not None and not isinstance(value, str):
+            raise FieldError("password", "must be a string")
+        if value or (strict_keys and value == ""):
+            fields.password = value
+    if data.get("unprotect") == "1":
+        fields.password = ""
     if "series_order" in data:
         _set_meta(fields.meta, "series_order", parse_series_order(data["series_order"]))
     fields.title = fields.title.strip()

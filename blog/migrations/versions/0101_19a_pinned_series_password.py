@@ -1,6 +1,6 @@
-"""posts: pinned rank, series name and order (copied from front matter at save)
+"""posts: pinned rank, series name and order (copied from front matter), password hash
 
-Revision ID: 0101_19a_pinned_series
+Revision ID: 0101_19a_pinned_series_password
 Revises: 0100_18_comments
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0101_19a_pinned_series"
+revision = "0101_19a_pinned_series_password"
 down_revision = "0100_18_comments"
 branch_labels = None
 depends_on = None
@@ -29,6 +29,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("pinned", sa.Integer(), nullable=False, server_default="0"))
         batch.add_column(sa.Column("series", sa.String(length=200), nullable=True))
         batch.add_column(sa.Column("series_order", sa.Integer(), nullable=True))
+        batch.add_column(sa.Column("password_hash", sa.String(length=300), nullable=True))
     op.create_index("ix_posts_series", "posts", ["series"])
     # Posts saved (or imported from Hexo/WordPress) before this revision kept these keys in
     # ``meta`` only: copy them so they are pinned and listed as their authors asked.
@@ -63,6 +64,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_posts_series", table_name="posts")
     with op.batch_alter_table("posts") as batch:
+        batch.drop_column("password_hash")
         batch.drop_column("series_order")
         batch.drop_column("series")
         batch.drop_column("pinned")
