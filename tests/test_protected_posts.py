@@ -308,7 +308,7 @@ def test_reader_unlocks_a_real_post_in_chromium(
         fields.password = PASSWORD
         save_post(fields, author="t", post=post)
         slug, title = post.slug, post.title
-    shots = Path(os.environ.get("BLOG_SCREENSHOTS") or tmp_path / "shots")
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path / "shots")
     shots.mkdir(parents=True, exist_ok=True)
     server = serve_in_thread(app, threads=2)
     base = next(server)
