@@ -373,6 +373,8 @@ def sitemap_pages() -> list[dict[str, Any]]:
     newest = max((row.updated_at for row in rows), default=None)
     pages = list(_listing_pages("public.index", len(rows), newest))
     pages.append(_sitemap_page(site_path("public.archive"), newest))
+    if queries.has_links():
+        pages.append(_sitemap_page(site_path("public.links"), None))
     # Protected posts are not offered to search engines (their locked page says nothing).
     posts = db.session.execute(
         select(Post.slug, Post.updated_at)

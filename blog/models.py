@@ -143,6 +143,21 @@ class User(db.Model):  # type: ignore[name-defined]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class Link(db.Model):  # type: ignore[name-defined]
+    """One entry of the links page (友链): another site the author recommends."""
+
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    #: The name of an upload (``/uploads/<avatar>``), checked like every upload; "" for none.
+    avatar: Mapped[str] = mapped_column(String(80), default="")
+    #: Lower first; equal positions in the order the links were added.
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class StalePage(db.Model):  # type: ignore[name-defined]
     """A path prefix whose cached pages a change made stale (see ``blog/cache.py``)."""
 

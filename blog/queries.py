@@ -22,6 +22,7 @@ from blog.models import (
     PUBLISHED,
     SCHEDULED,
     Category,
+    Link,
     Post,
     SiteState,
     SlugRedirect,
@@ -344,3 +345,13 @@ def series_place(post: Post) -> SeriesPlace | None:
         previous=(rows[at - 1].slug, rows[at - 1].title) if at > 0 else None,
         next=(rows[at + 1].slug, rows[at + 1].title) if at + 1 < len(rows) else None,
     )
+
+
+def links() -> list[Link]:
+    """The links page's entries in the author's order."""
+    return list(db.session.scalars(select(Link).order_by(Link.position, Link.id)))
+
+
+def has_links() -> bool:
+    """Whether the links page has anything to show (the site menu links to it only then)."""
+    return db.session.scalar(select(Link.id).limit(1)) is not None

@@ -48,6 +48,7 @@ def render_page(template: str, status: int = 200, **context: Any) -> tuple[str, 
             url for urls in plugins.hooks.blog_head_assets(request=request) for url in urls
         ],
         "template_name": template,
+        "has_links_page": queries.has_links(),
     }
     page_context.update(context)
     for extra in plugins.hooks.blog_template_context(request=request, template=template):
@@ -181,6 +182,14 @@ def category(name: str, number: int = 1) -> tuple[str, int]:
 @public.route("/tags/<name>/page/<int:number>/")
 def tag(name: str, number: int = 1) -> tuple[str, int]:
     return _listing("tag", name, number)
+
+
+@public.route("/links/")
+def links() -> tuple[str, int]:
+    entries = queries.links()
+    if not entries:
+        abort(404)
+    return render_page("links.html", links=entries)
 
 
 @public.route("/archive/")

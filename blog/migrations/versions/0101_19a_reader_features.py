@@ -1,6 +1,6 @@
-"""posts: pinned rank, series name and order (copied from front matter), password hash
+"""posts: pinned rank, series name and order (from front matter), password hash; links (友链)
 
-Revision ID: 0101_19a_pinned_series_password
+Revision ID: 0101_19a_reader_features
 Revises: 0100_18_comments
 """
 
@@ -10,7 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0101_19a_pinned_series_password"
+revision = "0101_19a_reader_features"
 down_revision = "0100_18_comments"
 branch_labels = None
 depends_on = None
@@ -31,6 +31,17 @@ def upgrade() -> None:
         batch.add_column(sa.Column("series_order", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("password_hash", sa.String(length=300), nullable=True))
     op.create_index("ix_posts_series", "posts", ["series"])
+    op.create_table(
+        "links",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("url", sa.String(length=500), nullable=False),
+        sa.Column("description", sa.String(length=300), nullable=False),
+        sa.Column("avatar", sa.String(length=80), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id"),
+    )
     # Posts saved (or imported from Hexo/WordPress) before this revision kept these keys in
     # ``meta`` only: copy them so they are pinned and listed as their authors asked.
     bind = op.get_bind()
@@ -62,6 +73,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_table("links")
     op.drop_index("ix_posts_series", table_name="posts")
     with op.batch_alter_table("posts") as batch:
         batch.drop_column("password_hash")
