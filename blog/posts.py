@@ -72,10 +72,15 @@ def pinned_rank(meta: dict[str, Any]) -> int:
 def series_of(meta: dict[str, Any]) -> tuple[str | None, int | None]:
     """The series name and part number set in ``meta``, checked.
 
-    The name becomes a URL path segment and, in the static build, a folder name, so a
-    ``/``, a ``\\`` or a name made only of dots (``..``) is refused rather than rewritten.
+    A list (Hugo's ``series: [name]``) names its first entry. The name becomes a URL path
+    segment and, in the static build, a folder name, so a ``/``, a ``\\`` or a name made
+    only of dots (``..``) is refused rather than rewritten.
     """
     name, order = meta.get("series"), meta.get("series_order")
+    if isinstance(name, list) and name:
+        name = name[0]
+    elif isinstance(name, list):
+        name = None
     if name is not None:
         if not isinstance(name, str):
             raise FieldError("series", "must be text, such as `series: 从零写编译器`")

@@ -286,6 +286,8 @@ def test_static_build_leaves_the_protected_post_out(
     assert (out / "posts" / "open" / "index.html").is_file()
     assert not (out / "posts" / "locked").exists()
     assert not (out / "zh-tw" / "posts" / "locked").exists()
+    home = (out / "index.html").read_text("utf-8")
+    assert "受保护的文章" in home and 'href="/posts/locked/"' not in home  # listed, unlinked
     for path in out.rglob("*"):
         if path.is_file() and path.suffix in (".html", ".xml", ".json", ".txt", ".js"):
             assert SECRET not in path.read_text("utf-8", errors="replace"), path

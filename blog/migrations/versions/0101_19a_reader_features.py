@@ -58,6 +58,8 @@ def upgrade() -> None:
         if not isinstance(meta, dict):
             continue
         series = meta.get("series")
+        if isinstance(series, list):
+            series = series[0] if series else None  # Hugo's taxonomy form
         if not isinstance(series, str) or any(c in series for c in "/\\") or not series.strip(". "):
             series = None  # a name the save-time check refuses: the author fixes it on edit
         order = meta.get("series_order")
