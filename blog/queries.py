@@ -16,6 +16,7 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer
 
 from blog.models import (
@@ -354,4 +355,13 @@ def links() -> list[Link]:
 
 def has_links() -> bool:
     """Whether the links page has anything to show (the site menu links to it only then)."""
-    return db.session.scalar(select(Link.id).limit(1)) is not None
+    try:
+        return db.session.scalar(select(Link.id).limit(1)) is not None
+    except SQLAlchemyError:
+        # Asked while drawing any page, the error pages included: a database that is away
+        # (or not yet upgraded) must not turn a themed 404 or 500 into a bare one.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.remove()
+        return False
