@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import db as database
-from blog import feeds, health, render_budget, search, views
+from blog import feeds, health, protected, render_budget, search, views
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
@@ -107,6 +107,7 @@ def create_app(
     render_budget.init_app(app)
     init_admin(app)
     init_comments(app, admin_csrf)
+    protected.init_app(app, admin_csrf)
     plugins.hooks.blog_register_routes(app=app)
 
     variants: list[str] = []

@@ -50,6 +50,7 @@ from blog import queries
 from blog.models import StalePage, db, utcnow
 from blog.page_files import PageFiles, Watcher
 from blog.plugins import Plugins
+from blog.protected import COOKIE_PREFIX
 from blog.variants import VariantPrefixMiddleware
 
 logger = logging.getLogger("blog.cache")
@@ -490,6 +491,8 @@ class PageCacheMiddleware:
         cookies = environ.get("HTTP_COOKIE")
         if cookies and _has_cookie(cookies, self.session_cookie):
             return None
+        if cookies and COOKIE_PREFIX in cookies:
+            return None  # a reader who unlocked a protected post (blog/protected.py)
         path = environ.get("PATH_INFO", "")
         prefix, rest = self.prefixes.split(path)
         if rest.startswith(UNCACHED_PREFIXES):

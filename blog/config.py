@@ -45,6 +45,11 @@ DEFAULTS: dict[str, Any] = {
     "SESSION_HOURS": 12,
     "LOGIN_ATTEMPTS": 5,
     "FEED_FULL_CONTENT": True,
+    # Password-protected posts (blog/protected.py; docs/writing.md).
+    "POST_UNLOCK_HOURS": 24.0,
+    "POST_UNLOCK_ATTEMPTS": 5,
+    "POST_UNLOCK_ATTEMPTS_PER_POST": 50,
+    "POST_UNLOCK_WINDOW_SECONDS": 300,
     # Reader comments (blog/comments/); docs/comments.md explains each key.
     "COMMENTS_ENABLED": True,
     "COMMENTS_CLOSE_AFTER_DAYS": 0,

@@ -74,6 +74,10 @@ ATOM_TEMPLATE = _templates.from_string(
 {% for term in entry.categories %}
 <category term="{{ term }}"/>
 {% endfor %}
+{% if entry.series %}
+<category term="{{ entry.series.term }}" scheme="{{ entry.series.scheme }}" \
+label="{{ entry.series.label }}"/>
+{% endif %}
 <summary type="text">{{ entry.summary }}</summary>
 {% if entry.content is not none %}
 <content type="xhtml"><div xmlns="http://www.w3.org/1999/xhtml">{{ entry.content }}</div></content>
@@ -244,11 +248,24 @@ def _feed_posts(category: Category | None = None, tag: Tag | None = None) -> lis
     return list(
         db.session.scalars(
             select(Post)
-            .where(Post.id.in_(listed))
+            # A protected post is never in a feed: a reader cannot unlock it there.
+            .where(Post.id.in_(listed), Post.password_hash.is_(None))
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(FEED_ENTRIES)
         )
     )
+
+
+def _series_category(post: Post) -> dict[str, str] | None:
+    """The Atom category naming ``post``'s series; its scheme is the series page's URL."""
+    if not post.series:
+        return None
+    name = _xml_text(post.series)
+    return {
+        "term": name,
+        "scheme": current_absolute_url("public.series", name=post.series),
+        "label": display_text(f"系列：{name}", "title"),
+    }
 
 
 def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) -> Response:
@@ -268,6 +285,7 @@ def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) 
                 for name in ([post.category.name] if post.category else [])
                 + [t.name for t in post.tags]
             ],
+            "series": _series_category(post),
             "summary": display_text(_xml_text(post.excerpt), "excerpt"),
             "content": html_to_xhtml(post.body_html, root) if full else None,
         }
@@ -355,12 +373,19 @@ def sitemap_pages() -> list[dict[str, Any]]:
     newest = max((row.updated_at for row in rows), default=None)
     pages = list(_listing_pages("public.index", len(rows), newest))
     pages.append(_sitemap_page(site_path("public.archive"), newest))
+    if queries.has_links():
+        pages.append(_sitemap_page(site_path("public.links"), None))
+    # Protected posts are not offered to search engines (their locked page says nothing).
     posts = db.session.execute(
-        select(Post.slug, Post.updated_at).where(queries.public_condition()).order_by(Post.id)
+        select(Post.slug, Post.updated_at)
+        .where(queries.public_condition(), Post.password_hash.is_(None))
+        .order_by(Post.id)
     ).all()
     pages += [_sitemap_page(site_path("public.post", slug=p.slug), p.updated_at) for p in posts]
     standalone = db.session.execute(
-        select(Post.slug, Post.updated_at).where(queries.public_condition("page"))
+        select(Post.slug, Post.updated_at).where(
+            queries.public_condition("page"), Post.password_hash.is_(None)
+        )
     ).all()
     pages += [
         _sitemap_page(site_path("public.standalone_page", slug=p.slug), p.updated_at)

@@ -26,6 +26,7 @@ KNOWN_KEYS = frozenset(
         "published",
         "lang",
         "kind",
+        "password",
     ]
 )
 LANGS = ("zh-Hans", "zh-Hant", "en")

@@ -93,9 +93,22 @@ class Post(db.Model):  # type: ignore[name-defined]
     #: ``[{"plugin", "hook", "error"}]`` when a plugin failed during the last render.
     render_problems: Mapped[list[dict[str, str]] | None] = mapped_column(JSON, default=None)
     version: Mapped[int] = mapped_column(Integer, default=1)
+    #: Copies of front matter ``pinned``/``series``/``series_order`` (``meta`` stays the
+    #: truth, as exported), kept in columns so the home page and a series page are one
+    #: indexed read. ``pinned`` is a rank (Hexo's ``sticky: N``; 0 means not pinned).
+    pinned: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    series: Mapped[str | None] = mapped_column(String(200), default=None, index=True)
+    series_order: Mapped[int | None] = mapped_column(Integer, default=None)
+    #: Set for a password-protected post (werkzeug's salted hash; the password itself is
+    #: never stored, not even in revisions): its body reaches only readers who unlocked it.
+    password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)
+
+    @property
+    def is_protected(self) -> bool:
+        return self.password_hash is not None
 
     @property
     def is_public(self) -> bool:
@@ -127,6 +140,21 @@ class User(db.Model):  # type: ignore[name-defined]
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
     password_hash: Mapped[str] = mapped_column(String(300))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Link(db.Model):  # type: ignore[name-defined]
+    """One entry of the links page (友链): another site the author recommends."""
+
+    __tablename__ = "links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    url: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str] = mapped_column(String(300), default="")
+    #: The name of an upload (``/uploads/<avatar>``), checked like every upload; "" for none.
+    avatar: Mapped[str] = mapped_column(String(80), default="")
+    #: Lower first; equal positions in the order the links were added.
+    position: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 

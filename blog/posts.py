@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from werkzeug.security import check_password_hash, generate_password_hash
 
 from blog.frontmatter import KNOWN_KEYS, LANGS, Document, as_list, json_safe
 from blog.models import (
@@ -50,6 +51,57 @@ class ConflictError(Exception):
         self.current = current
 
 
+#: The longest series name (it is a URL segment and a column of that width).
+MAX_SERIES_NAME = 200
+
+
+def pinned_rank(meta: dict[str, Any]) -> int:
+    """How high ``meta["pinned"]`` puts a post on the home page (0: not pinned).
+
+    ``true`` is rank 1; Hexo's ``sticky: N`` / ``top: N`` (mapped to ``pinned: N`` on import)
+    keep their number, higher first, as Hexo orders them.
+    """
+    value = meta.get("pinned")
+    if value is True:
+        return 1
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    return 0
+
+
+def series_of(meta: dict[str, Any]) -> tuple[str | None, int | None]:
+    """The series name and part number set in ``meta``, checked.
+
+    A list (Hugo's ``series: [name]``) names its first entry. The name becomes a URL path
+    segment and, in the static build, a folder name, so a ``/``, a ``\\`` or a name made
+    only of dots (``..``) is refused rather than rewritten.
+    """
+    name, order = meta.get("series"), meta.get("series_order")
+    if isinstance(name, list) and name:
+        name = name[0]
+    elif isinstance(name, list):
+        name = None
+    if name is not None:
+        if not isinstance(name, str):
+            raise FieldError("series", "must be text, such as `series: 从零写编译器`")
+        name = name.strip()
+        if any(c in name for c in "/\\"):
+            raise FieldError("series", f"{name!r} must not contain '/' or '\\'")
+        if name and not name.strip("."):
+            raise FieldError("series", f"{name!r} is not a usable name")
+        if len(name) > MAX_SERIES_NAME:
+            raise FieldError("series", f"is longer than {MAX_SERIES_NAME} characters")
+    if order is not None and (
+        isinstance(order, bool) or not isinstance(order, int) or not 0 <= order < 2**31
+    ):
+        raise FieldError("series_order", f"must be a whole number such as 1, 2, 3, got {order!r}")
+    return name or None, order
+
+
+#: The longest post password (it is hashed; the bound only keeps hashing cheap).
+MAX_PASSWORD = 200
+
+
 #: A sanity bound, not a style rule: real blogs tag posts with 100+ keywords (the importer
 #: warns past ``blog.migrate.draft.TAG_WARNING``).
 MAX_TAGS = 1000
@@ -70,6 +122,8 @@ class PostFields:
     tags: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     kind: str = "post"
+    #: A new password for the post: ``None`` keeps the current one, ``""`` removes it.
+    password: str | None = None
 
     def validate(self) -> None:
         # The slug has its own, stricter check (`check_slug`), with its own error.
@@ -98,6 +152,11 @@ class PostFields:
         for name in [*self.tags, self.category or ""]:
             if len(name) > 200:
                 raise FieldError("tags", "a tag or category name is longer than 200 characters")
+        series_of(self.meta)
+        if self.password is not None:
+            check_text("password", self.password)
+            if len(self.password) > MAX_PASSWORD:
+                raise FieldError("password", f"is longer than {MAX_PASSWORD} characters")
 
 
 def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
@@ -142,7 +201,17 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
         tags=list(dict.fromkeys(as_list(data.get("tags")))),
         meta={k: json_safe(v) for k, v in data.items() if k not in KNOWN_KEYS},
         kind=str(data.get("kind", "post")),
+        password=_password(data),
     )
+
+
+def _password(data: dict[str, Any]) -> str | None:
+    # `password:` (Hexo's hexo-blog-encrypt, Hugo themes): a number or empty means what it
+    # shows; absent means "leave the post as it is".
+    if "password" not in data:
+        return None
+    value = data["password"]
+    return "" if value is None or value is False else str(value)
 
 
 def _insert_missing_names(model: type[Category] | type[Tag], names: list[str]) -> None:
@@ -256,7 +325,26 @@ def same_content(post: Post, fields: PostFields) -> bool:
         and current["published_at"] == published
         and (post.status == DRAFT) == (fields.status == DRAFT)
         and post.deleted_at is None
+        and (fields.password is None or password_is(post, fields.password))
     )
+
+
+def password_is(post: Post, password: str) -> bool:
+    """Whether ``password`` is what currently protects ``post`` (``""``: not protected)."""
+    if post.password_hash is None:
+        return password == ""
+    return password != "" and check_password_hash(post.password_hash, password)
+
+
+def _set_password(post: Post, fields: PostFields) -> None:
+    """Apply ``fields.password`` (or a WordPress import's ``meta["password"]``) to ``post``."""
+    legacy = post.meta.pop("password", None)  # never kept in clear, nor in revisions
+    wanted = fields.password if fields.password is not None else legacy
+    if wanted is None:
+        return
+    wanted = str(wanted)
+    if not password_is(post, wanted):
+        post.password_hash = generate_password_hash(wanted) if wanted else None
 
 
 #: A save that lost a race for a unique value (a slug chosen at the same moment, a deadlock
@@ -327,6 +415,9 @@ def _save_once(
         post.lang = fields.lang
         post.kind = fields.kind
         post.meta = dict(fields.meta)
+        post.pinned = pinned_rank(post.meta)
+        post.series, post.series_order = series_of(post.meta)
+        _set_password(post, fields)
         if fields.status == DRAFT:
             post.status = DRAFT
             post.published_at = fields.published_at or post.published_at

@@ -16,12 +16,14 @@ from typing import Any
 
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer
 
 from blog.models import (
     PUBLISHED,
     SCHEDULED,
     Category,
+    Link,
     Post,
     SiteState,
     SlugRedirect,
@@ -278,3 +280,94 @@ def content_version() -> int:
     """The site's content version (bumped by every write, read by the page cache)."""
     value = db.session.scalar(select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY))
     return int(value or 0)
+
+
+#: At most this many pinned posts head the home page (the rest stay in their place by date).
+MAX_PINNED = 10
+
+
+def pinned_posts() -> list[Post]:
+    """Public posts pinned to the top of the home page, highest rank, then newest, first."""
+    return list(
+        db.session.scalars(
+            listing_query()
+            .where(Post.pinned > 0)
+            .order_by(Post.pinned.desc(), Post.published_at.desc(), Post.id.desc())
+            .limit(MAX_PINNED)
+        )
+    )
+
+
+def _series_order() -> tuple[Any, ...]:
+    # Numbered parts first by number, then unnumbered ones by date (works on both databases,
+    # which disagree on where NULLs sort).
+    return (
+        Post.series_order.is_(None),
+        Post.series_order,
+        Post.published_at,
+        Post.id,
+    )
+
+
+def series_parts(name: str) -> list[Post]:
+    """Every public part of the series ``name`` in reading order (no body columns)."""
+    return list(
+        db.session.scalars(listing_query().where(Post.series == name).order_by(*_series_order()))
+    )
+
+
+@dataclass
+class SeriesPlace:
+    """Where a post stands in its series: part ``number`` of ``count``, with its neighbours."""
+
+    name: str
+    number: int
+    count: int
+    previous: tuple[str, str] | None  # (slug, title)
+    next: tuple[str, str] | None
+
+
+def series_place(post: Post) -> SeriesPlace | None:
+    """The series navigation of ``post``, or ``None`` when it belongs to no public series.
+
+    Reads only (id, slug, title) of the parts, so a series of thousands costs one narrow
+    indexed read.
+    """
+    if not post.series:
+        return None
+    rows = db.session.execute(
+        listing_query()
+        .where(Post.series == post.series)
+        .with_only_columns(Post.id, Post.slug, Post.title)
+        .order_by(*_series_order())
+    ).all()
+    ids = [row.id for row in rows]
+    if post.id not in ids:
+        return None
+    at = ids.index(post.id)
+    return SeriesPlace(
+        name=post.series,
+        number=at + 1,
+        count=len(rows),
+        previous=(rows[at - 1].slug, rows[at - 1].title) if at > 0 else None,
+        next=(rows[at + 1].slug, rows[at + 1].title) if at + 1 < len(rows) else None,
+    )
+
+
+def links() -> list[Link]:
+    """The links page's entries in the author's order."""
+    return list(db.session.scalars(select(Link).order_by(Link.position, Link.id)))
+
+
+def has_links() -> bool:
+    """Whether the links page has anything to show (the site menu links to it only then)."""
+    try:
+        return db.session.scalar(select(Link.id).limit(1)) is not None
+    except SQLAlchemyError:
+        # Asked while drawing any page, the error pages included: a database that is away
+        # (or not yet upgraded) must not turn a themed 404 or 500 into a bare one.
+        try:
+            db.session.rollback()
+        except SQLAlchemyError:
+            db.session.remove()
+        return False

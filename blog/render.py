@@ -323,6 +323,13 @@ def store_render(post: Post, rendered: Rendered) -> None:
     post.excerpt = rendered.excerpt
     post.toc = rendered.toc
     post.render_meta = rendered.render_meta
+    if post.password_hash is not None:
+        # Listings, feeds, meta descriptions and previews read these: for a protected post
+        # they would give its text away, so they are never stored (the body stays, served
+        # only to readers who unlocked it).
+        post.excerpt = ""
+        post.toc = []
+        post.render_meta = {k: v for k, v in rendered.render_meta.items() if k != "description"}
     if rendered.problems:
         post.render_problems = [problem.as_json() for problem in rendered.problems]
         post.render_fingerprint = DEGRADED_FINGERPRINT

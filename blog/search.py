@@ -169,7 +169,7 @@ def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
     public = (
         select(Post.id, found.c.score)
         .join(found, found.c.post_id == Post.id)
-        .where(public_condition())
+        .where(public_condition(), Post.password_hash.is_(None))
     )
     total = db.session.scalar(select(func.count()).select_from(public.subquery())) or 0
     ids = db.session.scalars(
@@ -318,7 +318,8 @@ def indexed_post(post: Post, body_text: str | None = None) -> IndexedPost:
 
 def update_index(post: Post, action: str, body_text: str | None = None) -> None:
     """Reflect a save/trash/restore/purge of ``post`` in the index, in the caller's transaction."""
-    if action in ("trashed", "purged") or post.deleted_at is not None:
+    # A protected post is never found by search: its words would be its text.
+    if action in ("trashed", "purged") or post.deleted_at is not None or post.is_protected:
         backend().remove(post.id)
     else:
         backend().store(indexed_post(post, body_text))
@@ -331,7 +332,7 @@ def rebuild_index(batch: int = 200) -> int:
     count = 0
     posts = db.session.scalars(
         select(Post)
-        .where(Post.deleted_at.is_(None))
+        .where(Post.deleted_at.is_(None), Post.password_hash.is_(None))
         .order_by(Post.id)
         .execution_options(yield_per=batch)
     )

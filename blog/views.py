@@ -23,8 +23,9 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
-from blog import queries
-from blog.models import db
+from blog import protected, queries
+from blog.build.pages import STATIC_SITE_KEY
+from blog.models import Post, db
 from blog.plugins import Plugins
 
 logger = logging.getLogger("blog.views")
@@ -49,6 +50,7 @@ def render_page(template: str, status: int = 200, **context: Any) -> tuple[str, 
             url for urls in plugins.hooks.blog_head_assets(request=request) for url in urls
         ],
         "template_name": template,
+        "has_links_page": queries.has_links(),
     }
     page_context.update(context)
     for extra in plugins.hooks.blog_template_context(request=request, template=template):
@@ -83,7 +85,16 @@ def index(number: int = 1) -> tuple[str, int]:
     def url_for_page(n: int) -> str:
         return url_for("public.index") if n == 1 else url_for("public.index", number=n)
 
-    return render_page("index.html", posts=page.posts, **pagination_urls(page, url_for_page))
+    # Pinned posts head the first page only, each shown once; the numbered pages below keep
+    # their plain date order, so page boundaries (and old links to page n) never move.
+    pinned = queries.pinned_posts() if number == 1 else []
+    pinned_ids = {p.id for p in pinned}
+    return render_page(
+        "index.html",
+        posts=[p for p in page.posts if p.id not in pinned_ids],
+        pinned_posts=pinned,
+        **pagination_urls(page, url_for_page),
+    )
 
 
 def _moved(slug: str, kind: str) -> Response:
@@ -95,13 +106,42 @@ def _moved(slug: str, kind: str) -> Response:
     return redirect(url_for(endpoint, slug=target.slug), 301)
 
 
+def _protected_answer(found: Post) -> Response | None:
+    """For a protected post: the locked page, or ``None`` when this reader unlocked it."""
+    if not found.is_protected:
+        return None
+    if request.environ.get(STATIC_SITE_KEY):
+        abort(404)  # a static copy cannot check a password: the post is left out
+    if not protected.is_unlocked(found):
+        return protected.locked_page(found)
+    return None
+
+
+def _post_page(found: Post, **context: Any) -> tuple[str, int] | Response:
+    locked = _protected_answer(found)
+    if locked is not None:
+        return locked
+    body, status = render_page("post.html", post=found, **context)
+    if found.is_protected:
+        return protected.unlocked_headers(Response(body, status=status, mimetype="text/html"))
+    return body, status
+
+
 @public.route("/posts/<slug>/")
 def post(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug)
     if found is None:
         return _moved(slug, "post")
     older, newer = queries.neighbours(found)
-    return render_page("post.html", post=found, prev_post=older, next_post=newer)
+    return _post_page(found, prev_post=older, next_post=newer, series=queries.series_place(found))
+
+
+@public.route("/series/<name>/")
+def series(name: str) -> tuple[str, int]:
+    parts = queries.series_parts(name)
+    if not parts:
+        abort(404)
+    return render_page("series.html", series_name=name, posts=parts)
 
 
 @public.route("/pages/<slug>/")
@@ -109,7 +149,7 @@ def standalone_page(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug, kind="page")
     if found is None:
         return _moved(slug, "page")
-    return render_page("post.html", post=found, prev_post=None, next_post=None)
+    return _post_page(found, prev_post=None, next_post=None)
 
 
 def _listing(kind: str, name: str, number: int) -> tuple[str, int]:
@@ -144,6 +184,14 @@ def category(name: str, number: int = 1) -> tuple[str, int]:
 @public.route("/tags/<name>/page/<int:number>/")
 def tag(name: str, number: int = 1) -> tuple[str, int]:
     return _listing("tag", name, number)
+
+
+@public.route("/links/")
+def links() -> tuple[str, int]:
+    entries = queries.links()
+    if not entries:
+        abort(404)
+    return render_page("links.html", links=entries)
 
 
 @public.route("/archive/")

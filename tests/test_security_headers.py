@@ -78,9 +78,15 @@ def site(make_app: Callable[..., Flask]) -> Flask:
                     slug=f"post-{number}",
                     category="机器学习",
                     tags=["NLP"],
+                    # /series/<name>/ is then a page too (named like the category).
+                    meta={"series": "机器学习"},
                 ),
                 author="editor",
             )
+        from blog.models import Link
+
+        db.session.add(Link(name="友站", url="https://friend.example/", description="友站"))
+        db.session.commit()
         save_post(
             PostFields(title="关于", source="关于本站", slug="about", kind="page"), author="editor"
         )

@@ -16,13 +16,24 @@ from blog.admin.fields import empty_fields, merge_fields
 from blog.admin.redirects import save_with_redirect
 from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
-from blog.posts import ConflictError, FieldError, PostFields, fields_of, save_post
+from blog.posts import ConflictError, FieldError, PostFields, fields_of, pinned_rank, save_post
 from blog.render import RenderError, render_post, render_warnings, warning_text
 from blog.views import render_page
 
 PER_PAGE = 50
 ACTIONS = ("draft", "publish", "schedule", "preview")
-FORM_KEYS = ("title", "source", "slug", "lang", "published_at", "category", "tags", "kind")
+FORM_KEYS = (
+    "title",
+    "source",
+    "slug",
+    "lang",
+    "published_at",
+    "category",
+    "tags",
+    "kind",
+    "series",
+    "series_order",
+)
 
 
 def author_name() -> str:
@@ -92,6 +103,9 @@ def form_values(post_fields: PostFields) -> dict[str, str]:
         "category": post_fields.category or "",
         "tags": ", ".join(post_fields.tags),
         "published_at": to_local(moment).strftime("%Y-%m-%dT%H:%M") if moment else "",
+        "pinned": "1" if pinned_rank(post_fields.meta) else "",
+        "series": str(post_fields.meta.get("series") or ""),
+        "series_order": str(post_fields.meta.get("series_order") or ""),
     }
 
 
@@ -181,6 +195,13 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
         abort(400)
     version = request.form.get("version", type=int)
     data = {key: request.form[key] for key in FORM_KEYS if key in request.form}
+    if request.form.get("password"):
+        data["password"] = request.form["password"]
+    if request.form.get("unprotect") == "1":
+        data["unprotect"] = "1"
+    if "pinned" in request.form:
+        # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
+        data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"
     try:
         post_fields = merge_fields(base, data)
     except FieldError as error:

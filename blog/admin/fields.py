@@ -24,6 +24,10 @@ EDITABLE_KEYS = (
     "category",
     "tags",
     "kind",
+    "pinned",
+    "series",
+    "series_order",
+    "password",
 )
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 
@@ -63,6 +67,40 @@ def _text(data: Mapping[str, Any], key: str, default: str) -> str:
     return value
 
 
+def _set_meta(meta: dict[str, Any], key: str, value: Any) -> None:
+    # An unset value leaves no key behind, so the exported front matter stays as written.
+    if value is None:
+        meta.pop(key, None)
+    else:
+        meta[key] = value
+
+
+def parse_pinned(value: Any, current: Any) -> bool | int | None:
+    """``pinned`` from a checkbox ("1"/"0"), JSON ``true``/``false`` or a rank (Hexo's N).
+
+    Ticking a post already pinned with a rank keeps the rank; unpinning removes the key.
+    """
+    if isinstance(value, bool) or value in ("1", "0", "", "on", "true", "false", None):
+        on = value is True or value in ("1", "on", "true")
+        if not on:
+            return None
+        return current if isinstance(current, int) and not isinstance(current, bool) else True
+    if isinstance(value, int) and value >= 0:
+        return value or None
+    raise FieldError("pinned", "must be true, false or a rank such as 1, 2, 3")
+
+
+def parse_series_order(value: Any) -> int | None:
+    """The part number of a post in its series: a whole number, or empty for "by date"."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value.strip())
+    raise FieldError("series_order", f"must be a whole number such as 1, 2, 3, got {value!r}")
+
+
 def merge_fields(
     base: PostFields, data: Mapping[str, Any], *, strict_keys: bool = False
 ) -> PostFields:
@@ -93,6 +131,21 @@ def merge_fields(
         fields.tags = parse_tags(data["tags"])
     if "published_at" in data:
         fields.published_at = parse_moment(data["published_at"])
+    if "pinned" in data:
+        _set_meta(fields.meta, "pinned", parse_pinned(data["pinned"], fields.meta.get("pinned")))
+    if "series" in data:
+        _set_meta(fields.meta, "series", _text(data, "series", "").strip() or None)
+    if "password" in data:
+        # A form's empty box (or JSON null) keeps the password; "" in JSON removes it.
+        value = data["password"]
+        if value is not None and not isinstance(value, str):
+            raise FieldError("password", "must be a string")
+        if value or (strict_keys and value == ""):
+            fields.password = value
+    if data.get("unprotect") == "1":
+        fields.password = ""
+    if "series_order" in data:
+        _set_meta(fields.meta, "series_order", parse_series_order(data["series_order"]))
     fields.title = fields.title.strip()
     fields.validate()
     return fields

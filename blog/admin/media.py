@@ -34,7 +34,8 @@ def uploads_page(
 
 def limit_upload_request() -> None:
     """Before every request: cap the upload form's body before anything parses it."""
-    if request.endpoint == "admin.upload" and request.method == "POST":
+    # The links page's form carries an avatar image.
+    if request.endpoint in ("admin.upload", "admin.link_save") and request.method == "POST":
         request.max_content_length = (
             int(current_app.config["UPLOAD_MAX_BYTES"]) + FORM_OVERHEAD_BYTES
         )

@@ -15,6 +15,7 @@ from werkzeug.wrappers import Response
 
 from blog.admin import (  # noqa: F401  (modules add their routes)
     editor,
+    links,
     media,
     old_urls,
     revisions,

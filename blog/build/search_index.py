@@ -42,7 +42,7 @@ def public_posts() -> list[Post]:
     return list(
         db.session.scalars(
             select(Post)
-            .where(public_condition())
+            .where(public_condition(), Post.password_hash.is_(None))
             .order_by(Post.published_at.desc(), Post.id.desc())
         )
     )

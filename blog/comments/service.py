@@ -45,7 +45,9 @@ def closed_reason(post: Post) -> str | None:
     days = int(current_app.config["COMMENTS_CLOSE_AFTER_DAYS"])
     if days > 0 and post.published_at and post.published_at + timedelta(days=days) < utcnow():
         return f"评论已关闭：文章发布超过 {days} 天。"
-    if (post.meta or {}).get("password"):
+    if post.is_protected:
+        # The comment form is not on the locked page, and comments would be read by
+        # readers who cannot read the post (blog/protected.py).
         return "受密码保护的文章不接受评论。"
     return None
 
