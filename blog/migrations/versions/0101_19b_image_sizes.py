@@ -1,14 +1,14 @@
 """image sizes: each upload's pixel size and the widths of its WebP variants
 
 Revision ID: 0101_19b_image_sizes
-Revises: 0100_18_comments
+Revises: 0101_19a_reader_features
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0101_19b_image_sizes"
-down_revision = "0100_18_comments"
+down_revision = "0101_19a_reader_features"
 branch_labels = None
 depends_on = None
 
