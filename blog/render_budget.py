@@ -50,6 +50,9 @@ T = TypeVar("T")
 #: Read from the child's pipe in pieces of this size.
 _CHUNK = 1 << 20
 
+#: True in a pre-forked render worker: work it is given runs there directly.
+_in_worker = False
+
 
 class RenderTimeoutError(Exception):
     """The render outlived its budget and was stopped (the child process is gone)."""
@@ -114,6 +117,8 @@ def render_with_budget(work: Callable[[], T], seconds: float, size: int | None =
     render slot frees up in time, and whatever ``work`` raised (re-raised here when it can
     be pickled, else a ``RuntimeError`` describing it).
     """
+    if _in_worker:  # already a render worker, which its parent kills at the deadline
+        return work()
     config = current_app.config
     wait = float(config["RENDER_QUEUE_SECONDS"])
     inline = size is not None and size <= int(config["RENDER_INLINE_BYTES"])
@@ -382,6 +387,8 @@ class WorkerPool:
 def _serve(app: Flask, tasks: int, results: int, idle_seconds: float) -> None:
     """The worker's loop: one task at a time until the parent closes the pipe or goes
     quiet for ``idle_seconds``."""
+    global _in_worker
+    _in_worker = True
     # Inherited objects move to the permanent generation: the collector would otherwise
     # walk (and so copy, page by page) the parent's whole heap.
     gc.freeze()
@@ -399,11 +406,23 @@ def _serve(app: Flask, tasks: int, results: int, idle_seconds: float) -> None:
         _write_all(results, _LENGTH.pack(len(outcome)) + outcome)
 
 
+#: Settings only the parent reads (the budget itself): changing them keeps the workers.
+_PARENT_SETTINGS = frozenset(
+    {
+        "RENDER_TIMEOUT_SECONDS",
+        "RENDER_CONCURRENCY",
+        "RENDER_QUEUE_SECONDS",
+        "RENDER_INLINE_BYTES",
+        "RENDER_WORKER_IDLE_SECONDS",
+    }
+)
+
+
 def _worker_key(app: Flask) -> tuple[Any, ...]:
     """What a worker inherited and a render relies on: this app object, its configuration
     and its plugins. Rebuilt for every render (about 0.1 ms), so a changed setting
     retires the workers made before it."""
-    config = repr(sorted(app.config.items(), key=lambda item: item[0]))
+    config = repr(sorted(item for item in app.config.items() if item[0] not in _PARENT_SETTINGS))
     plugins = app.extensions.get("blog.plugins")
     return (id(app), weakref.ref(app), config, id(plugins))
 
