@@ -128,6 +128,8 @@ class Rendered:
     document: Document | None = None
     #: Hook implementations that raised during this render (their part is missing).
     problems: tuple[PluginProblem, ...] = ()
+    #: The post as it was rendered (a render made ahead is used only for the same post).
+    draft: PostDraft | None = None
 
 
 def heading_id(value: str, separator: str) -> str:
@@ -271,6 +273,7 @@ def render_post(post: Any) -> Rendered:
         render_meta=meta,
         document=document,
         problems=tuple(problems),
+        draft=draft,
     )
 
 
