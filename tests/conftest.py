@@ -136,3 +136,4 @@ def run_cli(instance: Path) -> Iterator[Callable[..., Result]]:
 
     yield invoke
     cli_module._apps.clear()
+    worker_pool().close()  # render workers forked by a command (import) end with the test
