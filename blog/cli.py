@@ -248,9 +248,16 @@ def user_create(context: Context, name: str, password_stdin: bool) -> None:
     type=click.Path(exists=True, file_okay=False, path_type=Path),
     help="Local copy of a WordPress site's wp-content/uploads, for its attachments.",
 )
+@click.option(
+    "--jobs", type=click.IntRange(min=1), default=None, help="Render processes (default: cores)."
+)
 @pass_context
 def import_command(
-    context: Context, paths: tuple[Path, ...], dry_run: bool, media_dir: Path | None
+    context: Context,
+    paths: tuple[Path, ...],
+    dry_run: bool,
+    media_dir: Path | None,
+    jobs: int | None,
 ) -> None:
     """Import a Hexo, Hugo or Jekyll site, a WordPress export (.xml), or Markdown files.
 
@@ -263,9 +270,11 @@ def import_command(
         if sys.stdout.isatty() and not dry_run:
             files = list(markdown_files(paths))
             with click.progressbar(length=len(files), label="Importing") as bar:
-                report = import_paths(paths, on_file=lambda _p: bar.update(1), media_dir=media_dir)
+                report = import_paths(
+                    paths, on_file=lambda _p: bar.update(1), media_dir=media_dir, jobs=jobs
+                )
         else:
-            report = import_paths(paths, dry_run=dry_run, media_dir=media_dir)
+            report = import_paths(paths, dry_run=dry_run, media_dir=media_dir, jobs=jobs)
         comments = None if dry_run else comment_cli.import_beside_posts(paths)
         if report.comments is not None:
             comments = report.comments.merged(comments)

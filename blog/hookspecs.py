@@ -165,7 +165,8 @@ def blog_post_changed(post: Post, action: str) -> None:
 def blog_variants() -> list[str]:
     """Return the URL variants this plugin serves (for example ``["zh-hans", "zh-tw"]``).
 
-    Runs at start-up; the lists of all plugins are joined, duplicates dropped. Every
+    Runs at start-up, inside the new app's context (``current_app`` and the plugin's
+    configuration are available); the lists of all plugins are joined, duplicates dropped. Every
     public page is then also reachable under ``/<variant>/…``;
     the prefix is moved into ``SCRIPT_NAME`` so ``url_for`` keeps it, and the selected
     variant is available as ``g.variant`` and in templates as ``variant``.

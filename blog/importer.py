@@ -2,17 +2,21 @@
 
 An import has two steps per file: :func:`blog.migrate.draft.make_draft` reads and converts
 it (nothing is written), then :func:`store_draft` uploads its images, saves it through
-``save_post`` and records its old URL. ``--dry-run`` runs only the first step.
+``save_post`` and records its old URL. ``--dry-run`` runs only the first step. A whole
+import settles a window of files at a time (:func:`settle_draft`), renders them at once
+on every core (:mod:`blog.prerender`) and saves them in order (:func:`save_settled`).
 """
 
 from __future__ import annotations
 
 import re
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import yaml
 from flask import current_app
@@ -29,11 +33,14 @@ from blog.migrate.permalinks import feed_paths, taxonomy_paths
 from blog.migrate.report import FileReport
 from blog.migrate.site import MARKDOWN_SUFFIXES, Site, SiteError, recognise
 from blog.models import DRAFT, Post, Redirect, db
-from blog.posts import ConflictError, FieldError, same_content, save_post
-from blog.render import RenderError, render_warnings
+from blog.posts import ConflictError, FieldError, draft_to_render, same_content, save_post
+from blog.prerender import RenderAhead, default_workers
+from blog.render import Rendered, RenderError, render_warnings
 from blog.slugs import SlugError, check_slug
 
 __all__ = ["MARKDOWN_SUFFIXES", "ImportReport", "import_paths", "markdown_files"]
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -110,10 +117,19 @@ def import_paths(
     *,
     dry_run: bool = False,
     media_dir: Path | None = None,
+    jobs: int | None = None,
 ) -> ImportReport:
-    """Import sites, WordPress exports, folders or files; a bad file is reported and skipped."""
+    """Import sites, WordPress exports, folders or files; a bad file is reported and skipped.
+
+    Posts are rendered on ``jobs`` processes at once (default: one per core; 1 renders
+    each post as it is saved) and written by this process alone.
+    """
     report = ImportReport(dry_run=dry_run)
     started = time.perf_counter()
+    workers = 1 if dry_run else (default_workers() if jobs is None else jobs)
+    # Files are settled (slugs, images) in order, then a window of them is rendered at
+    # once on every core, then saved in order, one transaction a file.
+    window = max(1, workers * 4) if workers > 1 else 1
     options = _options()
     claimed: dict[str, Path] = {}
     for path in paths:
@@ -131,15 +147,26 @@ def import_paths(
         report.notes.extend(f"skipped {line}" for line in site.skipped)
         _relink(site, drafts)
         stored: list[PostDraft] = []
-        for draft in drafts:
-            draft.author = draft.author if draft.author != "import" else author
-            report.files.append(draft.report)
-            outcome = _store_reported(draft, claimed, report, site, dry_run)
-            if outcome is not None:
-                setattr(report, outcome, getattr(report, outcome) + 1)
-                stored.append(draft)
-            if on_file is not None:
-                on_file(draft.source.path)
+        with RenderAhead(current_app._get_current_object(), workers) as ahead:  # type: ignore[attr-defined]
+            # Window n + 1 is settled and its renders started before window n is saved,
+            # so the workers render while this process writes.
+            waiting: deque[tuple[list[PostDraft], list[Settled | str | None]]] = deque()
+            for start in range(0, len(drafts), window):
+                batch = drafts[start : start + window]
+                settled: list[Settled | str | None] = []
+                for draft in batch:
+                    draft.author = draft.author if draft.author != "import" else author
+                    report.files.append(draft.report)
+                    ready = _store_reported(draft, claimed, report, site, dry_run)
+                    if isinstance(ready, Settled) and ahead.workers > 1:
+                        assert draft.fields is not None
+                        ready.ahead = ahead.submit(draft_to_render(draft.fields, ready.existing))
+                    settled.append(ready)
+                waiting.append((batch, settled))
+                if len(waiting) > (1 if ahead.workers > 1 else 0):  # one process: in order
+                    _finish(*waiting.popleft(), report, stored, on_file)
+            while waiting:
+                _finish(*waiting.popleft(), report, stored, on_file)
         _record_redirects(site, stored, index, report, dry_run)
         _import_comments(stored, report, str(path), dry_run)
     report.seconds = time.perf_counter() - started
@@ -166,6 +193,37 @@ def _import_comments(
     report.comments.imported += outcome.imported
     report.comments.skipped += outcome.skipped
     report.comments.failures.extend(outcome.failures)
+
+
+def _finish(
+    drafts: list[PostDraft],
+    settled: list[Settled | str | None],
+    report: ImportReport,
+    stored: list[PostDraft],
+    on_file: Callable[[Path], Any] | None,
+) -> None:
+    """Save the settled posts of a window in order; count each file's outcome."""
+    for draft, ready in zip(drafts, settled, strict=True):
+        outcome = ready
+        if isinstance(ready, Settled):
+            outcome = _save_reported(ready, report, ready.ahead)
+        if isinstance(outcome, str):
+            setattr(report, outcome, getattr(report, outcome) + 1)
+            stored.append(draft)
+        if on_file is not None:
+            on_file(draft.source.path)
+
+
+def _save_reported(
+    settled: Settled, report: ImportReport, ahead: Future[Rendered | None] | None
+) -> str | None:
+    def save() -> str:
+        rendered = ahead.result() if ahead is not None else None
+        return save_settled(
+            settled, warnings=report.warnings, notices=report.notices, rendered=rendered
+        )
+
+    return _reported(settled.draft, report, save)
 
 
 LINK_TARGET = re.compile(r"(\]\(\s*<?|\bhref=[\"'])([^)\s>\"']+)")
@@ -203,19 +261,22 @@ def _relink(site: Site, drafts: list[PostDraft]) -> None:
 
 def _store_reported(
     draft: PostDraft, claimed: dict[str, Path], report: ImportReport, site: Site, dry_run: bool
-) -> str | None:
+) -> Settled | str | None:
+    """Settle ``draft`` (see :func:`settle_draft`); a failure is reported, ``None``."""
     if draft.error is not None or draft.fields is None:
         report.failures.append(draft.error or f"{draft.source.path}: not converted")
         return None
+    return _reported(
+        draft,
+        report,
+        lambda: settle_draft(draft, claimed, dedupe=site.engine != "plain", dry_run=dry_run),
+    )
+
+
+def _reported(draft: PostDraft, report: ImportReport, step: Callable[[], T]) -> T | None:
+    """``step()``, or ``None`` with the file's failure reported and its transaction undone."""
     try:
-        return store_draft(
-            draft,
-            claimed,
-            dedupe=site.engine != "plain",
-            dry_run=dry_run,
-            warnings=report.warnings,
-            notices=report.notices,
-        )
+        return step()
     except FrontMatterError as error:
         db.session.rollback()
         location = f"{draft.source.path}:{error.line}" if error.line else str(draft.source.path)
@@ -245,6 +306,30 @@ def store_draft(
 
     A slug taken by an earlier file of the same import fails the file, or, for a whole
     site (``dedupe``), gets a ``-2`` suffix and a note, so nothing is lost.
+    """
+    settled = settle_draft(draft, claimed, dedupe=dedupe, dry_run=dry_run)
+    if isinstance(settled, str):
+        return settled
+    return save_settled(settled, warnings=warnings, notices=notices)
+
+
+@dataclass
+class Settled:
+    """A converted post whose slug is claimed and images are stored, ready to be saved."""
+
+    draft: PostDraft
+    existing: Post | None
+    #: Its render, being made ahead on another core (see :mod:`blog.prerender`).
+    ahead: Future[Rendered | None] | None = None
+
+
+def settle_draft(
+    draft: PostDraft, claimed: dict[str, Path], *, dedupe: bool = False, dry_run: bool = False
+) -> Settled | str:
+    """The first half of :func:`store_draft`: claim the slug, store the images, compare.
+
+    Returns what the import did when nothing is left to save (``unchanged``, or the
+    outcome of a dry run), else the :class:`Settled` post for :func:`save_settled`.
     """
     from blog.admin.uploads import UploadError, store_upload
 
@@ -288,7 +373,21 @@ def store_draft(
     }
     if existing is not None and same_content(existing, fields):
         return "unchanged"
-    saved = save_post(fields, author=draft.author, post=existing)
+    return Settled(draft, existing)
+
+
+def save_settled(
+    settled: Settled,
+    *,
+    warnings: list[str] | None = None,
+    notices: list[str] | None = None,
+    rendered: Rendered | None = None,
+) -> str:
+    """The second half of :func:`store_draft`: save the post (with ``rendered``, a render
+    made ahead, when it matches) and collect its warnings; return imported/updated."""
+    draft, existing = settled.draft, settled.existing
+    assert draft.fields is not None
+    saved = save_post(draft.fields, author=draft.author, post=existing, rendered=rendered)
     path = draft.source.path
     if warnings is not None:
         offset = draft.body_line - 1

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from blog.document import PostDraft
 from blog.frontmatter import KNOWN_KEYS, LANGS, Document, as_list, json_safe
 from blog.models import (
     DRAFT,
@@ -35,7 +37,7 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.queries import CONTENT_VERSION_KEY
-from blog.render import apply_render
+from blog.render import Rendered, render_post, store_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
 from blog.validation import FIRST_YEAR, LAST_YEAR, FieldError, check_moment, check_text, check_texts
@@ -366,8 +368,12 @@ def save_post(
     post: Post | None = None,
     expected_version: int | None = None,
     change_slug: bool = False,
+    rendered: Rendered | None = None,
 ) -> Post:
     """Create or update a post, render it, append a revision; commit.
+
+    ``rendered`` is a render made ahead (see :func:`draft_to_render`); it is used only if
+    it was made from exactly the post being saved, else the post is rendered here.
 
     An update is based on ``expected_version`` (the version the author saw) or, without
     it, on the version of ``post`` as loaded; if the stored post moved on meanwhile, or was
@@ -383,12 +389,54 @@ def save_post(
         was_trashed = post.deleted_at is not None
     for attempt in range(1, SAVE_ATTEMPTS + 1):
         try:
-            return _save_once(fields, author, post, base_version, was_trashed, change_slug)
+            return _save_once(
+                fields, author, post, base_version, was_trashed, change_slug, rendered
+            )
         except DBAPIError as error:
             db.session.rollback()
             if attempt == SAVE_ATTEMPTS or not _retryable(error):
                 raise
     raise AssertionError("unreachable")
+
+
+def _assign(post: Any, fields: PostFields, now: datetime) -> None:
+    """Set the author's ``fields`` on ``post`` (a ``Post``, or a stand-in to predict one)."""
+    post.title = fields.title
+    post.source = fields.source
+    post.lang = fields.lang
+    post.kind = fields.kind
+    post.meta = dict(fields.meta)
+    if fields.status == DRAFT:
+        post.status = DRAFT
+        post.published_at = fields.published_at or post.published_at
+    else:
+        post.published_at = fields.published_at or post.published_at or now
+        post.status = SCHEDULED if post.published_at > now else PUBLISHED
+    post.updated_at = fields.updated_at or now
+    post.deleted_at = None
+
+
+def draft_to_render(fields: PostFields, post: Post | None = None) -> PostDraft:
+    """What :func:`save_post` of ``fields`` onto ``post`` (``None``: a new post) will render.
+
+    A bulk writer renders this ahead, on several processes, and hands the result to
+    ``save_post(rendered=...)``; a save whose post turned out different renders again.
+    """
+    stand_in = SimpleNamespace(
+        slug=(
+            post.slug
+            if post is not None
+            else check_slug(fields.slug)
+            if fields.slug
+            else slug_from_title(fields.title, str(current_app.config["SLUG_STYLE"]))
+        ),
+        id=post.id if post is not None else None,
+        published_at=post.published_at if post is not None else None,
+        category=post.category if post is not None else None,
+        tags=list(post.tags) if post is not None else [],
+    )
+    _assign(stand_in, fields, utcnow())
+    return PostDraft.of(stand_in)
 
 
 def _save_once(
@@ -398,6 +446,7 @@ def _save_once(
     base_version: int | None,
     was_trashed: bool,
     change_slug: bool,
+    rendered: Rendered | None,
 ) -> Post:
     style = str(current_app.config["SLUG_STYLE"])
     now = utcnow()
@@ -410,23 +459,14 @@ def _save_once(
         elif base_version != post.version:
             db.session.rollback()
             raise ConflictError(post)
-        post.title = fields.title
-        post.source = fields.source
-        post.lang = fields.lang
-        post.kind = fields.kind
-        post.meta = dict(fields.meta)
+        _assign(post, fields, now)
         post.pinned = pinned_rank(post.meta)
         post.series, post.series_order = series_of(post.meta)
         _set_password(post, fields)
-        if fields.status == DRAFT:
-            post.status = DRAFT
-            post.published_at = fields.published_at or post.published_at
-        else:
-            post.published_at = fields.published_at or post.published_at or now
-            post.status = SCHEDULED if post.published_at > now else PUBLISHED
-        post.updated_at = fields.updated_at or now
-        post.deleted_at = None
-        rendered = apply_render(post)
+        draft = PostDraft.of(post)
+        if rendered is None or rendered.draft != draft:
+            rendered = render_post(draft)
+        store_render(post, rendered)
 
         # The first write: the content-version row (PostgreSQL) or the database (SQLite) is
         # locked until commit, so saves run their write phase one at a time; the slug

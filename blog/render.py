@@ -6,6 +6,7 @@ is extended only through plugin hooks (see :mod:`blog.hookspecs`).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Callable
@@ -127,6 +128,8 @@ class Rendered:
     document: Document | None = None
     #: Hook implementations that raised during this render (their part is missing).
     problems: tuple[PluginProblem, ...] = ()
+    #: The post as it was rendered (a render made ahead is used only for the same post).
+    draft: PostDraft | None = None
 
 
 def heading_id(value: str, separator: str) -> str:
@@ -210,6 +213,18 @@ def nested_toc(headings: tuple[tuple[int, str, str], ...]) -> list[dict[str, Any
     return root
 
 
+def markdown_and_plugins(draft: PostDraft) -> tuple[str, tuple[PluginProblem, ...]]:
+    """Markdown and the ``blog_render_html`` chain: the part of a render under the budget.
+
+    It runs in the render's own process (see :mod:`blog.render_budget`): the plugin
+    failures met there are collected there and sent back with the HTML.
+    """
+    with collecting_problems(defer_logging=True) as found:
+        html = build_markdown(draft).convert(draft.source)
+        html = str(_plugins().chain("blog_render_html", "html", html, post=draft))
+    return html, tuple(found)
+
+
 def render_post(post: Any) -> Rendered:
     """Render ``post.source`` through Markdown, the plugins and the sanitizer.
 
@@ -223,19 +238,12 @@ def render_post(post: Any) -> Rendered:
     plugins = _plugins()
     draft = post if isinstance(post, PostDraft) else PostDraft.of(post)
     with collecting_problems() as problems:
-        converter = build_markdown(draft)
-
-        def markdown_and_plugins() -> tuple[str, tuple[PluginProblem, ...]]:
-            # This runs in the render's own process: the plugin failures met there are
-            # collected there and sent back with the HTML.
-            with collecting_problems(defer_logging=True) as found:
-                html = converter.convert(draft.source)
-                html = str(plugins.chain("blog_render_html", "html", html, post=draft))
-            return html, tuple(found)
-
         try:
             size = len(draft.source.encode("utf-8", "surrogatepass"))
-            html, found = within_budget(markdown_and_plugins, seconds, size)
+            # A partial of a module-level function: it can be pickled, so it runs in a
+            # pre-forked render worker (no fork on the save path).
+            work = functools.partial(markdown_and_plugins, draft)
+            html, found = within_budget(work, seconds, size)
             for problem in found:
                 problem.log()
             problems.extend(found)
@@ -265,6 +273,7 @@ def render_post(post: Any) -> Rendered:
         render_meta=meta,
         document=document,
         problems=tuple(problems),
+        draft=draft,
     )
 
 

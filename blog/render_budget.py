@@ -1,14 +1,22 @@
 """Run render work with a time budget that really stops it, and a cap on how much at once.
 
 :func:`render_with_budget` is the one entry point. The work (Markdown and the render hooks)
-runs in a child process forked for it: the child inherits the app, its plugins and the
-caller's context without pickling anything, sends the HTML back through a pipe and exits.
-At the deadline the child is killed (``SIGKILL``) and reaped, so a refused render leaves
-no CPU burning behind it; a Python thread, by contrast, cannot be stopped safely.
+runs in another process: at the deadline that process is killed (``SIGKILL``) and reaped,
+so a refused render leaves no CPU burning behind it; a Python thread, by contrast, cannot
+be stopped safely.
 
-The child must not touch the database: it shares the parent's connections' sockets, so it
-leaves with ``os._exit`` (no finalizers that would close them) and render hooks only
-transform text.
+Work that can be pickled (a module-level function, or a ``functools.partial`` of one with
+picklable arguments) goes to a pre-forked render worker (:class:`WorkerPool`): forked once
+from this process, it inherits the app and its plugins, then renders one task after
+another, so a save no longer pays for a fork (tens of milliseconds in a large process).
+A worker is killed at the deadline like any child and replaced on the next render; idle
+workers made for another app or configuration are retired, and an idle worker leaves by
+itself after ``RENDER_WORKER_IDLE_SECONDS``. Work that cannot be pickled (a closure) runs
+in a child forked for it, which inherits the caller's context and exits after one answer.
+
+Neither kind of process may touch the database: they share the parent's connections'
+sockets, so they leave with ``os._exit`` (no finalizers that would close them) and render
+hooks only transform text.
 
 At most :func:`render_slots` renders run at once in a process (``RENDER_CONCURRENCY``,
 default: the number of CPUs). A render that finds every slot taken waits up to
@@ -18,6 +26,7 @@ default: the number of CPUs). A render that finds every slot taken waits up to
 
 from __future__ import annotations
 
+import atexit
 import contextvars
 import gc
 import math
@@ -25,10 +34,13 @@ import os
 import pickle
 import select
 import signal
+import struct
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from flask import Flask, Response, current_app, jsonify, request
@@ -37,6 +49,9 @@ T = TypeVar("T")
 
 #: Read from the child's pipe in pieces of this size.
 _CHUNK = 1 << 20
+
+#: True in a pre-forked render worker: work it is given runs there directly.
+_in_worker = False
 
 
 class RenderTimeoutError(Exception):
@@ -102,13 +117,19 @@ def render_with_budget(work: Callable[[], T], seconds: float, size: int | None =
     render slot frees up in time, and whatever ``work`` raised (re-raised here when it can
     be pickled, else a ``RuntimeError`` describing it).
     """
+    if _in_worker:  # already a render worker, which its parent kills at the deadline
+        return work()
     config = current_app.config
     wait = float(config["RENDER_QUEUE_SECONDS"])
     inline = size is not None and size <= int(config["RENDER_INLINE_BYTES"])
     with render_slots().taken(wait, retry_after=max(1.0, min(seconds, 30.0))):
         if inline or not hasattr(os, "fork"):  # no fork: a POSIX system has no killable child
             return _in_thread(work, seconds)
-        return _in_child(work, seconds)
+        try:
+            task = pickle.dumps(work)
+        except (pickle.PicklingError, AttributeError, TypeError):  # a closure: fork for it
+            return _in_child(work, seconds)
+        return _POOL.run(current_app._get_current_object(), task, seconds)  # type: ignore[attr-defined]
 
 
 def _in_thread(work: Callable[[], T], seconds: float) -> T:
@@ -168,28 +189,252 @@ def _in_child(work: Callable[[], T], seconds: float) -> T:
         os.waitpid(pid, 0)  # reap now: a killed child is gone at once
     if not payload:
         raise RuntimeError("the render process ended without an answer")
-    # Trusted bytes: written by our own forked child, through a pipe nobody else holds.
-    outcome, value = pickle.loads(payload)  # noqa: S301
-    if outcome == "error":
-        raise value
-    result: T = value
+    result: T = _unpickle_outcome(payload)
     return result
 
 
 def _report(writer: int, work: Callable[[], Any]) -> None:
+    _write_all(writer, _outcome(work))
+    os.close(writer)
+
+
+def _outcome(work: Callable[[], Any]) -> bytes:
+    """``work``'s result or exception, pickled as ``(kind, value)`` for the parent."""
     try:
         outcome: tuple[str, Any] = ("ok", work())
     except BaseException as error:
         outcome = ("error", error)
     try:
-        payload = pickle.dumps(outcome)
+        return pickle.dumps(outcome)
     except Exception:  # an exception object that cannot cross the pipe: describe it
-        payload = pickle.dumps(("error", RuntimeError(repr(outcome[1]))))
+        return pickle.dumps(("error", RuntimeError(repr(outcome[1]))))
+
+
+def _write_all(fd: int, payload: bytes) -> None:
     view = memoryview(payload)
     while view:
-        written = os.write(writer, view)
+        written = os.write(fd, view)
         view = view[written:]
-    os.close(writer)
+
+
+def _unpickle_outcome(payload: bytes) -> Any:
+    # Trusted bytes: written by our own forked process, through a pipe nobody else holds.
+    outcome, value = pickle.loads(payload)  # noqa: S301
+    if outcome == "error":
+        raise value
+    return value
+
+
+#: A frame on a worker's pipes: an 8-byte big-endian length, then that many pickled bytes.
+_LENGTH = struct.Struct(">Q")
+
+
+def _read_exactly(fd: int, count: int, deadline: float | None) -> bytes | None:
+    """``count`` bytes from ``fd``, or ``None`` at end of file; past ``deadline``,
+    :class:`RenderTimeoutError` (``None``: wait as long as it takes)."""
+    chunks: list[bytes] = []
+    missing = count
+    while missing:
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise RenderTimeoutError
+            ready, _, _ = select.select([fd], [], [], remaining)
+            if not ready:
+                continue
+        chunk = os.read(fd, min(missing, _CHUNK))
+        if not chunk:
+            return None
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
+
+
+def _read_frame(fd: int, deadline: float | None) -> bytes | None:
+    header = _read_exactly(fd, _LENGTH.size, deadline)
+    if header is None:
+        return None
+    (length,) = _LENGTH.unpack(header)
+    return _read_exactly(fd, length, deadline)
+
+
+@dataclass
+class _Worker:
+    """A pre-forked render process: tasks go down one pipe, outcomes come up the other."""
+
+    pid: int
+    tasks: int  # the parent's writing end
+    results: int  # the parent's reading end
+    key: tuple[Any, ...]
+    idle_since: float = field(default_factory=time.monotonic)
+
+    def stop(self) -> None:
+        """Kill and reap the process; close the parent's ends of its pipes."""
+        for fd in (self.tasks, self.results):
+            with suppress(OSError):
+                os.close(fd)
+        with suppress(ProcessLookupError):
+            os.kill(self.pid, signal.SIGKILL)
+        with suppress(ChildProcessError):
+            os.waitpid(self.pid, 0)
+
+
+class WorkerPool:
+    """Pre-forked render workers shared by the whole process, for one app at a time.
+
+    A worker is made for an app and a *key* describing what it inherited (the app, its
+    configuration, its plugins): a render whose key differs retires the idle workers and
+    forks new ones, so a worker never renders with another app's or an older configuration.
+    At most one worker per render slot runs, since every render holds a slot.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: list[_Worker] = []
+        self._busy: set[int] = set()
+        self._fds: set[int] = set()  # every parent-side pipe end, closed in new workers
+
+    @property
+    def idle_pids(self) -> list[int]:
+        """Process ids of the workers waiting for a task (for tests and stats)."""
+        with self._lock:
+            return [worker.pid for worker in self._idle]
+
+    def run(self, app: Flask, task: bytes, seconds: float) -> Any:
+        """Unpickle and run ``task`` in a worker for ``app``; kill it after ``seconds``."""
+        deadline = time.monotonic() + seconds
+        key = _worker_key(app)
+        worker = self._take(app, key)
+        try:
+            _write_all(worker.tasks, _LENGTH.pack(len(task)) + task)
+            payload = _read_frame(worker.results, deadline)
+        except BaseException:  # the deadline, a dead worker, or this thread interrupted
+            self._discard(worker)
+            raise
+        if payload is None:
+            self._discard(worker)
+            raise RuntimeError("the render process ended without an answer")
+        self._give_back(worker)
+        return _unpickle_outcome(payload)
+
+    def close(self) -> None:
+        """Stop every idle worker (busy ones are stopped by their render)."""
+        with self._lock:
+            retired, self._idle = self._idle, []
+            for worker in retired:
+                self._fds.difference_update((worker.tasks, worker.results))
+        for worker in retired:
+            worker.stop()
+
+    def _take(self, app: Flask, key: tuple[Any, ...]) -> _Worker:
+        # An idle worker past half its own idle limit may be leaving: do not race it.
+        fresh_for = float(app.config["RENDER_WORKER_IDLE_SECONDS"]) / 2
+        now = time.monotonic()
+        with self._lock:
+            retired = [
+                worker
+                for worker in self._idle
+                if worker.key != key or now - worker.idle_since > fresh_for
+            ]
+            self._idle = [worker for worker in self._idle if worker not in retired]
+            chosen = self._idle.pop() if self._idle else None
+            for worker in retired:
+                self._fds.difference_update((worker.tasks, worker.results))
+        for worker in retired:
+            worker.stop()
+        if chosen is None:
+            chosen = self._fork(app, key)
+        with self._lock:
+            self._busy.add(chosen.pid)
+        return chosen
+
+    def _give_back(self, worker: _Worker) -> None:
+        worker.idle_since = time.monotonic()
+        with self._lock:
+            self._busy.discard(worker.pid)
+            self._idle.append(worker)
+
+    def _discard(self, worker: _Worker) -> None:
+        with self._lock:
+            self._busy.discard(worker.pid)
+            self._fds.difference_update((worker.tasks, worker.results))
+        worker.stop()
+
+    def _fork(self, app: Flask, key: tuple[Any, ...]) -> _Worker:
+        task_reader, task_writer = os.pipe()
+        result_reader, result_writer = os.pipe()
+        idle_seconds = float(app.config["RENDER_WORKER_IDLE_SECONDS"])
+        with self._lock:
+            inherited = set(self._fds)
+            pid = os.fork()
+            if pid == 0:  # the worker: serve tasks, then leave without running finalizers
+                status = 0
+                try:
+                    for fd in (*inherited, task_writer, result_reader):
+                        with suppress(OSError):
+                            os.close(fd)
+                    _serve(app, task_reader, result_writer, idle_seconds)
+                except BaseException:
+                    status = 1
+                finally:
+                    os._exit(status)
+            self._fds.update((task_writer, result_reader))
+        os.close(task_reader)
+        os.close(result_writer)
+        return _Worker(pid=pid, tasks=task_writer, results=result_reader, key=key)
+
+
+def _serve(app: Flask, tasks: int, results: int, idle_seconds: float) -> None:
+    """The worker's loop: one task at a time until the parent closes the pipe or goes
+    quiet for ``idle_seconds``."""
+    global _in_worker
+    _in_worker = True
+    # Inherited objects move to the permanent generation: the collector would otherwise
+    # walk (and so copy, page by page) the parent's whole heap.
+    gc.freeze()
+    while True:
+        ready, _, _ = select.select([tasks], [], [], idle_seconds)
+        if not ready:
+            return
+        payload = _read_frame(tasks, None)
+        if payload is None:
+            return
+        # Trusted bytes: written by the process that forked this one, through our pipe.
+        work = pickle.loads(payload)  # noqa: S301
+        with app.app_context():
+            outcome = _outcome(work)
+        _write_all(results, _LENGTH.pack(len(outcome)) + outcome)
+
+
+#: Settings only the parent reads (the budget itself): changing them keeps the workers.
+_PARENT_SETTINGS = frozenset(
+    {
+        "RENDER_TIMEOUT_SECONDS",
+        "RENDER_CONCURRENCY",
+        "RENDER_QUEUE_SECONDS",
+        "RENDER_INLINE_BYTES",
+        "RENDER_WORKER_IDLE_SECONDS",
+    }
+)
+
+
+def _worker_key(app: Flask) -> tuple[Any, ...]:
+    """What a worker inherited and a render relies on: this app object, its configuration
+    and its plugins. Rebuilt for every render (about 0.1 ms), so a changed setting
+    retires the workers made before it."""
+    config = repr(sorted(item for item in app.config.items() if item[0] not in _PARENT_SETTINGS))
+    plugins = app.extensions.get("blog.plugins")
+    return (id(app), weakref.ref(app), config, id(plugins))
+
+
+#: The process's render workers (see :class:`WorkerPool`).
+_POOL = WorkerPool()
+atexit.register(_POOL.close)
+
+
+def worker_pool() -> WorkerPool:
+    """The process's pool of pre-forked render workers."""
+    return _POOL
 
 
 def _read_until(reader: int, deadline: float) -> bytes:

@@ -23,6 +23,7 @@ from blog.config import BUILTIN_PLUGINS
 from blog.db import upgrade
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
+from blog.render_budget import worker_pool
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -117,6 +118,8 @@ def make_app(instance: Path) -> Iterator[Callable[..., Flask]]:
         return app
 
     yield factory
+    # Pre-forked render workers inherited this test's app: none outlives the test.
+    worker_pool().close()
     for app in made:
         close_app(app)
 
@@ -157,3 +160,4 @@ def run_cli(instance: Path) -> Iterator[Callable[..., Result]]:
 
     yield invoke
     cli_module._apps.clear()
+    worker_pool().close()  # render workers forked by a command (import) end with the test

@@ -129,11 +129,23 @@ def _body() -> dict[str, Any]:
     return json_object()
 
 
+# A refused write, from any endpoint: nothing of it stays in the session, and the client
+# gets the JSON error naming the key (one place instead of an except block per view).
+@api.errorhandler(FieldError)
 def _field_error(error: FieldError) -> Response:
+    db.session.rollback()
     return api_error(400, str(error), key=error.key)
 
 
+@api.errorhandler(RenderError)
+def _render_error(error: RenderError) -> Response:
+    db.session.rollback()
+    return api_error(400, str(error), key="source")
+
+
+@api.errorhandler(ConflictError)
 def _conflict(error: ConflictError) -> Response:
+    db.session.rollback()
     return api_error(
         409,
         str(error),
@@ -179,16 +191,9 @@ def get_post(post_id: int) -> Response:
 
 @api.post("/posts")
 def create_post() -> Response:
-    try:
-        data = _body()
-        fields = merge_fields(empty_fields(), data, strict_keys=True)
-        post = save_post(fields, author=g.api_user.name)
-    except FieldError as error:
-        db.session.rollback()
-        return _field_error(error)
-    except RenderError as error:
-        db.session.rollback()
-        return api_error(400, str(error), key="source")
+    data = _body()
+    fields = merge_fields(empty_fields(), data, strict_keys=True)
+    post = save_post(fields, author=g.api_user.name)
     response = jsonify(post_json(post, full=True))
     response.status_code = 201
     response.headers["Location"] = url_for("api.get_post", post_id=post.id)
@@ -198,10 +203,7 @@ def create_post() -> Response:
 @api.route("/posts/<int:post_id>", methods=["PUT", "PATCH"])
 def update_post(post_id: int) -> Response:
     post = _post(post_id)
-    try:
-        data = _body()
-    except FieldError as error:
-        return _field_error(error)
+    data = _body()
     version = data.pop("version", None)
     change_slug = data.pop("change_slug", False)
     if version is None:
@@ -210,25 +212,15 @@ def update_post(post_id: int) -> Response:
         )
     if not isinstance(change_slug, bool):
         return api_error(400, "change_slug: must be true or false", key="change_slug")
-    try:
-        check_integer("version", version, 1, MAX_DB_INTEGER)
-        fields = merge_fields(fields_of(post), data, strict_keys=True)
-        saved = save_with_redirect(
-            fields,
-            author=g.api_user.name,
-            post=post,
-            expected_version=version,
-            change_slug=change_slug,
-        )
-    except FieldError as error:
-        db.session.rollback()
-        return _field_error(error)
-    except RenderError as error:
-        db.session.rollback()
-        return api_error(400, str(error), key="source")
-    except ConflictError as error:
-        db.session.rollback()
-        return _conflict(error)
+    check_integer("version", version, 1, MAX_DB_INTEGER)
+    fields = merge_fields(fields_of(post), data, strict_keys=True)
+    saved = save_with_redirect(
+        fields,
+        author=g.api_user.name,
+        post=post,
+        expected_version=version,
+        change_slug=change_slug,
+    )
     return jsonify(post_json(saved, full=True))
 
 
@@ -239,37 +231,29 @@ def publish_post(post_id: int) -> Response:
     With ``version`` a post changed since is a 409; without it, publishing applies to
     whatever is stored, so a save that lands in between is published, not overwritten.
     """
-    try:
-        data = _body() if request.get_data(cache=True).strip() else {}
-        version = data.get("version")
-        if version is not None:
-            check_integer("version", version, 1, MAX_DB_INTEGER)
-    except FieldError as error:
-        return _field_error(error)
+    data = _body() if request.get_data(cache=True).strip() else {}
+    version = data.get("version")
+    if version is not None:
+        check_integer("version", version, 1, MAX_DB_INTEGER)
     unknown = sorted(set(data) - {"at", "version"})
     if unknown:
         return api_error(400, f"{unknown[0]}: is not a publish option", key=unknown[0])
     for attempt in range(1, PUBLISH_ATTEMPTS + 1):
         post = _post(post_id)
+        fields = merge_fields(
+            fields_of(post), {"published_at": data["at"]} if data.get("at") else {}
+        )
+        fields.status = PUBLISHED
+        if not data.get("at"):
+            fields.published_at = utcnow()
         try:
-            fields = merge_fields(
-                fields_of(post), {"published_at": data["at"]} if data.get("at") else {}
-            )
-            fields.status = PUBLISHED
-            if not data.get("at"):
-                fields.published_at = utcnow()
             saved = save_post(fields, author=g.api_user.name, post=post, expected_version=version)
-        except FieldError as error:
-            db.session.rollback()
-            return _field_error(error)
-        except ConflictError as error:
-            db.session.rollback()
+        except ConflictError:
+            # Without a version, publish whatever is stored now: try again on it.
             if version is None and attempt < PUBLISH_ATTEMPTS:
+                db.session.rollback()
                 continue
-            return _conflict(error)
-        except RenderError as error:
-            db.session.rollback()
-            return api_error(400, str(error), key="source")
+            raise
         return jsonify(post_json(saved, full=True))
     raise AssertionError("unreachable")
 

@@ -188,24 +188,14 @@ def blog_startup(app: Flask) -> None:
     app.extensions[STATE_KEY] = prepare(app.instance_path, _config())
 
 
-#: The configuration of the app being created. ``blog_variants`` has no ``app`` argument and
-#: the core calls it outside an application context, right after ``blog_register_routes``
-#: for the same app, so the offered variants are taken from here then.
-_app_being_created: list[Config] = []
-
-
 @hookimpl
 def blog_variants() -> list[str]:
-    if has_app_context():
-        return list(_config().variants)
-    return list(_app_being_created[-1].variants) if _app_being_created else []
+    # The core asks inside the new app's context, so no module global carries the config.
+    return list(_config().variants)
 
 
 @hookimpl
 def blog_register_routes(app: Flask) -> None:
-    config = app.extensions["blog.plugins"].config_for("opencc")
-    _app_being_created[:] = [config if isinstance(config, Config) else Config()]
-
     def variant_parameter() -> BaseResponse | None:
         if request.blueprint in PRIVATE_BLUEPRINTS:
             return None

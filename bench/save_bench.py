@@ -1,0 +1,114 @@
+"""Where a save's time goes: the render process, side by side in one run.
+
+Saves the 8,000-character bench post (10 inline and 3 display formulas, 3 code blocks;
+17 KB, so above ``RENDER_INLINE_BYTES`` and rendered under the kill-on-deadline budget)
+again and again, interleaving rounds of:
+
+* ``save_post`` as shipped: the render goes to a pre-forked worker,
+* ``save_post`` with a child forked for every render (the issue-23 design),
+* ``save_post`` rendering in this process (no budget: the floor a budget can reach),
+* bare Python-Markdown with the core's extensions on the same source,
+
+and prints each median (wall time) and their ratios. Run: ``python -m bench.save_bench``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import pickle
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import markdown
+from flask import Flask
+
+from bench.inprocess import save_time_post
+from bench.site import new_app, write_instance
+from blog import render_budget
+from blog.models import Post, db
+from blog.posts import PostFields, save_post
+
+CORE_EXTENSIONS = ["extra", "sane_lists", "admonition", "toc"]
+
+
+class _ForkPerRender:
+    """The issue-23 way: fork a child for this render alone (stands in for the pool)."""
+
+    def run(self, app: Flask, task: bytes, seconds: float) -> Any:
+        # Trusted bytes: pickled by this very process a moment ago.
+        return render_budget._in_child(lambda: pickle.loads(task)(), seconds)
+
+
+@contextmanager
+def _mode(app: Flask, mode: str) -> Iterator[None]:
+    pool = render_budget._POOL
+    inline = app.config["RENDER_INLINE_BYTES"]
+    try:
+        if mode == "fork per render":
+            render_budget._POOL = _ForkPerRender()  # type: ignore[assignment]
+        elif mode == "in process (no budget)":
+            app.config["RENDER_INLINE_BYTES"] = 1 << 30
+        yield
+    finally:
+        render_budget._POOL = pool
+        app.config["RENDER_INLINE_BYTES"] = inline
+
+
+def saver(app: Flask, source: str) -> Callable[[int], None]:
+    post: Post | None = None
+
+    def save(number: int) -> None:
+        nonlocal post
+        fields = PostFields(title="保存基准", source=f"{source}\n\n第{number}次保存。", slug="save")
+        post = save_post(fields, author="bench", post=post)
+
+    return save
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=15)
+    arguments = parser.parse_args()
+    source = save_time_post()
+    modes = ["pre-forked worker", "fork per render", "in process (no budget)"]
+    timings: dict[str, list[float]] = {name: [] for name in [*modes, "bare Markdown"]}
+    with tempfile.TemporaryDirectory() as temporary:
+        app = new_app(write_instance(Path(temporary)), PAGE_CACHE_BYTES=0)
+        with app.app_context():
+            save = saver(app, source)
+            for name in modes:  # warm imports, converters and the worker
+                with _mode(app, name):
+                    save(0)
+            number = 1
+            for _ in range(arguments.rounds):
+                for name in modes:
+                    with _mode(app, name):
+                        started = time.perf_counter()
+                        save(number)
+                        timings[name].append(time.perf_counter() - started)
+                    number += 1
+                started = time.perf_counter()
+                markdown.Markdown(extensions=CORE_EXTENSIONS).convert(source)
+                timings["bare Markdown"].append(time.perf_counter() - started)
+            db.session.remove()
+        render_budget.worker_pool().close()
+    medians = {name: statistics.median(values) * 1000 for name, values in timings.items()}
+    print(f"post: {len(source):,} characters, {len(source.encode()):,} bytes")
+    print(f"rounds: {arguments.rounds} (interleaved); load average {os.getloadavg()[0]:.1f}")
+    for name, value in medians.items():
+        print(f"  {name:26} median {value:7.1f} ms")
+    pooled = medians["pre-forked worker"]
+    inline = medians["in process (no budget)"]
+    print(f"fork per render / pre-forked worker:  {medians['fork per render'] / pooled:.2f}x")
+    print(f"pre-forked worker / in process:        {pooled / inline:.2f}x")
+    print(f"pre-forked worker / bare Markdown:     {pooled / medians['bare Markdown']:.2f}x")
+
+
+if __name__ == "__main__":
+    main()

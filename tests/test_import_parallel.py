@@ -1,0 +1,120 @@
+"""``blog import`` on several processes: renders are made ahead on the pre-forked render
+workers and the importing process only writes; the stored posts are exactly those a
+one-process import stores, and a bad file still fails alone.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import Result
+from flask import Flask
+from sqlalchemy import select
+
+from blog.importer import import_paths
+from blog.models import Post, db
+from blog.search import search
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="render workers need fork")
+
+DEMO = Path(__file__).parent.parent / "blog" / "demo"
+#: Python-Markdown's link parser needs minutes for this (see test_render_budget).
+LINK_FLOOD = "[a](" * 20_000
+
+
+@pytest.fixture
+def posts(tmp_path: Path) -> Path:
+    """Six demo posts (math, code, both variants of Chinese), copied to a folder."""
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    for source in sorted(DEMO.glob("*.md"))[:6]:
+        shutil.copy(source, folder / source.name)
+    return folder
+
+
+def stored(app: Flask) -> dict[str, tuple[Any, ...]]:
+    with app.app_context():
+        return {
+            post.slug: (
+                post.title,
+                post.body_html,
+                post.excerpt,
+                post.toc,
+                post.render_meta,
+                post.render_fingerprint,
+                post.render_problems,
+            )
+            for post in db.session.scalars(select(Post))
+        }
+
+
+def test_posts_imported_on_two_processes_equal_those_of_one(
+    make_app: Callable[..., Flask], posts: Path, tmp_path: Path
+) -> None:
+    one = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'one.db'}")
+    two = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'two.db'}")
+    with one.app_context():
+        single = import_paths([posts], jobs=1)
+    with two.app_context():
+        parallel = import_paths([posts], jobs=2)
+        assert search("梯度", 1, 10).total >= 1  # the index took the text of each save
+    assert single.summary().split(" in ")[0] == parallel.summary().split(" in ")[0]
+    assert parallel.imported == 6 and parallel.failures == []
+    assert parallel.warnings == single.warnings
+    assert [report.path for report in parallel.files] == [report.path for report in single.files]
+    first, second = stored(one), stored(two)
+    assert len(first) == 6
+    assert second == first
+
+
+def test_the_importing_process_does_not_render_when_workers_do(
+    make_app: Callable[..., Flask], posts: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    fed: list[int] = []
+    original = html.parser.HTMLParser.feed
+
+    def counting_feed(self: html.parser.HTMLParser, data: str) -> None:
+        fed.append(len(data))
+        original(self, data)
+
+    # Patched in this process only after the workers' parent exists: a worker forked
+    # later inherits it, so count only the parses made by this process's own threads.
+    monkeypatch.setattr(html.parser.HTMLParser, "feed", counting_feed)
+    with app.app_context():
+        report = import_paths([posts], jobs=2)
+    assert report.imported == 6
+    assert fed == []  # every post's one parse happened in a worker
+    with app.app_context():
+        assert all(post.body_html for post in db.session.scalars(select(Post)))
+
+
+def test_a_post_too_slow_to_render_fails_only_its_file(
+    make_app: Callable[..., Flask], posts: Path
+) -> None:
+    (posts / "zz-bomb.md").write_text(f"---\ntitle: 炸弹\n---\n{LINK_FLOOD}\n", encoding="utf-8")
+    # Refused ahead, then again by its own save, which reports it; the rest are saved.
+    app = make_app(RENDER_TIMEOUT_SECONDS=4.0)
+    with app.app_context():
+        report = import_paths([posts], jobs=2)
+        slugs = db.session.scalars(select(Post.slug)).all()
+    assert report.imported == 6
+    assert len(report.failures) == 1
+    assert report.failures[0].startswith(str(posts / "zz-bomb.md"))
+    assert "RENDER_TIMEOUT_SECONDS" in report.failures[0]
+    assert len(slugs) == 6
+
+
+def test_cli_import_takes_jobs(run_cli: Callable[..., Result], posts: Path, instance: Path) -> None:
+    assert run_cli("upgrade").exit_code == 0
+    result = run_cli("import", "--jobs", "2", str(posts))
+    assert result.exit_code == 0, result.output
+    assert "imported 6, updated 0, unchanged 0, failed 0" in result.output
+    again = run_cli("import", "--jobs", "2", str(posts))
+    assert "imported 0, updated 0, unchanged 6, failed 0" in again.output
