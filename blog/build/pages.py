@@ -57,6 +57,8 @@ class Crawl:
     pages: dict[str, RenderedPage] = field(default_factory=dict)
     broken: dict[str, set[str]] = field(default_factory=dict)
     assets: set[str] = field(default_factory=set)
+    #: Internal page links found on each page (what :mod:`blog.build.plan` maps to posts).
+    links: dict[str, list[str]] = field(default_factory=dict)
 
 
 def split_internal(value: str, site_url: str) -> str | None:
@@ -79,14 +81,19 @@ def links_in(body: str, site_url: str) -> Iterable[str]:
             yield path
 
 
-def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
-    """Request every seed and every internal page linked from what was fetched."""
-    client = app.test_client()
+def _reader_environ(site_url: str) -> dict[str, Any]:
     environ: dict[str, Any] = {STATIC_SITE_KEY: True}
     if site_url:
         parts = urlsplit(site_url)
         environ["HTTP_HOST"] = parts.netloc
         environ["wsgi.url_scheme"] = parts.scheme or "http"
+    return environ
+
+
+def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
+    """Request every seed and every internal page linked from what was fetched."""
+    client = app.test_client()
+    environ = _reader_environ(site_url)
     result = Crawl()
     queue: deque[tuple[str, str]] = deque((seed, "") for seed in seeds)
     seen = {seed for seed, _ in queue}
@@ -94,7 +101,9 @@ def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) 
         missing = f"{prefix}{NOT_FOUND_PATH}"
         response = client.get(missing, environ_base=environ)
         if response.status_code == 404 and response.mimetype == "text/html":
-            result.pages[missing] = RenderedPage(missing, "text/html", response.get_data())
+            body = response.get_data()
+            result.pages[missing] = RenderedPage(missing, "text/html", body)
+            _page_links(result, missing, body, prefixes, site_url)
             seen.add(missing)
     while queue:
         path, referrer = queue.popleft()
@@ -115,18 +124,49 @@ def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) 
         result.pages[path] = RenderedPage(path, response.mimetype, body)
         if response.mimetype == "text/plain":
             continue
-        links = list(links_in(body.decode("utf-8", "replace"), site_url))
-        if _LISTING_FIRST_PAGE.search(path):
-            links.append(path + "feed.xml")
-        for link in links:
-            if link.startswith(("/static/", "/uploads/")):
-                result.assets.add(link)
-                continue
-            if link.startswith(SKIPPED_PREFIXES) or _under_skipped(link, prefixes):
-                continue
+        for link in _page_links(result, path, body, prefixes, site_url):
             if link not in seen:
                 seen.add(link)
                 queue.append((link, path))
+    return result
+
+
+def _page_links(
+    result: Crawl, path: str, body: bytes, prefixes: list[str], site_url: str
+) -> list[str]:
+    """Record the assets and internal page links of a fetched page; return the page links."""
+    links = list(links_in(body.decode("utf-8", "replace"), site_url))
+    if _LISTING_FIRST_PAGE.search(path):
+        links.append(path + "feed.xml")
+    pages = []
+    for link in links:
+        if link.startswith(("/static/", "/uploads/")):
+            result.assets.add(link)
+        elif not (link.startswith(SKIPPED_PREFIXES) or _under_skipped(link, prefixes)):
+            pages.append(link)
+    result.links[path] = sorted(set(pages))
+    return pages
+
+
+def render_again(app: Flask, paths: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
+    """Request exactly ``paths`` (pages of an earlier build), following no link.
+
+    A path that no longer answers 200 with a page type is reported in ``broken``, with
+    ``(rebuilt)`` as its referrer.
+    """
+    client = app.test_client()
+    environ = _reader_environ(site_url)
+    result = Crawl()
+    for path in paths:
+        response = client.get(path, environ_base=environ)
+        expected = 404 if path.endswith(NOT_FOUND_PATH) else 200
+        if response.status_code != expected or response.mimetype not in PAGE_TYPES:
+            result.broken.setdefault(path, set()).add("(rebuilt)")
+            continue
+        body = response.get_data()
+        result.pages[path] = RenderedPage(path, response.mimetype, body)
+        if response.mimetype != "text/plain":
+            _page_links(result, path, body, prefixes, site_url)
     return result
 
 
