@@ -181,15 +181,23 @@ LISTED_CHANGES = 20
     is_flag=True,
     help="Render every page again (by default only pages showing a changed post are).",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes rendering pages (default: one per core on sites of 50 posts or more).",
+)
 @pass_context
-def build(context: Context, out: Path, base_url: str | None, full: bool) -> None:
+def build(
+    context: Context, out: Path, base_url: str | None, full: bool, workers: int | None
+) -> None:
     """Write the whole public site, every variant, as static files into OUT (incremental)."""
     from blog.build.paths import BuildError
     from blog.build.site import build_site
 
     context.app()  # the instance must exist and its config must load
     try:
-        report = build_site(context.instance, out, base_url, full=full)
+        report = build_site(context.instance, out, base_url, full=full, workers=workers)
     except BuildError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:

@@ -206,3 +206,14 @@ def test_a_damaged_manifest_means_a_full_build(site: tuple[Path, Flask], tmp_pat
     (out / INDEX_NAME).unlink()
     edit(app, "post-4", source="又改一次。")
     assert counts(run_build(instance, out)) == (pages, pages)
+
+
+def test_pages_rendered_by_a_pool_of_workers_are_the_same_files(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, _app = site
+    alone, pooled = tmp_path / "alone", tmp_path / "pooled"
+    pages, rendered = counts(run_build(instance, alone, "--workers", "1"))
+    assert counts(run_build(instance, pooled, "--workers", "2")) == (pages, rendered)
+    assert_same_site(pooled, alone)
+    assert broken_links(pooled, site_url=SITE_URL) == {}

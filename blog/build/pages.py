@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from flask import Flask
-
+from blog.build.fetch import Fetcher
 from blog.build.paths import FOLDER_PAGES
 
 #: Attributes whose root-relative URLs are followed and, for a sub-path site, rewritten.
@@ -39,8 +36,6 @@ _CSS_URL = re.compile(r"""url\(\s*["']?(/[^"')\s]+)""")
 NOT_FOUND_PATH = "/404.html"
 #: Characters left unencoded in canonical paths (as werkzeug's url_for leaves them).
 SAFE_PATH_CHARACTERS = "/:@!$&'()*+,;=-._~"
-#: The request environ key that tells templates they render for the static site.
-STATIC_SITE_KEY = "blog.static_site"
 
 
 @dataclass
@@ -81,53 +76,45 @@ def links_in(body: str, site_url: str) -> Iterable[str]:
             yield path
 
 
-def _reader_environ(site_url: str) -> dict[str, Any]:
-    environ: dict[str, Any] = {STATIC_SITE_KEY: True}
-    if site_url:
-        parts = urlsplit(site_url)
-        environ["HTTP_HOST"] = parts.netloc
-        environ["wsgi.url_scheme"] = parts.scheme or "http"
-    return environ
+def crawl(fetch: Fetcher, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
+    """Request every seed and every internal page linked from what was fetched.
 
-
-def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
-    """Request every seed and every internal page linked from what was fetched."""
-    client = app.test_client()
-    environ = _reader_environ(site_url)
+    The crawl goes round by round (the seeds, then every new page they link to, and so on),
+    and ``fetch`` answers a whole round at once, so the pages of a round can be rendered in
+    parallel (:mod:`blog.build.fetch`).
+    """
     result = Crawl()
-    queue: deque[tuple[str, str]] = deque((seed, "") for seed in seeds)
-    seen = {seed for seed, _ in queue}
-    for prefix in prefixes:
-        missing = f"{prefix}{NOT_FOUND_PATH}"
-        response = client.get(missing, environ_base=environ)
-        if response.status_code == 404 and response.mimetype == "text/html":
-            body = response.get_data()
-            result.pages[missing] = RenderedPage(missing, "text/html", body)
-            _page_links(result, missing, body, prefixes, site_url)
-            seen.add(missing)
-    while queue:
-        path, referrer = queue.popleft()
-        response = client.get(path, environ_base=environ)
-        if response.status_code == 200 and response.mimetype in ROUTED_ASSET_TYPES:
-            body = response.get_data()
-            result.pages[path] = RenderedPage(path, response.mimetype, body)
-            if response.mimetype == "text/css":
-                for link in _CSS_URL.findall(body.decode("utf-8", "replace")):
-                    if link not in seen:
-                        seen.add(link)
-                        queue.append((link, path))
-            continue
-        if response.status_code != 200 or response.mimetype not in PAGE_TYPES:
-            result.broken.setdefault(path, set()).add(referrer or "(start page)")
-            continue
-        body = response.get_data()
-        result.pages[path] = RenderedPage(path, response.mimetype, body)
-        if response.mimetype == "text/plain":
-            continue
-        for link in _page_links(result, path, body, prefixes, site_url):
+    seen = set(seeds)
+    missing_pages = [f"{prefix}{NOT_FOUND_PATH}" for prefix in prefixes]
+    seen.update(missing_pages)
+    for path, (status, mimetype, body) in zip(missing_pages, fetch(missing_pages), strict=True):
+        if status == 404 and mimetype == "text/html":
+            result.pages[path] = RenderedPage(path, "text/html", body)
+            _page_links(result, path, body, prefixes, site_url)
+    round_: list[tuple[str, str]] = [(seed, "") for seed in dict.fromkeys(seeds)]
+    while round_:
+        linked: list[tuple[str, str]] = []
+        answers = fetch([path for path, _referrer in round_])
+        for (path, referrer), (status, mimetype, body) in zip(round_, answers, strict=True):
+            if status == 200 and mimetype in ROUTED_ASSET_TYPES:
+                result.pages[path] = RenderedPage(path, mimetype, body)
+                if mimetype == "text/css":
+                    css = body.decode("utf-8", "replace")
+                    linked += ((link, path) for link in _CSS_URL.findall(css))
+                continue
+            if status != 200 or mimetype not in PAGE_TYPES:
+                result.broken.setdefault(path, set()).add(referrer or "(start page)")
+                continue
+            result.pages[path] = RenderedPage(path, mimetype, body)
+            if mimetype != "text/plain":
+                links = _page_links(result, path, body, prefixes, site_url)
+                linked += ((link, path) for link in links)
+        following = []
+        for link, referrer in linked:
             if link not in seen:
                 seen.add(link)
-                queue.append((link, path))
+                following.append((link, referrer))
+        round_ = following
     return result
 
 
@@ -148,24 +135,20 @@ def _page_links(
     return pages
 
 
-def render_again(app: Flask, paths: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
+def render_again(fetch: Fetcher, paths: Sequence[str], prefixes: list[str], site_url: str) -> Crawl:
     """Request exactly ``paths`` (pages of an earlier build), following no link.
 
     A path that no longer answers 200 with a page type is reported in ``broken``, with
     ``(rebuilt)`` as its referrer.
     """
-    client = app.test_client()
-    environ = _reader_environ(site_url)
     result = Crawl()
-    for path in paths:
-        response = client.get(path, environ_base=environ)
+    for path, (status, mimetype, body) in zip(paths, fetch(paths), strict=True):
         expected = 404 if path.endswith(NOT_FOUND_PATH) else 200
-        if response.status_code != expected or response.mimetype not in PAGE_TYPES:
+        if status != expected or mimetype not in PAGE_TYPES:
             result.broken.setdefault(path, set()).add("(rebuilt)")
             continue
-        body = response.get_data()
-        result.pages[path] = RenderedPage(path, response.mimetype, body)
-        if response.mimetype != "text/plain":
+        result.pages[path] = RenderedPage(path, mimetype, body)
+        if mimetype != "text/plain":
             _page_links(result, path, body, prefixes, site_url)
     return result
 

@@ -11,12 +11,11 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from blog.admin.uploads import NAME_PATTERN, uploads_folder
-from blog.app import create_app
 from blog.assets import Assets
 from blog.build import search_index
+from blog.build.fetch import Fetcher, PoolFetcher, build_app, local_fetcher, workers_for
 from blog.build.output import WriteReport, check_out_folder, read_previous, write_site
 from blog.build.pages import (
-    STATIC_SITE_KEY,
     Crawl,
     crawl,
     render_again,
@@ -66,29 +65,6 @@ def normalize_base_url(base_url: str | None, configured: str) -> tuple[str, str]
     return site_url, parts.path.rstrip("/")
 
 
-def build_app(instance: Path, site_url: str) -> Flask:
-    """The app the pages come from: no page cache, SITE_URL set to the published address.
-
-    Comments are off: a static host cannot take a comment, and the comment form carries a
-    time-limited token that would make every build differ from the last.
-    """
-    overrides: dict[str, Any] = {"PAGE_CACHE_BYTES": 0, "COMMENTS_ENABLED": False}
-    if site_url:
-        overrides["SITE_URL"] = site_url
-    try:
-        app = create_app(config=overrides, instance_path=instance)
-    except ConfigError as error:
-        raise BuildError(str(error)) from None
-
-    @app.context_processor
-    def static_site() -> dict[str, Any]:
-        from flask import request
-
-        return {"static_site": bool(request.environ.get(STATIC_SITE_KEY))}
-
-    return app
-
-
 def seeds(prefixes: list[str]) -> list[str]:
     start = ["/sitemap.xml", "/robots.txt"]
     for prefix in prefixes:
@@ -96,6 +72,9 @@ def seeds(prefixes: list[str]) -> list[str]:
     return start
 
 
+#: Below this many public posts the pages render in this process by default: a process
+#: pool takes longer to start than a small site or an incremental build takes to render.
+MIN_POSTS_FOR_POOL = 50
 #: Static files of private areas, never referenced by a public page.
 PRIVATE_STATIC = ("/static/admin/",)
 
@@ -152,7 +131,7 @@ def _plan(
 
 
 def _render(
-    app: Flask,
+    fetch: Fetcher,
     prefixes: list[str],
     site_url: str,
     now: Snapshot,
@@ -161,23 +140,29 @@ def _render(
     """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all."""
     again = None if previous is None else pages_to_render(previous, now)
     if previous is not None and again is not None:
-        crawled = render_again(app, again, prefixes, site_url)
+        crawled = render_again(fetch, again, prefixes, site_url)
         known = set(previous.pages)
         new_links = any(link not in known for links in crawled.links.values() for link in links)
         # A page that vanished or a link to a page the last build did not have: the set of
         # pages changed, which only a full crawl finds (and reports).
         if not crawled.broken and not new_links:
             return crawled, [path for path in previous.pages if path not in crawled.pages]
-    return crawl(app, seeds(prefixes), prefixes, site_url), None
+    return crawl(fetch, seeds(prefixes), prefixes, site_url), None
 
 
 def build_site(
-    instance: Path, out: Path, base_url: str | None = None, full: bool = False
+    instance: Path,
+    out: Path,
+    base_url: str | None = None,
+    full: bool = False,
+    workers: int | None = None,
 ) -> BuildReport:
     """Build the public site of ``instance`` into ``out``; bad input raises BuildError.
 
     Only pages that show a changed post are rendered again when ``out`` holds an earlier
     build of the same site shape (see :mod:`blog.build.plan`); ``full`` renders every page.
+    Pages are rendered by ``workers`` processes; by default one per core once the site has
+    :data:`MIN_POSTS_FOR_POOL` posts, else in this process.
     """
     started = time.perf_counter()
     check_out_folder(out, instance)
@@ -190,7 +175,17 @@ def build_site(
     variants: list[str] = list(app.extensions["blog.variants"])
     prefixes = ["", *(f"/{v}" for v in variants)]
     now, previous, previous_files, indexes = _plan(app, out, site_url, prefixes, full)
-    crawled, carried = _render(app, prefixes, site_url, now, previous)
+    count = workers_for(workers)
+    # Asked for, or a site big enough for the pool to pay for its start (a second or two).
+    pooled = count > 1 and (workers is not None or len(now.posts) >= MIN_POSTS_FOR_POOL)
+    fetch = PoolFetcher(app, instance, site_url, count) if pooled else None
+    try:
+        crawled, carried = _render(
+            fetch or local_fetcher(app, site_url), prefixes, site_url, now, previous
+        )
+    finally:
+        if fetch is not None:
+            fetch.close()
 
     search_paths = search_page_paths(prefixes)
     files: dict[PurePosixPath, bytes] = {}
