@@ -112,13 +112,23 @@ def main() -> None:
             f"{time.process_time() - cpu:.1f} s CPU, {report.pages} pages, {report.files} files",
             flush=True,
         )
+        full_cpu = time.process_time() - cpu
         edit_one_post(site.app, site.instance)
         cpu = time.process_time()
         again = build_site(site.instance, out)
+        again_cpu = time.process_time() - cpu
         print(
             f"rebuild after editing one post: {again.seconds:.1f} s wall, "
-            f"{time.process_time() - cpu:.1f} s CPU, {len(again.written)} files written, "
-            f"{again.unchanged} unchanged",
+            f"{again_cpu:.1f} s CPU ({again_cpu / full_cpu:.3f} of the full build), "
+            f"{again.rendered} of {again.pages} pages rendered, "
+            f"{len(again.written)} files written, {again.unchanged} unchanged",
+            flush=True,
+        )
+        cpu = time.process_time()
+        same = build_site(site.instance, out)
+        print(
+            f"rebuild with nothing changed: {same.seconds:.1f} s wall, "
+            f"{time.process_time() - cpu:.1f} s CPU, {same.rendered} pages rendered",
             flush=True,
         )
         home = out / "index.html"
