@@ -463,6 +463,46 @@ def test_reader_browses_switches_and_searches_the_static_site(
         assert failed == []
 
 
+@pytest.mark.browser
+def test_static_site_remembers_the_readers_variant_with_javascript_only(
+    demo: tuple[Path, Path, Flask],
+) -> None:
+    from tests.browser_support import chromium
+
+    out = demo[1]
+    with static_server(out) as base, chromium() as browser:
+        page = browser.new_page()
+        page.goto(base + "/archive/")
+        source_lang = page.get_attribute("html", "lang")
+        assert source_lang != "zh-Hant-TW"  # nothing remembered yet: the source script
+        page.click(".variant-switcher a[hreflang=zh-Hant-TW]")
+        assert "/zh-tw/archive/" in page.url
+
+        page.goto(base + "/")  # unprefixed: replaced by the remembered variant's page
+        page.wait_for_url(base + "/zh-tw/")
+        assert page.get_attribute("html", "lang") == "zh-Hant-TW"
+        page.goto(base + "/search/?q=" + quote("训练"))
+        page.wait_for_url("**/zh-tw/search/?q=*")
+        page.wait_for_selector(".search-results li")
+
+        page.goto(base + "/zh-hk/")  # a prefixed URL is what the reader asked for
+        assert page.url == base + "/zh-hk/"
+        page.click(".variant-switcher a[hreflang=zh-Hans]")
+        page.goto(base + "/archive/")
+        page.wait_for_url(base + "/zh-hans/archive/")
+        page.close()
+
+        # Without JavaScript nothing is remembered and every link still works.
+        plain = browser.new_context(java_script_enabled=False).new_page()
+        plain.goto(base + "/")
+        plain.click(".variant-switcher a[hreflang=zh-Hant-TW]")
+        assert "/zh-tw/" in plain.url
+        plain.goto(base + "/archive/")
+        assert plain.url == base + "/archive/"
+        assert plain.get_attribute("html", "lang") == source_lang
+        plain.context.close()
+
+
 RECALL_QUERIES = ["注意力", "训练", "訓練", "梯度", "Adam", "loss", "优化", "數據", "transformer"]
 
 
