@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import gzip
 import os
-import re
 import shutil
 import subprocess
 import sys
@@ -28,6 +27,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from bench.static_bench import documented_front_config
 from blog.app import create_app
 from blog.db import upgrade
 from blog.models import Post, db
@@ -37,40 +37,7 @@ from tests.conftest import REPO, write_config
 pytestmark = pytest.mark.slow
 
 NGINX = shutil.which("nginx") or ("/usr/sbin/nginx" if Path("/usr/sbin/nginx").exists() else None)
-DOCUMENTED = re.compile(r"## Front-server mode.*?### nginx\s+```nginx\n(.*?)```", re.DOTALL)
-WRAPPER = """
-daemon off;
-worker_processes 1;
-pid {folder}/nginx.pid;
-error_log {folder}/error.log;
-events {{ worker_connections 64; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    client_body_temp_path {folder}/body;
-    proxy_temp_path {folder}/proxy;
-    fastcgi_temp_path {folder}/fastcgi;
-    uwsgi_temp_path {folder}/uwsgi;
-    scgi_temp_path {folder}/scgi;
-{server}
-}}
-"""
 PAGE = "/zh-tw/posts/front/"
-
-
-def documented_config(folder: Path, port: int, app_port: int, files: Path) -> str:
-    text = (REPO / "docs" / "static-site.md").read_text(encoding="utf-8")
-    found = DOCUMENTED.search(text)
-    assert found, "docs/static-site.md lost its front-server nginx block"
-    server = found.group(1)
-    for old, new in [
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
-        ("root /srv/blog/instance/page-files;", f"root {files};"),
-    ]:
-        assert old in server, old
-        server = server.replace(old, new)
-    return WRAPPER.format(folder=folder, server=server)
 
 
 def free_port() -> int:
@@ -137,7 +104,9 @@ def front() -> Iterator[Front]:
     nginx_folder.mkdir()
     config = nginx_folder / "nginx.conf"
     files = instance / "page-files"
-    config.write_text(documented_config(nginx_folder, port, app_port, files), encoding="utf-8")
+    config.write_text(
+        documented_front_config(nginx_folder, port, app_port, files), encoding="utf-8"
+    )
     proxy = subprocess.Popen(
         [NGINX, "-c", str(config), "-p", str(nginx_folder)],
         stdout=subprocess.DEVNULL,
@@ -159,7 +128,11 @@ def front() -> Iterator[Front]:
         proxy.wait(timeout=10)
         if app.poll() is None:
             app.terminate()
-            app.wait(timeout=10)
+            try:
+                app.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                app.kill()
+                app.wait()
         with writer.app_context():
             db.session.remove()
             db.engine.dispose()
@@ -189,8 +162,8 @@ def test_documented_nginx_config_serves_page_files_and_falls_back_to_the_app(
 
     # With the app stopped, nginx alone answers the prefixed page from its file, compressed
     # from the gzip sibling; what must reach the app gets nginx's 502.
-    front.app.terminate()
-    front.app.wait(timeout=10)
+    front.app.kill()  # gone at once, whatever the machine's load
+    front.app.wait(timeout=60)
     status, body, headers = fetch(front.url + PAGE, **{"Accept-Encoding": "gzip"})
     assert status == 200 and headers.get("content-encoding") == "gzip"
     assert "第二版標題" in gzip.decompress(body).decode()
