@@ -75,6 +75,8 @@ def seeds(prefixes: list[str]) -> list[str]:
 #: Below this many public posts the pages render in this process by default: a process
 #: pool takes longer to start than a small site or an incremental build takes to render.
 MIN_POSTS_FOR_POOL = 50
+#: An incremental build renders fewer pages than this in its own process by default.
+MIN_PAGES_FOR_POOL = 300
 #: Static files of private areas, never referenced by a public page.
 PRIVATE_STATIC = ("/static/admin/",)
 
@@ -161,8 +163,9 @@ def build_site(
 
     Only pages that show a changed post are rendered again when ``out`` holds an earlier
     build of the same site shape (see :mod:`blog.build.plan`); ``full`` renders every page.
-    Pages are rendered by ``workers`` processes; by default one per core once the site has
-    :data:`MIN_POSTS_FOR_POOL` posts, else in this process.
+    Pages are rendered by ``workers`` processes; by default one per core for a full build
+    of :data:`MIN_POSTS_FOR_POOL` posts or more, or an incremental one of
+    :data:`MIN_PAGES_FOR_POOL` pages or more, else in this process.
     """
     started = time.perf_counter()
     check_out_folder(out, instance)
@@ -176,8 +179,13 @@ def build_site(
     prefixes = ["", *(f"/{v}" for v in variants)]
     now, previous, previous_files, indexes = _plan(app, out, site_url, prefixes, full)
     count = workers_for(workers)
-    # Asked for, or a site big enough for the pool to pay for its start (a second or two).
-    pooled = count > 1 and (workers is not None or len(now.posts) >= MIN_POSTS_FOR_POOL)
+    again = None if previous is None else pages_to_render(previous, now)
+    # Asked for, or enough pages for the pool to pay for its start (each worker builds the
+    # app: seconds of CPU, more than a typical edit's pages take to render here).
+    enough = (
+        len(now.posts) >= MIN_POSTS_FOR_POOL if again is None else len(again) >= MIN_PAGES_FOR_POOL
+    )
+    pooled = count > 1 and (workers is not None or enough)
     fetch = PoolFetcher(app, instance, site_url, count) if pooled else None
     try:
         crawled, carried = _render(
