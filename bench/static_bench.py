@@ -13,6 +13,8 @@ interleaved so that both see the same machine load.
 from __future__ import annotations
 
 import argparse
+import re
+import resource
 import shutil
 import subprocess
 import tempfile
@@ -22,7 +24,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bench.load import free_port, hello_server, run_wrk
+from bench.load import REPO, blog_server, free_port, hello_server, run_wrk
 from bench.site import build_site as make_site
 from blog.build.site import build_site
 from blog.models import Post, db
@@ -55,15 +57,57 @@ http {{
 """
 
 
+FRONT_WRAPPER = """
+daemon off;
+worker_processes 2;
+pid {folder}/nginx.pid;
+error_log {folder}/error.log;
+events {{ worker_connections 1024; }}
+http {{
+    include /etc/nginx/mime.types;
+    access_log off;
+    sendfile on;
+    client_body_temp_path {folder}/body;
+    proxy_temp_path {folder}/proxy;
+    fastcgi_temp_path {folder}/fastcgi;
+    uwsgi_temp_path {folder}/uwsgi;
+    scgi_temp_path {folder}/scgi;
+{server}
+}}
+"""
+#: The front-server nginx block of docs/static-site.md.
+DOCUMENTED_FRONT = re.compile(r"## Front-server mode.*?### nginx\s+```nginx\n(.*?)```", re.DOTALL)
+
+
+def documented_front_config(folder: Path, port: int, app_port: int, files: Path) -> str:
+    """The documented front-server configuration with only its ports and paths replaced."""
+    text = (REPO / "docs" / "static-site.md").read_text(encoding="utf-8")
+    found = DOCUMENTED_FRONT.search(text)
+    if found is None:
+        raise RuntimeError("docs/static-site.md lost its front-server nginx block")
+    server = found.group(1)
+    for old, new in [
+        ("listen 80;", f"listen 127.0.0.1:{port};"),
+        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+        ("root /srv/blog/instance/page-files;", f"root {files};"),
+    ]:
+        if old not in server:
+            raise RuntimeError(f"docs/static-site.md: the front-server block lost {old!r}")
+        server = server.replace(old, new)
+    return FRONT_WRAPPER.format(folder=folder, server=server)
+
+
 class Nginx:
-    def __init__(self, root: Path, folder: Path) -> None:
+    def __init__(self, root: Path, folder: Path, config_text: str | None = None) -> None:
+        """nginx over the built folder ``root``, or with ``config_text`` (``{port}`` filled)."""
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = folder / "nginx.conf"
-        config.write_text(
-            NGINX_CONFIG.format(prefix=folder, port=self.port, root=root), encoding="utf-8"
-        )
+        text = NGINX_CONFIG.format(prefix=folder, port=self.port, root=root)
+        if config_text is not None:
+            text = config_text.replace("{port}", str(self.port))
+        config.write_text(text, encoding="utf-8")
         self.process = subprocess.Popen([nginx, "-c", str(config), "-p", str(folder)])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -78,6 +122,12 @@ class Nginx:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+def cpu_seconds() -> float:
+    """CPU of this process and of its finished children (the build's worker pool)."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return time.process_time() + children.ru_utime + children.ru_stime
 
 
 def edit_one_post(site_app: object, instance: Path) -> None:
@@ -97,6 +147,7 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=None, help="build processes")
     options = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-static-"))
@@ -105,20 +156,32 @@ def main() -> None:
         site = make_site(folder / "instance", options.posts)
         out = folder / "public"
         # CPU seconds too: on a shared machine the wall clock mostly measures the neighbours.
-        cpu = time.process_time()
-        report = build_site(site.instance, out)
+        # The pool's workers are children: their CPU counts once they have exited.
+        cpu = cpu_seconds()
+        report = build_site(site.instance, out, workers=options.workers)
+        full_cpu = cpu_seconds() - cpu
         print(
-            f"full build, {options.posts} posts: {report.seconds:.1f} s wall, "
-            f"{time.process_time() - cpu:.1f} s CPU, {report.pages} pages, {report.files} files",
+            f"full build, {options.posts} posts, {options.workers or 'default'} workers: "
+            f"{report.seconds:.1f} s wall, {full_cpu:.1f} s CPU (with workers), "
+            f"{report.pages} pages, {report.files} files",
             flush=True,
         )
         edit_one_post(site.app, site.instance)
-        cpu = time.process_time()
-        again = build_site(site.instance, out)
+        cpu = cpu_seconds()
+        again = build_site(site.instance, out, workers=options.workers)
+        again_cpu = cpu_seconds() - cpu
         print(
             f"rebuild after editing one post: {again.seconds:.1f} s wall, "
-            f"{time.process_time() - cpu:.1f} s CPU, {len(again.written)} files written, "
-            f"{again.unchanged} unchanged",
+            f"{again_cpu:.1f} s CPU ({again_cpu / full_cpu:.3f} of the full build), "
+            f"{again.rendered} of {again.pages} pages rendered, "
+            f"{len(again.written)} files written, {again.unchanged} unchanged",
+            flush=True,
+        )
+        cpu = cpu_seconds()
+        same = build_site(site.instance, out, workers=options.workers)
+        print(
+            f"rebuild with nothing changed: {same.seconds:.1f} s wall, "
+            f"{cpu_seconds() - cpu:.1f} s CPU, {same.rendered} pages rendered",
             flush=True,
         )
         home = out / "index.html"
@@ -128,35 +191,60 @@ def main() -> None:
             f"{sizes['.br']} brotli"
         )
         post_path = "/posts/" + next(p.parent.name for p in (out / "posts").glob("*/index.html"))
-        from urllib.parse import quote
+        from urllib.parse import quote, unquote
 
         targets = {"post": quote(post_path) + "/", "home": "/"}
         nginx_folder = folder / "nginx"
         nginx_folder.mkdir()
         nginx = Nginx(out, nginx_folder)
+        # Front-server mode: the documented configuration before `blog serve`, which writes
+        # each prefixed page it renders under instance/page-files.
+        app_server = blog_server("front", site.instance, 4, PAGE_CACHE_FILES="page-files")
+        front_folder = folder / "front"
+        front_folder.mkdir()
+        front_targets = {
+            "front-server post": "/zh-tw" + targets["post"],
+            "front-server home": "/zh-tw/",
+        }
         hello = hello_server(threads=4)
+        front = None
         try:
+            app_server.wait_ready()
+            front_config = documented_front_config(
+                front_folder, 0, app_server.port, site.instance / "page-files"
+            ).replace("listen 127.0.0.1:0;", "listen 127.0.0.1:{port};")
+            front = Nginx(out, front_folder, front_config)
+            for path in front_targets.values():
+                urllib.request.urlopen(front.url + path, timeout=60).read()
+                written = site.instance / "page-files" / path.strip("/") / "index.html"
+                if not Path(unquote(str(written))).is_file():
+                    raise RuntimeError(f"the app did not write {written}")
             hello.wait_ready()
-            rates: dict[str, list[float]] = {name: [] for name in [*targets, "hello"]}
+            rates: dict[str, list[float]] = {
+                name: [] for name in [*targets, *front_targets, "hello"]
+            }
             for _round in range(options.rounds):
-                for name, path in targets.items():
-                    rates[name].append(
-                        run_wrk(nginx.url + path, options.seconds).requests_per_second
-                    )
+                for name, path in [*targets.items(), *front_targets.items()]:
+                    url = (front.url if name in front_targets else nginx.url) + path
+                    rates[name].append(run_wrk(url, options.seconds).requests_per_second)
                     rates["hello"].append(
                         run_wrk(hello.url + "/", options.seconds).requests_per_second
                     )
             baseline = sorted(rates["hello"])[len(rates["hello"]) // 2]
             print(f"hello-world (waitress, 4 threads): {baseline:,.0f} req/s (median)")
-            for name in targets:
+            for name in [*targets, *front_targets]:
                 rate = sorted(rates[name])[len(rates[name]) // 2]
+                label = name if name in front_targets else f"built {name}"
                 print(
-                    f"nginx, built {name}: {rate:,.0f} req/s = {rate / baseline:.1f}x hello-world "
+                    f"nginx, {label}: {rate:,.0f} req/s = {rate / baseline:.1f}x hello-world "
                     "(goal >= 10x)"
                 )
         finally:
             hello.stop()
             nginx.stop()
+            if front is not None:
+                front.stop()
+            app_server.stop()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 

@@ -176,15 +176,28 @@ LISTED_CHANGES = 20
     default=None,
     help="Address the site is published at, e.g. https://name.github.io/blog/ (else SITE_URL).",
 )
+@click.option(
+    "--full",
+    is_flag=True,
+    help="Render every page again (by default only pages showing a changed post are).",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Processes rendering pages (default: one per core on sites of 50 posts or more).",
+)
 @pass_context
-def build(context: Context, out: Path, base_url: str | None) -> None:
+def build(
+    context: Context, out: Path, base_url: str | None, full: bool, workers: int | None
+) -> None:
     """Write the whole public site, every variant, as static files into OUT (incremental)."""
     from blog.build.paths import BuildError
     from blog.build.site import build_site
 
     context.app()  # the instance must exist and its config must load
     try:
-        report = build_site(context.instance, out, base_url)
+        report = build_site(context.instance, out, base_url, full=full, workers=workers)
     except BuildError as error:
         raise click.ClickException(str(error)) from None
     except OSError as error:
@@ -204,7 +217,8 @@ def build(context: Context, out: Path, base_url: str | None) -> None:
             f"warning: {path} is linked from {sorted(referrers)[0]} but is not public", err=True
         )
     click.echo(
-        f"Built {report.pages} pages, {report.files} files into {report.out} in "
+        f"Built {report.pages} pages ({report.rendered} rendered), {report.files} files into "
+        f"{report.out} in "
         f"{report.seconds:.1f} s: {len(report.written)} written, {report.unchanged} unchanged, "
         f"{len(report.removed)} removed."
     )

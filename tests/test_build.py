@@ -154,9 +154,14 @@ def test_built_page_is_the_page_the_app_serves(demo: tuple[Path, Path, Flask]) -
     for prefix in ("", "/zh-tw"):
         url = f"{prefix}/posts/{quote(slug)}/"
         built = (out / prefix.lstrip("/") / "posts" / slug / "index.html").read_bytes()
-        # The one difference: the search page is a folder on the static site.
+        # The differences: the search page is a folder on the static site, and the static
+        # site's pages load the script that remembers the reader's variant (no server to).
         served_page = client.get(url).data.replace(b'/search"', b'/search/"')
-        assert built == served_page, url
+        script = re.findall(
+            rb'<script src="/static/theme/variant\.[0-9a-f]+\.js" defer></script>\n', built
+        )
+        assert len(script) == 1, url
+        assert built.replace(script[0], b"", 1) == served_page, url
 
 
 def test_unprefixed_pages_are_in_the_source_script_with_the_switcher(
@@ -461,6 +466,46 @@ def test_reader_browses_switches_and_searches_the_static_site(
         first.click()
         assert page.get_attribute("html", "lang") == "zh-Hant-TW"
         assert failed == []
+
+
+@pytest.mark.browser
+def test_static_site_remembers_the_readers_variant_with_javascript_only(
+    demo: tuple[Path, Path, Flask],
+) -> None:
+    from tests.browser_support import chromium
+
+    out = demo[1]
+    with static_server(out) as base, chromium() as browser:
+        page = browser.new_page()
+        page.goto(base + "/archive/")
+        source_lang = page.get_attribute("html", "lang")
+        assert source_lang != "zh-Hant-TW"  # nothing remembered yet: the source script
+        page.click(".variant-switcher a[hreflang=zh-Hant-TW]")
+        assert "/zh-tw/archive/" in page.url
+
+        page.goto(base + "/")  # unprefixed: replaced by the remembered variant's page
+        page.wait_for_url(base + "/zh-tw/")
+        assert page.get_attribute("html", "lang") == "zh-Hant-TW"
+        page.goto(base + "/search/?q=" + quote("训练"))
+        page.wait_for_url("**/zh-tw/search/?q=*")
+        page.wait_for_selector(".search-results li")
+
+        page.goto(base + "/zh-hk/")  # a prefixed URL is what the reader asked for
+        assert page.url == base + "/zh-hk/"
+        page.click(".variant-switcher a[hreflang=zh-Hans]")
+        page.goto(base + "/archive/")
+        page.wait_for_url(base + "/zh-hans/archive/")
+        page.close()
+
+        # Without JavaScript nothing is remembered and every link still works.
+        plain = browser.new_context(java_script_enabled=False).new_page()
+        plain.goto(base + "/")
+        plain.click(".variant-switcher a[hreflang=zh-Hant-TW]")
+        assert "/zh-tw/" in plain.url
+        plain.goto(base + "/archive/")
+        assert plain.url == base + "/archive/"
+        assert plain.get_attribute("html", "lang") == source_lang
+        plain.context.close()
 
 
 RECALL_QUERIES = ["注意力", "训练", "訓練", "梯度", "Adam", "loss", "优化", "數據", "transformer"]

@@ -23,13 +23,15 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import brotli
 
 from blog.build.paths import BuildError
 
 MANIFEST = ".blog-build.json"
-MANIFEST_VERSION = 1
+#: 2 added ``state``: what :mod:`blog.build.plan` needs to re-render only what changed.
+MANIFEST_VERSION = 2
 COMPRESSED_SUFFIXES = frozenset(
     {".html", ".css", ".js", ".json", ".xml", ".txt", ".svg", ".map", ".mjs"}
 )
@@ -82,15 +84,25 @@ def check_out_folder(out: Path, instance: Path) -> None:
         raise BuildError(f"{out}: cannot write to {parent} (permission denied)")
 
 
-def _read_manifest(out: Path) -> dict[str, str]:
+def _load_manifest(out: Path) -> dict[str, Any]:
     try:
         data = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return {}
-    if not isinstance(data, dict) or data.get("version") != MANIFEST_VERSION:
-        return {}
-    files = data.get("files")
+    # A manifest of another version still names the files, so they are reused when equal.
+    return data if isinstance(data, dict) and data.get("version") in (1, MANIFEST_VERSION) else {}
+
+
+def _read_manifest(out: Path) -> dict[str, str]:
+    files = _load_manifest(out).get("files")
     return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+
+
+def read_previous(out: Path) -> tuple[dict[str, str], dict[str, Any]]:
+    """``(files, state)`` of the build in ``out``: digests by relative path, and its state."""
+    data = _load_manifest(out)
+    state = data.get("state") if data.get("version") == MANIFEST_VERSION else None
+    return _read_manifest(out), state if isinstance(state, dict) else {}
 
 
 def _link_or_copy(source: Path, target: Path) -> bool:
@@ -104,8 +116,18 @@ def _link_or_copy(source: Path, target: Path) -> bool:
     return True
 
 
-def write_site(out: Path, files: Mapping[PurePosixPath, bytes]) -> WriteReport:
-    """Replace OUT with exactly ``files`` (relative paths -> bytes), incrementally."""
+def write_site(
+    out: Path,
+    files: Mapping[PurePosixPath, bytes],
+    kept: Mapping[PurePosixPath, str] | None = None,
+    state: Mapping[str, Any] | None = None,
+) -> WriteReport:
+    """Replace OUT with exactly ``files`` (relative paths -> bytes) and ``kept``, incrementally.
+
+    ``kept`` names files of the previous build (relative path -> its manifest digest) that
+    are carried over without being read; one that has gone missing is a BuildError, as the
+    caller decided from the manifest that it exists. ``state`` is stored in the manifest.
+    """
     out = out.resolve()
     previous = _read_manifest(out) if out.is_dir() else {}
     report = WriteReport()
@@ -137,9 +159,26 @@ def write_site(out: Path, files: Mapping[PurePosixPath, bytes]) -> WriteReport:
             for suffix, compress in zip(siblings, (gzip_bytes, brotli_bytes), strict=False):
                 target.with_name(target.name + suffix).write_bytes(compress(data))
             report.written.append(name)
+        for relative, digest in sorted((kept or {}).items()):
+            name = str(relative)
+            target = staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            old = out / relative
+            if not _link_or_copy(old, target):
+                raise BuildError(f"{old}: the previous build's file is missing; build again")
+            for suffix in (".gz", ".br"):
+                sibling = old.with_name(old.name + suffix)
+                if sibling.is_file():
+                    _link_or_copy(sibling, target.with_name(target.name + suffix))
+            manifest[name] = digest
+            report.unchanged += 1
         report.removed = sorted(set(previous) - set(manifest))
         (staging / MANIFEST).write_text(
-            json.dumps({"version": MANIFEST_VERSION, "files": manifest}, ensure_ascii=False),
+            json.dumps(
+                {"version": MANIFEST_VERSION, "files": manifest, "state": dict(state or {})},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
             encoding="utf-8",
         )
         staging.chmod(0o755)

@@ -13,14 +13,11 @@ from __future__ import annotations
 
 import html
 import re
-from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
-from flask import Flask
-
+from blog.build.fetch import Fetcher
 from blog.build.paths import FOLDER_PAGES
 
 #: Attributes whose root-relative URLs are followed and, for a sub-path site, rewritten.
@@ -39,8 +36,6 @@ _CSS_URL = re.compile(r"""url\(\s*["']?(/[^"')\s]+)""")
 NOT_FOUND_PATH = "/404.html"
 #: Characters left unencoded in canonical paths (as werkzeug's url_for leaves them).
 SAFE_PATH_CHARACTERS = "/:@!$&'()*+,;=-._~"
-#: The request environ key that tells templates they render for the static site.
-STATIC_SITE_KEY = "blog.static_site"
 
 
 @dataclass
@@ -57,6 +52,8 @@ class Crawl:
     pages: dict[str, RenderedPage] = field(default_factory=dict)
     broken: dict[str, set[str]] = field(default_factory=dict)
     assets: set[str] = field(default_factory=set)
+    #: Internal page links found on each page (what :mod:`blog.build.plan` maps to posts).
+    links: dict[str, list[str]] = field(default_factory=dict)
 
 
 def split_internal(value: str, site_url: str) -> str | None:
@@ -79,54 +76,80 @@ def links_in(body: str, site_url: str) -> Iterable[str]:
             yield path
 
 
-def crawl(app: Flask, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
-    """Request every seed and every internal page linked from what was fetched."""
-    client = app.test_client()
-    environ: dict[str, Any] = {STATIC_SITE_KEY: True}
-    if site_url:
-        parts = urlsplit(site_url)
-        environ["HTTP_HOST"] = parts.netloc
-        environ["wsgi.url_scheme"] = parts.scheme or "http"
+def crawl(fetch: Fetcher, seeds: Iterable[str], prefixes: list[str], site_url: str) -> Crawl:
+    """Request every seed and every internal page linked from what was fetched.
+
+    The crawl goes round by round (the seeds, then every new page they link to, and so on),
+    and ``fetch`` answers a whole round at once, so the pages of a round can be rendered in
+    parallel (:mod:`blog.build.fetch`).
+    """
     result = Crawl()
-    queue: deque[tuple[str, str]] = deque((seed, "") for seed in seeds)
-    seen = {seed for seed, _ in queue}
-    for prefix in prefixes:
-        missing = f"{prefix}{NOT_FOUND_PATH}"
-        response = client.get(missing, environ_base=environ)
-        if response.status_code == 404 and response.mimetype == "text/html":
-            result.pages[missing] = RenderedPage(missing, "text/html", response.get_data())
-            seen.add(missing)
-    while queue:
-        path, referrer = queue.popleft()
-        response = client.get(path, environ_base=environ)
-        if response.status_code == 200 and response.mimetype in ROUTED_ASSET_TYPES:
-            body = response.get_data()
-            result.pages[path] = RenderedPage(path, response.mimetype, body)
-            if response.mimetype == "text/css":
-                for link in _CSS_URL.findall(body.decode("utf-8", "replace")):
-                    if link not in seen:
-                        seen.add(link)
-                        queue.append((link, path))
-            continue
-        if response.status_code != 200 or response.mimetype not in PAGE_TYPES:
-            result.broken.setdefault(path, set()).add(referrer or "(start page)")
-            continue
-        body = response.get_data()
-        result.pages[path] = RenderedPage(path, response.mimetype, body)
-        if response.mimetype == "text/plain":
-            continue
-        links = list(links_in(body.decode("utf-8", "replace"), site_url))
-        if _LISTING_FIRST_PAGE.search(path):
-            links.append(path + "feed.xml")
-        for link in links:
-            if link.startswith(("/static/", "/uploads/")):
-                result.assets.add(link)
+    seen = set(seeds)
+    missing_pages = [f"{prefix}{NOT_FOUND_PATH}" for prefix in prefixes]
+    seen.update(missing_pages)
+    for path, (status, mimetype, body) in zip(missing_pages, fetch(missing_pages), strict=True):
+        if status == 404 and mimetype == "text/html":
+            result.pages[path] = RenderedPage(path, "text/html", body)
+            _page_links(result, path, body, prefixes, site_url)
+    round_: list[tuple[str, str]] = [(seed, "") for seed in dict.fromkeys(seeds)]
+    while round_:
+        linked: list[tuple[str, str]] = []
+        answers = fetch([path for path, _referrer in round_])
+        for (path, referrer), (status, mimetype, body) in zip(round_, answers, strict=True):
+            if status == 200 and mimetype in ROUTED_ASSET_TYPES:
+                result.pages[path] = RenderedPage(path, mimetype, body)
+                if mimetype == "text/css":
+                    css = body.decode("utf-8", "replace")
+                    linked += ((link, path) for link in _CSS_URL.findall(css))
                 continue
-            if link.startswith(SKIPPED_PREFIXES) or _under_skipped(link, prefixes):
+            if status != 200 or mimetype not in PAGE_TYPES:
+                result.broken.setdefault(path, set()).add(referrer or "(start page)")
                 continue
+            result.pages[path] = RenderedPage(path, mimetype, body)
+            if mimetype != "text/plain":
+                links = _page_links(result, path, body, prefixes, site_url)
+                linked += ((link, path) for link in links)
+        following = []
+        for link, referrer in linked:
             if link not in seen:
                 seen.add(link)
-                queue.append((link, path))
+                following.append((link, referrer))
+        round_ = following
+    return result
+
+
+def _page_links(
+    result: Crawl, path: str, body: bytes, prefixes: list[str], site_url: str
+) -> list[str]:
+    """Record the assets and internal page links of a fetched page; return the page links."""
+    links = list(links_in(body.decode("utf-8", "replace"), site_url))
+    if _LISTING_FIRST_PAGE.search(path):
+        links.append(path + "feed.xml")
+    pages = []
+    for link in links:
+        if link.startswith(("/static/", "/uploads/")):
+            result.assets.add(link)
+        elif not (link.startswith(SKIPPED_PREFIXES) or _under_skipped(link, prefixes)):
+            pages.append(link)
+    result.links[path] = sorted(set(pages))
+    return pages
+
+
+def render_again(fetch: Fetcher, paths: Sequence[str], prefixes: list[str], site_url: str) -> Crawl:
+    """Request exactly ``paths`` (pages of an earlier build), following no link.
+
+    A path that no longer answers 200 with a page type is reported in ``broken``, with
+    ``(rebuilt)`` as its referrer.
+    """
+    result = Crawl()
+    for path, (status, mimetype, body) in zip(paths, fetch(paths), strict=True):
+        expected = 404 if path.endswith(NOT_FOUND_PATH) else 200
+        if status != expected or mimetype not in PAGE_TYPES:
+            result.broken.setdefault(path, set()).add("(rebuilt)")
+            continue
+        result.pages[path] = RenderedPage(path, mimetype, body)
+        if mimetype != "text/plain":
+            _page_links(result, path, body, prefixes, site_url)
     return result
 
 

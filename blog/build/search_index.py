@@ -18,7 +18,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from typing import Any
 from urllib.parse import quote
 
@@ -63,6 +63,42 @@ def postings(posts: Iterable[Post]) -> dict[str, list[int]]:
     }
 
 
+def updated_postings(
+    previous: Mapping[str, list[int]], posts: list[Post], changed: set[int]
+) -> dict[str, list[int]]:
+    """:func:`postings` of ``posts`` from a previous index of the same posts in the same order,
+    where only the documents numbered in ``changed`` are tokenized again."""
+    fresh = postings(posts[number] for number in sorted(changed))
+    renumbered = sorted(changed)
+    found: dict[str, list[int]] = {}
+    for token, entries in previous.items():
+        kept = [entry for entry in entries if entry >> 4 not in changed]
+        if kept:
+            found[token] = kept
+    for token, entries in fresh.items():
+        # ``fresh`` numbers its documents 0, 1, ... in the order of ``renumbered``.
+        found.setdefault(token, []).extend(
+            renumbered[entry >> 4] * 16 + (entry & 15) for entry in entries
+        )
+    return {token: sorted(entries) for token, entries in sorted(found.items())}
+
+
+def read_index(data: bytes) -> dict[str, Any] | None:
+    """A variant's index as :func:`index_document` wrote it, or ``None`` if unreadable."""
+    try:
+        document = json.loads(data)
+    except ValueError:
+        return None
+    if not isinstance(document, dict) or document.get("v") != 1:
+        return None
+    if not all(isinstance(document.get(key), kind) for key, kind in _INDEX_PARTS.items()):
+        return None
+    return document
+
+
+_INDEX_PARTS = {"docs": list, "map": dict, "tokens": dict}
+
+
 def character_map(texts: Iterable[str]) -> dict[str, str]:
     """Every bigram-script character in ``texts`` that normalisation changes -> its result."""
     characters = sorted({c for text in texts for c in _BIGRAM_CHAR.findall(text)})
@@ -90,11 +126,20 @@ def index_document(
     tokens: dict[str, list[int]],
     pages: dict[str, str],
     characters: dict[str, str],
+    previous: list[dict[str, Any]] | None = None,
 ) -> bytes:
-    """The index of one variant; ``pages`` maps each post's path to its built HTML."""
+    """The index of one variant; ``pages`` maps each post's path to its built HTML.
+
+    A post whose page is not in ``pages`` keeps its entry from ``previous`` (the docs of
+    the previous build's index, when the page was not rendered again).
+    """
     docs: list[dict[str, Any]] = []
+    earlier = {str(doc.get("u")): doc for doc in previous or [] if isinstance(doc, dict)}
     for post in posts:
         path = post_path(post)
+        if path not in pages and path in earlier:
+            docs.append(earlier[path])
+            continue
         title, description, category = page_facts(pages.get(path, ""))
         docs.append(
             {

@@ -11,18 +11,27 @@ from urllib.parse import urlsplit
 from flask import Flask
 
 from blog.admin.uploads import NAME_PATTERN, uploads_folder
-from blog.app import create_app
 from blog.assets import Assets
 from blog.build import search_index
-from blog.build.output import WriteReport, check_out_folder, write_site
+from blog.build.fetch import Fetcher, PoolFetcher, build_app, local_fetcher, workers_for
+from blog.build.output import WriteReport, check_out_folder, read_previous, write_site
 from blog.build.pages import (
-    STATIC_SITE_KEY,
+    Crawl,
     crawl,
+    render_again,
     rewrite_css_urls,
     rewrite_links,
     search_page_paths,
 )
 from blog.build.paths import BuildError, case_collisions, output_path
+from blog.build.plan import (
+    BuildState,
+    Snapshot,
+    changed_posts,
+    dependencies,
+    pages_to_render,
+    snapshot,
+)
 from blog.config import ConfigError, load_config
 
 
@@ -32,6 +41,8 @@ class BuildReport:
 
     out: Path
     pages: int = 0
+    #: Pages rendered by this build; the others were carried over unchanged.
+    rendered: int = 0
     files: int = 0
     seconds: float = 0.0
     written: list[str] = field(default_factory=list)
@@ -54,29 +65,6 @@ def normalize_base_url(base_url: str | None, configured: str) -> tuple[str, str]
     return site_url, parts.path.rstrip("/")
 
 
-def build_app(instance: Path, site_url: str) -> Flask:
-    """The app the pages come from: no page cache, SITE_URL set to the published address.
-
-    Comments are off: a static host cannot take a comment, and the comment form carries a
-    time-limited token that would make every build differ from the last.
-    """
-    overrides: dict[str, Any] = {"PAGE_CACHE_BYTES": 0, "COMMENTS_ENABLED": False}
-    if site_url:
-        overrides["SITE_URL"] = site_url
-    try:
-        app = create_app(config=overrides, instance_path=instance)
-    except ConfigError as error:
-        raise BuildError(str(error)) from None
-
-    @app.context_processor
-    def static_site() -> dict[str, Any]:
-        from flask import request
-
-        return {"static_site": bool(request.environ.get(STATIC_SITE_KEY))}
-
-    return app
-
-
 def seeds(prefixes: list[str]) -> list[str]:
     start = ["/sitemap.xml", "/robots.txt"]
     for prefix in prefixes:
@@ -84,6 +72,11 @@ def seeds(prefixes: list[str]) -> list[str]:
     return start
 
 
+#: Below this many public posts the pages render in this process by default: a process
+#: pool takes longer to start than a small site or an incremental build takes to render.
+MIN_POSTS_FOR_POOL = 50
+#: An incremental build renders fewer pages than this in its own process by default.
+MIN_PAGES_FOR_POOL = 300
 #: Static files of private areas, never referenced by a public page.
 PRIVATE_STATIC = ("/static/admin/",)
 
@@ -105,8 +98,75 @@ def _upload_files(app: Flask) -> dict[str, Path]:
     return found
 
 
-def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildReport:
-    """Build the public site of ``instance`` into ``out``; bad input raises BuildError."""
+def _plan(
+    app: Flask, out: Path, site_url: str, prefixes: list[str], full: bool
+) -> tuple[Snapshot, BuildState | None, dict[str, str], dict[str, dict[str, Any]]]:
+    """``(now, previous state, previous files, previous search indexes)``.
+
+    The previous state is ``None`` when the whole site must be rendered: ``full`` asked for,
+    no usable earlier build in ``out``, or one of its files or search indexes unreadable.
+    """
+    with app.app_context():
+        now = snapshot(app, site_url)
+    files, state = read_previous(out) if out.is_dir() else ({}, {})
+    previous = BuildState.from_json(state) if state and not full else None
+    indexes: dict[str, dict[str, Any]] = {}
+    if previous is None:
+        return now, None, files, indexes
+    for path in previous.pages:
+        try:
+            relative = str(output_path(path))
+        except BuildError:
+            return now, None, files, indexes
+        if relative not in files or not (out / relative).is_file():
+            return now, None, files, indexes
+    for prefix in prefixes:
+        try:
+            data = (out / prefix.lstrip("/") / search_index.INDEX_NAME).read_bytes()
+        except OSError:
+            return now, None, files, indexes
+        document = search_index.read_index(data)
+        if document is None:
+            return now, None, files, indexes
+        indexes[prefix] = document
+    return now, previous, files, indexes
+
+
+def _render(
+    fetch: Fetcher,
+    prefixes: list[str],
+    site_url: str,
+    now: Snapshot,
+    previous: BuildState | None,
+) -> tuple[Crawl, list[str] | None]:
+    """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all."""
+    again = None if previous is None else pages_to_render(previous, now)
+    if previous is not None and again is not None:
+        crawled = render_again(fetch, again, prefixes, site_url)
+        known = set(previous.pages)
+        new_links = any(link not in known for links in crawled.links.values() for link in links)
+        # A page that vanished or a link to a page the last build did not have: the set of
+        # pages changed, which only a full crawl finds (and reports).
+        if not crawled.broken and not new_links:
+            return crawled, [path for path in previous.pages if path not in crawled.pages]
+    return crawl(fetch, seeds(prefixes), prefixes, site_url), None
+
+
+def build_site(
+    instance: Path,
+    out: Path,
+    base_url: str | None = None,
+    full: bool = False,
+    workers: int | None = None,
+) -> BuildReport:
+    """Build the public site of ``instance`` into ``out``; bad input raises BuildError.
+
+    Only pages that show a changed post are rendered again when ``out`` holds an earlier
+    build of the same site shape (see :mod:`blog.build.plan`); ``full`` renders every page.
+    Pages are rendered by ``workers`` processes; by default one per core for a full build
+    of :data:`MIN_POSTS_FOR_POOL` posts or more, or an incremental one of
+    :data:`MIN_PAGES_FOR_POOL` pages or more, else in this process.
+    """
     started = time.perf_counter()
     check_out_folder(out, instance)
     try:
@@ -117,10 +177,27 @@ def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildR
     app = build_app(instance, site_url)
     variants: list[str] = list(app.extensions["blog.variants"])
     prefixes = ["", *(f"/{v}" for v in variants)]
-    crawled = crawl(app, seeds(prefixes), prefixes, site_url)
+    now, previous, previous_files, indexes = _plan(app, out, site_url, prefixes, full)
+    count = workers_for(workers)
+    again = None if previous is None else pages_to_render(previous, now)
+    # Asked for, or enough pages for the pool to pay for its start (each worker builds the
+    # app: seconds of CPU, more than a typical edit's pages take to render here).
+    enough = (
+        len(now.posts) >= MIN_POSTS_FOR_POOL if again is None else len(again) >= MIN_PAGES_FOR_POOL
+    )
+    pooled = count > 1 and (workers is not None or enough)
+    fetch = PoolFetcher(app, instance, site_url, count) if pooled else None
+    try:
+        crawled, carried = _render(
+            fetch or local_fetcher(app, site_url), prefixes, site_url, now, previous
+        )
+    finally:
+        if fetch is not None:
+            fetch.close()
 
     search_paths = search_page_paths(prefixes)
     files: dict[PurePosixPath, bytes] = {}
+    kept: dict[PurePosixPath, str] = {}
     sources: dict[PurePosixPath, str] = {}
     problems: list[str] = []
 
@@ -133,9 +210,20 @@ def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildR
         files[relative] = data
         sources[relative] = url_path
 
+    state = BuildState(shape=now.shape, posts=now.posts)
+    if carried is not None:
+        assert previous is not None
+        for path in carried:
+            relative = output_path(path)
+            kept[relative] = previous_files[str(relative)]
+            sources[relative] = path
+            state.pages[path] = previous.pages[path]
+            state.types[path] = previous.types[path]
     page_html: dict[str, str] = {}
     for path, page in crawled.pages.items():
         body = page.body
+        state.types[path] = page.content_type
+        state.pages[path] = dependencies(path, crawled.links.get(path, ()), prefixes, now.paths)
         if page.content_type == "text/html":
             text = body.decode("utf-8")
             page_html[path] = text
@@ -146,15 +234,25 @@ def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildR
 
     with app.app_context():
         posts = search_index.public_posts()
-        tokens = search_index.postings(posts)
-        characters = search_index.character_map(page_html.values())
+        if carried is None:
+            tokens = search_index.postings(posts)
+            characters = search_index.character_map(page_html.values())
+        else:
+            assert previous is not None
+            edited = changed_posts(previous, now)
+            changed = {number for number, post in enumerate(posts) if post.id in edited}
+            first = indexes[""]
+            tokens = search_index.updated_postings(first["tokens"], posts, changed)
+            characters = {**first["map"], **search_index.character_map(page_html.values())}
+            characters = dict(sorted(characters.items()))
         for prefix in prefixes:
             pages = {
                 path[len(prefix) + 1 :]: text
                 for path, text in page_html.items()
                 if path.startswith(prefix + "/posts/")
             }
-            document = search_index.index_document(posts, tokens, pages, characters)
+            earlier = indexes[prefix]["docs"] if carried is not None else None
+            document = search_index.index_document(posts, tokens, pages, characters, earlier)
             add(f"{prefix}/{search_index.INDEX_NAME}", document)
 
     copied = {**_static_files(app.extensions["blog.assets"]), **_upload_files(app)}
@@ -166,19 +264,20 @@ def build_site(instance: Path, out: Path, base_url: str | None = None) -> BuildR
     )
     for asset in missing:
         crawled.broken.setdefault(asset, set()).add("(a built page)")
-    for first, second in case_collisions(files):
+    for first_path, second_path in case_collisions([*files, *kept]):
         problems.append(
-            f"{sources[PurePosixPath(first)]} and {sources[PurePosixPath(second)]} would be the "
-            "same file on a case-insensitive file system (macOS, Windows); rename one"
+            f"{sources[PurePosixPath(first_path)]} and {sources[PurePosixPath(second_path)]} would "
+            "be the same file on a case-insensitive file system (macOS, Windows); rename one"
         )
     if problems:
         raise BuildError("the site cannot be built:\n  " + "\n  ".join(problems))
 
-    written: WriteReport = write_site(out, files)
+    written: WriteReport = write_site(out, files, kept, state.to_json())
     return BuildReport(
         out=out.resolve(),
-        pages=len(crawled.pages),
-        files=len(files),
+        pages=len(crawled.pages) + len(carried or ()),
+        rendered=len(crawled.pages),
+        files=len(files) + len(kept),
         seconds=time.perf_counter() - started,
         written=written.written,
         unchanged=written.unchanged,

@@ -1,0 +1,204 @@
+"""Decide which pages a build must render again, from what the previous build recorded.
+
+Rendering every page through the app costs tens of milliseconds each, so a rebuild that
+renders the whole site to compare hashes is as slow as the first build. Instead the
+manifest keeps a :class:`BuildState`:
+
+- ``shape``: a digest of everything that can change many pages at once: the
+  configuration, the code and templates (file sizes and modification times of the engine,
+  its plugins and themes, the instance's ``themes/`` and ``templates/``), the hashed static
+  asset names, the ``--base-url``, and for every public post and page the fields that
+  decide which pages exist and what they list (id, kind, slug, status, publication time,
+  category, tags), plus every category and tag name. A scheduled post whose time has come
+  joins the public set, so it changes the shape too.
+- ``posts``: for each public post, a digest of everything a page may show of it (title,
+  source, rendered body, excerpt, metadata, version, render fingerprint).
+- ``pages``: for each built page, the ids of the posts it shows: the post whose page it
+  is and every post it links to (listings, neighbours, feeds, the sitemap). A page shows
+  a post only through a link to it, so this is the dependency map.
+
+When the shape is unchanged, only pages that depend on a post whose digest changed are
+rendered again; every other file is carried over from OUT without being read. Anything
+else (a new, deleted, renamed or rescheduled post, a new tag, a theme edit, no previous
+state) renders the whole site, which is always correct.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from flask import Flask
+from sqlalchemy import select
+
+import blog
+from blog.build.pages import SAFE_PATH_CHARACTERS
+from blog.config import load_config
+from blog.models import Category, Post, Tag, db
+from blog.queries import public_condition
+
+#: Post kinds and the URL folder their pages live in.
+KIND_FOLDERS = {"post": "posts", "page": "pages"}
+STATE_VERSION = 1
+
+
+@dataclass
+class BuildState:
+    shape: str = ""
+    posts: dict[int, str] = field(default_factory=dict)
+    pages: dict[str, list[int]] = field(default_factory=dict)
+    #: Content type of each page, so a carried-over page keeps being rewritten the same way.
+    types: dict[str, str] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "v": STATE_VERSION,
+            "shape": self.shape,
+            "posts": {str(k): v for k, v in sorted(self.posts.items())},
+            "pages": dict(sorted(self.pages.items())),
+            "types": dict(sorted(self.types.items())),
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> BuildState | None:
+        """The state a previous build stored, or ``None`` if it is missing or unreadable."""
+        try:
+            if data.get("v") != STATE_VERSION:
+                return None
+            return cls(
+                shape=str(data["shape"]),
+                posts={int(k): str(v) for k, v in data["posts"].items()},
+                pages={str(k): [int(i) for i in v] for k, v in data["pages"].items()},
+                types={str(k): str(v) for k, v in data["types"].items()},
+            )
+        except (KeyError, TypeError, ValueError, AttributeError):
+            return None
+
+
+def _digest(value: Any) -> str:
+    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _tree_stats(folder: Path) -> list[tuple[str, int, int]]:
+    if not folder.is_dir():
+        return []
+    return sorted(
+        (str(path.relative_to(folder)), stat.st_size, stat.st_mtime_ns)
+        for path in folder.rglob("*")
+        if "__pycache__" not in path.parts and path.is_file()
+        for stat in (path.stat(),)
+    )
+
+
+def _code_folders(app: Flask) -> list[Path]:
+    instance = Path(app.instance_path)
+    folders = {Path(blog.__file__).parent, instance / "themes", instance / "templates"}
+    folders.update(Path(theme.folder) for theme in app.extensions["blog.theme_chain"])
+    for info in app.extensions["blog.plugins"].infos.values():
+        module_file = getattr(info.module, "__file__", None)
+        if info.status == "enabled" and module_file:
+            folders.add(Path(module_file).parent)
+    return sorted(folders)
+
+
+def _public_posts() -> list[Post]:
+    found: list[Post] = []
+    for kind in KIND_FOLDERS:
+        found += db.session.scalars(select(Post).where(public_condition(kind))).all()
+    return sorted(found, key=lambda post: post.id)
+
+
+def post_path(post: Post) -> str:
+    """The unprefixed URL path of a public post or page, spelled as the crawler spells links."""
+    return quote(f"/{KIND_FOLDERS[post.kind]}/{post.slug}/", safe=SAFE_PATH_CHARACTERS)
+
+
+@dataclass
+class Snapshot:
+    """The site as it is now: its shape, each public post's digest and URL path."""
+
+    shape: str
+    posts: dict[int, str]
+    paths: dict[str, int]
+
+
+def snapshot(app: Flask, site_url: str) -> Snapshot:
+    """Call inside an application context of ``app``."""
+    settings, plugin_tables, _sources = load_config(Path(app.instance_path))
+    posts = _public_posts()
+    shape = _digest(
+        {
+            "settings": settings,
+            "plugins": plugin_tables,
+            "fingerprint": app.extensions.get("blog.render_fingerprint"),
+            "site_url": site_url,
+            "assets": sorted(app.extensions["blog.assets"].files),
+            "code": [(str(folder), _tree_stats(folder)) for folder in _code_folders(app)],
+            "posts": [
+                (
+                    post.id,
+                    post.kind,
+                    post.slug,
+                    post.status,
+                    post.published_at,
+                    post.category.name if post.category else None,
+                    [tag.name for tag in post.tags],
+                )
+                for post in posts
+            ],
+            "categories": sorted(db.session.scalars(select(Category.name))),
+            "tags": sorted(db.session.scalars(select(Tag.name))),
+        }
+    )
+    digests = {
+        post.id: _digest(
+            [
+                post.title,
+                post.source,
+                post.lang,
+                post.body_html,
+                post.excerpt,
+                post.toc,
+                post.meta,
+                post.render_meta,
+                post.render_fingerprint,
+                post.version,
+                post.updated_at,
+            ]
+        )
+        for post in posts
+    }
+    return Snapshot(shape, digests, {post_path(post): post.id for post in posts})
+
+
+def unprefixed(path: str, prefixes: Iterable[str]) -> str:
+    for prefix in prefixes:
+        if prefix and (path == prefix or path.startswith(prefix + "/")):
+            return path[len(prefix) :] or "/"
+    return path
+
+
+def dependencies(
+    path: str, links: Iterable[str], prefixes: list[str], paths: Mapping[str, int]
+) -> list[int]:
+    """Ids of the posts page ``path`` shows: its own post and every post it links to."""
+    found = {paths.get(unprefixed(link, prefixes)) for link in [path, *links]}
+    return sorted(i for i in found if i is not None)
+
+
+def pages_to_render(previous: BuildState | None, now: Snapshot) -> list[str] | None:
+    """Pages to render again, or ``None`` when the whole site must be rendered."""
+    if previous is None or previous.shape != now.shape or set(previous.posts) != set(now.posts):
+        return None
+    changed = changed_posts(previous, now)
+    return sorted(path for path, ids in previous.pages.items() if changed.intersection(ids))
+
+
+def changed_posts(previous: BuildState, now: Snapshot) -> set[int]:
+    return {i for i, digest in now.posts.items() if previous.posts.get(i) != digest}

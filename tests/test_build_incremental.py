@@ -1,0 +1,219 @@
+"""`blog build` renders again only the pages that show a changed post.
+
+Each test builds a small site, changes it, rebuilds incrementally, and checks the result
+file for file against a `--full` build of the same state into another folder: the
+dependency map may only save work, never leave a stale page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from flask import Flask
+from sqlalchemy import select
+
+from blog import cli as cli_module
+from blog.app import create_app
+from blog.build.output import MANIFEST
+from blog.build.search_index import INDEX_NAME
+from blog.db import upgrade
+from blog.models import Post, db
+from blog.posts import PostFields, fields_of, save_post
+from tests.conftest import write_config
+from tests.static_site_support import broken_links
+
+SITE_URL = "http://example.test"
+COUNTS = re.compile(r"Built (\d+) pages \((\d+) rendered\)")
+
+
+def run_build(instance: Path, out: Path, *options: str) -> Result:
+    cli_module._apps.clear()
+    try:
+        return CliRunner().invoke(
+            cli_module.cli, ["--instance", str(instance), "build", str(out), *options]
+        )
+    finally:
+        cli_module._apps.clear()
+
+
+def counts(result: Result) -> tuple[int, int]:
+    """``(pages, rendered)`` from the build's summary line."""
+    assert result.exit_code == 0, result.output + result.stderr
+    found = COUNTS.search(result.output)
+    assert found, result.output
+    return int(found.group(1)), int(found.group(2))
+
+
+def edit(app: Flask, slug: str, **changes: str) -> None:
+    with app.app_context():
+        post = db.session.scalars(select(Post).where(Post.slug == slug)).one()
+        fields = fields_of(post)
+        for name, value in changes.items():
+            setattr(fields, name, value)
+        save_post(fields, author="test", post=post)
+        db.session.remove()
+
+
+def site_files(out: Path) -> dict[str, str]:
+    """Digest of every file but the search indexes (compared separately)."""
+    files = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    return {name: digest for name, digest in files.items() if not name.endswith(INDEX_NAME)}
+
+
+def assert_same_site(incremental: Path, full: Path) -> None:
+    """Every page and file equal; search indexes equal but for extra normalisation entries."""
+    assert site_files(incremental) == site_files(full)
+    for index in full.rglob(INDEX_NAME):
+        expected = json.loads(index.read_bytes())
+        got = json.loads((incremental / index.relative_to(full)).read_bytes())
+        assert got["docs"] == expected["docs"]
+        assert got["tokens"] == expected["tokens"]
+        # Characters of an edit's old text may stay mapped until the next full build.
+        assert got["map"].items() >= expected["map"].items()
+    for path in full.rglob("*"):
+        if path.is_file() and path.name != MANIFEST and not path.name.endswith(INDEX_NAME):
+            assert (incremental / path.relative_to(full)).read_bytes() == path.read_bytes(), path
+
+
+def make_site(tmp_path: Path, **settings: object) -> Iterator[tuple[Path, Flask]]:
+    """Six posts, two a page, in two categories: listings that do and do not show a post."""
+    instance = tmp_path / "instance"
+    write_config(instance, SITE_URL=SITE_URL, POSTS_PER_PAGE=2, **settings)
+    app = create_app(instance_path=instance)
+    upgrade(app)
+    with app.app_context():
+        for number in range(1, 7):
+            save_post(
+                PostFields(
+                    title=f"第{number}篇文章",
+                    source=f"第{number}篇的正文，讲软件与内存。",
+                    slug=f"post-{number}",
+                    category="笔记" if number % 2 else "随想",
+                    tags=["甲"] if number < 3 else ["乙"],
+                ),
+                author="test",
+            )
+        db.session.remove()
+    yield instance, app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+@pytest.fixture
+def variants_site(tmp_path: Path) -> Iterator[tuple[Path, Flask]]:
+    """Every built-in plugin: five variants of every page."""
+    yield from make_site(tmp_path)
+
+
+@pytest.fixture
+def site(tmp_path: Path) -> Iterator[tuple[Path, Flask]]:
+    """No variants: a fifth of the pages, for the tests about when to render everything."""
+    yield from make_site(tmp_path, PLUGINS=["excerpt", "typography"])
+
+
+def test_an_edit_renders_only_the_pages_that_show_the_post(
+    variants_site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = variants_site
+    out = tmp_path / "out"
+    pages, rendered = counts(run_build(instance, out))
+    assert rendered == pages
+
+    unchanged = counts(run_build(instance, out))
+    assert unchanged == (pages, 0)
+
+    # The oldest post: on the last listing pages, the archive and feeds, not on page 1.
+    edit(app, "post-1", title="改过标题的文章", source="新的正文讲硬盘與記憶體。")
+    result = run_build(instance, out)
+    again_pages, again_rendered = counts(result)
+    assert again_pages == pages
+    assert 0 < again_rendered < pages // 2
+    assert "written  posts/post-1/index.html" in result.output
+    assert "written  index.html" not in result.output  # home shows posts 6 and 5 only
+    assert "改过标题" in (out / "archive/index.html").read_text("utf-8")
+    assert "改過標題" in (out / "zh-tw/archive/index.html").read_text("utf-8")
+    assert "記憶體" in (out / "zh-tw/posts/post-1/index.html").read_text("utf-8")
+
+    full = tmp_path / "full"
+    assert counts(run_build(instance, full, "--full")) == (pages, pages)
+    assert_same_site(out, full)
+    assert broken_links(out, site_url=SITE_URL) == {}
+
+
+def test_the_search_index_follows_the_edit(site: tuple[Path, Flask], tmp_path: Path) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    counts(run_build(instance, out))
+    edit(app, "post-2", source="独一无二的量子纠缠。")
+    counts(run_build(instance, out))
+    index = json.loads((out / INDEX_NAME).read_bytes())
+    number = next(i for i, doc in enumerate(index["docs"]) if doc["u"] == "posts/post-2/")
+    found = {doc >> 4 for doc in index["tokens"].get("纠缠", [])}
+    assert found == {number}
+    gone = {doc >> 4 for doc in index["tokens"].get("正文", [])}
+    assert number not in gone and gone
+
+
+def test_a_new_post_or_a_new_setting_renders_the_whole_site(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    pages, _ = counts(run_build(instance, out))
+    with app.app_context():
+        save_post(PostFields(title="第七篇", source="新来的。", slug="post-7"), author="test")
+        db.session.remove()
+    grown, rendered = counts(run_build(instance, out))
+    assert grown > pages and rendered == grown
+
+    config = instance / "config.toml"
+    config.write_text(
+        config.read_text("utf-8").replace("POSTS_PER_PAGE = 2", "POSTS_PER_PAGE = 3"), "utf-8"
+    )
+    fewer, rendered = counts(run_build(instance, out))
+    assert rendered == fewer < grown  # fewer listing pages, all rendered
+    assert not (out / "page" / "4").exists()
+
+
+def test_an_edit_that_links_to_a_missing_page_falls_back_to_a_full_crawl(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    pages, _ = counts(run_build(instance, out))
+    edit(app, "post-3", source="见[另一篇](/posts/no-such-post/)。")
+    result = run_build(instance, out)
+    assert counts(result) == (pages, pages)
+    assert "/posts/no-such-post/ is linked from" in result.stderr
+
+
+def test_a_damaged_manifest_means_a_full_build(site: tuple[Path, Flask], tmp_path: Path) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    pages, _ = counts(run_build(instance, out))
+    manifest = out / MANIFEST
+    data = json.loads(manifest.read_text("utf-8"))
+    data["state"]["pages"] = "not a map"
+    manifest.write_text(json.dumps(data), "utf-8")
+    edit(app, "post-4", source="再改一次。")
+    assert counts(run_build(instance, out)) == (pages, pages)
+    (out / INDEX_NAME).unlink()
+    edit(app, "post-4", source="又改一次。")
+    assert counts(run_build(instance, out)) == (pages, pages)
+
+
+def test_pages_rendered_by_a_pool_of_workers_are_the_same_files(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, _app = site
+    alone, pooled = tmp_path / "alone", tmp_path / "pooled"
+    pages, rendered = counts(run_build(instance, alone, "--workers", "1"))
+    assert counts(run_build(instance, pooled, "--workers", "2")) == (pages, rendered)
+    assert_same_site(pooled, alone)
+    assert broken_links(pooled, site_url=SITE_URL) == {}
