@@ -115,7 +115,7 @@ class Watcher:
     """
 
     def __init__(self, check: Callable[[], object], interval: float) -> None:
-        self._check = weakref.WeakMethod(check)  # type: ignore[arg-type]
+        self._check = weakref.WeakMethod(check)
         self.interval = max(0.05, interval)
         self.wake = threading.Event()
         self._stopped = False

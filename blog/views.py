@@ -24,7 +24,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from blog import protected, queries
-from blog.build.pages import STATIC_SITE_KEY
+from blog.build import STATIC_SITE_KEY
 from blog.models import Post, db
 from blog.plugins import Plugins
 

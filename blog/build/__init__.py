@@ -14,3 +14,7 @@ Stages, in order:
 ``blog.build.paths`` is also used by the page cache's file writer, so this package imports
 nothing on its own: the entry point is :func:`blog.build.site.build_site`.
 """
+
+#: Set in the WSGI environ of the requests the build makes: views and templates leave out
+#: what a static copy cannot serve (a password form, a server-side search).
+STATIC_SITE_KEY = "blog.static_site"

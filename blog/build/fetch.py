@@ -19,12 +19,11 @@ from urllib.parse import urlsplit
 from flask import Flask, request
 
 from blog.app import create_app
+from blog.build import STATIC_SITE_KEY
 from blog.build.paths import BuildError
 from blog.config import ConfigError
 from blog.parallel import default_workers
 
-#: The request environ key that tells templates they render for the static site.
-STATIC_SITE_KEY = "blog.static_site"
 #: Below this many pages in a round, sending them to the pool costs more than it saves.
 MIN_PAGES_FOR_POOL = 16
 
