@@ -99,7 +99,13 @@ def post(slug: str) -> tuple[str, int] | Response:
     if found is None:
         return _moved(slug, "post")
     older, newer = queries.neighbours(found)
-    return render_page("post.html", post=found, prev_post=older, next_post=newer)
+    return render_page(
+        "post.html",
+        post=found,
+        prev_post=older,
+        next_post=newer,
+        related_posts=queries.related_posts(found),
+    )
 
 
 @public.route("/pages/<slug>/")
