@@ -104,8 +104,11 @@ def test_taken_slug_is_reported_not_silently_changed(client: FlaskClient) -> Non
     notices = [e.text for e in find_all(page, "p") if "flash-warning" in e.attrs.get("class", "")]
     assert any("「lora-notes」已被另一篇文章使用" in n and "「lora-notes-2」" in n for n in notices)
     # A title whose generated slug is taken is reported as well.
-    _third, page = save_new(client, title="LoRA 笔记")
-    assert "已被另一篇文章使用" in page
+    _third, page = save_new(client, title="重复的标题")
+    assert "已被另一篇文章使用" not in page
+    _fourth, page = save_new(client, title="重复的标题")
+    assert "网址别名「chong-fu-de-biao-ti」已被另一篇文章使用" in page
+    assert "「chong-fu-de-biao-ti-2」" in page
     assert first_id != second_id
 
 

@@ -97,9 +97,9 @@ def test_reindex_and_rerender_choose_every_list_again(
     app = make_app()
     with app.app_context():
         first = save_post(
-            PostFields(title="注意力机制入门", source=ATTENTION, tags=["transformer"]), "t"
+            PostFields(title="注意力机制入门", source=ATTENTION, tags=["transformer"]), author="t"
         )
-        save_post(PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]), "t")
+        save_post(PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]), author="t")
         first_id = first.id
 
     def forget_all() -> None:
