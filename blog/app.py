@@ -19,11 +19,11 @@ from blog.cache import install_page_cache
 from blog.comments.setup import init_app as init_comments
 from blog.config import ConfigError, load_config
 from blog.dates import format_date, format_datetime
-from blog.reading import reading_aids
 from blog.display import display_text
 from blog.i18n import load_translations
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
+from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import LimitedJSONProvider, refuse_unstorable_request_text

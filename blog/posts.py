@@ -34,8 +34,8 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.queries import CONTENT_VERSION_KEY
-from blog.render import apply_render
 from blog.related import refresh_related
+from blog.render import apply_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
 from blog.validation import FIRST_YEAR, LAST_YEAR, FieldError, check_moment, check_text, check_texts

@@ -69,9 +69,13 @@ def reading_aids(post: Any, now: datetime | None = None) -> ReadingAids:
     published = post.published_at
     updated = post.updated_at
     shown_update = None
-    if published is not None and updated is not None:
-        if to_local(updated).date() > to_local(published).date():
-            shown_update = updated
+    later_day = (
+        published is not None
+        and updated is not None
+        and to_local(updated).date() > to_local(published).date()
+    )
+    if later_day:
+        shown_update = updated
     changes = [d for d in (published, updated) if d is not None]
     threshold = int(config["OUTDATED_AFTER_DAYS"])
     outdated = threshold > 0 and bool(changes) and now - max(changes) > timedelta(days=threshold)

@@ -60,7 +60,7 @@ def _tag_scores(post: Post) -> dict[int, float]:
     tag_ids = [tag.id for tag in post.tags]
     if not tag_ids:
         return {}
-    sizes = dict(
+    sizes: dict[int, int] = dict(
         db.session.execute(
             select(post_tags.c.tag_id, func.count())
             .where(post_tags.c.tag_id.in_(tag_ids))
@@ -124,4 +124,3 @@ def refresh_all(batch: int = 200) -> int:
             post.related = related_ids(post)
         db.session.commit()
     return len(ids)
-

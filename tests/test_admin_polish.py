@@ -4,12 +4,11 @@ preview in the site theme's styles."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-import pytest
 import io
+from collections.abc import Callable
 from datetime import datetime
 
+import pytest
 from admin_support import create_user, csrf_token, editor_form, find, find_all, login, post_form
 from flask import Flask
 from flask.testing import FlaskClient
@@ -41,11 +40,27 @@ def save_new(client: FlaskClient, **fields: str) -> tuple[int, str]:
     [
         ("title", "must not be empty", "标题：不能为空"),
         ("title", "is longer than 500 characters", "标题：不能超过 500 个字符"),
-        ("slug", "slug 'a/b' must be a single path segment without '/', '\\' or '..'", "网址别名（slug）：只能是一段路径"),
+        (
+            "slug",
+            "slug 'a/b' must be a single path segment without '/', '\\' or '..'",
+            "网址别名（slug）：只能是一段路径",
+        ),
         ("published_at", "'x' is not a date (use 2026-01-31T10:00)", "发布时间：不是有效的日期"),
-        ("source", "contains a NUL character (U+0000) at position 7", "正文：第 7 个字符是不能保存的空字符"),
-        ("source", "post is 3,145,728 bytes; the limit is 2,000,000 (MAX_POST_BYTES)", "正文：大小为 3 MB，超过了 1.9 MB 的上限"),
-        ("tags", "at most 1000 tags per post, got 1200", "标签：每篇文章最多 1000 个标签（现有 1200 个）"),
+        (
+            "source",
+            "contains a NUL character (U+0000) at position 7",
+            "正文：第 7 个字符是不能保存的空字符",
+        ),
+        (
+            "source",
+            "post is 3,145,728 bytes; the limit is 2,000,000 (MAX_POST_BYTES)",
+            "正文：大小为 3 MB，超过了 1.9 MB 的上限",
+        ),
+        (
+            "tags",
+            "at most 1000 tags per post, got 1200",
+            "标签：每篇文章最多 1000 个标签（现有 1200 个）",
+        ),
         ("source", "something new went wrong", "正文：something new went wrong"),
     ],
 )
@@ -93,7 +108,7 @@ def test_revision_times_are_in_the_site_time_zone(client: FlaskClient) -> None:
         db.session.commit()
     page = client.get(f"/admin/posts/{post_id}/revisions/").get_data(as_text=True)
     assert "2026-01-11 04:30" in page and "UTC" not in page
-    times = [e for e in find_all(page, "time")]
+    times = find_all(page, "time")
     assert times and times[0].attrs["datetime"].startswith("2026-01-10T20:30")
 
 
@@ -117,15 +132,16 @@ def test_editor_lists_internal_links_that_do_not_open(client: FlaskClient) -> No
     save_new(client, title="草稿文章", slug="still-draft")
     source = (
         "[好](/posts/exists/) [坏](/posts/no-such-post/) [草稿](/posts/still-draft/) "
-        "[外站](https://example.com/posts/nothing/) [标签](/tags/x/) [繁体](/zh-tw/posts/missing-too/)"
+        "[外站](https://example.com/posts/nothing/) [标签](/tags/x/) "
+        "[繁体](/zh-tw/posts/missing-too/)"
     )
     post_id, page = save_new(client, title="有链接的文章", source=source)
     banner = [e for e in find_all(page, "section") if "broken-links" in e.attrs.get("class", "")]
     assert len(banner) == 1
     assert "3 个站内链接打不开" in page
     for href in ("/posts/no-such-post/", "/posts/still-draft/", "/zh-tw/posts/missing-too/"):
-        assert f"<code translate=\"no\">{href}</code>" in page
-    assert "<code translate=\"no\">/posts/exists/</code>" not in page
+        assert f'<code translate="no">{href}</code>' in page
+    assert '<code translate="no">/posts/exists/</code>' not in page
     assert "example.com" not in page.split("broken-links", 1)[1].split("</section>", 1)[0]
     with client.application.app_context():
         assert db.session.get(Post, post_id) is not None

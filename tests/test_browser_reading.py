@@ -92,7 +92,8 @@ def test_wide_screen_toc_is_beside_the_text_sticky_and_follows_reading(
         assert links.count() >= 10
         target = page.evaluate(
             """() => {
-              const hrefs = [...document.querySelectorAll('nav.toc a')].map(a => a.getAttribute('href'));
+              const hrefs = [...document.querySelectorAll('nav.toc a')]
+                .map(a => a.getAttribute('href'));
               const top = h => document.getElementById(decodeURIComponent(h.slice(1)))
                 .getBoundingClientRect().top;
               for (let i = 3; i < hrefs.length - 1; i++) {

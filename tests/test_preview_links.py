@@ -26,12 +26,19 @@ def logged_in(app: Flask) -> FlaskClient:
 
 def create_link(client: FlaskClient, post_id: int, days: str = "7") -> str:
     response = post_form(
-        client, f"/admin/posts/{post_id}/preview-links", {"days": days}, f"/admin/posts/{post_id}/edit"
+        client,
+        f"/admin/posts/{post_id}/preview-links",
+        {"days": days},
+        f"/admin/posts/{post_id}/edit",
     )
     assert response.status_code == 302
     assert response.headers["Location"].endswith(f"/admin/posts/{post_id}/edit#preview-links")
     editor = client.get(f"/admin/posts/{post_id}/edit").get_data(as_text=True)
-    urls = [e.attrs["value"] for e in find_all(editor, "input") if "preview-link-url" in e.attrs.get("class", "")]
+    urls = [
+        e.attrs["value"]
+        for e in find_all(editor, "input")
+        if "preview-link-url" in e.attrs.get("class", "")
+    ]
     assert urls, "the editor lists the new link"
     return urls[0].removeprefix("http://localhost")
 

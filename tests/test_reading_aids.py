@@ -127,7 +127,7 @@ def test_front_matter_licence_overrides_or_disables_the_default(
     app = make_app(POST_LICENSE="CC BY-NC-SA 4.0")
     own = save(app, title="自定", meta={"license": "cc-by 4.0"})
     page = parse(page_of(app, own))
-    link = [e for e in page.elements if e.tag == "a" and e.attrs.get("rel") == "license"][0]
+    link = next(e for e in page.elements if e.tag == "a" and e.attrs.get("rel") == "license")
     assert link.attrs["href"] == "https://creativecommons.org/licenses/by/4.0/"
     assert "CC BY 4.0" in link.text
     text_only = save(app, title="保留", meta={"license": "保留所有权利 <b>"})

@@ -14,7 +14,10 @@ from blog.models import DRAFT, Post, db
 from blog.posts import PostFields, fields_of, save_post, trash_post
 from tests.test_themes import Element, parse
 
-ATTENTION = "注意力机制让模型在生成每个词时关注输入序列中最相关的位置。自注意力与多头注意力是 Transformer 的核心。"
+ATTENTION = (
+    "注意力机制让模型在生成每个词时关注输入序列中最相关的位置。"
+    "自注意力与多头注意力是 Transformer 的核心。"
+)
 ATTENTION_TOO = "多头注意力把注意力机制并行做几次，Transformer 的编码器和解码器都用到自注意力。"
 NOODLES = "Hand-pulled noodles need flour, water, salt and patience; the soup is beef bone broth."
 
@@ -73,7 +76,9 @@ def test_hidden_posts_are_never_shown_and_drafts_join_once_published(
     post = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
     gone = make_post(ATTENTION_TOO, title="将删除", tags=["transformer"])
     draft = make_post(ATTENTION_TOO + "草稿。", title="草稿", tags=["transformer"], status=DRAFT)
-    page = make_post("只是一个关于注意力机制的页面。", title="关于", kind="page", tags=["transformer"])
+    page = make_post(
+        "只是一个关于注意力机制的页面。", title="关于", kind="page", tags=["transformer"]
+    )
     assert related_titles(app, post) == ["将删除"]
     assert page.id not in stored_related(app, post.id)
     assert draft.id not in stored_related(app, post.id)
@@ -99,7 +104,9 @@ def test_reindex_and_rerender_choose_every_list_again(
         first = save_post(
             PostFields(title="注意力机制入门", source=ATTENTION, tags=["transformer"]), author="t"
         )
-        save_post(PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]), author="t")
+        save_post(
+            PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]), author="t"
+        )
         first_id = first.id
 
     def forget_all() -> None:

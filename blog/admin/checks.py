@@ -45,7 +45,9 @@ def broken_internal_links(post: Post) -> list[str]:
     broken: list[str] = []
     for href in dict.fromkeys(reader.hrefs):
         parts = urlsplit(href)
-        if parts.scheme not in ("", "http", "https") or (parts.netloc and parts.netloc not in hosts):
+        if parts.scheme not in ("", "http", "https") or (
+            parts.netloc and parts.netloc not in hosts
+        ):
             continue
         path = unquote(parts.path)
         match = INTERNAL_POST.match(path)

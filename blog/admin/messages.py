@@ -68,7 +68,10 @@ REASONS: list[tuple[re.Pattern[str], str | Callable[[re.Match[str]], str]]] = [
         re.compile(r"contains a lone surrogate \(U\+([0-9A-F]+)\) at position (\d+).*"),
         r"第 \2 个字符（U+\1）不是有效的 Unicode，请删除它",
     ),
-    (re.compile(r"at most (\d+) tags per post, got (\d+)"), r"每篇文章最多 \1 个标签（现有 \2 个）"),
+    (
+        re.compile(r"at most (\d+) tags per post, got (\d+)"),
+        r"每篇文章最多 \1 个标签（现有 \2 个）",
+    ),
     (
         re.compile(r"a tag or category name is longer than (\d+) characters"),
         r"标签或分类名不能超过 \1 个字符",

@@ -11,6 +11,7 @@ the admin around it keeps its own look. The files are read from the theme chain 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from flask import current_app
 from werkzeug.wrappers import Response
@@ -27,8 +28,8 @@ _COMMENTS = re.compile(r"/\*.*?\*/", re.S)
 def scoped_theme_css() -> str:
     """Every stylesheet of the theme, in link order, inside one ``@scope`` rule."""
     chain = current_app.extensions["blog.theme_chain"]
-    options = current_app.jinja_env.globals["theme_options"]
-    sheets = options.get("stylesheets", ["base.css"])  # type: ignore[union-attr]
+    options: dict[str, Any] = current_app.jinja_env.globals["theme_options"]  # type: ignore[assignment]
+    sheets = options.get("stylesheets", ["base.css"])
     parts = []
     for name in sheets:
         for theme in chain:
