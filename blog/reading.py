@@ -68,6 +68,10 @@ def reading_aids(post: Any, now: datetime | None = None) -> ReadingAids:
     now = now or utcnow()
     published = post.published_at
     updated = post.updated_at
+    if updated is not None and post.created_at is not None and updated == post.created_at:
+        # Never changed since it was saved first (an import without ``updated`` is stamped
+        # with the time of the import): the publication date is its last change.
+        updated = None
     shown_update = None
     later_day = (
         published is not None

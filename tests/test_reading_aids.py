@@ -163,3 +163,17 @@ def test_imported_front_matter_licence_reaches_the_page(
         slug = db.session.scalars(select(Post.slug)).one()
     links = [e for e in parse(page_of(app, slug)).elements if e.attrs.get("rel") == "license"]
     assert [a.attrs["href"] for a in links] == ["https://creativecommons.org/licenses/by-sa/4.0/"]
+
+
+def test_an_imported_old_post_is_not_updated_on_the_import_day(
+    make_app: Callable[..., Flask], tmp_path: Path
+) -> None:
+    source = tmp_path / "old.md"
+    source.write_text("---\ntitle: 旧文章\ndate: 2019-05-02\n---\n\n" + SECTIONS, encoding="utf-8")
+    app = make_app(OUTDATED_AFTER_DAYS=365)
+    with app.app_context():
+        assert not import_paths([source]).failures
+        slug = db.session.scalars(select(Post.slug)).one()
+    page = parse(page_of(app, slug))
+    assert not page.with_class("post-updated")
+    assert page.with_class("outdated-notice")
