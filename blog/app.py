@@ -11,18 +11,19 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import db as database
-from blog import feeds, health, protected, render_budget, search, views
+from blog import feeds, health, preview_links, protected, render_budget, search, views
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
 from blog.cache import install_page_cache
 from blog.comments.setup import init_app as init_comments
 from blog.config import ConfigError, load_config
-from blog.dates import format_date
+from blog.dates import format_date, format_datetime
 from blog.display import display_text
 from blog.i18n import load_translations
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
+from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import LimitedJSONProvider, refuse_unstorable_request_text
@@ -92,6 +93,8 @@ def create_app(
     app.jinja_env.globals["asset_url"] = lambda path: assets.url("theme", path)
     app.jinja_env.globals["theme_options"] = _merged_options(chain)
     app.jinja_env.filters["date"] = format_date
+    app.jinja_env.filters["datetime"] = format_datetime
+    app.jinja_env.globals["reading_aids"] = reading_aids
     app.jinja_env.filters["display"] = display_text
     app.jinja_env.add_extension("jinja2.ext.i18n")
     app.jinja_env.install_gettext_translations(  # type: ignore[attr-defined]
@@ -101,6 +104,7 @@ def create_app(
 
     app.register_blueprint(health.health)
     app.register_blueprint(views.public)
+    app.register_blueprint(preview_links.previews)
     app.register_blueprint(feeds.feeds)
     app.register_blueprint(search.pages)
     views.register_error_pages(app)

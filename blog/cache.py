@@ -68,6 +68,7 @@ UNCACHED_PREFIXES = (
     "/healthz",
     "/readyz",
     "/metrics",
+    "/preview/",
 )
 #: Bookkeeping cost of one entry (key, headers, objects) beyond its body, for the byte limit.
 ENTRY_OVERHEAD = 512

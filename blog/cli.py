@@ -364,6 +364,7 @@ def restore(context: Context, file: Path, yes: bool) -> None:
 def rerender(context: Context, everything: bool, jobs: int | None) -> None:
     """Re-render posts whose render fingerprint is stale (after plugin or config changes)."""
     from blog.models import Post, db
+    from blog.related import refresh_all
     from blog.rerender import rerender_posts
 
     started = time.perf_counter()
@@ -376,19 +377,26 @@ def rerender(context: Context, everything: bool, jobs: int | None) -> None:
                 )
         else:
             count = rerender_posts(stale_only=not everything, workers=jobs)
+        # Texts may have changed (a plugin now converts differently): choose related
+        # posts again for every post, not only for the re-rendered ones.
+        related = refresh_all()
     click.echo(f"re-rendered {count} posts in {time.perf_counter() - started:.1f}s")
+    click.echo(f"chose related posts for {related} posts")
 
 
 @cli.command()
 @pass_context
 def reindex(context: Context) -> None:
-    """Rebuild the search index from every post that is not in the trash."""
+    """Rebuild the search index, then choose every post's related posts again."""
+    from blog.related import refresh_all
     from blog.search import rebuild_index
 
     started = time.perf_counter()
     with context.app().app_context():
         count = rebuild_index()
+        related = refresh_all()
     click.echo(f"indexed {count} posts in {time.perf_counter() - started:.1f}s")
+    click.echo(f"chose related posts for {related} posts")
 
 
 @cli.command()

@@ -72,6 +72,8 @@ DEFAULTS: dict[str, Any] = {
     "COMMENTS_SMTP_PORT": 25,
     "COMMENTS_MAIL_FROM": "",
     "COMMENTS_MAIL_TO": "",
+    "OUTDATED_AFTER_DAYS": 365,
+    "POST_LICENSE": "",
 }
 
 #: The built-in plugins that ``blog init`` enables.

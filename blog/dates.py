@@ -34,3 +34,11 @@ def format_date(moment: datetime | None, style: str | None = None) -> str:
     if (style or current_app.config["DATE_FORMAT"]) == "iso":
         return local.strftime("%Y-%m-%d")
     return f"{local.year}年{local.month}月{local.day}日"
+
+
+def format_datetime(moment: datetime | None, style: str | None = None) -> str:
+    """Format a stored time for people, in the site's time zone: ``2026年1月11日 14:30``."""
+    if moment is None:
+        return ""
+    local = to_local(moment)
+    return f"{format_date(moment, style)} {local:%H:%M}"

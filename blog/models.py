@@ -102,6 +102,8 @@ class Post(db.Model):  # type: ignore[name-defined]
     #: Set for a password-protected post (werkzeug's salted hash; the password itself is
     #: never stored, not even in revisions): its body reaches only readers who unlocked it.
     password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
+    #: Ids of related posts, best first, chosen at save time (``blog/related.py``).
+    related: Mapped[list[int] | None] = mapped_column(JSON, default=list)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)
@@ -198,3 +200,23 @@ class Redirect(db.Model):  # type: ignore[name-defined]
     target: Mapped[str] = mapped_column(String(1000))
     origin: Mapped[str] = mapped_column(String(100), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PreviewLink(db.Model):  # type: ignore[name-defined]
+    """A secret, expiring link that shows one post (usually a draft) to a reviewer.
+
+    The URL's secret is an HMAC of ``id`` and ``salt`` under the site's SECRET_KEY
+    (``blog/preview_links.py``): the database alone cannot forge or reveal a link.
+    """
+
+    __tablename__ = "preview_links"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    post_id: Mapped[int] = mapped_column(ForeignKey("posts.id", ondelete="CASCADE"), index=True)
+    salt: Mapped[str] = mapped_column(String(64))
+    created_by: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    revoked_at: Mapped[datetime | None] = mapped_column(default=None)
+    last_used_at: Mapped[datetime | None] = mapped_column(default=None)
+
+    post: Mapped[Post] = relationship(lazy="joined")

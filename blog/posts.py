@@ -37,6 +37,7 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.queries import CONTENT_VERSION_KEY
+from blog.related import refresh_related
 from blog.render import Rendered, render_post, store_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
@@ -294,6 +295,10 @@ def notify(post: Post, action: str, body_text: str | None = None) -> None:
     # Called directly, not as a guarded hook: an index update that failed silently would
     # leave search out of step with the posts; here a failure rolls the change back.
     update_index(post, action, body_text)
+    if action in ("saved", "restored"):
+        # After the index update: the similarity query reads the post's new text. A
+        # re-render changes no text a reader chose by; `blog rerender` refreshes all lists.
+        refresh_related(post)
     plugins: Plugins = current_app.extensions["blog.plugins"]
     plugins.hooks.blog_post_changed(post=post, action=action)
 

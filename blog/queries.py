@@ -371,3 +371,19 @@ def has_links() -> bool:
         except SQLAlchemyError:
             db.session.remove()
         return False
+
+
+def related_posts(post: Post) -> list[Post]:
+    """``post``'s stored related posts (``blog/related.py``) readers may see now, in order."""
+    wanted = [pid for pid in (post.related or []) if isinstance(pid, int)]
+    if not wanted:
+        return []
+    found = {
+        p.id: p
+        for p in db.session.scalars(
+            select(Post)
+            .where(Post.id.in_(wanted), public_condition())
+            .options(*(defer(c) for c in HEAVY_COLUMNS))
+        )
+    }
+    return [found[pid] for pid in wanted if pid in found]

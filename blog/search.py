@@ -38,7 +38,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import defer
 
-from blog.models import Post, db
+from blog.models import PUBLISHED, SCHEDULED, Post, db
 from blog.plugins import Plugins
 from blog.queries import HEAVY_COLUMNS, Page, public_condition
 from blog.render import html_to_text
@@ -157,6 +157,28 @@ class Backend(Protocol):
     def remove(self, post_id: int) -> None: ...
     def clear(self) -> None: ...
     def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]: ...
+    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]: ...
+
+
+def _similar_ids(matches: Any, exclude_id: int, limit: int) -> list[int]:
+    """Posts (not pages) among ``matches`` that are or will be public, best score first.
+
+    Scheduled posts count: the list is chosen at save time and filtered again when shown.
+    """
+    found = matches.cte("similar").prefix_with("MATERIALIZED")
+    query = (
+        select(Post.id)
+        .join(found, found.c.post_id == Post.id)
+        .where(
+            Post.id != exclude_id,
+            Post.kind == "post",
+            Post.deleted_at.is_(None),
+            Post.status.in_((PUBLISHED, SCHEDULED)),
+        )
+        .order_by(found.c.score, Post.published_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
 
 
 def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
@@ -223,6 +245,17 @@ class SqliteBackend:
         ).where(fts.op("MATCH")(bindparam("expression", expression)))
         return _ranked_ids(matches, limit, offset)
 
+    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]:
+        # Any of the tokens, each quoted (tokens hold only letters and digits); bm25 weighs
+        # rare shared tokens above common ones.
+        expression = " OR ".join(f'"{token}"' for token in tokens)
+        fts: Any = literal_column("search_fts")
+        weights = [SQLITE_WEIGHTS[f] for f in FIELDS]
+        matches = select(
+            search_fts.c.rowid.label("post_id"), func.bm25(fts, *weights).label("score")
+        ).where(fts.op("MATCH")(bindparam("expression", expression)))
+        return _similar_ids(matches, exclude_id, limit)
+
 
 def _pg_quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
@@ -288,6 +321,14 @@ class PostgresBackend:
             search_documents.c.post_id, (-func.ts_rank(document, query)).label("score")
         ).where(document.op("@@")(query))
         return _ranked_ids(matches, limit, offset)
+
+    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]:
+        query = cast(bindparam("expression", " | ".join(map(_pg_quote, tokens))), TSQUERY)
+        document = search_documents.c.document
+        matches = select(
+            search_documents.c.post_id, (-func.ts_rank(document, query)).label("score")
+        ).where(document.op("@@")(query))
+        return _similar_ids(matches, exclude_id, limit)
 
 
 def backend() -> Backend:

@@ -37,6 +37,7 @@ class FieldError(ValueError):
     def __init__(self, key: str, reason: str) -> None:
         super().__init__(f"{key}: {reason}")
         self.key = key
+        self.reason = reason
 
 
 def text_problem(value: str) -> str | None:

@@ -133,7 +133,13 @@ def post(slug: str) -> tuple[str, int] | Response:
     if found is None:
         return _moved(slug, "post")
     older, newer = queries.neighbours(found)
-    return _post_page(found, prev_post=older, next_post=newer, series=queries.series_place(found))
+    return _post_page(
+        found,
+        prev_post=older,
+        next_post=newer,
+        series=queries.series_place(found),
+        related_posts=queries.related_posts(found),
+    )
 
 
 @public.route("/series/<name>/")

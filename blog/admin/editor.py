@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from markupsafe import Markup
 from sqlalchemy import Select, or_, select
 from werkzeug.wrappers import Response
@@ -18,6 +18,7 @@ from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
 from blog.posts import ConflictError, FieldError, PostFields, fields_of, pinned_rank, save_post
 from blog.render import RenderError, render_post, render_warnings, warning_text
+from blog.slugs import slug_from_title
 from blog.views import render_page
 
 PER_PAGE = 50
@@ -168,6 +169,17 @@ def _apply_action(action: str, post_fields: PostFields, post: Post | None) -> No
         post_fields.status = SCHEDULED
 
 
+def _requested_slug(post_fields: PostFields, post: Post | None, change_slug: bool) -> str | None:
+    """The slug this save asks for, when it may set one (to tell the author if it was taken)."""
+    if post is None:
+        return post_fields.slug or slug_from_title(
+            post_fields.title, str(current_app.config["SLUG_STYLE"])
+        )
+    if change_slug and post_fields.slug and post_fields.slug != post.slug:
+        return post_fields.slug
+    return None
+
+
 def _preview_html(post_fields: PostFields) -> str:
     try:
         return render_post(_unsaved_post(post_fields)).body_html
@@ -210,6 +222,9 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
     values = {**form_values(base), **data}
     if action == "preview":
         return editor_page(post, values, version=version, preview_html=_preview_html(post_fields))
+    # A draft has no public URL to keep; a published slug changes only on request.
+    change_slug = post is None or request.form.get("change_slug") == "1" or post.status == DRAFT
+    requested_slug = _requested_slug(post_fields, post, change_slug)
     try:
         _apply_action(action, post_fields, post)
         if post is None:
@@ -220,8 +235,7 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
                 author=author_name(),
                 post=post,
                 expected_version=version,
-                # A draft has no public URL to keep; a published slug changes only on request.
-                change_slug=request.form.get("change_slug") == "1" or post.status == DRAFT,
+                change_slug=change_slug,
             )
     except FieldError as error:
         db.session.rollback()
@@ -241,6 +255,12 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
     flash(
         {"draft": "草稿已保存。", "publish": "已发布。", "schedule": "已定时发布。"}[action], "ok"
     )
+    if requested_slug is not None and saved.slug != requested_slug:
+        flash(
+            f"网址别名「{requested_slug}」已被另一篇文章使用，这篇文章的网址别名改为"
+            f"「{saved.slug}」。如需别的别名，请修改后再保存。",
+            "warning",
+        )
     # Plugins list what the author should fix but that did not stop the save (an unknown
     # conversion group, a rule that could not be read) in render_meta["warnings"].
     for warning in render_warnings(saved.render_meta):

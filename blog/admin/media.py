@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from blog.admin.blueprint import admin
 from blog.admin.editor import author_name
+from blog.admin.messages import human_size
 from blog.admin.models import Upload
 from blog.admin.uploads import UploadError, markdown_snippet, store_upload
 from blog.models import db
@@ -82,4 +83,4 @@ def upload() -> tuple[str, int] | tuple[Response, int]:
 
 def too_large() -> tuple[str, int] | tuple[Response, int]:
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
-    return upload_failed(413, f"文件太大：上限为 {limit:,} 字节（UPLOAD_MAX_BYTES）。")
+    return upload_failed(413, f"文件太大：上限为 {human_size(limit)}（UPLOAD_MAX_BYTES）。")

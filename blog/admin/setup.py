@@ -18,12 +18,16 @@ from blog.admin import (  # noqa: F401  (modules add their routes)
     links,
     media,
     old_urls,
+    previews,
     revisions,
+    theme_preview,
     trash,
 )
 from blog.admin.api import api, install_limiters
 from blog.admin.auth import AdminSessionInterface, current_user, require_login
 from blog.admin.blueprint import admin
+from blog.admin.checks import broken_internal_links
+from blog.admin.messages import field_message, human_size
 from blog.admin.uploads import STORAGES, files
 from blog.config import ConfigError
 from blog.render import render_warnings
@@ -87,3 +91,6 @@ def init_app(app: Flask) -> None:
     assets.register("admin", STATIC)
     app.jinja_env.globals["admin_asset"] = lambda path: assets.url("admin", path)
     app.jinja_env.globals["post_warnings"] = lambda post: render_warnings(post.render_meta)
+    app.jinja_env.globals["field_message"] = field_message
+    app.jinja_env.globals["broken_internal_links"] = broken_internal_links
+    app.jinja_env.filters["human_size"] = human_size

@@ -34,6 +34,7 @@ from flask import Blueprint, Response, abort, current_app, send_file
 from PIL import Image, ImageOps
 from sqlalchemy import select
 
+from blog.admin.messages import human_size
 from blog.admin.models import Upload, UploadBlob
 from blog.models import db
 
@@ -116,7 +117,7 @@ def check_dimensions(data: bytes) -> None:
     decoded = pixels * bands
     if decoded > EXPANSION_FLOOR_BYTES and decoded > max_expansion * len(data):
         raise UploadError(
-            f"图片解压后有 {decoded:,} 字节，是文件大小的 {decoded // len(data):,} 倍，"
+            f"图片解压后有 {human_size(decoded)}，是文件大小的 {decoded // len(data):,} 倍，"
             f"上限为 {max_expansion} 倍（UPLOAD_MAX_EXPANSION）：可能是解压炸弹。"
         )
 
@@ -218,7 +219,7 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
     """Validate and store ``data``; the same bytes uploaded twice are stored once."""
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     if len(data) > limit:
-        raise UploadError(f"文件太大：上限为 {limit:,} 字节（UPLOAD_MAX_BYTES）。")
+        raise UploadError(f"文件太大：上限为 {human_size(limit)}（UPLOAD_MAX_BYTES）。")
     if not data:
         raise UploadError("文件是空的。")
     extension = sniff_image(data)

@@ -1,0 +1,141 @@
+"""Related posts: chosen at save time from shared tags and the search index, refreshed for
+neighbours and by ``blog reindex``/``blog rerender``, filtered when shown (SQLite and
+PostgreSQL)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from urllib.parse import quote
+
+from click.testing import Result
+from flask import Flask
+
+from blog.models import DRAFT, Post, db
+from blog.posts import PostFields, fields_of, save_post, trash_post
+from tests.test_themes import Element, parse
+
+ATTENTION = (
+    "注意力机制让模型在生成每个词时关注输入序列中最相关的位置。"
+    "自注意力与多头注意力是 Transformer 的核心。"
+)
+ATTENTION_TOO = "多头注意力把注意力机制并行做几次，Transformer 的编码器和解码器都用到自注意力。"
+NOODLES = "Hand-pulled noodles need flour, water, salt and patience; the soup is beef bone broth."
+
+
+def related_titles(app: Flask, post: Post) -> list[str]:
+    response = app.test_client().get(f"/posts/{quote(post.slug)}/")
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    found = page.with_class("related-posts")
+    if not found:
+        return []
+    assert "相关文章" in found[0].text
+    links = [e for e in _descendants(found[0]) if e.tag == "a"]
+    assert all(a.attrs["href"].startswith("/posts/") for a in links)
+    return [a.text.strip() for a in links]
+
+
+def _descendants(element: Element) -> list[Element]:
+    out: list[Element] = []
+    stack = list(element.children)
+    while stack:
+        item = stack.pop(0)
+        out.append(item)
+        stack.extend(item.children)
+    return out
+
+
+def stored_related(app: Flask, post_id: int) -> list[int]:
+    with app.app_context():
+        post = db.session.get(Post, post_id)
+        assert post is not None
+        return list(post.related or [])
+
+
+def test_shared_tags_and_similar_text_make_posts_related(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    tagged = make_post(ATTENTION_TOO, title="多头注意力", tags=["transformer"])
+    noodles = make_post(NOODLES, title="Beef noodles", tags=["cooking"])
+    untagged = make_post("自注意力机制的计算复杂度是序列长度的平方。", title="注意力的代价")
+    post = make_post(ATTENTION, title="注意力机制入门", tags=["transformer", "nlp"])
+
+    titles = related_titles(app, post)
+    assert titles[:1] == ["多头注意力"]  # shared tag and shared words
+    assert "注意力的代价" in titles
+    assert "Beef noodles" not in titles
+    # The earlier posts were refreshed when the new one was saved: it is theirs now too.
+    assert post.id in stored_related(app, tagged.id)
+    assert post.id in stored_related(app, untagged.id)
+    assert post.id not in stored_related(app, noodles.id)
+
+
+def test_hidden_posts_are_never_shown_and_drafts_join_once_published(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    post = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
+    gone = make_post(ATTENTION_TOO, title="将删除", tags=["transformer"])
+    draft = make_post(ATTENTION_TOO + "草稿。", title="草稿", tags=["transformer"], status=DRAFT)
+    page = make_post(
+        "只是一个关于注意力机制的页面。", title="关于", kind="page", tags=["transformer"]
+    )
+    assert related_titles(app, post) == ["将删除"]
+    assert page.id not in stored_related(app, post.id)
+    assert draft.id not in stored_related(app, post.id)
+
+    with app.app_context():
+        trash_post(db.session.get(Post, gone.id))
+    assert related_titles(app, post) == []
+
+    with app.app_context():
+        stored = db.session.get(Post, draft.id)
+        fields = fields_of(stored)
+        fields.status = "published"
+        save_post(fields, author="test", post=stored, expected_version=stored.version)
+    assert related_titles(app, post) == ["草稿"]
+
+
+def test_reindex_and_rerender_choose_every_list_again(
+    make_app: Callable[..., Flask], run_cli: Callable[..., Result]
+) -> None:
+    # The CLI opens the instance's own database: SQLite here.
+    app = make_app()
+    with app.app_context():
+        first = save_post(
+            PostFields(title="注意力机制入门", source=ATTENTION, tags=["transformer"]), author="t"
+        )
+        save_post(
+            PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]), author="t"
+        )
+        first_id = first.id
+
+    def forget_all() -> None:
+        with app.app_context():
+            for post in db.session.query(Post):
+                post.related = []
+            db.session.commit()
+
+    forget_all()
+    assert stored_related(app, first_id) == []
+    result = run_cli("reindex")
+    assert result.exit_code == 0, result.output
+    assert "chose related posts for 2 posts" in result.output
+    assert len(stored_related(app, first_id)) == 1
+    forget_all()
+    result = run_cli("rerender")
+    assert result.exit_code == 0, result.output
+    assert "chose related posts for 2 posts" in result.output
+    assert len(stored_related(app, first_id)) == 1
+
+
+def test_related_list_is_capped_and_ordered_by_strength(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    for n in range(7):
+        make_post(ATTENTION_TOO + f"第 {n} 篇。", title=f"弱相关 {n}")
+    strong = make_post(ATTENTION_TOO, title="强相关", tags=["transformer", "attention"])
+    post = make_post(ATTENTION, title="主文", tags=["transformer", "attention"])
+    titles = related_titles(app, post)
+    assert len(titles) == 5
+    assert titles[0] == "强相关"
+    assert strong.id == stored_related(app, post.id)[0]
