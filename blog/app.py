@@ -146,13 +146,15 @@ def create_app(
 
 
 def close_app(app: Flask) -> None:
-    """Release what ``app`` holds outside requests: the page-file watcher thread and the
-    database connections. A served process simply exits; tests and programs that build
-    many apps in one process call this, or each app's threads keep polling its database.
+    """Release what ``app`` holds outside requests: the page-file watcher thread, the idle
+    render workers and the database connections. A served process simply exits; tests and
+    programs that build many apps in one process call this, or each app's threads keep
+    polling its database and its workers wait out their idle time.
     """
     cache = app.extensions.get("blog.page_cache")
     if cache is not None:
         cache.close()
+    render_budget.worker_pool().close()
     with app.app_context():
         database.db.session.remove()
         database.db.engine.dispose()

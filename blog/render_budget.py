@@ -34,6 +34,7 @@ import os
 import pickle
 import select
 import signal
+import stat
 import struct
 import threading
 import time
@@ -173,6 +174,7 @@ def _in_child(work: Callable[[], T], seconds: float) -> T:
             # otherwise walk (and so copy, page by page) the parent's whole heap.
             gc.freeze()
             os.close(reader)
+            _let_go_of_sockets()
             _report(writer, work)
         except BaseException:
             status = 1
@@ -191,6 +193,33 @@ def _in_child(work: Callable[[], T], seconds: float) -> T:
         raise RuntimeError("the render process ended without an answer")
     result: T = _unpickle_outcome(payload)
     return result
+
+
+def _let_go_of_sockets() -> None:
+    """In a forked render process: point every inherited socket at ``/dev/null``.
+
+    A fork copies the parent's descriptors: the listening socket, the connections of
+    readers being answered, the database's. A long-lived worker holding those copies keeps
+    each connection open after the parent closes it, so a client waits for an end that
+    does not come (for as long as the worker idles), and a stray write could reach a
+    reader. ``dup2`` rather than ``close``: the fd numbers stay taken, so an inherited
+    socket object's finalizer can never close a file this process opens later.
+    """
+    try:
+        names = os.listdir("/proc/self/fd")
+    except OSError:  # no /proc: nothing to enumerate, keep going
+        return
+    null = os.open(os.devnull, os.O_RDWR)
+    try:
+        for name in names:
+            fd = int(name)
+            if fd == null:
+                continue
+            with suppress(OSError):
+                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                    os.dup2(null, fd)
+    finally:
+        os.close(null)
 
 
 def _report(writer: int, work: Callable[[], Any]) -> None:
@@ -373,6 +402,7 @@ class WorkerPool:
                     for fd in (*inherited, task_writer, result_reader):
                         with suppress(OSError):
                             os.close(fd)
+                    _let_go_of_sockets()
                     _serve(app, task_reader, result_writer, idle_seconds)
                 except BaseException:
                     status = 1

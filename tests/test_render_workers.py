@@ -8,6 +8,7 @@ read from ``/proc`` (a killed worker is reaped at once, so its entry disappears)
 from __future__ import annotations
 
 import os
+import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -53,6 +54,31 @@ def test_a_second_large_render_reuses_the_waiting_worker(make_app: Callable[...,
     second = html_of(app, LARGE + "\n\n最后一段。")
     assert worker_pool().idle_pids == workers  # the same process rendered it: no fork
     assert "最后一段。" in second and second.startswith(first.rsplit("</p>", 1)[0])
+
+
+def sockets_of(pid: int) -> list[str]:
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:  # closed while listing
+            continue
+        if target.startswith("socket:"):
+            found.append(f"{fd.name} -> {target}")
+    return found
+
+
+def test_a_worker_holds_none_of_the_parents_sockets(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    listener = socket.create_server(("127.0.0.1", 0))  # as waitress's, when serving
+    try:
+        assert sockets_of(os.getpid())
+        html_of(app, LARGE)
+        (worker,) = worker_pool().idle_pids
+        # Copies would keep a reader's connection open after the server closed it.
+        assert sockets_of(worker) == []
+    finally:
+        listener.close()
 
 
 def test_the_worker_is_killed_at_the_deadline_and_replaced(
