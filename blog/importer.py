@@ -36,6 +36,7 @@ from blog.models import DRAFT, Post, Redirect, db
 from blog.posts import ConflictError, FieldError, draft_to_render, same_content, save_post
 from blog.prerender import RenderAhead, default_workers
 from blog.render import Rendered, RenderError, render_warnings
+from blog.render_budget import RenderBusyError
 from blog.slugs import SlugError, check_slug
 
 __all__ = ["MARKDOWN_SUFFIXES", "ImportReport", "import_paths", "markdown_files"]
@@ -219,9 +220,21 @@ def _save_reported(
 ) -> str | None:
     def save() -> str:
         rendered = ahead.result() if ahead is not None else None
-        return save_settled(
-            settled, warnings=report.warnings, notices=report.notices, rendered=rendered
-        )
+        # Every render made ahead ends by its own deadline, so a slot frees up within
+        # about one render budget; twice that (and at least a minute) is a stuck server.
+        budget = float(current_app.config["RENDER_TIMEOUT_SECONDS"])
+        give_up = time.monotonic() + max(60.0, 2 * budget)
+        while True:
+            try:
+                return save_settled(
+                    settled, warnings=report.warnings, notices=report.notices, rendered=rendered
+                )
+            except RenderBusyError:
+                # Every render slot is taken by the renders made ahead (or by a server on
+                # this instance): a bulk import waits its turn rather than giving up.
+                db.session.rollback()
+                if time.monotonic() > give_up:
+                    raise RenderError("no render slot became free; try `--jobs 1`") from None
 
     return _reported(settled.draft, report, save)
 

@@ -118,3 +118,18 @@ def test_cli_import_takes_jobs(run_cli: Callable[..., Result], posts: Path, inst
     assert "imported 6, updated 0, unchanged 0, failed 0" in result.output
     again = run_cli("import", "--jobs", "2", str(posts))
     assert "imported 0, updated 0, unchanged 6, failed 0" in again.output
+
+
+def test_saves_wait_for_a_render_slot_rather_than_abort_the_import(
+    make_app: Callable[..., Flask], posts: Path
+) -> None:
+    # One slot, hardly any queueing: the renders made ahead hold the slot while saves
+    # whose render was not made ahead need it. The import must wait, not stop.
+    app = make_app(RENDER_CONCURRENCY=1, RENDER_QUEUE_SECONDS=0.01)
+    for n in range(12):
+        body = "\n\n".join(f"第 {n} 篇的段落 {k}，带 **粗体** 和 $x^{k}$。" for k in range(300))
+        (posts / f"large-{n:02}.md").write_text(f"---\ntitle: 长文 {n}\n---\n{body}\n", "utf-8")
+    with app.app_context():
+        report = import_paths([posts], jobs=2)
+    assert report.failures == []
+    assert report.imported == 18
