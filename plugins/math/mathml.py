@@ -17,6 +17,8 @@ from html.entities import html5 as html5_entities
 from html.parser import HTMLParser
 from itertools import pairwise
 
+from blog_plugins.math.fillins import MARK, SIZES
+
 #: Elements of MathML Core that the converter may emit; anything else is refused.
 CORE_ELEMENTS = frozenset(
     {
@@ -361,9 +363,53 @@ def _is_rule(node: ET.Element) -> bool:
     return node.tag == "mo" and (node.text or "").strip() == "\u0332" and not len(node)
 
 
+def _marked(node: ET.Element) -> list[str] | None:
+    """Return the kind and arguments of a fill-in marker (see :mod:`.fillins`), if one."""
+    if node.tag != "mover" or len(node) != 2 or node[1].tag != "mtext":
+        return None
+    text = node[1].text or ""
+    return text[1:].split() if text.startswith(MARK) and not len(node[1]) else None
+
+
+_SIZE_STEPS = frozenset(SIZES.values())
+
+
+def _unmark(node: ET.Element, marked: list[str]) -> None:
+    """Rebuild a fill-in marker as the MathML Core it stands for."""
+    kind, args = marked[0], marked[1:]
+    base = node[0]
+    node.remove(node[1])
+    node.attrib.clear()
+    if kind == "size" and len(args) == 1 and args[0] in _SIZE_STEPS:
+        # A size switch: the stylesheet scales the run it covers.
+        node.tag = "mrow"
+        node.set("class", f"mc-size-{args[0]}")
+    elif kind == "rule" and len(args) == 3 and all(_CSS_LENGTH.fullmatch(a) for a in args):
+        # \rule: a box of the given size filled with the text colour.
+        width, height, raise_by = args
+        node.remove(base)
+        node.append(ET.Element("mspace", {"width": width, "height": height, "class": "mc-fill"}))
+        node.tag = "mpadded"
+        if float(re.sub(r"[a-z%]+$", "", raise_by) or 0):
+            node.set("voffset", raise_by)
+    elif kind == "lap" and args in (["left"], ["right"], ["center"]):
+        # \rlap and kin: the content takes no width; the stylesheet moves it left of
+        # (or centres it on) its place.
+        node.tag = "mpadded"
+        node.set("width", "0")
+        if args[0] != "right":
+            node.set("class", f"mc-lap-{args[0]}")
+    else:
+        node.tag = "mrow"
+
+
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
     for node in list(tree.iter()):
+        marked = _marked(node)
+        if marked:
+            _unmark(node, marked)
+            continue
         if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
             _separate_large_operators(node)
         if node.tag in ("mover", "munder") and len(node) == 2 and _is_rule(node[1]):

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from math_core import LatexError, LatexToMathML
 
+from blog_plugins.math.fillins import MACROS as FILL_IN_MACROS
+from blog_plugins.math.fillins import fill_in
 from blog_plugins.math.mathml import ConversionRefused, rebuild
 from blog_plugins.math.messages import localize
 from blog_plugins.math.plaintext import plain_text
@@ -108,6 +110,7 @@ BUILTIN_MACROS = {
     "widetilde": "\\overset{\u02dc}{#1}",
     "widecheck": "\\overset{\u02c7}{#1}",
     "bm": r"\boldsymbol{#1}",
+    **FILL_IN_MACROS,
 }
 
 # Environments with a layout math-core has under another name.
@@ -169,6 +172,7 @@ def safe_label(name: str) -> str:
 def prepare(tex: str, *, display: bool) -> str:
     """Rewrite what math-core lacks into what it has; the annotation keeps the original."""
     tex = _REQUIRE.sub("", tex)
+    tex = fill_in(tex)
     tex = _GROUPED_PRIMES.sub(r"\1", tex)
     if "\\" in tex and _TEXT_SWITCH.search(tex):
         tex = _text_switches(tex)
