@@ -65,9 +65,7 @@ _STARRED_MATRIX = re.compile(
 _HBOX = re.compile(r"\\hbox\s*\{\s*\$")
 # \phantom and \underline in text: math-core has no math inside text, so the text is
 # split around them.
-_TEXT_PHANTOM = re.compile(
-    r"\\text\{([^{}]*)\\(phantom|underline)\{([^{}]*)\}([^{}]*)\}"
-)
+_TEXT_PHANTOM = re.compile(r"\\text\{([^{}]*)\\(phantom|underline)\{([^{}]*)\}([^{}]*)\}")
 _DOUBLE_RULES = re.compile(r"(\\h(?:dash)?line)(?:\s*\\h(?:dash)?line(?![A-Za-z]))+")
 _ABOVE = re.compile(r"\\above\s*(-?[\d.]+\s*[a-z]{2})")
 _MATRIX_FENCES = {
@@ -260,9 +258,8 @@ def _switches(tex: str) -> str:
             if groups[-1][1]:
                 out.append("}")
                 groups[-1][1] = False
-            if piece in _CLOSERS or piece == "}":
-                if len(groups) > 1:
-                    groups.pop()
+            if (piece in _CLOSERS or piece == "}") and len(groups) > 1:
+                groups.pop()
         out.append(piece)
         if not piece.isspace():
             previous = piece
