@@ -56,6 +56,8 @@ _ROW_ENDS = frozenset({"\\\\", "\\cr", "\\middle"})
 # Commands that open and close a group of their own (their rows and cells are theirs).
 _OPENERS = frozenset({"\\begin", "\\left"})
 _CLOSERS = frozenset({"\\end", "\\right"})
+# What a group following it is the argument of: a command, or another argument.
+_ARGUMENT_BEFORE = re.compile(r"(?:\\[A-Za-z]+|[}\]^_])\s*$")
 _DROPPED = frozenset({"\\nobreak", "\\allowbreak"})
 _LENGTH = re.compile(r"\s*(-?(?:\d+\.?\d*|\.\d+))\s*(em|ex|pt|mm|cm|in|pc|bp|px|mu)\s*")
 _RULE = re.compile(r"\\rule\s*(?:\[([^\[\]{}]*)\])?\s*\{([^{}]*)\}\s*\{([^{}]*)\}")
@@ -67,6 +69,10 @@ _HBOX = re.compile(r"\\hbox\s*\{\s*\$")
 # split around them.
 _TEXT_PHANTOM = re.compile(r"\\text\{([^{}]*)\\(phantom|underline)\{([^{}]*)\}([^{}]*)\}")
 _DOUBLE_RULES = re.compile(r"(\\h(?:dash)?line)(?:\s*\\h(?:dash)?line(?![A-Za-z]))+")
+# A size switch opening a text: math-core has no sizes in text, so the whole text is sized.
+_SIZED_TEXT = re.compile(
+    r"\\(text|textrm|mbox|textnormal)\s*\{\s*\\(" + "|".join(SIZES) + r")(?![A-Za-z])\s*([^{}]*)\}"
+)
 _ABOVE = re.compile(r"\\above\s*(-?[\d.]+\s*[a-z]{2})")
 _MATRIX_FENCES = {
     "": ("", ""),
@@ -117,6 +123,13 @@ def fill_in(tex: str) -> str:
     if "\\above" in tex:
         tex = _above(tex)
     tex = tex.replace("\\hspace*", "\\hspace")
+    if "\\text" in tex or "\\mbox" in tex:
+        tex = _SIZED_TEXT.sub(
+            lambda found: marker(
+                "size", f"\\{found.group(1)}{{{found.group(3)}}}", SIZES[found.group(2)]
+            ),
+            tex,
+        )
     return _switches(tex)
 
 
@@ -227,50 +240,78 @@ def _columns(body: str) -> int:
 def _switches(tex: str) -> str:
     """Rewrite switches and one-token commands, group by group.
 
-    ``\\cr`` becomes ``\\\\``; ``\\nobreak``/``\\allowbreak`` go (math never breaks a line
-    here); a size switch runs to the end of its group, cell or row, in math as a
-    marker and in text (where math-core has no sizes) as nothing.
+    ``\\cr`` and ``\\newline`` become ``\\\\``, and ``\\nobreak``/``\\allowbreak`` go (math
+    never breaks a line here). A size switch runs to the end of its group, cell or row:
+    in math as a marker, in text (where math-core has no sizes) as nothing. Text outside
+    typewriter type gets TeX's ligatures (``---`` → —). A ``\\\\`` in a bare group is a
+    space, as in KaTeX.
     """
-    out: list[str] = []
-    # Per open group: whether it is text, and whether a size marker is open in it.
-    groups: list[list[bool]] = [[False, False]]
+    out: list[str] = [_prefix(tex)]
+    # Per open group: whether it is text, whether a size marker is open in it,
+    # whether it is typewriter text (no ligatures), and whether it is a bare group ({…}
+    # that is no command's argument).
+    groups: list[list[bool]] = [[False, False, False, False]]
     previous = ""
     for token in _TOKEN.finditer(tex):
         piece = token.group()
-        name = piece[1:]
+        following = tex[token.end() : _next_start(tex, token.end())]
+        group = groups[-1]
         if piece in _DROPPED:
-            continue
-        if piece == "\\cr":
+            piece = ""
+        elif piece in ("\\cr", "\\newline"):
             piece = "\\\\"
-        if name in SIZES:
-            if not groups[-1][0]:
-                if groups[-1][1]:
-                    out.append("}")
-                out.append(marker("size", "", SIZES[name])[:-1])
-                groups[-1][1] = True
-            previous = piece
-            continue
-        if piece == "{":
-            groups.append([groups[-1][0] or bool(_TEXT_COMMAND.search(previous)), False])
+        elif piece[1:] in SIZES:
+            if not group[0]:
+                out.append("}" if group[1] else "")
+                out.append(marker("size", "", SIZES[piece[1:]])[:-1])
+                group[1] = True
+            piece = ""
+        elif piece == "{":
+            text = group[0] or bool(_TEXT_COMMAND.search(previous))
+            bare = not _ARGUMENT_BEFORE.search(previous)
+            groups.append([text, False, group[2] or previous == "\\texttt", bare])
         elif piece in _OPENERS:
-            groups.append([groups[-1][0], False])
+            groups.append([group[0], False, group[2], False])
+        elif piece == "\\\\" and group[3] and not group[0]:
+            # KaTeX ignores a line break inside a bare group ({d+\\e}); math-core refuses it.
+            piece = " "
         elif piece in ("}", "&") or piece in _ROW_ENDS or piece in _CLOSERS:
-            if groups[-1][1]:
+            if group[1]:
                 out.append("}")
-                groups[-1][1] = False
+                group[1] = False
             if (piece in _CLOSERS or piece == "}") and len(groups) > 1:
                 groups.pop()
+        elif piece == "\\tt" and group[0]:
+            group[2] = True
         out.append(piece)
-        if not piece.isspace():
+        if piece:
             previous = piece
-        # Text between tokens: copy it through.
-        following = tex[token.end() : _next_start(tex, token.end())]
+        if groups[-1][0] and not groups[-1][2]:
+            following = _ligatures(following)
         out.append(following)
         if following.strip():
             previous = following
     if groups[-1][1]:
         out.append("}")
-    return _prefix(tex) + "".join(out)
+    return "".join(out)
+
+
+# TeX's text ligatures, longest first.
+_LIGATURES = re.compile(r"---|--|``|''|`|'")
+_LIGATURE_CHARACTERS = {
+    "---": "\u2014",
+    "--": "\u2013",
+    "``": "\u201c",
+    "''": "\u201d",
+    "`": "\u2018",
+    "'": "\u2019",
+}
+
+
+def _ligatures(text: str) -> str:
+    if "-" not in text and "`" not in text and "'" not in text:
+        return text
+    return _LIGATURES.sub(lambda found: _LIGATURE_CHARACTERS[found.group()], text)
 
 
 def _next_start(tex: str, position: int) -> int:

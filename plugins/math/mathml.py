@@ -150,8 +150,10 @@ _TEXT_STYLES = {
     "em": "mc-text-italic",
     "code": "mc-text-mono",
     "tt": "mc-text-mono",
+    "s": "mc-text-strike",
+    "u": "mc-text-underline",
 }
-_TRANSPARENT = frozenset({"u", "s", "span", *_TEXT_STYLES})
+_TRANSPARENT = frozenset({"span", *_TEXT_STYLES})
 
 
 def _text_style(tag: str, attributes: dict[str, str]) -> list[str]:

@@ -182,9 +182,13 @@ def prepare(tex: str, *, display: bool) -> str:
     tex = _ALIGNAT.sub(lambda m: f"\\begin{{{m.group(1)}{m.group(2)}}}", tex)
     tex = _ALIGNAT_END.sub(lambda m: f"\\end{{{m.group(1)}{m.group(2)}}}", tex)
     tex = _declare_operators(tex)
-    if not display:
-        return _LABEL.sub("", tex)
     rows, columns = _top_level(tex)
+    if not display:
+        if rows and not columns:
+            # KaTeX and Temml break an inline formula's line at a bare ``\\``; here the
+            # lines are the rows of a left-aligned table in the text's style.
+            tex = f"\\begin{{array}}{{l}}{tex}\\end{{array}}"
+        return _LABEL.sub("", tex)
     if rows:
         # MathJax and KaTeX break a display formula at a bare ``\\``; math-core would not.
         body = "aligned" if columns else "gathered"
