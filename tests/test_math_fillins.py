@@ -204,3 +204,32 @@ def test_a_marker_typed_by_an_author_is_not_trusted() -> None:
     row = presentation("\\overset{\\text{\ue010rule 1em 1em javascript:}}{x}")
     assert "mspace" not in tags(row)
     assert texts(row) == "x"
+
+
+def test_a_kern_in_centimetres_keeps_its_width() -> None:
+    row = presentation(r"H\kern 1cm H")
+    (space,) = [node for node in row.iter() if node.tag == f"{MATHML}mspace" and len(node.attrib)]
+    assert space.get("width") == "2.8453rem"
+
+
+def test_dfrac_inside_a_fraction_is_text_size_again() -> None:
+    row = presentation(r"\frac{a}{\dfrac{c}{d}} + x^{\tfrac12}")
+    levels = [node.get("scriptlevel") for node in row.iter() if node.tag == f"{MATHML}mfrac"]
+    assert levels == [None, "0", "0"]
+
+
+def test_raisebox_makes_room_for_what_it_raises_or_lowers() -> None:
+    row = presentation(r"\sqrt{a\raisebox{0.5em}{b}} \sqrt{a\raisebox{-0.5em}{b}}")
+    padded = [node for node in row.iter() if node.tag == f"{MATHML}mpadded"]
+    assert [(node.get("height"), node.get("depth")) for node in padded] == [
+        ("1.2em", None),
+        (None, "0.7em"),
+    ]
+
+
+def test_operator_names_keep_hyphens_and_typewriter_text_straight_quotes() -> None:
+    row = presentation(r"\operatorname{Gam-ma}(z) \texttt{``a''}")
+    names = [node.text for node in row.iter() if node.tag == f"{MATHML}mi"]
+    assert "Gam-ma" in names
+    (mono,) = [node for node in row.iter() if node.tag == f"{MATHML}mtext"]
+    assert mono.text == "``a''"

@@ -86,7 +86,7 @@ CORE_ATTRIBUTES: dict[str, frozenset[str]] = {
 
 _LENGTH_ATTRIBUTES = frozenset({"lspace", "rspace", "width", "height", "depth", "voffset"})
 # MathML Core lengths are CSS lengths; named spaces and "mu" are MathML 3 only.
-_CSS_LENGTH = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:em|ex|px|pt|%)?|0")
+_CSS_LENGTH = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:r?em|ex|px|pt|%)?|0")
 
 _EM_STEPS = {"0.1667em": "3mu", "0.2222em": "4mu", "0.2778em": "5mu", "1em": "1em"}
 _PALETTE = re.compile(r"#[0-9a-fA-F]{6}")
@@ -405,6 +405,23 @@ def _unmark(node: ET.Element, marked: list[str]) -> None:
         node.tag = "mrow"
 
 
+_EM = re.compile(r"(-?(?:\d+\.?\d*|\.\d+))em")
+
+
+def _room_for_raise(node: ET.Element) -> None:
+    # \raisebox makes its box taller (or deeper) in TeX, so a radical or a fraction
+    # around it grows; MathML's voffset only moves the content. The box gets the
+    # height (depth) of a letter plus the raise.
+    found = _EM.fullmatch(node.get("voffset", ""))
+    if not found:
+        return
+    raise_by = float(found.group(1))
+    if raise_by > 0:
+        node.set("height", f"{raise_by + 0.7:.4g}em")
+    elif raise_by < 0:
+        node.set("depth", f"{0.2 - raise_by:.4g}em")
+
+
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
     for node in list(tree.iter()):
@@ -412,6 +429,12 @@ def _finish(tree: ET.Element) -> ET.Element:
         if marked:
             _unmark(node, marked)
             continue
+        if node.tag == "mfrac" and "displaystyle" in node.attrib:
+            # \dfrac and \tfrac are {\displaystyle\frac…}: text size even inside a
+            # script or another fraction, as \displaystyle alone is here already.
+            node.set("scriptlevel", node.get("scriptlevel", "0"))
+        elif node.tag == "mpadded" and "voffset" in node.attrib and not len(node.attrib) - 1:
+            _room_for_raise(node)
         if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
             _separate_large_operators(node)
         if node.tag in ("mover", "munder") and len(node) == 2 and _is_rule(node[1]):
@@ -443,6 +466,12 @@ def _finish(tree: ET.Element) -> ET.Element:
                 accent.set("stretchy", "true")
                 accent.set("class", f"mc-wide-{_width_step(node[0])}")
                 node.set("accent", "true")
+        elif node.tag == "mi" and len(node.text or "") > 1 and "\u2212" in (node.text or ""):
+            # An operator name (\operatorname{Gam-ma}) keeps its hyphen, as in amsmath.
+            node.text = (node.text or "").replace("\u2212", "-")
+        elif node.tag == "mtext" and "mc-text-mono" in node.get("class", "") and node.text:
+            # The converter curls quotes in every text; typewriter type keeps them straight.
+            node.text = node.text.replace("\u2018", "`").replace("\u2019", "'")
         elif node.tag == "mi" and _ROUNDHAND in (node.text or ""):
             classes = node.get("class", "").split()
             node.set("class", " ".join([*classes, "mc-script"]))
