@@ -69,6 +69,12 @@ _HBOX = re.compile(r"\\hbox\s*\{\s*\$")
 # split around them.
 _TEXT_PHANTOM = re.compile(r"\\text\{([^{}]*)\\(phantom|underline)\{([^{}]*)\}([^{}]*)\}")
 _DOUBLE_RULES = re.compile(r"(\\h(?:dash)?line)(?:\s*\\h(?:dash)?line(?![A-Za-z]))+")
+# What :func:`_switches` rewrites; most formulas have none of it and skip the token walk.
+_NEEDS_SWITCHES = re.compile(
+    r"\\(?:cr|newline|nobreak|allowbreak|text[a-z]*|mbox|hbox|"
+    + "|".join(SIZES)
+    + r")(?![A-Za-z])|\{[^{}]*\\\\"
+)
 # A size switch opening a text: math-core has no sizes in text, so the whole text is sized.
 _SIZED_TEXT = re.compile(
     r"\\(text|textrm|mbox|textnormal)\s*\{\s*\\(" + "|".join(SIZES) + r")(?![A-Za-z])\s*([^{}]*)\}"
@@ -130,7 +136,7 @@ def fill_in(tex: str) -> str:
             ),
             tex,
         )
-    return _switches(tex)
+    return _switches(tex) if _NEEDS_SWITCHES.search(tex) else tex
 
 
 def _rule(found: re.Match[str]) -> str:
