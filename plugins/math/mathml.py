@@ -17,6 +17,8 @@ from html.entities import html5 as html5_entities
 from html.parser import HTMLParser
 from itertools import pairwise
 
+from blog_plugins.math.fillins import MARK, SIZES
+
 #: Elements of MathML Core that the converter may emit; anything else is refused.
 CORE_ELEMENTS = frozenset(
     {
@@ -84,7 +86,7 @@ CORE_ATTRIBUTES: dict[str, frozenset[str]] = {
 
 _LENGTH_ATTRIBUTES = frozenset({"lspace", "rspace", "width", "height", "depth", "voffset"})
 # MathML Core lengths are CSS lengths; named spaces and "mu" are MathML 3 only.
-_CSS_LENGTH = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:em|ex|px|pt|%)?|0")
+_CSS_LENGTH = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:r?em|ex|px|pt|%)?|0")
 
 _EM_STEPS = {"0.1667em": "3mu", "0.2222em": "4mu", "0.2778em": "5mu", "1em": "1em"}
 _PALETTE = re.compile(r"#[0-9a-fA-F]{6}")
@@ -148,8 +150,10 @@ _TEXT_STYLES = {
     "em": "mc-text-italic",
     "code": "mc-text-mono",
     "tt": "mc-text-mono",
+    "s": "mc-text-strike",
+    "u": "mc-text-underline",
 }
-_TRANSPARENT = frozenset({"u", "s", "span", *_TEXT_STYLES})
+_TRANSPARENT = frozenset({"span", *_TEXT_STYLES})
 
 
 def _text_style(tag: str, attributes: dict[str, str]) -> list[str]:
@@ -361,9 +365,76 @@ def _is_rule(node: ET.Element) -> bool:
     return node.tag == "mo" and (node.text or "").strip() == "\u0332" and not len(node)
 
 
+def _marked(node: ET.Element) -> list[str] | None:
+    """Return the kind and arguments of a fill-in marker (see :mod:`.fillins`), if one."""
+    if node.tag != "mover" or len(node) != 2 or node[1].tag != "mtext":
+        return None
+    text = node[1].text or ""
+    return text[1:].split() if text.startswith(MARK) and not len(node[1]) else None
+
+
+_SIZE_STEPS = frozenset(SIZES.values())
+
+
+def _unmark(node: ET.Element, marked: list[str]) -> None:
+    """Rebuild a fill-in marker as the MathML Core it stands for."""
+    kind, args = marked[0], marked[1:]
+    base = node[0]
+    node.remove(node[1])
+    node.attrib.clear()
+    if kind == "size" and len(args) == 1 and args[0] in _SIZE_STEPS:
+        # A size switch: the stylesheet scales the run it covers.
+        node.tag = "mrow"
+        node.set("class", f"mc-size-{args[0]}")
+    elif kind == "rule" and len(args) == 3 and all(_CSS_LENGTH.fullmatch(a) for a in args):
+        # \rule: a box of the given size filled with the text colour.
+        width, height, raise_by = args
+        node.remove(base)
+        node.append(ET.Element("mspace", {"width": width, "height": height, "class": "mc-fill"}))
+        node.tag = "mpadded"
+        if float(re.sub(r"[a-z%]+$", "", raise_by) or 0):
+            node.set("voffset", raise_by)
+    elif kind == "lap" and args in (["left"], ["right"], ["center"]):
+        # \rlap and kin: the content takes no width; the stylesheet moves it left of
+        # (or centres it on) its place.
+        node.tag = "mpadded"
+        node.set("width", "0")
+        if args[0] != "right":
+            node.set("class", f"mc-lap-{args[0]}")
+    else:
+        node.tag = "mrow"
+
+
+_EM = re.compile(r"(-?(?:\d+\.?\d*|\.\d+))em")
+
+
+def _room_for_raise(node: ET.Element) -> None:
+    # \raisebox makes its box taller (or deeper) in TeX, so a radical or a fraction
+    # around it grows; MathML's voffset only moves the content. The box gets the
+    # height (depth) of a letter plus the raise.
+    found = _EM.fullmatch(node.get("voffset", ""))
+    if not found:
+        return
+    raise_by = float(found.group(1))
+    if raise_by > 0:
+        node.set("height", f"{raise_by + 0.7:.4g}em")
+    elif raise_by < 0:
+        node.set("depth", f"{0.2 - raise_by:.4g}em")
+
+
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
     for node in list(tree.iter()):
+        marked = _marked(node)
+        if marked:
+            _unmark(node, marked)
+            continue
+        if node.tag == "mfrac" and "displaystyle" in node.attrib:
+            # \dfrac and \tfrac are {\displaystyle\frac…}: text size even inside a
+            # script or another fraction, as \displaystyle alone is here already.
+            node.set("scriptlevel", node.get("scriptlevel", "0"))
+        elif node.tag == "mpadded" and "voffset" in node.attrib and not len(node.attrib) - 1:
+            _room_for_raise(node)
         if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
             _separate_large_operators(node)
         if node.tag in ("mover", "munder") and len(node) == 2 and _is_rule(node[1]):
@@ -395,6 +466,12 @@ def _finish(tree: ET.Element) -> ET.Element:
                 accent.set("stretchy", "true")
                 accent.set("class", f"mc-wide-{_width_step(node[0])}")
                 node.set("accent", "true")
+        elif node.tag == "mi" and len(node.text or "") > 1 and "\u2212" in (node.text or ""):
+            # An operator name (\operatorname{Gam-ma}) keeps its hyphen, as in amsmath.
+            node.text = (node.text or "").replace("\u2212", "-")
+        elif node.tag == "mtext" and "mc-text-mono" in node.get("class", "") and node.text:
+            # The converter curls quotes in every text; typewriter type keeps them straight.
+            node.text = node.text.replace("\u2018", "`").replace("\u2019", "'")
         elif node.tag == "mi" and _ROUNDHAND in (node.text or ""):
             classes = node.get("class", "").split()
             node.set("class", " ".join([*classes, "mc-script"]))

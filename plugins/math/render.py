@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from math_core import LatexError, LatexToMathML
 
+from blog_plugins.math.fillins import MACROS as FILL_IN_MACROS
+from blog_plugins.math.fillins import fill_in
 from blog_plugins.math.mathml import ConversionRefused, rebuild
 from blog_plugins.math.messages import localize
 from blog_plugins.math.plaintext import plain_text
@@ -108,6 +110,7 @@ BUILTIN_MACROS = {
     "widetilde": "\\overset{\u02dc}{#1}",
     "widecheck": "\\overset{\u02c7}{#1}",
     "bm": r"\boldsymbol{#1}",
+    **FILL_IN_MACROS,
 }
 
 # Environments with a layout math-core has under another name.
@@ -169,6 +172,7 @@ def safe_label(name: str) -> str:
 def prepare(tex: str, *, display: bool) -> str:
     """Rewrite what math-core lacks into what it has; the annotation keeps the original."""
     tex = _REQUIRE.sub("", tex)
+    tex = fill_in(tex)
     tex = _GROUPED_PRIMES.sub(r"\1", tex)
     if "\\" in tex and _TEXT_SWITCH.search(tex):
         tex = _text_switches(tex)
@@ -178,9 +182,13 @@ def prepare(tex: str, *, display: bool) -> str:
     tex = _ALIGNAT.sub(lambda m: f"\\begin{{{m.group(1)}{m.group(2)}}}", tex)
     tex = _ALIGNAT_END.sub(lambda m: f"\\end{{{m.group(1)}{m.group(2)}}}", tex)
     tex = _declare_operators(tex)
-    if not display:
-        return _LABEL.sub("", tex)
     rows, columns = _top_level(tex)
+    if not display:
+        if rows and not columns:
+            # KaTeX and Temml break an inline formula's line at a bare ``\\``; here the
+            # lines are the rows of a left-aligned table in the text's style.
+            tex = f"\\begin{{array}}{{l}}{tex}\\end{{array}}"
+        return _LABEL.sub("", tex)
     if rows:
         # MathJax and KaTeX break a display formula at a bare ``\\``; math-core would not.
         body = "aligned" if columns else "gathered"
