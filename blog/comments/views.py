@@ -288,7 +288,9 @@ def preview(slug: str) -> Response:
     limiter: RateLimiter = current_app.extensions["blog.comments.preview_limiter"]
     wait = limiter.hit(client_digest((request.remote_addr or "unknown")[:64]))
     if wait is not None:
-        response = jsonify(error=ui_text("Too many previews; please try again later."))
+        response = jsonify(
+            error=_as_page_text(ui_text("Too many previews; please try again later."))
+        )
         response.status_code = 429
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
@@ -303,12 +305,15 @@ def preview(slug: str) -> Response:
         )
         rendered, _lang = render_body(body, post.lang)
     except CommentError as error:
-        response = jsonify(error=error.message, key=error.key)
+        response = jsonify(error=_as_page_text(error.message), key=error.key)
         response.status_code = error.status
         return response
     except RenderError as error:
         response = jsonify(
-            error=ui_text("The comment could not be rendered: %(error)s", error=error), key="body"
+            error=_as_page_text(
+                ui_text("The comment could not be rendered: %(error)s", error=error)
+            ),
+            key="body",
         )
         response.status_code = 400
         return response
