@@ -106,13 +106,15 @@ def test_english_site_refuses_in_english_as_html_and_json(site: Callable[..., Fl
     assert preview.get_json()["error"] == "Comment contains control characters."
 
 
-def test_english_site_says_why_comments_are_closed(
-    site: Callable[..., Flask], make_post: Any
-) -> None:
+def test_english_site_says_why_comments_are_closed(site: Callable[..., Flask]) -> None:
     from datetime import timedelta
 
+    from blog.posts import PostFields, save_post
+
     app = site("en", COMMENTS_CLOSE_AFTER_DAYS=30)
-    make_post("Old", title="Old", slug="old", published_at=utcnow() - timedelta(days=31))
+    with app.app_context():
+        old = utcnow() - timedelta(days=31)
+        save_post(PostFields(title="Old", source="Old", slug="old", published_at=old), author="a")
     html = app.test_client().get("/posts/old/").get_data(as_text=True)
     assert "Comments are closed: the post is more than 30 days old." in html
     with app.app_context():
