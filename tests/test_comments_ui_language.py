@@ -1,6 +1,7 @@
 """The comment UI speaks the site's ``UI_LANGUAGE``: the section, the form's errors, the
 notices and the JSON answers of an English site are English; a Chinese site's are Chinese,
-and its zh-tw pages are converted like the rest of the page."""
+and its zh-tw pages are converted like the rest of the page. So do the messages of the
+search page and of a password-protected post, which are made in code too."""
 
 from __future__ import annotations
 
@@ -154,3 +155,36 @@ def test_chinese_site_keeps_its_chinese_comment_ui(site: Callable[..., Flask]) -
 def test_ui_text_outside_an_app_is_the_english_message() -> None:
     assert ui_text("Comments on %(site)s", site="Blog") == "Comments on Blog"
     assert ui_text("") == ""
+
+
+def test_english_site_search_and_password_messages(site: Callable[..., Flask]) -> None:
+    import re
+
+    from blog.posts import PostFields, save_post
+
+    app = site("en")
+    with app.app_context():
+        save_post(
+            PostFields(title="Locked", source="secret", slug="locked", password="sesame-1"),
+            author="a",
+        )
+    client = app.test_client()
+    assert "Please enter something to search for." in client.get("/search?q=").text
+    missing = client.get("/search", query_string={"q": "zzzqqq"}).text
+    assert "No posts found for “zzzqqq”." in missing
+    assert "The search has no words to look for" in client.get("/search?q=%E3%80%82").text
+    locked = client.get("/posts/locked/").text
+    token = re.search(r'name="token" value="([^"]+)"', locked)
+    action = re.search(r'class="unlock-form" method="post" action="([^"]+)"', locked)
+    assert token and action
+    wrong = client.post(
+        action[1],
+        data={"token": token[1], "password": "nope"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert wrong.status_code == 403
+    assert "That password is not right; please try again." in wrong.text
+    stale = client.post(
+        action[1], data={"token": "x", "password": "nope"}, headers={"Origin": "http://localhost"}
+    )
+    assert "The form has expired or came from elsewhere" in stale.text
