@@ -20,6 +20,7 @@ from blog.comments.setup import init_app as init_comments
 from blog.config import ConfigError, load_config
 from blog.dates import format_date, format_datetime
 from blog.display import display_text
+from blog.i18n import EXTENSION as I18N_EXTENSION
 from blog.i18n import load_translations
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
@@ -97,8 +98,10 @@ def create_app(
     app.jinja_env.globals["reading_aids"] = reading_aids
     app.jinja_env.filters["display"] = display_text
     app.jinja_env.add_extension("jinja2.ext.i18n")
+    translations = load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"]))
+    app.extensions[I18N_EXTENSION] = translations
     app.jinja_env.install_gettext_translations(  # type: ignore[attr-defined]
-        load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"])), newstyle=True
+        translations, newstyle=True
     )
     check_required_templates(chain, app.jinja_env)
 

@@ -20,6 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from flask import current_app, has_app_context
+
 from blog.config import ConfigError
 
 SOURCE_LANGUAGE = "en"
@@ -29,6 +31,8 @@ CONTEXT_SEPARATOR = "\x04"
 ESCAPES = {"n": "\n", "t": "\t", "r": "\r", '"': '"', "\\": "\\"}
 KEYWORD = re.compile(r"^(msgctxt|msgid_plural|msgid|msgstr(?:\[(\d+)\])?)\s+(\".*\")\s*$")
 STRING = re.compile(r'^"((?:[^"\\]|\\.)*)"$')
+#: Where the app keeps the translations of its ``UI_LANGUAGE`` for Python code.
+EXTENSION = "blog.translations"
 
 
 @dataclass
@@ -187,3 +191,30 @@ def load_translations(theme_folders: list[Path], language: str) -> gettext.NullT
     for catalog in catalogs[1:]:
         first.add_fallback(catalog)
     return first
+
+
+def _active() -> gettext.NullTranslations:
+    """The app's UI translations; English (the message ids) outside an app."""
+    if has_app_context():
+        found = current_app.extensions.get(EXTENSION)
+        if isinstance(found, gettext.NullTranslations):
+            return found
+    return gettext.NullTranslations()
+
+
+def ui_text(message: str, **values: object) -> str:
+    """``message`` in the site's ``UI_LANGUAGE``, with ``%(name)s`` filled from ``values``.
+
+    The Python-side twin of the templates' ``_()``: messages a reader sees that are made in
+    code (form errors, notices, feed titles) read from the same theme catalogs.
+    """
+    if not message:
+        return message  # gettext("") is the catalog's header, not a translation
+    text = _active().gettext(message)
+    return text % values if values else text
+
+
+def ui_plural(singular: str, plural: str, number: int, **values: object) -> str:
+    """Like :func:`ui_text` for a count: ``number`` picks the form and fills ``%(num)d``."""
+    text = _active().ngettext(singular, plural, number)
+    return text % {"num": number, **values}

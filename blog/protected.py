@@ -27,6 +27,7 @@ from werkzeug.wrappers import Response
 
 from blog import queries
 from blog.admin.ratelimit import RateLimiter
+from blog.i18n import ui_text
 from blog.models import Post
 
 #: Every unlock cookie is named this plus the post id; the page cache passes requests
@@ -129,7 +130,13 @@ def _unlock(post: Post | None) -> Response:
     if post is None or post.password_hash is None:
         abort(404)
     if not _same_origin() or not _token_is_valid(request.form.get("token", ""), post):
-        return locked_page(post, error="表单已过期或来源不对，请重新输入密码。", status=400)
+        return locked_page(
+            post,
+            error=ui_text(
+                "The form has expired or came from elsewhere; please enter the password again."
+            ),
+            status=400,
+        )
     address = request.remote_addr or "unknown"
     limiters: tuple[RateLimiter, RateLimiter] = current_app.extensions["blog.unlock_limiters"]
     per_client, per_post = limiters
@@ -138,13 +145,20 @@ def _unlock(post: Post | None) -> Response:
         wait = per_post.hit(str(post.id))
     if wait is not None:
         response = locked_page(
-            post, error=f"尝试次数太多，请 {int(wait) + 1} 秒后再试。", status=429
+            post,
+            error=ui_text(
+                "Too many attempts; try again in %(seconds)d seconds.",
+                seconds=int(wait) + 1,
+            ),
+            status=429,
         )
         response.headers["Retry-After"] = str(int(wait) + 1)
         return response
     password = request.form.get("password", "")
     if not password or not check_password_hash(post.password_hash, password):
-        return locked_page(post, error="密码不对，请再试一次。", status=403)
+        return locked_page(
+            post, error=ui_text("That password is not right; please try again."), status=403
+        )
     endpoint = "public.standalone_page" if post.kind == "page" else "public.post"
     response = Response(status=303, headers={"Location": url_for(endpoint, slug=post.slug)})
     hours = float(current_app.config["POST_UNLOCK_HOURS"])

@@ -38,6 +38,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import defer
 
+from blog.i18n import ui_plural, ui_text
 from blog.models import PUBLISHED, SCHEDULED, Post, db
 from blog.plugins import Plugins
 from blog.queries import HEAVY_COLUMNS, Page, public_condition
@@ -414,28 +415,46 @@ def search(query: str, number: int = 1, per_page: int = 10) -> SearchOutcome:
     cleaned = " ".join(query.split())
     outcome = SearchOutcome(query=cleaned, number=number)
     if not cleaned:
-        outcome.message = "请输入要搜索的关键词。"
+        outcome.message = ui_text("Please enter something to search for.")
         return outcome
     notes = []
     if len(cleaned) > MAX_QUERY_CHARS:
         cleaned = cleaned[:MAX_QUERY_CHARS]
-        notes.append(f"搜索词太长，只使用了前 {MAX_QUERY_CHARS} 个字符。")
+        notes.append(
+            ui_text(
+                "The search is too long; only its first %(limit)d characters were used.",
+                limit=MAX_QUERY_CHARS,
+            )
+        )
     terms = parse_query(normalize(cleaned))
     if not terms:
-        outcome.message = "搜索词里没有可以搜索的文字（标点和符号会被忽略）。"
+        outcome.message = ui_text(
+            "The search has no words to look for (punctuation and symbols are ignored)."
+        )
         return outcome
     if len(terms) > MAX_TERMS:
         terms = terms[:MAX_TERMS]
-        notes.append(f"搜索词太多，只使用了前 {MAX_TERMS} 个。")
+        notes.append(
+            ui_text(
+                "The search has too many words; only the first %(limit)d were used.",
+                limit=MAX_TERMS,
+            )
+        )
     number = max(1, number)
     ids, total = backend().search(terms, per_page, (number - 1) * per_page)
     outcome.total, outcome.number = total, number
     outcome.count = max(1, math.ceil(total / per_page))
     outcome.results = _results(ids, terms, cleaned)
     if total == 0:
-        notes.append(f"没有找到与“{cleaned}”相关的文章。")
+        notes.append(ui_text("No posts found for “%(query)s”.", query=cleaned))
     elif number > outcome.count:
-        notes.append(f"搜索结果只有 {outcome.count} 页。")
+        notes.append(
+            ui_plural(
+                "The results have only %(num)d page.",
+                "The results have only %(num)d pages.",
+                outcome.count,
+            )
+        )
     outcome.message = " ".join(notes)
     return outcome
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import gettext
 import io
 from pathlib import Path
@@ -104,12 +105,40 @@ def test_english_needs_no_catalog(tmp_path: Path) -> None:
 def template_messages() -> set[str]:
     environment = Environment(extensions=["jinja2.ext.i18n"])
     found: set[str] = set()
-    for template in THEMES.glob("*/templates/*.html"):
+    templates = [*THEMES.glob("*/templates/**/*.html"), *(REPO / "blog").glob("**/templates/**/*")]
+    for template in [
+        t for t in templates if t.suffix in (".html", ".xml") and "admin" not in t.parts
+    ]:
         source = template.read_text(encoding="utf-8")
         extracted = environment.extract_translations(source)  # type: ignore[attr-defined]
         for _line, _function, message in extracted:
             found.update([message] if isinstance(message, str) else [m for m in message if m])
     return found
+
+
+def code_messages() -> set[str]:
+    """The literal message ids of the ``ui_text`` / ``ui_plural`` calls in blog and plugins."""
+    found: set[str] = set()
+    for source in [*(REPO / "blog").rglob("*.py"), *(REPO / "plugins").rglob("*.py")]:
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            count = {"ui_text": 1, "ui_plural": 2}.get(node.func.id, 0)
+            for argument in node.args[:count]:
+                if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+                    found.add(argument.value)
+    return found
+
+
+def test_every_message_made_in_code_has_a_simplified_chinese_translation() -> None:
+    catalog = parse_po(
+        (THEMES / "base/locale/zh_Hans/LC_MESSAGES/messages.po").read_text(encoding="utf-8")
+    )
+    ids = {part for key in catalog for part in key.split("\0")}
+    messages = code_messages()
+    assert "Your comment was not posted" not in messages  # a template's, not code's
+    assert "The comment is empty." in messages and "No posts found for “%(query)s”." in messages
+    assert messages - ids == set()
 
 
 def test_every_theme_string_has_a_simplified_chinese_translation() -> None:

@@ -279,6 +279,7 @@ WXR = """<?xml version="1.0" encoding="UTF-8"?>
 <wp:comment_content>等待审核的评论</wp:comment_content><wp:comment_approved>0</wp:comment_approved>
 <wp:comment_parent>0</wp:comment_parent></wp:comment>
 <wp:comment><wp:comment_id>14</wp:comment_id><wp:comment_author>bot</wp:comment_author>
+<wp:comment_date>2019-05-05 08:30:00</wp:comment_date>
 <wp:comment_content>cheap pills</wp:comment_content><wp:comment_approved>spam</wp:comment_approved>
 </wp:comment>
 <wp:comment><wp:comment_id>15</wp:comment_id><wp:comment_author>other blog</wp:comment_author>
@@ -365,6 +366,8 @@ def test_wordpress_export_with_media_dir(
         assert reader.email == "reader@example.com"
         assert reader.website == "https://reader.example.org/"
         assert reader.created_at.isoformat() == "2019-05-02T00:00:00"
+        # Only a local date: the blog's time (Asia/Shanghai here, UTC+8), not UTC.
+        assert rows["bot"].created_at.isoformat() == "2019-05-05T00:30:00"
         assert "[链接](https://ex.org/a)" in reader.source and "\\$5" in reader.source
         body = reader.body_html
         assert '<a href="https://ex.org/a" rel="nofollow ugc noopener">链接</a>' in body

@@ -96,7 +96,7 @@ def reply(comment_id: int) -> BaseResponse:
     assert user is not None  # require_login ran
     try:
         body = clean_text(
-            request.form.get("body", ""), "body", "回复", limit=20_000, multiline=True
+            request.form.get("body", ""), "body", "Reply", limit=20_000, multiline=True
         )
         if not body:
             raise CommentError("body", "回复内容不能为空。")

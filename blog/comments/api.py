@@ -95,7 +95,7 @@ def reply(comment_id: int) -> Response:
     if not isinstance(body, str):
         return api_error(400, "body: the reply's Markdown text", key="body")
     try:
-        text = clean_text(body, "body", "回复", limit=REPLY_MAX_CHARS, multiline=True)
+        text = clean_text(body, "body", "Reply", limit=REPLY_MAX_CHARS, multiline=True)
         if not text:
             return api_error(400, "body: must not be empty", key="body")
         saved = author_reply(parent, g.api_user.name, text)

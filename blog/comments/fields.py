@@ -12,6 +12,8 @@ import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from blog.i18n import ui_text
+
 NAME_MAX = 50
 EMAIL_MAX = 254
 WEBSITE_MAX = 500
@@ -45,49 +47,66 @@ class CommentFields:
 def clean_text(value: str, key: str, label: str, *, limit: int, multiline: bool = False) -> str:
     """Return ``value`` normalised (NFC, trimmed); raise :class:`CommentError` if unusable."""
     if "\ufffd" in value:
-        raise CommentError(key, f"{label}包含无效的 UTF-8 编码。")
+        raise CommentError(key, ui_text("%(field)s contains invalid UTF-8.", field=ui_text(label)))
     if _SURROGATE.search(value) or "\x00" in value:
-        raise CommentError(key, f"{label}包含无效字符。")
+        raise CommentError(
+            key, ui_text("%(field)s contains invalid characters.", field=ui_text(label))
+        )
     value = value.replace("\r\n", "\n").replace("\r", "\n")
     if _CONTROL.search(value) or (not multiline and "\n" in value):
-        raise CommentError(key, f"{label}包含控制字符。")
+        raise CommentError(
+            key, ui_text("%(field)s contains control characters.", field=ui_text(label))
+        )
     value = unicodedata.normalize("NFC", value).strip()
     if len(value) > limit:
-        raise CommentError(key, f"{label}太长：{len(value)} 个字符，最多 {limit} 个。", 413)
+        raise CommentError(
+            key,
+            ui_text(
+                "%(field)s is too long: %(length)d characters, at most %(limit)d.",
+                field=ui_text(label),
+                length=len(value),
+                limit=limit,
+            ),
+            413,
+        )
     return value
 
 
 def clean_website(value: str) -> str:
     """An http(s) URL or ""; a bare host name gets ``https://``."""
-    value = clean_text(value, "website", "网址", limit=WEBSITE_MAX)
+    value = clean_text(value, "website", "Website", limit=WEBSITE_MAX)
     if not value:
         return ""
     if "://" not in value:
         if _OTHER_SCHEME.match(value):
-            raise CommentError("website", "网址必须以 http:// 或 https:// 开头。")
+            raise CommentError(
+                "website", ui_text("The website must start with http:// or https://.")
+            )
         value = "https://" + value
     try:
         parts = urlsplit(value)
         host = parts.hostname
     except ValueError:  # "[not-an-ipv6]" and other unparseable hosts
-        raise CommentError("website", "网址格式不正确。") from None
+        raise CommentError("website", ui_text("The website address is not valid.")) from None
     if parts.scheme.lower() not in ("http", "https") or not host:
-        raise CommentError("website", "网址必须以 http:// 或 https:// 开头。")
+        raise CommentError("website", ui_text("The website must start with http:// or https://."))
     if any(c.isspace() or c in "\"'<>`\\" for c in value):
-        raise CommentError("website", "网址包含不允许的字符。")
+        raise CommentError(
+            "website", ui_text("The website address contains characters that are not allowed.")
+        )
     return value
 
 
 def clean_fields(form: dict[str, str], max_chars: int) -> CommentFields:
     """Check every field a reader fills in; the first problem is raised."""
-    name = clean_text(form.get("name", ""), "name", "名字", limit=NAME_MAX)
+    name = clean_text(form.get("name", ""), "name", "Name", limit=NAME_MAX)
     if not name:
-        raise CommentError("name", "请填写名字。")
-    email = clean_text(form.get("email", ""), "email", "邮箱", limit=EMAIL_MAX).lower()
+        raise CommentError("name", ui_text("Please give your name."))
+    email = clean_text(form.get("email", ""), "email", "Email", limit=EMAIL_MAX).lower()
     if email and not _EMAIL.fullmatch(email):
-        raise CommentError("email", "邮箱格式不正确。")
+        raise CommentError("email", ui_text("The email address is not valid."))
     website = clean_website(form.get("website", ""))
-    body = clean_text(form.get("body", ""), "body", "评论", limit=max_chars, multiline=True)
+    body = clean_text(form.get("body", ""), "body", "Comment", limit=max_chars, multiline=True)
     if not body:
-        raise CommentError("body", "评论内容不能为空。")
+        raise CommentError("body", ui_text("The comment is empty."))
     return CommentFields(name=name, email=email, website=website, body=body)

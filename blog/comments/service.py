@@ -22,6 +22,7 @@ from blog.comments.content import body_digest, render_comment, text_lang
 from blog.comments.fields import CommentError, CommentFields
 from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, STATUSES, Comment
 from blog.comments.notify import notify
+from blog.i18n import ui_plural, ui_text
 from blog.models import Post, db, utcnow
 from blog.queries import Pagination
 
@@ -41,14 +42,18 @@ def comments_enabled(post: Post) -> bool:
 def closed_reason(post: Post) -> str | None:
     """Why new comments on a commentable post are refused now, or ``None`` when open."""
     if not post.is_public:
-        return "这篇文章不接受评论。"
+        return ui_text("This post does not take comments.")
     days = int(current_app.config["COMMENTS_CLOSE_AFTER_DAYS"])
     if days > 0 and post.published_at and post.published_at + timedelta(days=days) < utcnow():
-        return f"评论已关闭：文章发布超过 {days} 天。"
+        return ui_plural(
+            "Comments are closed: the post is more than %(num)d day old.",
+            "Comments are closed: the post is more than %(num)d days old.",
+            days,
+        )
     if post.is_protected:
         # The comment form is not on the locked page, and comments would be read by
         # readers who cannot read the post (blog/protected.py).
-        return "受密码保护的文章不接受评论。"
+        return ui_text("Password-protected posts do not take comments.")
     return None
 
 
@@ -58,7 +63,9 @@ def _clamped_parent(post: Post, parent_id: int | None) -> Comment | None:
         return None
     parent = db.session.get(Comment, parent_id)
     if parent is None or parent.post_id != post.id or parent.status != APPROVED:
-        raise CommentError("parent", "要回复的评论不存在或已被删除。", 400)
+        raise CommentError(
+            "parent", ui_text("The comment you are replying to does not exist or was deleted."), 400
+        )
     return within_depth(parent)
 
 
@@ -232,7 +239,7 @@ def moderate(comments: Iterable[Comment], action: str) -> int:
     """Apply ``action`` (approve, spam, delete, pending) to ``comments``; return how many."""
     status = {"approve": APPROVED, "spam": SPAM, "delete": DELETED, "pending": PENDING}.get(action)
     if status is None:
-        raise CommentError("action", f"未知操作：{action}")
+        raise CommentError("action", ui_text("Unknown action: %(action)s", action=action))
     visible: dict[int, Post] = {}
     changed = 0
     for comment in comments:

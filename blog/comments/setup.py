@@ -20,6 +20,7 @@ from blog.comments.service import (
 from blog.comments.spam import MODERATION_MODES
 from blog.comments.tokens import issue_token
 from blog.config import ConfigError
+from blog.i18n import ui_text
 from blog.models import Post
 
 
@@ -45,6 +46,7 @@ def comments_for(post: Post) -> dict[str, Any] | None:
         )
         parent = candidate
     endpoint = "public.standalone_page" if post.kind == "page" else "public.post"
+    notice = views.NOTICES.get(request.args.get("comment", ""))
     return {
         "page": page,
         "closed": reason,
@@ -53,7 +55,7 @@ def comments_for(post: Post) -> dict[str, Any] | None:
         "feed_url": url_for("comments.post_feed", slug=post.slug),
         "token_url": url_for("comments.fresh_token", slug=post.slug),
         "preview_url": url_for("comments.preview", slug=post.slug),
-        "notice": views.NOTICES.get(request.args.get("comment", "")),
+        "notice": notice and ui_text(notice),
         "reply_to": parent,
         "page_url": lambda n: url_for(endpoint, slug=post.slug, comments_page=n) + "#comments",
         "reply_url": lambda c: (

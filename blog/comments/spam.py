@@ -17,6 +17,7 @@ from sqlalchemy import delete, func, or_, select
 from blog.comments.content import link_count
 from blog.comments.fields import CommentError, CommentFields
 from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, Comment, CommentHit
+from blog.i18n import ui_text
 from blog.models import db, utcnow
 
 MODERATION_MODES = ("all", "first-time", "none")
@@ -51,7 +52,12 @@ def record_client_hit(client: str) -> None:
         db.session.commit()
         wait = (hits[-limit] + _window() - now).total_seconds()
         raise RateLimited(
-            f"评论太频繁了：每 {_window().seconds} 秒最多 {limit} 条。请稍后再试。",
+            ui_text(
+                "Too many comments: at most %(limit)d every %(seconds)d seconds. "
+                "Please try again later.",
+                limit=limit,
+                seconds=_window().seconds,
+            ),
             max(1, math.ceil(wait)),
         )
     db.session.add(CommentHit(client=client, at=now))
@@ -67,14 +73,24 @@ def check_post_rate(post_id: int) -> None:
         .where(Comment.post_id == post_id, Comment.created_at >= since)
     )
     if int(count or 0) >= limit:
-        raise RateLimited("这篇文章收到的评论太多了，请稍后再试。", _window().seconds)
+        raise RateLimited(
+            ui_text("This post is getting too many comments; please try again later."),
+            _window().seconds,
+        )
 
 
 def check_links(source: str) -> None:
     limit = int(current_app.config["COMMENTS_MAX_LINKS"])
     found = link_count(source)
     if found > limit:
-        raise CommentError("body", f"评论最多可以包含 {limit} 个链接（现在有 {found} 个）。")
+        raise CommentError(
+            "body",
+            ui_text(
+                "A comment may contain at most %(limit)d links (this one has %(found)d).",
+                limit=limit,
+                found=found,
+            ),
+        )
 
 
 def check_duplicate(post_id: int, fields: CommentFields, digest: str, client: str) -> None:
@@ -93,7 +109,7 @@ def check_duplicate(post_id: int, fields: CommentFields, digest: str, client: st
         .limit(1)
     )
     if duplicate is not None:
-        raise CommentError("body", "你已经发表过相同的评论了。", 409)
+        raise CommentError("body", ui_text("You have already posted this comment."), 409)
 
 
 def blocklisted(fields: CommentFields) -> bool:

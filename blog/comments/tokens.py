@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from blog.comments.fields import CommentError
 from blog.comments.models import UsedCommentToken
+from blog.i18n import ui_text
 from blog.models import db, utcnow
 
 SALT = "blog.comments.form-token"
@@ -50,14 +51,26 @@ def check_token(token: str, post_id: int) -> CheckedToken:
             token, max_age=int(hours * 3600), return_timestamp=True
         )
     except SignatureExpired:
-        raise CommentError("token", "表单已过期，请确认后再次提交。", 400) from None
+        raise CommentError(
+            "token", ui_text("The form has expired; check your comment and post it again."), 400
+        ) from None
     except BadSignature:
-        raise CommentError("token", "表单令牌无效，请确认后再次提交。", 400) from None
+        raise CommentError(
+            "token",
+            ui_text("The form token is not valid; check your comment and post it again."),
+            400,
+        ) from None
     if not isinstance(payload, dict) or payload.get("p") != post_id:
-        raise CommentError("token", "表单令牌不属于这篇文章，请确认后再次提交。", 400)
+        raise CommentError(
+            "token",
+            ui_text("The form token is for another post; check your comment and post it again."),
+            400,
+        )
     age = time.time() - issued.timestamp()
     if age < float(current_app.config["COMMENTS_MIN_FILL_SECONDS"]):
-        raise CommentError("token", "提交得太快了，请稍等几秒后再提交。", 400)
+        raise CommentError(
+            "token", ui_text("That was too fast; wait a few seconds and post it again."), 400
+        )
     return CheckedToken(nonce=str(payload.get("n", "")), age=age)
 
 
@@ -86,4 +99,8 @@ def spend_token(checked: CheckedToken, client: str, body_hash: str) -> None:
         db.session.commit()
     except IntegrityError:
         db.session.rollback()
-        raise CommentError("token", "这个表单已经提交过了，请确认后再次提交。", 400) from None
+        raise CommentError(
+            "token",
+            ui_text("This form was already posted; check your comment and post it again."),
+            400,
+        ) from None

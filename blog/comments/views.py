@@ -52,6 +52,7 @@ from blog.comments.spam import (
     record_client_hit,
 )
 from blog.comments.tokens import check_token, client_digest, issue_token, spend_token
+from blog.i18n import ui_text
 from blog.models import Post, db
 from blog.plugins import Plugins
 from blog.render import RenderError
@@ -67,9 +68,10 @@ FEED_ENTRIES = 50
 PREVIEW_RATE = (30, 60.0)
 #: Room in a form POST for everything but the body: the other fields, the token, names.
 FORM_OVERHEAD_BYTES = 16_384
+#: The notices after a POST, as message ids: shown through :func:`ui_text`.
 NOTICES = {
-    "posted": "评论已发表。",
-    "held": "谢谢！评论会在审核后显示。",
+    "posted": "Your comment is posted.",
+    "held": "Thank you! Your comment will appear once it is approved.",
 }
 
 
@@ -155,13 +157,17 @@ def _check_request_body() -> None:
     limit = max_chars * BYTES_PER_CHAR * 3 + FORM_OVERHEAD_BYTES
     length = request.content_length
     if length is None or length > limit:
-        raise CommentError("body", f"评论太长：最多 {max_chars} 个字符。", 413)
+        raise CommentError(
+            "body",
+            ui_text("The comment is too long: at most %(limit)d characters.", limit=max_chars),
+            413,
+        )
     if request.mimetype == "application/x-www-form-urlencoded":
         raw = request.get_data(cache=True)
         try:
             parse_qsl(raw.decode("ascii"), keep_blank_values=True, errors="strict")
         except (UnicodeDecodeError, ValueError):
-            raise CommentError("body", "表单包含无效的 UTF-8 编码。") from None
+            raise CommentError("body", ui_text("The form contains invalid UTF-8.")) from None
 
 
 def _parent_id() -> int | None:
@@ -169,7 +175,9 @@ def _parent_id() -> int | None:
     if not raw:
         return None
     if not raw.isdigit() or len(raw) > 18:
-        raise CommentError("parent", "要回复的评论不存在或已被删除。")
+        raise CommentError(
+            "parent", ui_text("The comment you are replying to does not exist or was deleted.")
+        )
     return int(raw)
 
 
@@ -180,7 +188,11 @@ def post_comment(slug: str) -> BaseResponse:
     if reason is not None:
         return _refused(post, CommentError("closed", reason, 403), reissue=False)
     if not _same_origin():
-        return _refused(post, CommentError("origin", "跨站提交的评论被拒绝。", 403), reissue=False)
+        return _refused(
+            post,
+            CommentError("origin", ui_text("Comments posted from another site are refused."), 403),
+            reissue=False,
+        )
     try:
         _check_request_body()
         return _accept(post)
@@ -216,7 +228,9 @@ def _accept(post: Post) -> BaseResponse:
             user_agent=request.headers.get("User-Agent", ""),
         )
     except RenderError as error:
-        raise CommentError("body", f"无法渲染评论：{error}") from None
+        raise CommentError(
+            "body", ui_text("The comment could not be rendered: %(error)s", error=error)
+        ) from None
     announce(comment)
     return _answer(post, comment, "posted" if comment.status == APPROVED else "held")
 
@@ -249,7 +263,7 @@ def _answer(post: Post, comment: Comment | None, notice: str) -> BaseResponse:
     if _wants_json():
         data: dict[str, Any] = {
             "status": notice,
-            "message": _as_page_text(NOTICES[notice]),
+            "message": _as_page_text(ui_text(NOTICES[notice])),
             "url": target,
         }
         if comment is not None and notice == "posted":
@@ -274,7 +288,9 @@ def preview(slug: str) -> Response:
     limiter: RateLimiter = current_app.extensions["blog.comments.preview_limiter"]
     wait = limiter.hit(client_digest((request.remote_addr or "unknown")[:64]))
     if wait is not None:
-        response = jsonify(error="预览太频繁了，请稍后再试。")
+        response = jsonify(
+            error=_as_page_text(ui_text("Too many previews; please try again later."))
+        )
         response.status_code = 429
         response.headers["Retry-After"] = str(max(1, math.ceil(wait)))
         return response
@@ -283,17 +299,22 @@ def preview(slug: str) -> Response:
         body = clean_text(
             request.form.get("body", ""),
             "body",
-            "评论",
+            "Comment",
             limit=int(current_app.config["COMMENTS_MAX_CHARS"]),
             multiline=True,
         )
         rendered, _lang = render_body(body, post.lang)
     except CommentError as error:
-        response = jsonify(error=error.message, key=error.key)
+        response = jsonify(error=_as_page_text(error.message), key=error.key)
         response.status_code = error.status
         return response
     except RenderError as error:
-        response = jsonify(error=f"无法渲染评论：{error}", key="body")
+        response = jsonify(
+            error=_as_page_text(
+                ui_text("The comment could not be rendered: %(error)s", error=error)
+            ),
+            key="body",
+        )
         response.status_code = 400
         return response
     response = jsonify(html=_as_page_html(rendered))
@@ -328,7 +349,7 @@ def site_feed() -> Response:
         abort(404)
     rows = recent_approved(None, FEED_ENTRIES)
     rows = [row for row in rows if row.post.is_public and comments_enabled(row.post)]
-    title = f"{current_app.config['SITE_TITLE']} 的评论"
+    title = ui_text("Comments on %(site)s", site=current_app.config["SITE_TITLE"])
     return _atom(
         rows,
         title,
@@ -342,7 +363,7 @@ def post_feed(slug: str) -> Response:
     post = _post_for(slug)
     return _atom(
         recent_approved(post, FEED_ENTRIES),
-        f"《{post.title}》的评论",
+        ui_text("Comments on “%(title)s”", title=post.title),
         url_for("comments.post_feed", slug=post.slug, _external=True),
         url_for("public.post", slug=post.slug, _external=True),
     )

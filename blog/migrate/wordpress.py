@@ -148,7 +148,7 @@ def drafts_from_export(
             author=authors.get(text(item, "dc:creator"), text(item, "dc:creator")) or "import",
         )
         draft.comments = comment_items(
-            item, text, ns, site.config["url"], author_ids, author_emails, report
+            item, text, ns, site.config["url"], author_ids, author_emails, report, options.zone
         )
         conversion = Conversion(report, text(item, "content:encoded"))
         body = _convert(

@@ -10,7 +10,8 @@ sanitizer like any reader's comment.
 Pingbacks and trackbacks are notices from other sites, not readers' words, and comments
 WordPress had already trashed are gone there too: both are counted in the report and left
 out. ``1`` is approved, ``0`` pending and ``spam`` spam, as in WordPress's moderation queue.
-A date without ``_gmt`` is read as UTC.
+A date without ``_gmt`` is the blog's local time: it is read in the import's time zone
+(this site's ``TIMEZONE``; an export does not name its own), as the posts' dates are.
 """
 
 from __future__ import annotations
@@ -19,10 +20,13 @@ import hashlib
 import html
 import re
 from collections.abc import Callable
+from datetime import datetime
 from html.parser import HTMLParser
 from typing import Any
 from xml.etree.ElementTree import Element
+from zoneinfo import ZoneInfo
 
+from blog.dates import to_utc
 from blog.migrate.report import FileReport
 
 STATUS = {"1": "approved", "approve": "approved", "0": "pending", "hold": "pending", "spam": "spam"}
@@ -212,12 +216,13 @@ def comment_items(
     author_ids: dict[str, str],
     author_emails: dict[str, str],
     report: FileReport,
+    zone: ZoneInfo,
 ) -> list[dict[str, Any]]:
     """The comments of ``item`` (parents before replies), each missing only its post slug.
 
     ``author_ids`` maps WordPress user ids to logins and ``author_emails`` logins to email
     addresses: a comment by the post's own author (by user id or email) is marked as the
-    author's, as WordPress themes do.
+    author's, as WordPress themes do. ``zone`` is the time zone of a date without ``_gmt``.
     """
     rows: dict[str, dict[str, Any]] = {}
     left_out: dict[str, int] = {}
@@ -246,7 +251,7 @@ def comment_items(
             "is_author": bool(user not in ("", "0") and author_ids.get(user) == post_author)
             or bool(email and email.lower() == author_emails.get(post_author)),
             "created_at": _moment(
-                text(element, "wp:comment_date_gmt"), text(element, "wp:comment_date")
+                text(element, "wp:comment_date_gmt"), text(element, "wp:comment_date"), zone
             ),
         }
     for reason, count in sorted(left_out.items()):
@@ -276,9 +281,20 @@ def comment_items(
     return ordered
 
 
-def _moment(gmt: str, local: str) -> str | None:
-    """The comment's UTC time as ISO text (``gmt``; else the local time as given)."""
-    for value in (gmt.strip(), local.strip()):
-        if value and not value.startswith("0000"):
-            return value.replace(" ", "T")
+def _moment(gmt: str, local: str, zone: ZoneInfo) -> str | None:
+    """The comment's UTC time as ISO text: ``gmt`` as given, else ``local`` read in ``zone``.
+
+    WordPress writes ``0000-00-00 00:00:00`` for a date it does not have; an unreadable
+    date counts as absent, so the other one (or none) is used.
+    """
+    for value, local_zone in ((gmt.strip(), None), (local.strip(), zone)):
+        if not value or value.startswith("0000"):
+            continue
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            continue
+        if local_zone is not None:
+            moment = to_utc(moment, local_zone)
+        return moment.isoformat()
     return None
