@@ -12,6 +12,7 @@ the code) but is never edited; ruby annotations, scripts and styles are left out
 from __future__ import annotations
 
 import html
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,6 +26,7 @@ Rule = Callable[[str, Sequence[bool]], list[Edit]]
 PieceKind = Literal["markup", "text", "reference", "protected"]
 
 PARAGRAPH_BREAK = "\u2029"
+_NEWLINE = re.compile("\n")
 
 # Element knowledge and the "do not touch" rule are the core's (blog.elements); ruby
 # readings are not part of the sentence around them: they would read as 汉(hàn)字.
@@ -44,23 +46,22 @@ class _Splitter(HTMLParser):
 
     def __init__(self, source: str) -> None:
         super().__init__(convert_charrefs=False)
-        self._line_starts = [0]
-        for index, char in enumerate(source):
-            if char == "\n":
-                self._line_starts.append(index + 1)
+        self._line_starts = [0, *(match.end() for match in _NEWLINE.finditer(source))]
         # (start offset, kind, text contributed to the prose, nesting depth)
         self.tokens: list[tuple[int, PieceKind, str | None, int]] = []
         self._open: list[tuple[str, Literal["prose", "protected", "hidden"]]] = []
+        # How many open elements are in each mode: asked for every text token.
+        self._hidden = 0
+        self._protected = 0
 
     def _offset(self) -> int:
         line, column = self.getpos()
         return self._line_starts[line - 1] + column
 
     def _mode(self) -> Literal["prose", "protected", "hidden"]:
-        modes = {mode for _, mode in self._open}
-        if "hidden" in modes:
+        if self._hidden:
             return "hidden"
-        return "protected" if "protected" in modes else "prose"
+        return "protected" if self._protected else "prose"
 
     def _markup(self, text: str = "") -> None:
         self.tokens.append((self._offset(), "markup", text, len(self._open)))
@@ -82,6 +83,13 @@ class _Splitter(HTMLParser):
         else:
             mode = "prose"
         self._open.append((tag, mode))
+        self._count(mode, 1)
+
+    def _count(self, mode: str, change: int) -> None:
+        if mode == "hidden":
+            self._hidden += change
+        elif mode == "protected":
+            self._protected += change
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         self._markup(self._break_for(tag))
@@ -90,6 +98,8 @@ class _Splitter(HTMLParser):
         self._markup(self._break_for(tag))
         for depth in range(len(self._open) - 1, -1, -1):
             if self._open[depth][0] == tag:
+                for _, mode in self._open[depth:]:
+                    self._count(mode, -1)
                 del self._open[depth:]
                 break
 
