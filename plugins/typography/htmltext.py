@@ -11,6 +11,7 @@ the code) but is never edited; ruby annotations, scripts and styles are left out
 
 from __future__ import annotations
 
+import functools
 import html
 import re
 from bisect import bisect_right
@@ -56,6 +57,16 @@ _REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][-.a-zA-Z0-9]*);
 #: Elements whose content is raw text up to their end tag (``html.parser``'s choice).
 _RAW_TEXT = frozenset({"script", "style"})
 _Mode = Literal["prose", "protected", "hidden"]
+#: In protected content: what the one-piece shortcut does not handle (comments,
+#: declarations, raw text, hidden elements).
+_UNUSUAL = re.compile(r"<[!?]|<(?:script|style|template|noscript|rt|rp)(?=[\s/>])", re.IGNORECASE)
+_END_TAG_NAMES = re.compile(r"</([a-zA-Z][^\s/>]*)")
+
+
+@functools.lru_cache(maxsize=64)
+def _same_name(tag: str) -> re.Pattern[str]:
+    """Start and end tags of ``tag`` (group 1 is ``/`` for an end tag)."""
+    return re.compile(rf"<(/?){re.escape(tag)}(?=[\s/>])", re.IGNORECASE)
 
 
 def _attributes(text: str) -> dict[str, str | None]:
@@ -110,7 +121,13 @@ class _Splitter:
                     self._markup(next_lt, self._break_for(tag))
                     continue
                 self._start_tag(next_lt, tag, attrs)
-                if tag in _RAW_TEXT:
+                if (
+                    self._protected == 1
+                    and not self._hidden
+                    and self._open[-1] == (tag, "protected")
+                ):
+                    position = self._protected_subtree(source, position, tag)
+                elif tag in _RAW_TEXT:
                     close = re.compile(rf"</{tag}(?=[\s/>])", re.IGNORECASE).search(
                         source, position
                     )
@@ -120,6 +137,38 @@ class _Splitter:
                     position = raw_end
             else:
                 self._markup(next_lt)
+
+    def _protected_subtree(self, source: str, start: int, tag: str) -> int:
+        """Take the content of the just-opened protected ``tag`` as one piece; return its end.
+
+        Formulas and highlighted code are most of a page's tags, and none of their text is
+        ever edited, so only the text they add to the prose (context for the rules) is
+        worked out, without a token each. Content the scan would read differently (a
+        comment, raw text, an end tag of an element open outside) is tokenized as usual.
+        """
+        depth = 1
+        for match in _same_name(tag).finditer(source, start):
+            depth += -1 if match.group(1) else 1
+            if depth == 0:
+                break
+        else:
+            return start
+        inner = source[start : match.start()]
+        if not inner or _UNUSUAL.search(inner):
+            return start
+        outside = {name for name, _ in self._open[:-1]}
+        if any(name.lower() in outside for name in _END_TAG_NAMES.findall(inner)):
+            return start
+        parts = []
+        position = 0
+        for markup in _MARKUP.finditer(inner):
+            parts.append(html.unescape(inner[position : markup.start()]))
+            name = markup.group("end") or markup.group("start")
+            parts.append(self._break_for(name.lower()))
+            position = markup.end()
+        parts.append(html.unescape(inner[position:]))
+        self.tokens.append((start, "protected", "".join(parts), len(self._open)))
+        return match.start()
 
     def _text(self, source: str, start: int, end: int) -> None:
         position = start
