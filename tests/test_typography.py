@@ -360,6 +360,56 @@ def test_corner_quotes_skip_code() -> None:
     assert to_corner_quotes(source) == "<p>「你好」<code>“x”</code></p>"
 
 
+#: The content of code, formulas and ``translate="no"`` is taken as one piece (a
+#: shortcut for pages of thousands of tags): its text still counts as context, its block
+#: elements still end a quotation, and malformed nesting reads as the tag-by-tag scan reads it.
+PROTECTED_CONTENT_CASES = [
+    (
+        '<p>用<code><span class="n">pip</span></code>安装</p>',
+        '<p>用<code><span class="n">pip</span></code>安装</p>',
+        '<p>用 <code><span class="n">pip</span></code> 安装</p>',
+    ),
+    (
+        '<p>“甲<span translate="no"><span>x</span><div>y</div></span>乙”</p>',
+        '<p>“甲<span translate="no"><span>x</span><div>y</div></span>乙”</p>',
+        '<p>“甲 <span translate="no"><span>x</span><div>y</div></span>乙”</p>',
+    ),
+    (
+        '<p>“甲<span translate="no"><span>x</span><b>y</b></span>乙”</p>',
+        '<p>「甲<span translate="no"><span>x</span><b>y</b></span>乙」</p>',
+        '<p>“甲 <span translate="no"><span>x</span><b>y</b></span> 乙”</p>',
+    ),
+    (
+        "<div><code>x</div>“好”</code></div>",
+        "<div><code>x</div>「好」</code></div>",
+        "<div><code>x</div>“好”</code></div>",
+    ),
+    (
+        "<p>“看<code>a &lt; b &amp;&amp; c</code>吧”</p>",
+        "<p>「看<code>a &lt; b &amp;&amp; c</code>吧」</p>",
+        "<p>“看 <code>a &lt; b &amp;&amp; c</code> 吧”</p>",
+    ),
+    (
+        "<p>公式<math><mi>x</mi><mo>&lt;</mo><mn>1</mn></math>成立</p>",
+        "<p>公式<math><mi>x</mi><mo>&lt;</mo><mn>1</mn></math>成立</p>",
+        "<p>公式 <math><mi>x</mi><mo>&lt;</mo><mn>1</mn></math> 成立</p>",
+    ),
+]
+
+
+@pytest.mark.parametrize(("source", "cornered", "typeset"), PROTECTED_CONTENT_CASES)
+def test_protected_content_is_context_but_never_edited(
+    source: str, cornered: str, typeset: str
+) -> None:
+    assert to_corner_quotes(source) == cornered
+    assert typeset_html(source) == typeset
+
+
+def test_page_without_an_opening_quote_comes_back_unchanged() -> None:
+    source = "<p>it’s &ldquo;引用&rdquo; ”</p>"
+    assert to_corner_quotes(source) is source
+
+
 # Ruby syntax
 
 

@@ -149,6 +149,10 @@ def typeset_text(text: str, config: Config | None = None) -> str:
 
 def to_corner_quotes(html: str) -> str:
     """Turn paired “” and ‘’ in the prose of ``html`` into 「」 and 『』."""
+    # Only a literal opening mark can start a pair (references such as &ldquo; are kept as
+    # written), so a page without one is returned unparsed: most pages of a build have none.
+    if "“" not in html and "‘" not in html:
+        return html
     return transform_html(html, [corner_quote_edits])
 
 

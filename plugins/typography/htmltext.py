@@ -1,7 +1,7 @@
 """Apply text rules to the prose of an HTML fragment and reproduce everything else byte for byte.
 
-The fragment is cut into pieces with the standard library's ``HTMLParser``: markup (tags,
-comments), prose text, character references, and text the rules must not change. The
+The fragment is cut into pieces by a scan that reads tags as ``html.parser`` does: markup
+(tags, comments), prose text, character references, and text the rules must not change. The
 prose of the whole fragment is joined into one string, block boundaries becoming a
 paragraph separator, so a rule sees ``中文<strong>English</strong>`` as ``中文English``
 and can space across the tag. Text in ``code``, ``math``, ``translate="no"`` and the
@@ -11,11 +11,12 @@ the code) but is never edited; ruby annotations, scripts and styles are left out
 
 from __future__ import annotations
 
+import functools
 import html
+import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from html.parser import HTMLParser
 from typing import Literal
 
 from blog.api import BLOCK_ELEMENTS, HIDDEN_ELEMENTS, VOID_ELEMENTS, leaves_text_alone
@@ -39,61 +40,189 @@ class _Piece:
     depth: int
 
 
-class _Splitter(HTMLParser):
-    """Record where each token starts, so the source can be cut into exact pieces."""
+#: One token of markup at a ``<``: a comment, a declaration or processing instruction, an
+#: end tag or a start tag (quoted attribute values may hold ``>``). A ``<`` that starts none
+#: of these is text, as browsers and ``html.parser`` read it.
+_MARKUP = re.compile(
+    r"""<!--.*?(?:--!?>|\Z)
+      | <[!?][^>]*>
+      | </(?P<end>[a-zA-Z][^\s/>]*)[^>]*>
+      | <(?P<start>[a-zA-Z][^\s/>]*)(?P<attrs>(?:[^>"']|"[^"]*"|'[^']*')*)>
+    """,
+    re.DOTALL | re.VERBOSE,
+)
+_ATTRIBUTE = re.compile(r"""([^\s/>"'=][^\s/>=]*)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
+#: A character reference as ``html.parser`` reports it; ``;`` is optional in HTML.
+_REFERENCE = re.compile(r"&(?:#[0-9]+|#[xX][0-9a-fA-F]+|[a-zA-Z][-.a-zA-Z0-9]*);?")
+#: Elements whose content is raw text up to their end tag (``html.parser``'s choice).
+_RAW_TEXT = frozenset({"script", "style"})
+_Mode = Literal["prose", "protected", "hidden"]
+#: In protected content: what the one-piece shortcut does not handle (comments,
+#: declarations, raw text, hidden elements).
+_UNUSUAL = re.compile(r"<[!?]|<(?:script|style|template|noscript|rt|rp)(?=[\s/>])", re.IGNORECASE)
+_END_TAG_NAMES = re.compile(r"</([a-zA-Z][^\s/>]*)")
 
-    def __init__(self, source: str) -> None:
-        super().__init__(convert_charrefs=False)
-        self._line_starts = [0]
-        for index, char in enumerate(source):
-            if char == "\n":
-                self._line_starts.append(index + 1)
+
+@functools.lru_cache(maxsize=64)
+def _same_name(tag: str) -> re.Pattern[str]:
+    """Start and end tags of ``tag`` (group 1 is ``/`` for an end tag)."""
+    return re.compile(rf"<(/?){re.escape(tag)}(?=[\s/>])", re.IGNORECASE)
+
+
+def _attributes(text: str) -> dict[str, str | None]:
+    found: dict[str, str | None] = {}
+    for match in _ATTRIBUTE.finditer(text):
+        name, value = match.group(1).lower(), match.group(2)
+        if value is not None and value[:1] in ("'", '"'):
+            value = value[1:-1]
+        found.setdefault(name, None if value is None else html.unescape(value))
+    return found
+
+
+class _Splitter:
+    """Cut the source into tokens and record where each starts and what it means.
+
+    A regular-expression scan rather than ``html.parser``: a page of formulas and
+    highlighted code is thousands of tags, and this runs on whole pages for every reader
+    of a variant with corner quotes.
+    """
+
+    def __init__(self) -> None:
         # (start offset, kind, text contributed to the prose, nesting depth)
         self.tokens: list[tuple[int, PieceKind, str | None, int]] = []
-        self._open: list[tuple[str, Literal["prose", "protected", "hidden"]]] = []
+        self._open: list[tuple[str, _Mode]] = []
+        # How many open elements are in each mode: asked for every text token.
+        self._hidden = 0
+        self._protected = 0
 
-    def _offset(self) -> int:
-        line, column = self.getpos()
-        return self._line_starts[line - 1] + column
+    def feed(self, source: str) -> None:
+        position = 0
+        length = len(source)
+        while position < length:
+            next_lt = source.find("<", position)
+            match = None
+            while next_lt >= 0:
+                match = _MARKUP.match(source, next_lt)
+                if match is not None:
+                    break
+                next_lt = source.find("<", next_lt + 1)
+            text_end = length if next_lt < 0 else next_lt
+            if text_end > position:
+                self._text(source, position, text_end)
+            if next_lt < 0 or match is None:
+                return
+            position = match.end()
+            if match.group("end"):
+                self._end_tag(next_lt, match.group("end").lower())
+            elif match.group("start"):
+                tag = match.group("start").lower()
+                attrs = match.group("attrs")
+                if attrs.endswith("/"):
+                    self._markup(next_lt, self._break_for(tag))
+                    continue
+                self._start_tag(next_lt, tag, attrs)
+                if (
+                    self._protected == 1
+                    and not self._hidden
+                    and self._open[-1] == (tag, "protected")
+                ):
+                    position = self._protected_subtree(source, position, tag)
+                elif tag in _RAW_TEXT:
+                    close = re.compile(rf"</{tag}(?=[\s/>])", re.IGNORECASE).search(
+                        source, position
+                    )
+                    raw_end = length if close is None else close.start()
+                    if raw_end > position:
+                        self._content(position, is_reference=False)
+                    position = raw_end
+            else:
+                self._markup(next_lt)
 
-    def _mode(self) -> Literal["prose", "protected", "hidden"]:
-        modes = {mode for _, mode in self._open}
-        if "hidden" in modes:
+    def _protected_subtree(self, source: str, start: int, tag: str) -> int:
+        """Take the content of the just-opened protected ``tag`` as one piece; return its end.
+
+        Formulas and highlighted code are most of a page's tags, and none of their text is
+        ever edited, so only the text they add to the prose (context for the rules) is
+        worked out, without a token each. Content the scan would read differently (a
+        comment, raw text, an end tag of an element open outside) is tokenized as usual.
+        """
+        depth = 1
+        for match in _same_name(tag).finditer(source, start):
+            depth += -1 if match.group(1) else 1
+            if depth == 0:
+                break
+        else:
+            return start
+        inner = source[start : match.start()]
+        if not inner or _UNUSUAL.search(inner):
+            return start
+        outside = {name for name, _ in self._open[:-1]}
+        if any(name.lower() in outside for name in _END_TAG_NAMES.findall(inner)):
+            return start
+        parts = []
+        position = 0
+        for markup in _MARKUP.finditer(inner):
+            parts.append(html.unescape(inner[position : markup.start()]))
+            name = markup.group("end") or markup.group("start")
+            parts.append(self._break_for(name.lower()))
+            position = markup.end()
+        parts.append(html.unescape(inner[position:]))
+        self.tokens.append((start, "protected", "".join(parts), len(self._open)))
+        return match.start()
+
+    def _text(self, source: str, start: int, end: int) -> None:
+        position = start
+        for reference in _REFERENCE.finditer(source, start, end):
+            if reference.start() > position:
+                self._content(position, is_reference=False)
+            self._content(reference.start(), is_reference=True)
+            position = reference.end()
+        if position < end:
+            self._content(position, is_reference=False)
+
+    def _mode(self) -> _Mode:
+        if self._hidden:
             return "hidden"
-        return "protected" if "protected" in modes else "prose"
+        return "protected" if self._protected else "prose"
 
-    def _markup(self, text: str = "") -> None:
-        self.tokens.append((self._offset(), "markup", text, len(self._open)))
+    def _markup(self, offset: int, text: str = "") -> None:
+        self.tokens.append((offset, "markup", text, len(self._open)))
 
     def _break_for(self, tag: str) -> str:
         if tag in BLOCK_ELEMENTS:
             return PARAGRAPH_BREAK
         return "\n" if tag == "br" else ""
 
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._markup(self._break_for(tag))
+    def _start_tag(self, offset: int, tag: str, attrs: str) -> None:
+        self._markup(offset, self._break_for(tag))
         if tag in VOID_ELEMENTS:
             return
-        attributes = dict(attrs)
+        mode: _Mode
         if tag in _HIDDEN:
-            mode: Literal["prose", "protected", "hidden"] = "hidden"
-        elif leaves_text_alone(tag, attributes):
+            mode = "hidden"
+        elif leaves_text_alone(tag, _attributes(attrs)):
             mode = "protected"
         else:
             mode = "prose"
         self._open.append((tag, mode))
+        self._count(mode, 1)
 
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._markup(self._break_for(tag))
+    def _count(self, mode: str, change: int) -> None:
+        if mode == "hidden":
+            self._hidden += change
+        elif mode == "protected":
+            self._protected += change
 
-    def handle_endtag(self, tag: str) -> None:
-        self._markup(self._break_for(tag))
+    def _end_tag(self, offset: int, tag: str) -> None:
+        self._markup(offset, self._break_for(tag))
         for depth in range(len(self._open) - 1, -1, -1):
             if self._open[depth][0] == tag:
+                for _, mode in self._open[depth:]:
+                    self._count(mode, -1)
                 del self._open[depth:]
                 break
 
-    def _content(self, is_reference: bool) -> None:
+    def _content(self, offset: int, is_reference: bool) -> None:
         mode = self._mode()
         kind: PieceKind
         if mode == "hidden":
@@ -103,36 +232,12 @@ class _Splitter(HTMLParser):
         else:
             kind = "reference" if is_reference else "text"
         # None: the text is the raw source of the token, decoded once it is cut out.
-        self.tokens.append(
-            (self._offset(), kind, None if kind != "markup" else "", len(self._open))
-        )
-
-    def handle_data(self, data: str) -> None:
-        self._content(is_reference=False)
-
-    def handle_entityref(self, name: str) -> None:
-        self._content(is_reference=True)
-
-    def handle_charref(self, name: str) -> None:
-        self._content(is_reference=True)
-
-    def handle_comment(self, data: str) -> None:
-        self._markup()
-
-    def handle_decl(self, decl: str) -> None:
-        self._markup()
-
-    def handle_pi(self, data: str) -> None:
-        self._markup()
-
-    def unknown_decl(self, data: str) -> None:
-        self._markup()
+        self.tokens.append((offset, kind, None if kind != "markup" else "", len(self._open)))
 
 
 def _split(source: str) -> list[_Piece]:
-    splitter = _Splitter(source)
+    splitter = _Splitter()
     splitter.feed(source)
-    splitter.close()
     pieces = []
     tokens = splitter.tokens
     for position, (start, kind, text, depth) in enumerate(tokens):
