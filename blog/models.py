@@ -86,6 +86,10 @@ class Post(db.Model):  # type: ignore[name-defined]
     category_id: Mapped[int | None] = mapped_column(ForeignKey("categories.id"))
     meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     body_html: Mapped[str] = mapped_column(Text, default="")
+    #: The visible text of ``body_html``, stored with it: ``blog reindex`` reads it instead of
+    #: parsing every body again. ``None`` for rows saved before it existed (read on demand).
+    #: Deferred: a page view never needs it, so loading a post does not read it.
+    body_text: Mapped[str | None] = mapped_column(Text, default=None, deferred=True)
     excerpt: Mapped[str] = mapped_column(Text, default="")
     toc: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     render_meta: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

@@ -34,7 +34,7 @@ from blog.models import (
 )
 
 #: Listings never load these: a page of ten posts would otherwise read megabytes.
-HEAVY_COLUMNS = (Post.source, Post.body_html, Post.toc)
+HEAVY_COLUMNS = (Post.source, Post.body_html, Post.body_text, Post.toc)
 #: Where a listing page starts: the (published_at, id) key of its first post.
 PageStart = tuple[datetime, int]
 

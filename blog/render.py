@@ -329,6 +329,7 @@ def apply_render(post: Post) -> Rendered:
 def store_render(post: Post, rendered: Rendered) -> None:
     """Store ``rendered`` (made from ``post``'s current fields) on ``post``."""
     post.body_html = rendered.body_html
+    post.body_text = rendered.text
     post.excerpt = rendered.excerpt
     post.toc = rendered.toc
     post.render_meta = rendered.render_meta

@@ -544,7 +544,7 @@ def test_listings_never_select_body_columns(
     ]
     assert post_selects
     for statement in post_selects:
-        for column in ("posts.source", "posts.body_html", "posts.toc"):
+        for column in ("posts.source", "posts.body_html", "posts.body_text", "posts.toc"):
             assert column not in statement, statement
 
 
@@ -558,6 +558,15 @@ def test_post_page_reads_stored_html_without_rendering(app: Flask, statements: l
         )
         db.session.commit()
     assert "STORED-HTML" in app.test_client().get("/posts/stored/").get_data(as_text=True)
+
+
+def test_post_page_does_not_read_the_index_text(app: Flask, statements: list[str]) -> None:
+    with app.app_context():
+        save_post(PostFields(title="正文", source="一段正文", slug="plain"), author="t")
+    statements.clear()
+    assert app.test_client().get("/posts/plain/").status_code == 200
+    assert any("posts.body_html" in statement for statement in statements)
+    assert not any("posts.body_text" in statement for statement in statements)
 
 
 # Two waitress processes over one PostgreSQL database

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select, update
 
 from blog.config import BUILTIN_PLUGINS
 from blog.importer import import_paths
@@ -21,6 +22,7 @@ from blog.search import (
     index_tokens,
     normalize,
     parse_query,
+    rebuild_index,
     search,
     tsquery_literal,
 )
@@ -410,3 +412,48 @@ def test_reindex_command_rebuilds_an_emptied_index(
     assert "indexed 15 posts" in result.output  # type: ignore[attr-defined]
     with app.app_context():
         assert all_matches("梯度") == before
+
+
+def count_html_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    fed: list[int] = []
+    original = HTMLParser.feed
+
+    def counting_feed(self: HTMLParser, data: str) -> None:
+        fed.append(len(data))
+        original(self, data)
+
+    monkeypatch.setattr(HTMLParser, "feed", counting_feed)
+    return fed
+
+
+def test_reindex_reads_stored_text_and_parses_html_only_for_older_rows(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with app.app_context():
+        import_paths([DEMO])
+        tagged = save_post(
+            PostFields(title="甲", source="正文", category="杂谈随笔", tags=["冷门标签"]),
+            author="t",
+        )
+        queries = [*CHINESE_QUERIES, "冷门标签", "杂谈随笔"]
+        before = {query: all_matches(query) for query in queries}
+        assert before["冷门标签"] == [tagged.slug] and before["梯度"]
+        stored = {post.id: post.body_text for post in db.session.scalars(select(Post))}
+        assert all(stored.values())
+        fed = count_html_parses(monkeypatch)
+        assert rebuild_index(batch=4) == 16
+        assert fed == []
+        assert {query: all_matches(query) for query in queries} == before
+
+        # Rows saved before the column existed (the migration leaves it empty): their HTML
+        # is read once, by this rebuild, and its text kept for the next one.
+        db.session.execute(update(Post).values(body_text=None))
+        db.session.commit()
+        assert rebuild_index(batch=4) == 16
+        assert len(fed) == 16
+        assert {query: all_matches(query) for query in queries} == before
+        rebuild_index()
+        assert len(fed) == 16
+        db.session.expire_all()
+        for post in db.session.scalars(select(Post)):
+            assert post.body_text == stored[post.id] == html_to_text(post.body_html)
