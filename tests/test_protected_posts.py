@@ -381,3 +381,20 @@ def test_static_build_links_no_protected_post_and_warns_of_none(
     page = client.get("/posts/older/").get_data(as_text=True)
     assert 'rel="next" href="/posts/locked/"' in page
 
+
+def test_locked_page_and_listing_hide_the_reading_time(make_app: Callable[..., Flask]) -> None:
+    """The reading time tells the length of a text the reader may not see yet."""
+    app = make_app()
+    long_source = SOURCE + "更多只有知道密码的读者才能读到的段落。\n\n" * 300
+    with app.app_context():
+        for slug, password in (("long", PASSWORD), ("open", None)):
+            fields = PostFields(title=slug, source=long_source, slug=slug, password=password)
+            save_post(fields, author="t")
+    client = app.test_client()
+    assert 'class="reading-time"' not in client.get("/posts/long/").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert home.count('class="reading-time"') == 1  # the open post's card only
+    assert 'class="reading-time"' in client.get("/posts/open/").get_data(as_text=True)
+    assert unlock(client, "/posts/long/").status_code in (302, 303)
+    page = client.get("/posts/long/").get_data(as_text=True)
+    assert SECRET in page and 'class="reading-time"' in page
