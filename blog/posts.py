@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from blog.document import PostDraft
-from blog.frontmatter import KNOWN_KEYS, LANGS, Document, as_list, json_safe
+from blog.frontmatter import KNOWN_KEYS, LANGS, UPDATED_KEYS, Document, as_list, json_safe
 from blog.models import (
     DRAFT,
     PUBLISHED,
@@ -199,7 +199,7 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
         lang=lang,
         status=DRAFT if draft else PUBLISHED,
         published_at=when("date"),
-        updated_at=when("updated"),
+        updated_at=when(next((k for k in UPDATED_KEYS if k in data), "updated")),
         category=categories[0] if categories else None,
         tags=list(dict.fromkeys(as_list(data.get("tags")))),
         meta={k: json_safe(v) for k, v in data.items() if k not in KNOWN_KEYS},
