@@ -37,7 +37,7 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.queries import CONTENT_VERSION_KEY
-from blog.related import refresh_related
+from blog.related import forget_trashed, refresh_related
 from blog.render import Rendered, render_post, store_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
@@ -299,6 +299,9 @@ def notify(post: Post, action: str, body_text: str | None = None) -> None:
         # After the index update: the similarity query reads the post's new text. A
         # re-render changes no text a reader chose by; `blog rerender` refreshes all lists.
         refresh_related(post)
+    elif action == "trashed":
+        # The index no longer has it: the posts that listed it get their next best.
+        forget_trashed(post)
     plugins: Plugins = current_app.extensions["blog.plugins"]
     plugins.hooks.blog_post_changed(post=post, action=action)
 
