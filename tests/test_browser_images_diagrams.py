@@ -22,11 +22,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from blog.admin.uploads import store_upload
-from blog.app import create_app
+from blog.app import close_app, create_app
 from blog.db import upgrade
 from blog.importer import import_paths
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
+from blog.render_budget import worker_pool
 from tests.conftest import REPO, SHARED, write_config
 
 pytestmark = pytest.mark.browser
@@ -133,9 +134,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             for post in db.session.scalars(select(Post)):
                 REAL_POSTS[post.title] = post.slug
     yield from serve_in_thread(app, threads=4)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    # Render workers forked for this app end with the module (else teardown waits on them).
+    worker_pool().close()
+    close_app(app)
 
 
 @pytest.fixture(scope="module")
