@@ -17,7 +17,9 @@ from blog.admin.uploads import UploadedImage, uploaded_images
 from blog.document import MORE_CLASS, Document, Kind, PostDraft, Segment, read_document
 from blog.elements import (
     BLOCK_ELEMENTS,
+    CONTENT_REPLACED_EVENT,
     HIDDEN_ELEMENTS,
+    LIVE_PREVIEW_ATTRIBUTE,
     NO_CONVERT_ATTRIBUTE,
     NO_CONVERT_CLASS,
     VERBATIM_ELEMENTS,
@@ -29,7 +31,9 @@ from blog.hookspecs import API_VERSION, hookimpl
 __all__ = [
     "API_VERSION",
     "BLOCK_ELEMENTS",
+    "CONTENT_REPLACED_EVENT",
     "HIDDEN_ELEMENTS",
+    "LIVE_PREVIEW_ATTRIBUTE",
     "MORE_CLASS",
     "NO_CONVERT_ATTRIBUTE",
     "NO_CONVERT_CLASS",

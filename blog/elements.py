@@ -50,3 +50,12 @@ def leaves_text_alone(tag: str, attributes: Mapping[str, str | None]) -> bool:
 
 def is_heading(tag: str) -> bool:
     return len(tag) == 2 and tag[0] == "h" and tag[1] in "123456"
+
+
+#: Marks an element whose content the admin replaces while the author types (the editor's
+#: live preview). A plugin whose browser script draws post content (diagrams) loads that
+#: script on pages carrying it, since the preview may gain content the page lacked.
+LIVE_PREVIEW_ATTRIBUTE = "data-live-preview"
+#: The DOM event (bubbling, on the replaced element) sent after such content is replaced:
+#: a plugin's script listens for it on ``document`` and draws what is new.
+CONTENT_REPLACED_EVENT = "blog:content-replaced"

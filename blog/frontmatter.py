@@ -10,12 +10,15 @@ from typing import Any
 
 import yaml
 
+#: Where each generator keeps a post's last change: Hexo ``updated``, Hugo ``lastmod``,
+#: Jekyll's jekyll-last-modified-at ``last_modified_at``. The first one present is used.
+UPDATED_KEYS = ("updated", "lastmod", "last_modified_at")
 #: Keys the engine understands; every other key is kept in ``Post.meta`` and exported again.
 KNOWN_KEYS = frozenset(
     [
         "title",
         "date",
-        "updated",
+        *UPDATED_KEYS,
         "slug",
         "permalink",
         "abbrlink",

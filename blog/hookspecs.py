@@ -47,7 +47,8 @@ PROJECT = "blog"
 #: 1.1: hooks called through pluggy; ``document`` for blog_excerpt/blog_post_metadata;
 #: ``post`` is a read-only PostDraft at save time; blog_post_changed hears "rerendered".
 #: 1.2: ``blog.api.uploaded_images`` and ``blog.api.add_static_file``.
-API_VERSION = "1.2"
+#: 1.3: ``blog.api.LIVE_PREVIEW_ATTRIBUTE`` and ``CONTENT_REPLACED_EVENT`` (admin preview).
+API_VERSION = "1.3"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)

@@ -21,7 +21,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from blog.document import PostDraft
-from blog.frontmatter import KNOWN_KEYS, LANGS, Document, as_list, json_safe
+from blog.frontmatter import KNOWN_KEYS, LANGS, UPDATED_KEYS, Document, as_list, json_safe
 from blog.models import (
     DRAFT,
     PUBLISHED,
@@ -37,7 +37,7 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.queries import CONTENT_VERSION_KEY
-from blog.related import refresh_related
+from blog.related import forget_trashed, refresh_related
 from blog.render import Rendered, render_post, store_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
@@ -199,7 +199,7 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
         lang=lang,
         status=DRAFT if draft else PUBLISHED,
         published_at=when("date"),
-        updated_at=when("updated"),
+        updated_at=when(next((k for k in UPDATED_KEYS if k in data), "updated")),
         category=categories[0] if categories else None,
         tags=list(dict.fromkeys(as_list(data.get("tags")))),
         meta={k: json_safe(v) for k, v in data.items() if k not in KNOWN_KEYS},
@@ -299,6 +299,9 @@ def notify(post: Post, action: str, body_text: str | None = None) -> None:
         # After the index update: the similarity query reads the post's new text. A
         # re-render changes no text a reader chose by; `blog rerender` refreshes all lists.
         refresh_related(post)
+    elif action == "trashed":
+        # The index no longer has it: the posts that listed it get their next best.
+        forget_trashed(post)
     plugins: Plugins = current_app.extensions["blog.plugins"]
     plugins.hooks.blog_post_changed(post=post, action=action)
 

@@ -114,6 +114,7 @@ def preview(token: str) -> Response:
         prev_post=None,
         next_post=None,
         preview_link=link,
+        body_unlocked=True,
         noindex=True,
     )
     response = Response(body, status=status, mimetype="text/html")

@@ -12,7 +12,7 @@ import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, tuple_
@@ -214,10 +214,16 @@ def find_public(slug: str, kind: str = "post") -> Post | None:
     return db.session.scalar(select(Post).where(public_condition(kind), Post.slug == slug))
 
 
-def neighbours(post: Post) -> tuple[Post | None, Post | None]:
-    """Return the previous (older) and next (newer) public posts around ``post``."""
+def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Post | None]:
+    """Return the previous (older) and next (newer) public posts around ``post``.
+
+    ``open_only`` passes over password-protected posts: the static build leaves them out,
+    so its previous/next links lead to the nearest post it does write.
+    """
     assert post.published_at is not None
     light = listing_query()
+    if open_only:
+        light = light.where(Post.password_hash.is_(None))
     older = db.session.scalar(
         light.where(
             or_(
@@ -316,6 +322,15 @@ def series_parts(name: str) -> list[Post]:
     )
 
 
+class SeriesLink(NamedTuple):
+    """A neighbouring part in a series' navigation."""
+
+    slug: str
+    title: str
+    #: Password-protected: the static build, which leaves it out, shows it unlinked.
+    protected: bool
+
+
 @dataclass
 class SeriesPlace:
     """Where a post stands in its series: part ``number`` of ``count``, with its neighbours."""
@@ -323,8 +338,8 @@ class SeriesPlace:
     name: str
     number: int
     count: int
-    previous: tuple[str, str] | None  # (slug, title)
-    next: tuple[str, str] | None
+    previous: SeriesLink | None
+    next: SeriesLink | None
 
 
 def series_place(post: Post) -> SeriesPlace | None:
@@ -338,7 +353,7 @@ def series_place(post: Post) -> SeriesPlace | None:
     rows = db.session.execute(
         listing_query()
         .where(Post.series == post.series)
-        .with_only_columns(Post.id, Post.slug, Post.title)
+        .with_only_columns(Post.id, Post.slug, Post.title, Post.password_hash.is_not(None))
         .order_by(*_series_order())
     ).all()
     ids = [row.id for row in rows]
@@ -349,8 +364,8 @@ def series_place(post: Post) -> SeriesPlace | None:
         name=post.series,
         number=at + 1,
         count=len(rows),
-        previous=(rows[at - 1].slug, rows[at - 1].title) if at > 0 else None,
-        next=(rows[at + 1].slug, rows[at + 1].title) if at + 1 < len(rows) else None,
+        previous=SeriesLink(*rows[at - 1][1:]) if at > 0 else None,
+        next=SeriesLink(*rows[at + 1][1:]) if at + 1 < len(rows) else None,
     )
 
 

@@ -6,7 +6,8 @@ one on every post) plus its rank in a search-index query made of the post's most
 frequent tokens (title and tags counted three times). Saving a post also refreshes the
 lists of the posts it is related to, before and after, so a new or changed post shows up
 beside its neighbours without a full refresh; ``blog rerender`` and ``blog reindex``
-refresh every list. Lists are filtered again when shown (trash, unpublished, scheduled).
+refresh every list; trashing a post chooses again the lists that showed it. Lists are
+filtered again when shown (unpublished, scheduled, trash).
 """
 
 from __future__ import annotations
@@ -113,6 +114,22 @@ def refresh_related(post: Post, neighbours: bool = True) -> None:
     for other in db.session.scalars(select(Post).where(Post.id.in_(others))):
         if other.deleted_at is None:
             other.related = related_ids(other)
+
+
+def forget_trashed(post: Post) -> None:
+    """Choose again, in the caller's transaction, the lists that show ``post`` (just trashed).
+
+    Relatedness is not mutual, so the posts showing ``post`` are found by reading every
+    live post's list (ids only: a narrow scan, and trashing is rare); each then gets its
+    next best in the trashed post's place.
+    """
+    post.related = []
+    rows = db.session.execute(
+        select(Post.id, Post.related).where(Post.deleted_at.is_(None), Post.id != post.id)
+    ).all()
+    showing = [row.id for row in rows if post.id in (row.related or [])]
+    for other in db.session.scalars(select(Post).where(Post.id.in_(showing))):
+        other.related = related_ids(other)
 
 
 def refresh_all(batch: int = 200) -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from flask import current_app
@@ -23,10 +23,12 @@ def rerender_posts(
     stale_only: bool = True,
     on_post: Callable[[Post], Any] | None = None,
     workers: int | None = None,
+    only: Collection[int] | None = None,
 ) -> int:
     """Re-render posts (only stale ones by default), committing in batches; return the count.
 
-    Stale means rendered with another pipeline or degraded by a plugin failure. Rendering
+    Stale means rendered with another pipeline or degraded by a plugin failure; ``only``
+    limits the work to those post ids (with ``stale_only=False``: render them all). Rendering
     runs on ``workers`` processes (default: every core, see :mod:`blog.parallel`); this
     process alone writes. Each new rendering also updates the search index and is
     announced as ``blog_post_changed`` with action ``"rerendered"``, in the batch's
@@ -37,6 +39,8 @@ def rerender_posts(
     query = select(Post.id).order_by(Post.id)
     if stale_only:
         query = query.where(Post.render_fingerprint != fingerprint)
+    if only is not None:
+        query = query.where(Post.id.in_(list(only)))
     ids = list(db.session.scalars(query))
     results = render_all(app, _drafts(ids), workers)
     for start in range(0, len(ids), BATCH):

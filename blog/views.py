@@ -121,7 +121,8 @@ def _post_page(found: Post, **context: Any) -> tuple[str, int] | Response:
     locked = _protected_answer(found)
     if locked is not None:
         return locked
-    body, status = render_page("post.html", post=found, **context)
+    # Past the lock, the reader has the body: its length (reading time) is no secret now.
+    body, status = render_page("post.html", post=found, body_unlocked=True, **context)
     if found.is_protected:
         return protected.unlocked_headers(Response(body, status=status, mimetype="text/html"))
     return body, status
@@ -132,13 +133,16 @@ def post(slug: str) -> tuple[str, int] | Response:
     found = queries.find_public(slug)
     if found is None:
         return _moved(slug, "post")
-    older, newer = queries.neighbours(found)
+    # The static build leaves protected posts out, so its pages must not link to them.
+    static = bool(request.environ.get(STATIC_SITE_KEY))
+    older, newer = queries.neighbours(found, open_only=static)
+    related = queries.related_posts(found)
     return _post_page(
         found,
         prev_post=older,
         next_post=newer,
         series=queries.series_place(found),
-        related_posts=queries.related_posts(found),
+        related_posts=[p for p in related if not p.is_protected] if static else related,
     )
 
 

@@ -22,11 +22,12 @@ from PIL import Image
 from sqlalchemy import select
 
 from blog.admin.uploads import store_upload
-from blog.app import create_app
+from blog.app import close_app, create_app
 from blog.db import upgrade
 from blog.importer import import_paths
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
+from blog.render_budget import worker_pool
 from tests.conftest import REPO, SHARED, write_config
 
 pytestmark = pytest.mark.browser
@@ -133,9 +134,9 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             for post in db.session.scalars(select(Post)):
                 REAL_POSTS[post.title] = post.slug
     yield from serve_in_thread(app, threads=4)
-    with app.app_context():
-        db.session.remove()
-        db.engine.dispose()
+    # Render workers forked for this app end with the module (else teardown waits on them).
+    worker_pool().close()
+    close_app(app)
 
 
 @pytest.fixture(scope="module")
@@ -286,6 +287,30 @@ def test_diagram_with_script_injection_runs_nothing(page: Any, site: str) -> Non
             .map(a => e.tagName + ' ' + a.name + '=' + a.value))"""
     )
     assert dangerous == []
+
+
+def test_live_preview_draws_diagrams_as_the_author_types(
+    page: Any, site: str, tmp_path: Path
+) -> None:
+    mermaid_or_skip()
+    page.csp_errors.clear()
+    page.goto(f"{site}/admin/posts/new")
+    page.fill("#source", DIAGRAM)
+    svg = page.locator("#preview .diagram svg")
+    svg.wait_for()
+    assert "读取语料" in (svg.text_content() or "")
+    assert not page.locator("#preview pre.mermaid").is_visible()
+    screenshot(page, tmp_path, "editor-diagram.png")
+    # Typing on replaces the preview: the new diagram is drawn, the old one is gone.
+    page.fill("#source", DIAGRAM.replace("读取语料", "清洗语料"))
+    page.wait_for_selector("#preview .diagram svg:has-text('清洗语料')")
+    assert page.locator("#preview .diagram svg").count() == 1
+    # A broken diagram leaves its source readable, marked as failed.
+    page.fill("#source", "```mermaid\ngraph TD\n  A[开始 --> \n```\n")
+    page.wait_for_selector("#preview pre.mermaid.diagram-failed")
+    # Mermaid's own attempts at style attributes are refused by style-src 'self' (as on
+    # public pages; diagrams.js applies its styles through the CSSOM); no script is.
+    assert [e for e in page.csp_errors if "script-src" in e] == []
 
 
 def test_diagram_source_is_readable_without_javascript(browser: Any, site: str) -> None:

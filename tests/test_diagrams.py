@@ -81,6 +81,22 @@ def test_mermaid_is_linked_only_from_pages_with_a_diagram(site: Flask) -> None:
         assert "mermaid" not in client.get(path).get_data(as_text=True)
 
 
+def test_admin_editor_loads_mermaid_for_its_live_preview(site: Flask) -> None:
+    from tests.admin_support import create_user, login
+
+    create_user(site)
+    client = site.test_client()
+    assert login(client).status_code == 302
+    editor = client.get("/admin/posts/new").get_data(as_text=True)
+    assert "data-live-preview" in editor
+    scripts = re.findall(r'<script src="([^"]+)" defer></script>', editor)
+    assert [s for s in scripts if "/mermaid.min." in s] and [
+        s for s in scripts if "/diagrams." in s
+    ]
+    # Other admin pages have no preview and no diagram: no library.
+    assert "mermaid" not in client.get("/admin/posts/").get_data(as_text=True)
+
+
 def test_script_in_a_diagram_never_reaches_the_page_as_markup(site: Flask) -> None:
     html = site.test_client().get("/posts/hostile/").get_data(as_text=True)
     block = re.search(r'<pre class="mermaid" translate="no">(.*?)</pre>', html, re.S)

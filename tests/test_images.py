@@ -23,6 +23,8 @@ from werkzeug.test import TestResponse
 from blog.admin.models import Upload, UploadBlob
 from blog.admin.uploads import copy_uploads_to_database
 from blog.models import Post, db
+from blog.posts import PostFields, save_post
+from tests.conftest import write_config
 
 
 def photo_bytes(width: int, height: int, kind: str = "JPEG") -> bytes:
@@ -269,3 +271,77 @@ def test_moving_uploads_into_the_database_takes_their_copies_along(
     assert set(stored) == {name, f"{stem}-480.webp", f"{stem}-960.webp"}
     folder = Path(app.instance_path) / "uploads"
     assert stored[f"{stem}-960.webp"] == (folder / f"{stem}-960.webp").read_bytes()
+
+
+def _forget_sizes(app: Flask, name: str) -> None:
+    """Make ``name`` look like an upload stored before sizes and copies were kept."""
+    stem = name.split(".")[0]
+    with app.app_context():
+        row = db.session.query(Upload).filter_by(name=name).one()
+        row.width = row.height = None
+        row.variant_widths = ""
+        db.session.query(UploadBlob).filter(UploadBlob.name.like(f"{stem}-%")).delete(
+            synchronize_session=False
+        )
+        db.session.commit()
+    for copy in (Path(app.instance_path) / "uploads").glob(f"{stem}-*"):
+        copy.unlink()
+
+
+@pytest.mark.parametrize("storage", ["files", "database"])
+def test_resize_command_backfills_sizes_and_copies_of_old_uploads(
+    make_app: Callable[..., Flask],
+    instance: Path,
+    run_cli: Callable[..., object],
+    storage: str,
+) -> None:
+    write_config(instance, UPLOAD_STORAGE=storage)  # the command reads the instance's config
+    app = make_app()
+    create_user(app)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    url = uploaded(client, photo_bytes(1200, 600), "old.jpg")["url"]
+    name = url.rsplit("/", 1)[1]
+    stem = name.split(".")[0]
+    _forget_sizes(app, name)
+    if storage == "database":  # another machine: only the database has the bytes
+        for path in (Path(app.instance_path) / "uploads").iterdir():
+            path.unlink()
+    with app.app_context():
+        save_post(PostFields(title="旧图", source=f"![旧图]({url})\n", slug="old"), author="t")
+    assert "srcset" not in body_of(client, "old")
+
+    result = run_cli("uploads", "resize")
+    assert result.exit_code == 0, result.output  # type: ignore[attr-defined]
+    assert "Resized 1 upload(s) (2 WebP copies made); re-rendered 1 post(s)" in (
+        result.output  # type: ignore[attr-defined]
+    )
+    with app.app_context():
+        row = db.session.query(Upload).filter_by(name=name).one()
+        assert (row.width, row.height, row.widths()) == (1200, 600, [480, 960])
+        blobs = {b.name for b in db.session.query(UploadBlob)}
+    assert ({f"{stem}-480.webp", f"{stem}-960.webp"} <= blobs) == (storage == "database")
+    image = re.findall(r"<img [^>]*>", body_of(client, "old"))[0]
+    assert 'width="1200"' in image and f"{stem}-480.webp 480w" in image
+    served = client.get(f"/uploads/{stem}-960.webp")
+    assert served.status_code == 200 and served.mimetype == "image/webp"
+    # A second run finds nothing left to do.
+    again = run_cli("uploads", "resize")
+    assert "Resized 0 upload(s)" in again.output  # type: ignore[attr-defined]
+
+
+def test_resize_command_names_an_upload_whose_bytes_are_gone(
+    make_app: Callable[..., Flask], run_cli: Callable[..., object]
+) -> None:
+    app = make_app(UPLOAD_STORAGE="files")
+    create_user(app)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    name = uploaded(client, photo_bytes(800, 400))["url"].rsplit("/", 1)[1]
+    _forget_sizes(app, name)
+    (Path(app.instance_path) / "uploads" / name).unlink()
+    result = run_cli("uploads", "resize")
+    assert result.exit_code == 1  # type: ignore[attr-defined]
+    assert f"upload {name} left as it was: its bytes are missing" in result.output  # type: ignore[attr-defined]
+    with app.app_context():
+        assert db.session.query(Upload).filter_by(name=name).one().width is None

@@ -177,3 +177,15 @@ def test_link_works_in_every_variant(make_app: Callable[..., Flask]) -> None:
         assert "軟體" in response.get_data(as_text=True) or "軟件" in response.get_data(
             as_text=True
         )
+
+
+def test_a_drafts_meta_line_does_not_start_with_a_separator(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    draft = make_post("草稿正文。" * 400, title="无日期草稿", status=DRAFT, category="笔记")
+    path = create_link(logged_in(app), draft.id)
+    page = parse(app.test_client().get(path).get_data(as_text=True))
+    meta = page.with_class("post-meta")[0]
+    assert not meta.text.strip().startswith("·"), meta.text
+    # Separators sit between items only: category · reading time.
+    assert meta.text.count("·") == 1 and "分钟" in meta.text

@@ -6,6 +6,7 @@ import os
 import re
 import time
 from collections.abc import Callable
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -337,3 +338,63 @@ def test_reader_unlocks_a_real_post_in_chromium(
         next(server, None)
     assert title
     assert (shots / "locked-wrong.png").stat().st_size > 10_000
+
+
+def test_static_build_links_no_protected_post_and_warns_of_none(
+    tmp_path: Path, make_app: Callable[..., Flask], instance: Path
+) -> None:
+    """Neighbours, series parts and the archive show a protected post without a link."""
+    from tests.test_build import run_build
+
+    app = make_app()
+    start = datetime(2026, 3, 1, 8, 0)
+    series = {"series": "线性代数笔记"}
+    with app.app_context():
+        for day, slug in enumerate(("older", "locked", "newer")):
+            fields = PostFields(
+                title=f"第 {day + 1} 篇 {slug}",
+                source=f"线性代数 特征值 分解 {slug}",
+                slug=slug,
+                tags=["线代"],
+                published_at=start + timedelta(days=day),
+                meta={**series, "series_order": day + 1},
+                password=PASSWORD if slug == "locked" else None,
+            )
+            save_post(fields, author="t")
+    out = tmp_path / "out"
+    result: Result = run_build(instance, out)
+    assert result.exit_code == 0, result.output
+    assert "not public" not in result.output
+    assert not (out / "posts" / "locked").exists()
+    for path in out.rglob("*.html"):
+        assert "/posts/locked/" not in path.read_text("utf-8"), path
+    older = (out / "posts" / "older" / "index.html").read_text("utf-8")
+    # The post navigation skips to the nearest written post; the series keeps its count.
+    assert 'rel="next" href="/posts/newer/"' in older
+    assert "第 2 篇 locked" in older and "2 篇" in older
+    series_page = next((out / "series").rglob("index.html")).read_text("utf-8")
+    assert series_page.count("第 2 篇 locked") == 1
+    archive = (out / "archive" / "index.html").read_text("utf-8")
+    assert "第 2 篇 locked" in archive
+    # The running site still links it: a reader there can unlock it.
+    client = app.test_client()
+    page = client.get("/posts/older/").get_data(as_text=True)
+    assert 'rel="next" href="/posts/locked/"' in page
+
+
+def test_locked_page_and_listing_hide_the_reading_time(make_app: Callable[..., Flask]) -> None:
+    """The reading time tells the length of a text the reader may not see yet."""
+    app = make_app()
+    long_source = SOURCE + "更多只有知道密码的读者才能读到的段落。\n\n" * 300
+    with app.app_context():
+        for slug, password in (("long", PASSWORD), ("open", None)):
+            fields = PostFields(title=slug, source=long_source, slug=slug, password=password)
+            save_post(fields, author="t")
+    client = app.test_client()
+    assert 'class="reading-time"' not in client.get("/posts/long/").get_data(as_text=True)
+    home = client.get("/").get_data(as_text=True)
+    assert home.count('class="reading-time"') == 1  # the open post's card only
+    assert 'class="reading-time"' in client.get("/posts/open/").get_data(as_text=True)
+    assert unlock(client, "/posts/long/").status_code in (302, 303)
+    page = client.get("/posts/long/").get_data(as_text=True)
+    assert SECRET in page and 'class="reading-time"' in page

@@ -177,3 +177,21 @@ def test_an_imported_old_post_is_not_updated_on_the_import_day(
     page = parse(page_of(app, slug))
     assert not page.with_class("post-updated")
     assert page.with_class("outdated-notice")
+
+
+@pytest.mark.parametrize("key", ["updated", "lastmod"])
+def test_an_imported_post_shows_its_front_matter_update_day(
+    make_app: Callable[..., Flask], tmp_path: Path, key: str
+) -> None:
+    source = tmp_path / "revised.md"
+    source.write_text(
+        f"---\ntitle: 修订过的文章\ndate: 2019-05-02\n{key}: 2020-03-04 10:00:00\n---\n\n"
+        + SECTIONS,
+        encoding="utf-8",
+    )
+    app = make_app()
+    with app.app_context():
+        assert not import_paths([source]).failures
+        slug = db.session.scalars(select(Post.slug)).one()
+    updated = parse(page_of(app, slug)).with_class("post-updated")
+    assert updated and "更新于" in updated[0].text and "2020年3月4日" in updated[0].text

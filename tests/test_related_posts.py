@@ -139,3 +139,24 @@ def test_related_list_is_capped_and_ordered_by_strength(
     assert len(titles) == 5
     assert titles[0] == "强相关"
     assert strong.id == stored_related(app, post.id)[0]
+
+
+def test_trashing_a_post_chooses_again_the_lists_that_showed_it(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    # Relatedness is not mutual: five close posts fill the trashed post's own list, so
+    # the post that lists it is not among them and is found by its list alone.
+    for n in range(5):
+        make_post(ATTENTION_TOO + f"第 {n} 篇。", title=f"近邻 {n}", tags=["a", "b"])
+    other = make_post("手工拉面的做法。", title="另一篇", tags=["p"])
+    gone = make_post(ATTENTION_TOO, title="将删除", tags=["a", "b", "p"])
+    post = make_post("一篇只与标签有关的短文。", title="读者", tags=["p"])
+    assert post.id not in stored_related(app, gone.id)
+    assert gone.id in stored_related(app, post.id)
+
+    with app.app_context():
+        assert trash_post(db.session.get(Post, gone.id))
+    assert gone.id not in stored_related(app, post.id)
+    assert other.id in stored_related(app, post.id)
+    assert stored_related(app, gone.id) == []
+    assert "将删除" not in related_titles(app, post)

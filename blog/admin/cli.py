@@ -1,4 +1,4 @@
-"""``blog token create|revoke|list`` and ``blog uploads migrate`` from the command line.
+"""``blog token create|revoke|list`` and ``blog uploads migrate|resize`` from the command line.
 
 The ``blog`` command imports this module to list its commands, so it imports only click;
 each command imports the database layer when it runs (see :mod:`blog.cli`).
@@ -99,3 +99,38 @@ def uploads_migrate(context: Any) -> None:
         except UploadError as error:
             raise click.ClickException(str(error)) from None
     click.echo(f"Copied {copied} upload(s) into the database; {kept} were already there.")
+
+
+@uploads.command("resize")
+@click.pass_obj
+def uploads_resize(context: Any) -> None:
+    """Record sizes and make WebP copies for uploads stored before either was kept.
+
+    The posts that show those images are then rendered again, so their pages gain
+    width/height and srcset. Safe to run again: uploads that have a size are skipped.
+    """
+    from sqlalchemy import or_, select
+
+    from blog.admin.uploads import resize_old_uploads
+    from blog.models import Post, db
+    from blog.rerender import rerender_posts
+
+    with context.app().app_context():
+        report = resize_old_uploads()
+        found: set[int] = set()
+        # In groups: SQLite limits how deep one expression (a chain of ORs) may be.
+        for start in range(0, len(report.resized), 100):
+            names = report.resized[start : start + 100]
+            showing = or_(*(Post.source.contains(name) for name in names))
+            found.update(db.session.scalars(select(Post.id).where(showing)))
+        posts = sorted(found)
+        if posts:
+            rerender_posts(stale_only=False, only=posts)
+    for name, reason in report.failed:
+        click.echo(f"warning: upload {name} left as it was: {reason}", err=True)
+    click.echo(
+        f"Resized {len(report.resized)} upload(s) ({report.copies} WebP copies made); "
+        f"re-rendered {len(posts)} post(s) that show them."
+    )
+    if report.failed:
+        raise click.ClickException(f"{len(report.failed)} upload(s) could not be resized")

@@ -233,6 +233,21 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
     if existing is not None and existing.width is not None:
         return existing
     facts = image_facts(data)
+    # An upload stored before sizes were kept gains them (and its copies) when uploaded again.
+    upload = existing or Upload(
+        name=name,
+        original_name=display_name(original_name),
+        content_type=CONTENT_TYPES[extension],
+        size=len(data),
+        uploaded_by=uploaded_by,
+    )
+    _store_with_facts(upload, data, facts)
+    return upload
+
+
+def _store_with_facts(upload: Upload, data: bytes, facts: ImageFacts) -> None:
+    """Store ``data`` and its WebP copies, record their sizes on ``upload``, and commit."""
+    name = upload.name
     stored = {name: data, **{variant_name(name, w): copy for w, copy in facts.variants}}
     shared = stores_in_database()
     if shared:
@@ -244,14 +259,6 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
     else:
         for stored_name, stored_data in stored.items():
             _write_local(stored_name, stored_data)
-    # An upload stored before sizes were kept gains them (and its copies) when uploaded again.
-    upload = existing or Upload(
-        name=name,
-        original_name=display_name(original_name),
-        content_type=CONTENT_TYPES[extension],
-        size=len(data),
-        uploaded_by=uploaded_by,
-    )
     upload.width, upload.height = facts.width, facts.height
     upload.variant_widths = ",".join(str(w) for w, _ in facts.variants)
     db.session.add(upload)
@@ -259,7 +266,55 @@ def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
     if shared:
         for stored_name, stored_data in stored.items():
             _write_local(stored_name, stored_data)
-    return upload
+
+
+@dataclass
+class ResizeReport:
+    """What :func:`resize_old_uploads` did: uploads given sizes, copies made, failures."""
+
+    resized: list[str]
+    copies: int
+    #: ``(upload name, reason)`` of each upload left as it was.
+    failed: list[tuple[str, str]]
+
+
+def resize_old_uploads() -> ResizeReport:
+    """Record the size of, and make the WebP copies for, uploads stored before either existed.
+
+    Reads each upload's bytes from wherever this site keeps them (the instance folder, or
+    the database for ``UPLOAD_STORAGE = "database"``) and stores the copies the same way a
+    new upload's are. An upload whose bytes are missing or unreadable is reported and left
+    as it was; the others are committed one by one, so an interruption loses nothing.
+    """
+    report = ResizeReport([], 0, [])
+    names = list(db.session.scalars(select(Upload.name).where(Upload.width.is_(None))))
+    for name in sorted(names):
+        upload = db.session.scalar(select(Upload).where(Upload.name == name))
+        if upload is None:  # removed meanwhile
+            continue
+        data = _stored_bytes(name)
+        if data is None:
+            report.failed.append(
+                (name, "its bytes are missing (neither a file nor in the database)")
+            )
+            continue
+        try:
+            facts = image_facts(data)
+        except UploadError as error:
+            report.failed.append((name, str(error)))
+            continue
+        _store_with_facts(upload, data, facts)
+        report.resized.append(name)
+        report.copies += len(facts.variants)
+    return report
+
+
+def _stored_bytes(name: str) -> bytes | None:
+    """The bytes of stored upload ``name``: this machine's copy, else the database's."""
+    path = uploads_folder() / name
+    if path.is_file():
+        return path.read_bytes()
+    return db.session.scalar(select(UploadBlob.data).where(UploadBlob.name == name))
 
 
 #: An upload's address as an author writes it: ``/uploads/<name>``, optionally with the

@@ -9,8 +9,9 @@ one stored SVG also cannot follow the reader's light or dark scheme.
 Mermaid itself is not in this repository: the README's set-up installs it from npm
 (``scripts/serve-demo``, ``scripts/test``) and ``mermaid_file`` names its one-file build.
 It is served at a content-hashed static URL and linked only from pages that contain a
-diagram (a response filter adds it); ``blog build`` copies it. Without the file the site
-works and diagrams stay readable as their source.
+diagram, or a live preview that may come to show one (the admin editor); a response filter
+adds it. ``blog build`` copies it. Without the file the site works and diagrams stay
+readable as their source.
 """
 
 from __future__ import annotations
@@ -22,7 +23,13 @@ from typing import TYPE_CHECKING
 
 from flask import current_app
 
-from blog.api import add_static_file, hookimpl, plugin_config, static_url
+from blog.api import (
+    LIVE_PREVIEW_ATTRIBUTE,
+    add_static_file,
+    hookimpl,
+    plugin_config,
+    static_url,
+)
 from blog_plugins.diagrams.extension import DIAGRAM_CLASS, DiagramExtension
 
 if TYPE_CHECKING:
@@ -37,6 +44,8 @@ log = logging.getLogger(__name__)
 DEFAULT_MERMAID_FILE = "npm/node_modules/mermaid/dist/mermaid.min.js"
 #: The marker a page with a diagram contains (as the extension writes it).
 _MARKER = f'<pre class="{DIAGRAM_CLASS}"'.encode()
+#: The admin editor's live preview, which can gain a diagram while the author types.
+_LIVE_PREVIEW = f" {LIVE_PREVIEW_ATTRIBUTE}".encode()
 _HEAD_END = b"</head>"
 _LIBRARY = "mermaid.min.js"
 
@@ -83,7 +92,7 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
     if response.status_code != 200 or not _library_ready():
         return None
     body = response.get_data()
-    if _MARKER not in body or _HEAD_END not in body:
+    if (_MARKER not in body and _LIVE_PREVIEW not in body) or _HEAD_END not in body:
         return None
     tags = (
         f'<link rel="stylesheet" href="{static_url("diagrams", "diagrams.css")}">\n'

@@ -46,6 +46,8 @@
             target.textContent = data.error || "预览失败";
           }
           target.dataset.previewSequence = String(mine);
+          // Plugins' scripts (diagrams) draw the new content: blog.api.CONTENT_REPLACED_EVENT.
+          target.dispatchEvent(new CustomEvent("blog:content-replaced", { bubbles: true }));
         })
         .catch(function () {
           target.textContent = "预览失败：无法连接服务器";

@@ -6,6 +6,10 @@
 // and Mermaid's SVG carries both. So each SVG is parsed off-page first: its <style> text
 // becomes a constructed stylesheet and its style attributes are set through the CSSOM,
 // which the policy allows, before the SVG joins the page.
+//
+// The admin editor's live preview replaces its content while the author types and then
+// sends "blog:content-replaced" (blog.api.CONTENT_REPLACED_EVENT): the diagrams it now
+// holds are drawn, and those that left the page are forgotten.
 (function () {
   "use strict";
 
@@ -13,6 +17,7 @@
   var blocks = [];
   var sheet = null;
   var drawing = Promise.resolve();
+  var counter = 0;
 
   function isDark() {
     var scheme = getComputedStyle(document.documentElement).colorScheme || "";
@@ -66,6 +71,10 @@
 
   function drawAll() {
     var styles = [];
+    // Content replaced meanwhile (the live preview) takes its blocks away.
+    blocks = blocks.filter(function (block) {
+      return block.pre.isConnected;
+    });
     window.mermaid.initialize({
       startOnLoad: false,
       securityLevel: "strict",
@@ -106,22 +115,38 @@
     drawing = drawing.then(drawAll);
   }
 
+  function collect(root) {
+    // Blocks not seen before; each gets a holder for its SVG after it.
+    var found = Array.prototype.filter
+      .call(root.querySelectorAll("pre.mermaid"), function (pre) {
+        return !pre.dataset.diagram;
+      })
+      .map(function (pre) {
+        counter += 1;
+        pre.dataset.diagram = String(counter);
+        var holder = document.createElement("div");
+        holder.className = "diagram";
+        holder.hidden = true;
+        pre.after(holder);
+        return { pre: pre, holder: holder, source: pre.textContent, id: "diagram-" + counter };
+      });
+    blocks = blocks.concat(found);
+    return found.length;
+  }
+
   function start() {
     if (!window.mermaid) {
       return; // the library is missing: the source stays as it is
     }
-    blocks = Array.prototype.map.call(document.querySelectorAll("pre.mermaid"), function (pre, index) {
-      var holder = document.createElement("div");
-      holder.className = "diagram";
-      holder.hidden = true;
-      pre.after(holder);
-      return { pre: pre, holder: holder, source: pre.textContent, id: "diagram-" + (index + 1) };
+    document.addEventListener("blog:content-replaced", function (event) {
+      if (collect(event.target)) {
+        draw();
+      }
     });
-    if (blocks.length === 0) {
-      return;
-    }
-    draw();
     darkQuery.addEventListener("change", draw);
+    if (collect(document)) {
+      draw();
+    }
   }
 
   if (document.readyState === "loading") {
