@@ -85,7 +85,8 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
     app = make_app()
     first = posts_of(app)["first"]
     assert first.category is not None and first.category.name == "深度学习"
-    assert first.meta["categories"] == ["深度学习", "自然语言处理"]
+    assert [c.name for c in first.categories] == ["深度学习", "自然语言处理"]
+    assert "categories" not in first.meta
     assert first.meta["pinned"] == 10 and first.meta["math"] is True
     assert first.meta["excerpt"] == "摘要"
     html = first.body_html
@@ -113,7 +114,13 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
         assert response.headers["Location"].endswith(new)
     page = client.get("/posts/first/")
     assert page.status_code == 200
-    assert 'class="category category-extra">自然语言处理</span>' in page.get_data(as_text=True)
+    extra = '<a class="category category-extra" href="/categories/%E8%87%AA%E7%84%B6%E8%AF%AD%E8%A8%80%E5%A4%84%E7%90%86/">自然语言处理</a>'
+    assert extra in page.get_data(as_text=True)
+    # The second category is a real one: its listing and its feed include the post.
+    listing = client.get("/categories/自然语言处理/")
+    assert listing.status_code == 200 and 'href="/posts/first/"' in listing.get_data(as_text=True)
+    feed = client.get("/categories/自然语言处理/feed.xml")
+    assert feed.status_code == 200 and "/posts/first/" in feed.get_data(as_text=True)
 
 
 def test_dry_run_reports_every_construct_and_writes_nothing(
@@ -329,7 +336,8 @@ def test_wordpress_export_with_media_dir(
     hello, about = posts["hello"], posts["about"]
     assert about.kind == "page"
     assert hello.category is not None and hello.category.name == "Python"
-    assert hello.meta["categories"] == ["技术 / Python"]
+    # A WordPress subcategory's post is listed in its parent category too.
+    assert [c.name for c in hello.categories] == ["Python", "技术"]
     assert [t.name for t in hello.tags] == ["技巧"] and hello.meta["pinned"] is True
     html = hello.body_html
     assert "<figcaption>图片说明</figcaption>" in html

@@ -102,6 +102,7 @@ def form_values(post_fields: PostFields) -> dict[str, str]:
         "lang": post_fields.lang,
         "kind": post_fields.kind,
         "category": post_fields.category or "",
+        "categories": ", ".join(post_fields.category_names()[1:]),
         "tags": ", ".join(post_fields.tags),
         "published_at": to_local(moment).strftime("%Y-%m-%dT%H:%M") if moment else "",
         "pinned": "1" if pinned_rank(post_fields.meta) else "",

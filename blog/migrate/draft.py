@@ -220,9 +220,9 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         title = fields.title
         fields.slug = slug_for(site, source, data, title, options.slug_style)
         fields.kind = source.kind if "kind" not in data else fields.kind
+        # Every category is a real one (``fields.categories``, each level of a nested
+        # Hexo list too); these names, nesting kept, are only for the old-URL redirects.
         draft.categories = _categories(data)
-        if len(draft.categories) > 1:
-            fields.meta["categories"] = draft.categories
         if len(fields.tags) > TAG_WARNING:
             report.note(
                 None, f"warning: {len(fields.tags)} tags (more than {TAG_WARNING}); all kept"
