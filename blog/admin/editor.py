@@ -30,6 +30,7 @@ FORM_KEYS = (
     "lang",
     "published_at",
     "category",
+    "categories",
     "tags",
     "kind",
     "series",
