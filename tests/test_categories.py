@@ -225,6 +225,11 @@ def test_api_and_editor_set_every_category(app: Flask) -> None:
         post_id = post.id
     editor = client.get(f"/admin/posts/{post_id}/edit").get_data(as_text=True)
     assert 'name="categories" value="代数, 几何"' in editor
+    # The admin's post list filters by any of a post's categories and shows them all.
+    for name, shown in (("几何", True), ("代数", True), ("物理", False)):
+        rows = client.get(f"/admin/?category={quote(name)}").get_data(as_text=True)
+        assert ("注意力机制" in rows.split("<tbody>", 1)[-1]) is shown, name
+    assert "数学、代数、几何" in client.get("/admin/").get_data(as_text=True)
 
 
 def test_too_many_categories_is_a_clear_error() -> None:

@@ -50,9 +50,8 @@ def _filtered(args: dict[str, str]) -> Select[tuple[Post]]:
     if args.get("status") in STATUSES:
         query = query.where(Post.status == args["status"])
     if args.get("category"):
-        query = query.join(Category, Post.category_id == Category.id).where(
-            Category.name == args["category"]
-        )
+        # Any of the post's categories, as the public category listing shows it.
+        query = query.where(Post.categories.any(Category.name == args["category"]))
     if args.get("tag"):
         query = query.where(Post.tags.any(Tag.name == args["tag"]))
     if args.get("q"):
