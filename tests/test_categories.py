@@ -284,3 +284,26 @@ def test_migration_moves_imported_extra_categories_out_of_meta(
         assert [c.name for c in posts["s2"].categories] == ["技术", "Python"]
         assert posts["s2"].category is not None and posts["s2"].category.name == "技术"
         assert posts["s3"].categories == [] and posts["s3"].category is None
+
+
+@pytest.mark.slow
+def test_static_build_writes_a_listing_and_feed_for_each_category(
+    tmp_path: Path, run_cli: Callable[..., Result]
+) -> None:
+    folder = tmp_path / "posts"
+    folder.mkdir()
+    (folder / "a.md").write_text(
+        "---\ntitle: 甲\nslug: a\ndate: 2024-01-02\n"
+        "categories: [深度学习, 自然语言处理]\n---\n正文\n",
+        encoding="utf-8",
+    )
+    assert run_cli("upgrade").exit_code == 0
+    assert run_cli("import", str(folder)).exit_code == 0
+    out = tmp_path / "out"
+    built = run_cli("build", str(out), "--base-url", "https://example.org")
+    assert built.exit_code == 0, built.output
+    for prefix in ("", "zh-hant/"):
+        listing = out / f"{prefix}categories/自然语言处理/index.html"
+        assert f'href="/{prefix}posts/a/"' in listing.read_text(encoding="utf-8")
+        feed = out / f"{prefix}categories/自然语言处理/feed.xml"
+        assert "/posts/a/" in feed.read_text(encoding="utf-8")
