@@ -220,6 +220,10 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
     )
     write(root / "img/a.png", png("a"))
     write(root / "_posts/2015-01-01-older.md", "---\ntitle: 旧文\n---\n正文\n")
+    write(
+        root / "_posts/2015-02-02-cats.md",
+        "---\ntitle: 分类\ncategories: 机器学习 笔记\n---\n正文\n",
+    )
     result = run_cli("import", str(root))
     assert result.exit_code == 0, result.output
     assert "/blog/2016/07/26/liquid/ → /posts/liquid/" in result.output
@@ -238,6 +242,8 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
     assert "<figcaption>图注</figcaption>" in html
     assert html.count('src="/uploads/') == 1 and "data-src" not in html
     assert "<code>{% include missing.html %}</code>" in html
+    # Jekyll reads a `categories:` string as space-separated names: each is a category.
+    assert [c.name for c in posts["cats"].categories] == ["机器学习", "笔记"]
 
 
 WXR = """<?xml version="1.0" encoding="UTF-8"?>

@@ -215,6 +215,10 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         for key in COVER_KEYS:
             if isinstance(data.get(key), str) and data[key]:
                 data[key] = assets.collect_value(data[key], locator, conversion, draft.assets)
+        if site.engine == "jekyll" and isinstance(data.get("categories"), str):
+            # Jekyll reads a `categories:` string as space-separated names (`category:`
+            # is always one name).
+            data["categories"] = data["categories"].split()
         document = Document(data, body, document.style, document.body_line)
         zone = site_zone_of(site, options.zone)
         fields = fields_from_document(document, zone)
