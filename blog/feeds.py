@@ -28,7 +28,7 @@ from sqlalchemy import func, select
 from blog import queries
 from blog.display import display_text
 from blog.elements import VOID_ELEMENTS
-from blog.models import Category, Post, Tag, db, post_tags, utcnow
+from blog.models import Category, Post, Tag, db, post_categories, post_tags, utcnow
 from blog.variants import ENVIRON_KEY
 
 feeds = Blueprint("feeds", __name__)
@@ -282,8 +282,9 @@ def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) 
             "updated": w3c_datetime(max(post.updated_at, post.published_at or post.updated_at)),
             "categories": [
                 _xml_text(name)
-                for name in ([post.category.name] if post.category else [])
-                + [t.name for t in post.tags]
+                for name in dict.fromkeys(
+                    [c.name for c in post.categories] + [t.name for t in post.tags]
+                )
             ],
             "series": _series_category(post),
             "summary": display_text(_xml_text(post.excerpt), "excerpt"),
@@ -394,7 +395,8 @@ def sitemap_pages() -> list[dict[str, Any]]:
     public_ids = select(Post.id).where(queries.public_condition())
     by_category = db.session.execute(
         select(Category.name, func.count(Post.id), func.max(Post.updated_at))
-        .join(Post, Post.category_id == Category.id)
+        .join(post_categories, post_categories.c.category_id == Category.id)
+        .join(Post, Post.id == post_categories.c.post_id)
         .where(Post.id.in_(public_ids))
         .group_by(Category.name)
         .order_by(Category.name)

@@ -475,7 +475,10 @@ def export_document(post: Post) -> str:
     if post.published_at is not None:
         front["date"] = to_local(post.published_at).isoformat()
     front["updated"] = to_local(post.updated_at).isoformat()
-    if post.category is not None:
+    names = [c.name for c in post.categories]
+    if len(names) > 1:  # primary first, as Hugo/Jekyll/Hexo read a list
+        front["categories"] = names
+    elif post.category is not None:
         front["categories"] = post.category.name
     front["tags"] = [t.name for t in post.tags]
     front["lang"] = post.lang

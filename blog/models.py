@@ -45,6 +45,17 @@ post_tags = Table(
     Index("ix_post_tags_tag", "tag_id", "post_id"),
 )
 
+#: Every category of a post, the primary one (``posts.category_id``) at position 0: a
+#: category listing finds its posts through (category_id, post_id), as tag listings do.
+post_categories = Table(
+    "post_categories",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("category_id", ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, nullable=False, default=0),
+    Index("ix_post_categories_category", "category_id", "post_id"),
+)
+
 DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
 STATUSES = (DRAFT, PUBLISHED, SCHEDULED)
 
@@ -110,6 +121,14 @@ class Post(db.Model):  # type: ignore[name-defined]
     related: Mapped[list[int] | None] = mapped_column(JSON, default=list)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
+    #: Every category, primary first (Hexo/Hugo/Jekyll ``categories:`` lists); written by
+    #: ``blog.posts`` only, with positions, so it is read-only here.
+    categories: Mapped[list[Category]] = relationship(
+        secondary=post_categories,
+        lazy="selectin",
+        order_by=post_categories.c.position,
+        viewonly=True,
+    )
     tags: Mapped[list[Tag]] = relationship(secondary=post_tags, lazy="selectin", order_by=Tag.name)
 
     @property

@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -33,6 +33,7 @@ from blog.models import (
     SiteState,
     Tag,
     db,
+    post_categories,
     utcnow,
 )
 from blog.plugins import Plugins
@@ -109,6 +110,9 @@ MAX_PASSWORD = 200
 #: warns past ``blog.migrate.draft.TAG_WARNING``).
 MAX_TAGS = 1000
 
+#: Also a sanity bound: categories are a post's few main subjects.
+MAX_CATEGORIES = 100
+
 
 @dataclass
 class PostFields:
@@ -122,11 +126,19 @@ class PostFields:
     published_at: datetime | None = None
     updated_at: datetime | None = None
     category: str | None = None
+    #: Every category, the primary one first; :meth:`category_names` merges the two fields,
+    #: so a caller may set either (``category`` alone keeps working).
+    categories: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
     kind: str = "post"
     #: A new password for the post: ``None`` keeps the current one, ``""`` removes it.
     password: str | None = None
+
+    def category_names(self) -> list[str]:
+        """Every category, primary first, each once."""
+        names = [self.category] if self.category else []
+        return [n for n in dict.fromkeys([*names, *self.categories]) if n]
 
     def validate(self) -> None:
         # The slug has its own, stricter check (`check_slug`), with its own error.
@@ -135,6 +147,7 @@ class PostFields:
             if isinstance(value, str):
                 check_text(key, value)
         check_texts("tags", self.tags)
+        check_texts("categories", self.categories)
         check_texts("meta", self.meta)
         for key in ("published_at", "updated_at"):
             moment = getattr(self, key)
@@ -152,7 +165,12 @@ class PostFields:
             raise FieldError("kind", "must be 'post' or 'page'")
         if len(self.tags) > MAX_TAGS:
             raise FieldError("tags", f"at most {MAX_TAGS} tags per post, got {len(self.tags)}")
-        for name in [*self.tags, self.category or ""]:
+        for name in self.tags:
+            if len(name) > 200:
+                raise FieldError("tags", "a tag or category name is longer than 200 characters")
+        if len(self.category_names()) > MAX_CATEGORIES:
+            raise FieldError("categories", f"at most {MAX_CATEGORIES} categories per post")
+        for name in self.category_names():
             if len(name) > 200:
                 raise FieldError("tags", "a tag or category name is longer than 200 characters")
         series_of(self.meta)
@@ -201,6 +219,7 @@ def fields_from_document(document: Document, zone: ZoneInfo) -> PostFields:
         published_at=when("date"),
         updated_at=when(next((k for k in UPDATED_KEYS if k in data), "updated")),
         category=categories[0] if categories else None,
+        categories=list(dict.fromkeys(categories)),
         tags=list(dict.fromkeys(as_list(data.get("tags")))),
         meta={k: json_safe(v) for k, v in data.items() if k not in KNOWN_KEYS},
         kind=str(data.get("kind", "post")),
@@ -246,6 +265,24 @@ def _category(name: str | None) -> Category | None:
         return None
     _insert_missing_names(Category, [name])
     return db.session.scalars(select(Category).where(Category.name == name)).one()
+
+
+def _set_categories(post: Post, names: list[str]) -> None:
+    """Make ``names`` (primary first) the categories of the flushed ``post``."""
+    _insert_missing_names(Category, names)
+    found = {
+        c.name: c.id for c in db.session.scalars(select(Category).where(Category.name.in_(names)))
+    }
+    db.session.execute(delete(post_categories).where(post_categories.c.post_id == post.id))
+    if names:
+        db.session.execute(
+            insert(post_categories),
+            [
+                {"post_id": post.id, "category_id": found[name], "position": i}
+                for i, name in enumerate(names)
+            ],
+        )
+    db.session.expire(post, ["categories"])
 
 
 def _tags(names: list[str]) -> list[Tag]:
@@ -315,6 +352,7 @@ def snapshot(post: Post) -> dict[str, Any]:
         "kind": post.kind,
         "published_at": post.published_at.isoformat() if post.published_at else None,
         "category": post.category.name if post.category else None,
+        "categories": [c.name for c in post.categories],
         "tags": [t.name for t in post.tags],
         "meta": post.meta,
     }
@@ -330,6 +368,7 @@ def same_content(post: Post, fields: PostFields) -> bool:
         and post.lang == fields.lang
         and post.kind == fields.kind
         and current["category"] == fields.category
+        and current["categories"] == fields.category_names()
         and current["tags"] == sorted(fields.tags)
         and current["meta"] == fields.meta
         and current["published_at"] == published
@@ -489,10 +528,12 @@ def _save_once(
             version = _claim_version(post, base_version, was_trashed)
             if change_slug and wanted_slug and wanted_slug != post.slug:
                 post.slug = unique_slug(wanted_slug, exclude_id=post.id)
-    post.category = _category(fields.category)
+    names = fields.category_names()
+    post.category = _category(names[0] if names else None)
     post.tags = _tags(sorted(set(fields.tags)))
     post.version = version
     db.session.flush()
+    _set_categories(post, names)
     db.session.add(
         Revision(
             post_id=post.id,
@@ -563,6 +604,7 @@ def fields_of(post: Post) -> PostFields:
         status=post.status,
         published_at=post.published_at,
         category=data["category"],
+        categories=data["categories"],
         tags=data["tags"],
         meta=dict(post.meta),
         kind=post.kind,

@@ -29,6 +29,7 @@ from blog.models import (
     SlugRedirect,
     Tag,
     db,
+    post_categories,
     post_tags,
     utcnow,
 )
@@ -67,7 +68,14 @@ def listing_query(
     query = select(Post).where(public_condition(until=until))
     query = query.options(*(defer(c) for c in HEAVY_COLUMNS))
     if category is not None:
-        query = query.where(Post.category_id == category.id)
+        # Every post the category is one of, not only those it is the primary one of.
+        query = query.where(
+            Post.id.in_(
+                select(post_categories.c.post_id).where(
+                    post_categories.c.category_id == category.id
+                )
+            )
+        )
     if tag is not None:
         query = query.where(
             Post.id.in_(select(post_tags.c.post_id).where(post_tags.c.tag_id == tag.id))

@@ -6,6 +6,7 @@ import os
 import zlib
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from click.testing import Result
@@ -85,7 +86,8 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
     app = make_app()
     first = posts_of(app)["first"]
     assert first.category is not None and first.category.name == "深度学习"
-    assert first.meta["categories"] == ["深度学习", "自然语言处理"]
+    assert [c.name for c in first.categories] == ["深度学习", "自然语言处理"]
+    assert "categories" not in first.meta
     assert first.meta["pinned"] == 10 and first.meta["math"] is True
     assert first.meta["excerpt"] == "摘要"
     html = first.body_html
@@ -113,7 +115,17 @@ def test_hexo_site_is_recognised_converted_and_its_old_urls_answer_301(
         assert response.headers["Location"].endswith(new)
     page = client.get("/posts/first/")
     assert page.status_code == 200
-    assert 'class="category category-extra">自然语言处理</span>' in page.get_data(as_text=True)
+    extra = (
+        '<a class="category category-extra" href="/categories/'
+        + quote("自然语言处理")
+        + '/">自然语言处理</a>'
+    )
+    assert extra in page.get_data(as_text=True)
+    # The second category is a real one: its listing and its feed include the post.
+    listing = client.get("/categories/自然语言处理/")
+    assert listing.status_code == 200 and 'href="/posts/first/"' in listing.get_data(as_text=True)
+    feed = client.get("/categories/自然语言处理/feed.xml")
+    assert feed.status_code == 200 and "/posts/first/" in feed.get_data(as_text=True)
 
 
 def test_dry_run_reports_every_construct_and_writes_nothing(
@@ -208,6 +220,10 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
     )
     write(root / "img/a.png", png("a"))
     write(root / "_posts/2015-01-01-older.md", "---\ntitle: 旧文\n---\n正文\n")
+    write(
+        root / "_posts/2015-02-02-cats.md",
+        "---\ntitle: 分类\ncategories: 机器学习 笔记\n---\n正文\n",
+    )
     result = run_cli("import", str(root))
     assert result.exit_code == 0, result.output
     assert "/blog/2016/07/26/liquid/ → /posts/liquid/" in result.output
@@ -226,6 +242,8 @@ def test_jekyll_site_liquid_includes_and_dates_from_file_names(
     assert "<figcaption>图注</figcaption>" in html
     assert html.count('src="/uploads/') == 1 and "data-src" not in html
     assert "<code>{% include missing.html %}</code>" in html
+    # Jekyll reads a `categories:` string as space-separated names: each is a category.
+    assert [c.name for c in posts["cats"].categories] == ["机器学习", "笔记"]
 
 
 WXR = """<?xml version="1.0" encoding="UTF-8"?>
@@ -330,7 +348,8 @@ def test_wordpress_export_with_media_dir(
     hello, about = posts["hello"], posts["about"]
     assert about.kind == "page"
     assert hello.category is not None and hello.category.name == "Python"
-    assert hello.meta["categories"] == ["技术 / Python"]
+    # A WordPress subcategory's post is listed in its parent category too.
+    assert [c.name for c in hello.categories] == ["Python", "技术"]
     assert [t.name for t in hello.tags] == ["技巧"] and hello.meta["pinned"] is True
     html = hello.body_html
     assert "<figcaption>图片说明</figcaption>" in html
@@ -638,3 +657,34 @@ def test_wordpress_comment_html_becomes_markdown_that_reads_the_same() -> None:
         "",
         "1 &lt; 2 &amp; \\$3 \\*not bold\\* # not a heading",
     ]
+
+
+def test_links_to_local_files_that_are_not_images_are_reported_per_line(
+    tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
+) -> None:
+    root = tmp_path / "hexo"
+    write(root / "_config.yml", "post_asset_folder: true\n")
+    write(
+        root / "source/_posts/talk.md",
+        "---\ntitle: 报告\ndate: 2021-03-04\n---\n正文\n\n"
+        "{% asset_link slides.pdf 幻灯片 %}\n\n"
+        "[数据](/files/data.zip) 与 [另一篇](/2020/01/other/) 和 [外站](https://x.org/a.pdf)\n\n"
+        '<a href="../../../etc/passwd.tar.gz">爬出去</a>\n',
+    )
+    write(root / "source/_posts/talk/slides.pdf", b"%PDF-1.4\n%\xe2\xe3\n")
+    run_cli("upgrade")
+    result = run_cli("import", str(root))
+    assert result.exit_code == 0, result.output
+    assert "files 3 linked, not imported" in result.output
+    assert (
+        "line 7: file slides.pdf: not imported (only images become uploads); the link is kept"
+        in result.output
+    )
+    assert "line 9: file /files/data.zip: not found in the source folder" in result.output
+    assert "line 11: file ../../../etc/passwd.tar.gz: refused: the path leads outside" in (
+        result.output
+    )
+    assert "file /2020/01/other/" not in result.output  # a page of the old site, not a file
+    assert "x.org" not in result.output
+    post = posts_of(make_app())["talk"]
+    assert "幻灯片" in post.body_html  # the link stays, as written

@@ -101,6 +101,7 @@ def post_json(post: Post, *, full: bool = False) -> dict[str, Any]:
         "status": post.status,
         "lang": post.lang,
         "category": post.category.name if post.category else None,
+        "categories": [category.name for category in post.categories],
         "tags": [tag.name for tag in post.tags],
         "published_at": _iso(post.published_at),
         "updated_at": _iso(post.updated_at),

@@ -30,6 +30,7 @@ FORM_KEYS = (
     "lang",
     "published_at",
     "category",
+    "categories",
     "tags",
     "kind",
     "series",
@@ -49,9 +50,8 @@ def _filtered(args: dict[str, str]) -> Select[tuple[Post]]:
     if args.get("status") in STATUSES:
         query = query.where(Post.status == args["status"])
     if args.get("category"):
-        query = query.join(Category, Post.category_id == Category.id).where(
-            Category.name == args["category"]
-        )
+        # Any of the post's categories, as the public category listing shows it.
+        query = query.where(Post.categories.any(Category.name == args["category"]))
     if args.get("tag"):
         query = query.where(Post.tags.any(Tag.name == args["tag"]))
     if args.get("q"):
@@ -102,6 +102,7 @@ def form_values(post_fields: PostFields) -> dict[str, str]:
         "lang": post_fields.lang,
         "kind": post_fields.kind,
         "category": post_fields.category or "",
+        "categories": ", ".join(post_fields.category_names()[1:]),
         "tags": ", ".join(post_fields.tags),
         "published_at": to_local(moment).strftime("%Y-%m-%dT%H:%M") if moment else "",
         "pinned": "1" if pinned_rank(post_fields.meta) else "",

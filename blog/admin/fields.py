@@ -22,6 +22,7 @@ EDITABLE_KEYS = (
     "status",
     "published_at",
     "category",
+    "categories",
     "tags",
     "kind",
     "pinned",
@@ -32,15 +33,34 @@ EDITABLE_KEYS = (
 _TAG_SEPARATORS = re.compile(r"[,，、]")
 
 
-def parse_tags(value: Any) -> list[str]:
-    """Tags from "a, b，c" (form) or ["a", "b"] (JSON), trimmed, empty ones dropped, unique."""
+def parse_tags(value: Any, key: str = "tags") -> list[str]:
+    """Tags from "a, b，c" (form) or ["a", "b"] (JSON), trimmed, empty ones dropped, unique.
+
+    Category lists are read the same way (``key`` names the field in the error).
+    """
     if isinstance(value, str):
         items = _TAG_SEPARATORS.split(value)
     elif isinstance(value, list) and all(isinstance(item, str) for item in value):
         items = value
     else:
-        raise FieldError("tags", "must be a list of strings or a comma-separated string")
+        raise FieldError(key, "must be a list of strings or a comma-separated string")
     return list(dict.fromkeys(item.strip() for item in items if item.strip()))
+
+
+def _set_categories(fields: PostFields, base: PostFields, data: Mapping[str, Any]) -> None:
+    """``category`` is the primary category; ``categories`` every one (API) or the others.
+
+    Given alone, ``category`` replaces the primary one and keeps the others; given alone,
+    ``categories`` is the whole list, primary first.
+    """
+    if "categories" in data:
+        fields.categories = parse_tags(data["categories"], "categories")
+        if "category" not in data:
+            fields.category = fields.categories[0] if fields.categories else None
+    elif "category" in data:
+        fields.categories = [name for name in base.category_names() if name != base.category]
+    if "category" in data:
+        fields.category = _text(data, "category", "").strip() or None
 
 
 def parse_moment(value: Any) -> datetime | None:
@@ -113,7 +133,9 @@ def merge_fields(
         unknown = sorted(set(data) - set(EDITABLE_KEYS))
         if unknown:
             raise FieldError(unknown[0], "is not a post field")
-    fields = replace(base, tags=list(base.tags), meta=dict(base.meta))
+    fields = replace(
+        base, tags=list(base.tags), categories=list(base.categories), meta=dict(base.meta)
+    )
     for key in ("title", "source", "lang", "status", "kind"):
         if key in data:
             setattr(fields, key, _text(data, key, ""))
@@ -125,8 +147,7 @@ def merge_fields(
             fields.slug = check_slug(raw) if raw else None
         except SlugError as error:
             raise FieldError("slug", str(error)) from None
-    if "category" in data:
-        fields.category = _text(data, "category", "").strip() or None
+    _set_categories(fields, base, data)
     if "tags" in data:
         fields.tags = parse_tags(data["tags"])
     if "published_at" in data:

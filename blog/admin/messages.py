@@ -20,6 +20,7 @@ FIELD_LABELS = {
     "source": "正文",
     "slug": "网址别名（slug）",
     "category": "分类",
+    "categories": "更多分类",
     "tags": "标签",
     "published_at": "发布时间",
     "updated_at": "更新时间",

@@ -59,6 +59,8 @@ def restore_revision(post_id: int, number: int) -> Response | tuple[str, int]:
     stored = chosen.fields
     fields.lang = str(stored.get("lang", fields.lang))
     fields.category = stored.get("category", fields.category)
+    # Revisions saved before posts had several categories hold the primary one only.
+    fields.categories = list(stored.get("categories", [fields.category] if fields.category else []))
     fields.tags = list(stored.get("tags", fields.tags))
     fields.meta = dict(stored.get("meta", fields.meta))
     # Restoring changes content only: the URL and the publication state stay as they are.

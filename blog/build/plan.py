@@ -147,7 +147,7 @@ def snapshot(app: Flask, site_url: str) -> Snapshot:
                     post.slug,
                     post.status,
                     post.published_at,
-                    post.category.name if post.category else None,
+                    [category.name for category in post.categories],
                     [tag.name for tag in post.tags],
                 )
                 for post in posts

@@ -23,8 +23,14 @@ MARKDOWN_IMAGE = re.compile(
 )
 HTML_IMAGE = re.compile(r"(<img\b[^>]*?\bsrc\s*=\s*)([\"'])(.*?)\2", re.I | re.S)
 LAZY_IMAGE = re.compile(r"<img\b[^>]*\bdata-src\s*=\s*([\"'])(.*?)\1[^>]*>", re.I | re.S)
+IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".bmp", ".ico"})
 SRC_ATTRIBUTE = re.compile(r"\bsrc\s*=\s*([\"']).*?\1", re.I | re.S)
 TOKEN = re.compile(r"\x02asset:(\d+)\x03")
+#: A Markdown link that is not an image, and an HTML link (Hexo's ``asset_link`` becomes one).
+MARKDOWN_LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\([ \t]*(<[^>\n]+>|[^)\s]+)")
+HTML_LINK = re.compile(r"<a\b[^>]*?\bhref\s*=\s*([\"'])(.*?)\1", re.I | re.S)
+#: Suffixes of links that lead to pages (of the old site), not to files to download.
+PAGE_SUFFIXES = frozenset({"", ".html", ".htm", ".md", ".markdown", ".php", ".xml", ".txt"})
 
 
 @dataclass
@@ -137,6 +143,37 @@ def collect(text: str, locator: Locator, conversion: Conversion, assets: list[As
         )
 
     return HTML_IMAGE.sub(html, MARKDOWN_IMAGE.sub(markdown, text))
+
+
+def report_files(text: str, locator: Locator, conversion: Conversion) -> None:
+    """Report each link to a local file that is not an image (a PDF, a ZIP …), with its line.
+
+    Only images become uploads: a downloadable file would need its own checks and serving
+    rules (never as a page), which uploads do not have. The link is left as written, so
+    the author is told which files to put online and which links to edit.
+    """
+    report = conversion.report
+    seen: set[str] = set()
+    for match in [*MARKDOWN_LINK.finditer(text), *HTML_LINK.finditer(text)]:
+        reference = match.group(match.lastindex or 1)
+        path = locator.local_path(reference)
+        if path is None or path.endswith("/"):
+            continue
+        suffix = Path(path).suffix.lower()
+        if suffix in PAGE_SUFFIXES or suffix in IMAGE_SUFFIXES or reference in seen:
+            continue
+        seen.add(reference)
+        report.files_linked += 1
+        found, why = locator.find(path)
+        line = conversion.line_of_text(reference)
+        if found is None:
+            report.note(line, f"file {reference}: {why}; the link is kept as written")
+        else:
+            report.note(
+                line,
+                f"file {reference}: not imported (only images become uploads); the link is "
+                "kept as written: put the file online and edit the link",
+            )
 
 
 def collect_value(value: str, locator: Locator, conversion: Conversion, assets: list[Asset]) -> str:

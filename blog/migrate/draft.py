@@ -211,18 +211,23 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         body = assets.unlazy(body, conversion)
         locator = _locator(site, source, options)
         body = assets.collect(body, locator, conversion, draft.assets)
+        assets.report_files(body, locator, conversion)
         for key in COVER_KEYS:
             if isinstance(data.get(key), str) and data[key]:
                 data[key] = assets.collect_value(data[key], locator, conversion, draft.assets)
+        if site.engine == "jekyll" and isinstance(data.get("categories"), str):
+            # Jekyll reads a `categories:` string as space-separated names (`category:`
+            # is always one name).
+            data["categories"] = data["categories"].split()
         document = Document(data, body, document.style, document.body_line)
         zone = site_zone_of(site, options.zone)
         fields = fields_from_document(document, zone)
         title = fields.title
         fields.slug = slug_for(site, source, data, title, options.slug_style)
         fields.kind = source.kind if "kind" not in data else fields.kind
+        # Every category is a real one (``fields.categories``, each level of a nested
+        # Hexo list too); these names, nesting kept, are only for the old-URL redirects.
         draft.categories = _categories(data)
-        if len(draft.categories) > 1:
-            fields.meta["categories"] = draft.categories
         if len(fields.tags) > TAG_WARNING:
             report.note(
                 None, f"warning: {len(fields.tags)} tags (more than {TAG_WARNING}); all kept"

@@ -18,6 +18,8 @@ class FileReport:
     images_found: int = 0
     images_imported: int = 0
     images_missing: int = 0
+    #: Links to local files that are not images (PDF, ZIP …): reported, not imported.
+    files_linked: int = 0
 
     def construct(self, name: str, outcome: str, line: int | None = None, why: str = "") -> None:
         self.constructs[(name, outcome)] += 1
@@ -44,6 +46,8 @@ class FileReport:
                 f"images {self.images_found} found, {self.images_imported} imported, "
                 f"{self.images_missing} missing"
             )
+        if self.files_linked:
+            parts.append(f"files {self.files_linked} linked, not imported (see below)")
         head = f"{self.path}: " + ("; ".join(parts) if parts else "nothing to convert")
         return [head, *(f"    {note}" for note in self.notes)]
 

@@ -173,8 +173,6 @@ def drafts_from_export(
             slug = slug_from_title(title, options.slug_style)
         categories, tags = _terms(item, parents)
         meta: dict[str, Any] = {}
-        if len(categories) > 1 or any(" / " in c for c in categories):
-            meta["categories"] = categories
         excerpt = text(item, "excerpt:encoded").strip()
         if excerpt:
             meta["excerpt"] = excerpt
@@ -197,6 +195,7 @@ def drafts_from_export(
                 text(item, "wp:post_modified_gmt"), text(item, "wp:post_modified"), options
             ),
             category=categories[0].rsplit(" / ", 1)[-1] if categories else None,
+            categories=_with_parents(categories),
             tags=tags,
             meta=meta,
             kind=source.kind,
@@ -254,6 +253,17 @@ def _when(gmt: str, local: str, options: Options) -> datetime | None:
                 continue
             return moment if zone is None else to_utc(moment, zone)
     return None
+
+
+def _with_parents(paths: list[str]) -> list[str]:
+    """Category names of ``paths`` ("A / B"), leaves first, then their parents.
+
+    A WordPress category archive lists the posts of its subcategories too, so a post in
+    "技术 / Python" belongs to both 技术 and Python here.
+    """
+    levels = [path.split(" / ") for path in paths]
+    names = [parts[-1] for parts in levels] + [p for parts in levels for p in parts[-2::-1]]
+    return [name for name in dict.fromkeys(n.strip() for n in names) if name]
 
 
 def _terms(item: Element, parents: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
