@@ -109,7 +109,13 @@ def route_values(app: Flask) -> dict[str, str]:
         post = db.session.scalars(db.select(Post).where(Post.kind == "post")).first()
         comment = db.session.scalars(db.select(Comment)).first()
         assert upload is not None and post is not None and comment is not None
+        from blog.preview_links import create_link, token_of
+
+        link = create_link(post, 7, "test")
+        db.session.commit()
+        token = token_of(link)
         return {
+            "token": token,
             "comment_id": str(comment.id),
             "slug": post.slug,
             "name": quote("机器学习"),

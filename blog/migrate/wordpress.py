@@ -207,9 +207,10 @@ def drafts_from_export(
         if link.path and link.path not in ("", "/") and not link.query:
             draft.old_path = unquote(link.path)
         # WordPress answers /?p=ID for every post (the guid and "plain" permalinks use it)
-        # and /?page_id=ID for pages, whatever the permalink setting.
+        # and /?page_id=ID for pages, whatever the permalink setting. A draft never had a
+        # public address, so it gets no redirect (it would lead readers to a 404).
         post_id = text(item, "wp:post_id").strip()
-        if post_id.isdigit():
+        if post_id.isdigit() and fields.status != DRAFT:
             draft.old_aliases.append(f"{site_path}/?p={post_id}")
             if kind == "page":
                 draft.old_aliases.append(f"{site_path}/?page_id={post_id}")
