@@ -13,11 +13,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
+from test_build import run_build
 
-from blog import cli as cli_module
 from blog.app import create_app
 from blog.build.output import MANIFEST
 from blog.build.search_index import INDEX_NAME
@@ -29,16 +29,6 @@ from tests.static_site_support import broken_links
 
 SITE_URL = "http://example.test"
 COUNTS = re.compile(r"Built (\d+) pages \((\d+) rendered\)")
-
-
-def run_build(instance: Path, out: Path, *options: str) -> Result:
-    cli_module._apps.clear()
-    try:
-        return CliRunner().invoke(
-            cli_module.cli, ["--instance", str(instance), "build", str(out), *options]
-        )
-    finally:
-        cli_module._apps.clear()
 
 
 def counts(result: Result) -> tuple[int, int]:
