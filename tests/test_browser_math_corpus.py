@@ -76,7 +76,10 @@ MEASURE = """
           noncore = true; result.noncore_kinds[tag + "@" + attr.name] = 1;
         }
       }
-      if (tag !== "annotation" && el.closest("annotation") === null) {
+      // \\verb prints TeX source on purpose (as LaTeX, KaTeX and Temml do): its text is
+      // marked mc-verb and is the one place a backslash command is the right output.
+      if (tag !== "annotation" && el.closest("annotation") === null
+          && !el.classList.contains("mc-verb")) {
         for (const node of el.childNodes) {
           if (node.nodeType === 3 && /\\\\[A-Za-z]+/.test(node.data)) literal = true;
         }

@@ -233,3 +233,54 @@ def test_operator_names_keep_hyphens_and_typewriter_text_straight_quotes() -> No
     assert "Gam-ma" in names
     (mono,) = [node for node in row.iter() if node.tag == f"{MATHML}mtext"]
     assert mono.text == "``a''"
+
+
+def mtexts(node: ET.Element) -> list[ET.Element]:
+    return list(node.iter(f"{MATHML}mtext"))
+
+
+def test_verb_prints_its_argument_literally_in_typewriter_type() -> None:
+    row = presentation(r"x = \verb|\frac{a}{b} & $y$| + \verb!a|b!")
+    first, second = mtexts(row)
+    assert first.text == "\\frac{a}{b}\u00a0&\u00a0$y$"
+    assert second.text == "a|b"
+    for node in (first, second):
+        assert set(node.get("class", "").split()) == {"mc-text-mono", "mc-verb"}
+    assert "mi" in tags(row)  # the x outside \verb is still math
+
+
+def test_verb_star_shows_spaces_and_takes_any_delimiter() -> None:
+    (node,) = mtexts(presentation(r"\verb*|a b| "))
+    assert node.text == "a\u2423b"
+    (node,) = mtexts(presentation(r"\verb* a*b +1"))
+    assert node.text == "a*b"
+
+
+def test_verb_in_a_table_keeps_its_ampersand_and_the_cells_stay_apart() -> None:
+    row = presentation(r"\begin{array}{ll} \verb!<x> & </y>! & z \end{array}")
+    assert tags(row).count("mtd") == 2
+    assert mtexts(row)[0].text == "<x>\u00a0&\u00a0</y>"
+
+
+@pytest.mark.parametrize("tex", [r"\verb", r"\verb a|b|", r"\verb|ab"])
+def test_verb_without_a_closed_delimiter_is_an_error_box_naming_it(tex: str) -> None:
+    html = render_formula(tex, f"${tex}$", display=False, limits=DEFAULT_LIMITS)
+    (box,) = error_boxes(html)
+    assert "\\verb" in (box.attrs["title"] or "")
+
+
+def test_verb_braces_count_neither_for_nesting_nor_balance_but_for_length() -> None:
+    row = presentation(r"\verb|{{{| + \verb|}|")
+    assert [node.text for node in mtexts(row)] == ["{{{", "}"]
+    long = r"\verb|" + "a" * DEFAULT_LIMITS.max_length + "|"
+    (box,) = error_boxes(render_formula(long, long, display=False, limits=DEFAULT_LIMITS))
+    assert "limit" in (box.attrs["title"] or "")
+
+
+def test_empty_delimiters_take_tex_null_delimiter_space() -> None:
+    row = presentation(r"x^{\left\{\rule{0.1em}{1em}\right. x} \left. y \right|")
+    nulls = [
+        node for node in row.iter(f"{MATHML}mo") if "mc-null-delimiter" in node.get("class", "")
+    ]
+    assert len(nulls) == 2
+    assert all(node.text == "\u2063" for node in nulls)

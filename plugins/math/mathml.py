@@ -422,6 +422,19 @@ def _room_for_raise(node: ET.Element) -> None:
         node.set("depth", f"{0.2 - raise_by:.4g}em")
 
 
+# math-core writes the empty delimiter of ``\\left.``/``\\right.`` as an invisible separator.
+_NULL_DELIMITER = "\u2063"
+
+
+def _mark_null_delimiters(row: ET.Element) -> None:
+    # TeX gives an empty delimiter the width \nulldelimiterspace (0.12em), so what follows
+    # \right. does not touch the formula it closes (\left\{ \rule{…}{…} \right. x).
+    first, last = row[0], row[-1]
+    for end, other in ((first, last), (last, first)):
+        if end.tag == "mo" and other.tag == "mo" and end.text == _NULL_DELIMITER and not len(end):
+            _add_classes(end, ["mc-null-delimiter"])
+
+
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
     for node in list(tree.iter()):
@@ -437,6 +450,8 @@ def _finish(tree: ET.Element) -> ET.Element:
             _room_for_raise(node)
         if len(node) > 1 and node.tag in ("mrow", "math", "mtd", "mstyle"):
             _separate_large_operators(node)
+            if node.tag == "mrow":
+                _mark_null_delimiters(node)
         if node.tag in ("mover", "munder") and len(node) == 2 and _is_rule(node[1]):
             # \overline/\underline: math-core's combining low line is drawn as nothing;
             # a border of the base's own width is the rule.

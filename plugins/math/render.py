@@ -83,10 +83,15 @@ def brace_balance(tex: str) -> tuple[int, int]:
     return depth, stray
 
 
-def check_limits(tex: str, limits: Limits) -> None:
-    """Raise :class:`MathError` when ``tex`` is too long or too deeply nested."""
-    if len(tex) > limits.max_length:
-        raise MathError(f"formula is {len(tex)} characters long; the limit is {limits.max_length}")
+def check_limits(tex: str, limits: Limits, *, length: int | None = None) -> None:
+    """Raise :class:`MathError` when ``tex`` is too long or too deeply nested.
+
+    ``length`` is the length of the formula as written, when ``tex`` is a shortened form
+    of it (``\\verb`` arguments cut out).
+    """
+    length = len(tex) if length is None else length
+    if length > limits.max_length:
+        raise MathError(f"formula is {length} characters long; the limit is {limits.max_length}")
     depth = nesting_depth(tex)
     limit = min(limits.max_nesting, HARD_NESTING_LIMIT)
     if depth > limit:
@@ -134,6 +139,18 @@ _ENVIRONMENT_TOKEN = re.compile(r"\\\\|\\[{}]|\\begin\{[^{}]*\}|\\end\{[^{}]*\}|
 _REFERENCE_MARK = "\ue000"
 _REFERENCE_PLACEHOLDER = re.compile(_REFERENCE_MARK + r"(\d+)" + _REFERENCE_MARK)
 _UNSAFE_LABEL = re.compile(r"[^A-Za-z0-9:.-]")
+# ``\verb|…|`` prints its argument literally in typewriter type, delimited by any
+# character but a letter or a star (``\verb*`` takes any, and shows spaces as ␣), on one
+# line, as in LaTeX, KaTeX and Temml. The argument may hold anything (``\``, ``{``, ``&``),
+# so it is cut out before any other rewriting or check and stands in the formula as a
+# private-use placeholder in ``\text{}``, filled in once the tree is built.
+_VERB = re.compile(r"\\verb(?:\*(.)(.*?)\1|([^*A-Za-z])(.*?)\3)")
+_VERB_MARK = "\ue001"
+_VERB_PLACEHOLDER = re.compile(_VERB_MARK + r"(\d+)" + _VERB_MARK)
+#: The class of the ``<mtext>`` a ``\verb`` produced: monospace, and text that is meant
+#: to read as TeX source (the rule test does not count its backslashes as failures).
+VERB_CLASS = "mc-verb"
+_VISIBLE_SPACE = "\u2423"
 # MathJax lets \renewcommand define and \newcommand redefine; math-core is strict.
 _REDEFINITIONS = (("\\renewcommand", "\\newcommand"), ("\\newcommand", "\\renewcommand"))
 _POSITION = re.compile(r"^\s*(?:input\d+:)?\d+:\s*")
@@ -206,6 +223,37 @@ def prepare(tex: str, *, display: bool) -> str:
         kind = "equation" if _LABEL.search(tex) and not _TAG.search(tex) else "equation*"
         tex = f"\\begin{{{kind}}}{tex}\\end{{{kind}}}"
     return tex
+
+
+def cut_verbatim(tex: str) -> tuple[str, list[str]]:
+    """Return ``tex`` with each ``\\verb`` replaced by a placeholder, and the texts shown.
+
+    The text of a ``\\verb*`` shows its spaces as ␣; other spaces are no-break spaces, so
+    that MathML's white-space collapsing keeps them, as a typewriter line does.
+    """
+    if "\\verb" not in tex:
+        return tex, []
+    shown: list[str] = []
+
+    def placeholder(found: re.Match[str]) -> str:
+        if found.group(1) is not None:
+            text = found.group(2).replace(" ", _VISIBLE_SPACE)
+        else:
+            text = found.group(4).replace(" ", "\u00a0")
+        shown.append(text)
+        return f"\\text{{{_VERB_MARK}{len(shown) - 1}{_VERB_MARK}}}"
+
+    return _VERB.sub(placeholder, tex), shown
+
+
+def fill_verbatim(tree: ET.Element, shown: list[str]) -> None:
+    """Put the texts cut out by :func:`cut_verbatim` back in place, in typewriter type."""
+    for node in tree.iter("mtext"):
+        found = _VERB_PLACEHOLDER.fullmatch((node.text or "").strip())
+        if found and not len(node):
+            node.text = shown[int(found.group(1))]
+            classes = node.get("class", "").split()
+            node.set("class", " ".join(dict.fromkeys([*classes, "mc-text-mono", VERB_CLASS])))
 
 
 def _text_switches(tex: str) -> str:
@@ -339,11 +387,12 @@ class FormulaSession:
         formula = Converted(tex, display)
         self.formulas.append(formula)
         try:
-            check_limits(tex, self.limits)
+            written, verbatim = cut_verbatim(tex)
+            check_limits(written, self.limits, length=len(tex))
             if self.macro_error:
                 raise MathError(self.macro_error)
             prepared = _REFERENCE.sub(
-                lambda m: self._reference(formula, m), prepare(tex, display=display)
+                lambda m: self._reference(formula, m), prepare(written, display=display)
             )
             try:
                 converted = self._convert(prepared, display)
@@ -355,6 +404,8 @@ class FormulaSession:
                 tree = rebuild(converted)
             except ConversionRefused as error:
                 raise MathError(str(error)) from error
+            if verbatim:
+                fill_verbatim(tree, verbatim)
         except MathError as error:
             formula.error = localize(str(error), self.language)
             return formula
