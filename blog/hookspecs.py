@@ -85,9 +85,11 @@ def blog_allowed_html() -> dict[str, Any] | None:
 
     A dict with any of: ``"tags"`` (a set of element names), ``"attributes"``
     (a mapping of element name, or ``"*"`` for all, to a set of attribute names) and
-    ``"url_schemes"`` (a set). Runs once per render; the additions of every plugin are
-    merged with the core's allowlist. Nothing can re-allow ``script``, ``style``
-    attributes or event handlers.
+    ``"url_schemes"`` (a set) and ``"attribute_values"`` (a mapping of attribute name to
+    a regular expression its values must match in full, wherever the attribute is
+    allowed; a value failing the pattern of any plugin is removed). Runs once per
+    render; the additions of every plugin are merged with the core's allowlist. Nothing
+    can re-allow ``script``, ``style`` attributes or event handlers.
     """
 
 

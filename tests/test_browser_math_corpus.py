@@ -302,6 +302,8 @@ $$\mathscr{L}(\theta) \ne \mathcal{L}(\theta)$$
 $$\sum_{w \in \mathcal{C}}{\prod_{\tilde{u} \in Context(w)}{\prod_{u \in \{w\} \cup NEG(w)}{f}}}$$
 
 $$\rho^{'}(\xi) + \text{\bf bold \it italic \tt mono}$$
+
+$$\textcolor{#1a2b3c}{c} + \color{teal} \colorbox{yellow}{d} + \verb|\frac{a}{b}|$$
 """
 
 MEASURE_LOOKS = """
@@ -327,6 +329,11 @@ MEASURE_LOOKS = """
     color: getComputedStyle(math[0]).color,
     background: body.backgroundColor,
     errors: document.querySelectorAll('.post-body .math-error').length,
+    // mathcolor / mathbackground are presentation attributes: no style, so the CSP holds.
+    mathcolor: [...math[4].querySelectorAll('[mathcolor]')].map(e => getComputedStyle(e).color),
+    mathbackground: [...math[4].querySelectorAll('[mathbackground]')]
+      .map(e => getComputedStyle(e).backgroundColor),
+    verb_family: getComputedStyle(math[4].querySelector('mtext.mc-verb')).fontFamily,
   };
 }
 """
@@ -371,6 +378,9 @@ def test_paper_theme_light_and_dark_lay_out_the_hardest_formulas_and_the_fixed_l
                 assert all(gap >= 2 for gap in looks["gaps"]), looks  # limits never touch
                 assert looks["weights"][0] == "700" and looks["styles"][1] == "italic"
                 assert looks["color"] != looks["background"]
+                assert looks["mathcolor"] == ["rgb(26, 43, 60)", "rgb(0, 128, 128)"], looks
+                assert looks["mathbackground"] == ["rgb(255, 235, 61)"], looks
+                assert "Mono" in looks["verb_family"], looks
                 if Path(DEBIAN_STIX_GENERAL).is_file():
                     assert looks["roundhand_loaded"]
     finally:

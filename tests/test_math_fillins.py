@@ -284,3 +284,77 @@ def test_empty_delimiters_take_tex_null_delimiter_space() -> None:
     ]
     assert len(nulls) == 2
     assert all(node.text == "\u2063" for node in nulls)
+
+
+def colours(node: ET.Element) -> list[tuple[str, str, str]]:
+    """Each coloured element as (tag, attribute, value)."""
+    return [
+        (child.tag.removeprefix(MATHML), name, value)
+        for child in node.iter()
+        for name, value in child.attrib.items()
+        if name in ("mathcolor", "mathbackground")
+    ]
+
+
+def test_a_colour_outside_the_palette_is_a_mathcolor_attribute_in_hex() -> None:
+    row = presentation(r"\color{teal}x + \textcolor{Apricot}{y}")
+    assert colours(row) == [("mrow", "mathcolor", "#008080"), ("mrow", "mathcolor", "#ffb882")]
+    assert not {name for name in classes(row) if name.startswith("mc-color")}
+
+
+def test_palette_colours_keep_their_theme_aware_class() -> None:
+    row = presentation(r"\textcolor{red}{x} + \blue{y}")
+    assert {"mc-color-ff0000", "mc-color-0000ff"} <= classes(row)
+    assert colours(row) == []
+
+
+@pytest.mark.parametrize(
+    ("tex", "colour"),
+    [
+        (r"\textcolor{#1a2b3c}{x}", "#1a2b3c"),
+        (r"\textcolor{#0F0}{x}", "#00ff00"),
+        (r"\textcolor[HTML]{1A2B3C}{x}", "#1a2b3c"),
+        (r"\color{#abcdef} x", "#abcdef"),
+    ],
+)
+def test_hex_colours_are_written_as_given(tex: str, colour: str) -> None:
+    row = presentation(tex)
+    assert colours(row) == [("mrow", "mathcolor", colour)]
+    assert texts(row) == "x"
+
+
+def test_a_hex_color_switch_runs_to_the_end_of_its_cell_or_group() -> None:
+    row = presentation(
+        r"\begin{matrix} a & \color{#123456} b c & d \end{matrix} {\color{#654321} e} f"
+    )
+    coloured = [child for child in row.iter() if "mathcolor" in child.attrib]
+    assert [texts(child) for child in coloured] == ["bc", "e"]
+    assert tags(row).count("mtd") == 3
+
+
+def test_colorbox_and_fcolorbox_put_text_or_math_on_a_coloured_ground() -> None:
+    row = presentation(r"a \colorbox{teal} B + \fcolorbox{blue}{#ff0}{$x^2$}")
+    assert colours(row) == [
+        ("mrow", "mathbackground", "#008080"),
+        ("mrow", "mathbackground", "#0000ff"),
+        ("mrow", "mathbackground", "#ffff00"),
+    ]
+    assert {"mc-colorbox", "mc-colorframe"} <= classes(row)
+    assert "mtext" in tags(row) and "msup" in tags(row)
+
+
+@pytest.mark.parametrize(
+    "tex", [r"\colorbox{nocolour}{x}", r"\fcolorbox{red}{nocolour}{x}", r"\color{nocolour} x"]
+)
+def test_an_unknown_colour_is_an_error_box_naming_it(tex: str) -> None:
+    html = render_formula(tex, f"${tex}$", display=False, limits=DEFAULT_LIMITS)
+    (box,) = error_boxes(html)
+    assert "nocolour" in (box.attrs["title"] or "")
+
+
+def test_line_segments_are_rules_with_end_ticks() -> None:
+    row = presentation(r"\overlinesegment{AB} + \underlinesegment{x}")
+    assert {"mc-overline-segment", "mc-overline", "mc-underline-segment", "mc-underline"} <= (
+        classes(row)
+    )
+    assert texts(row) == "AB+x"

@@ -11,6 +11,10 @@ private-use character nobody types; the arguments are checked here and again the
 from __future__ import annotations
 
 import re
+import threading
+from functools import lru_cache
+
+from math_core import LatexError, LatexToMathML
 
 #: Starts the text of a marker's ``\\text{}``; see the module docstring.
 MARK = "\ue010"
@@ -29,9 +33,6 @@ MACROS = {
     # \vcenter centres a box on the math axis; a formula's own boxes already sit there.
     "vcenter": "{#1}",
     "substack": r"\begin{subarray}{c}#1\end{subarray}",
-    # KaTeX's segments have end ticks; a plain rule is the nearest MathML Core has.
-    "overlinesegment": r"\overline{#1}",
-    "underlinesegment": r"\underline{#1}",
     "utilde": "\\underset{\u02dc}{#1}",
 }
 
@@ -107,6 +108,131 @@ def css_length(tex_length: str) -> str | None:
     return f"{number:.4g}{unit}"
 
 
+# Colours math-core cannot take: ``#hex`` and xcolor's ``[HTML]`` model (it knows the
+# xcolor and dvips names), and \colorbox/\fcolorbox (it has no backgrounds).
+_COLOUR_COMMAND = re.compile(
+    r"\\(textcolor|colorbox|fcolorbox|color)(?![A-Za-z])\s*"
+    r"(?:\[\s*(HTML|html)\s*\])?\s*\{\s*([^{}]*?)\s*\}"
+)
+_SECOND_COLOUR = re.compile(r"\s*(?:\[\s*(?:HTML|html)\s*\])?\s*\{\s*([^{}]*?)\s*\}")
+_HEX_COLOUR = re.compile(r"#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})")
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
+_STYLE_COLOUR = re.compile(r"color:\s*#([0-9A-Fa-f]{6})")
+# Names are looked up in math-core's own table, so a colour is known here exactly when
+# \color knows it. One engine, used under a lock (a conversion is not re-entrant).
+_NAMES = LatexToMathML(fancy_error=False)
+_NAMES_LOCK = threading.Lock()
+
+
+@lru_cache(maxsize=512)
+def colour_hex(spec: str, *, html_model: bool = False) -> str | None:
+    """Return a colour (``teal``, ``#1a2b3c``, ``#0f0``) as six lowercase hex digits.
+
+    With ``html_model`` (xcolor's ``[HTML]{1A2B3C}``) the digits come without ``#``.
+    ``None`` for a colour nobody knows.
+    """
+    spec = spec.strip()
+    digits = _HEX_COLOUR.fullmatch(spec)
+    if digits and (html_model or spec.startswith("#")):
+        found = digits.group(1).lower()
+        return found if len(found) == 6 else "".join(2 * char for char in found)
+    if html_model or not _NAME.fullmatch(spec):
+        return None
+    with _NAMES_LOCK:
+        try:
+            converted = _NAMES.convert_with_local_state(
+                f"\\textcolor{{{spec}}}{{x}}", displaystyle=False
+            )
+        except LatexError:
+            return None
+    found = _STYLE_COLOUR.search(converted)
+    return found.group(1).lower() if found else None
+
+
+def _colours(tex: str) -> str:
+    """Rewrite the colour commands math-core lacks as markers (see the module docstring).
+
+    A name math-core knows in ``\\textcolor``/``\\color`` is left to it; an unknown
+    colour is handed to it too, so that its error names the colour.
+    """
+    position = 0
+    while found := _COLOUR_COMMAND.search(tex, position):
+        command, model, spec = found.group(1), bool(found.group(2)), found.group(3)
+        position = found.start() + 1
+        if command in ("textcolor", "color") and not model and not spec.startswith("#"):
+            continue  # a name: math-core's own \\textcolor/\\color
+        colour = colour_hex(spec, html_model=model)
+        end = found.end()
+        background = None
+        if command == "fcolorbox":
+            second = _SECOND_COLOUR.match(tex, end)
+            if second is None:
+                continue
+            background = colour_hex(second.group(1), html_model=model)
+            unknown = spec if colour is None else second.group(1)
+            end = second.end()
+        else:
+            unknown = spec
+        if colour is None or (command == "fcolorbox" and background is None):
+            if _NAME.fullmatch(unknown):
+                # The converter's error then names the colour it does not know.
+                tex = f"{tex[: found.start()]}\\textcolor{{{unknown}}}{tex[end:]}"
+            continue
+        if command == "color":
+            close = _end_of_switch(tex, end)
+            body = tex[end:close]
+        else:
+            argument = _argument(tex, end)
+            if argument is None:
+                continue
+            body, close = argument
+        if command in ("textcolor", "color"):
+            replacement = marker("color", body, colour)
+        else:
+            # A box holds text, or math written as one $…$ (\colorbox{yellow}{$x^2$}).
+            inner = body.strip()
+            math = len(inner) > 1 and inner[0] == inner[-1] == "$" and "$" not in inner[1:-1]
+            boxed = f"{{{inner[1:-1]}}}" if math else f"\\text{{{body}}}"
+            if background is None:
+                replacement = marker("background", boxed, colour)
+            else:
+                replacement = marker("frame", boxed, colour, background)
+        tex = f"{tex[: found.start()]}{replacement}{tex[close:]}"
+    return tex
+
+
+def _argument(tex: str, position: int) -> tuple[str, int] | None:
+    """Return the argument starting at ``position`` (a group's inside, a command or a
+    character) and the index after it; ``None`` at the end of the formula."""
+    while position < len(tex) and tex[position].isspace():
+        position += 1
+    if position >= len(tex):
+        return None
+    if tex[position] == "{":
+        _, end = _group_around(tex, position + 1)
+        return tex[position + 1 : end], min(end + 1, len(tex))
+    command = _TOKEN.match(tex, position)
+    if command and command.group().startswith("\\"):
+        return command.group(), command.end()
+    return tex[position], position + 1
+
+
+def _end_of_switch(tex: str, position: int) -> int:
+    """Return where a switch at ``position`` stops: the end of its group, cell or row."""
+    depth = 0
+    for token in _TOKEN.finditer(tex, position):
+        piece = token.group()
+        if piece in ("{",) or piece in _OPENERS:
+            depth += 1
+        elif piece == "}" or piece in _CLOSERS:
+            if depth == 0:
+                return token.start()
+            depth -= 1
+        elif depth == 0 and (piece == "&" or piece in _ROW_ENDS):
+            return token.start()
+    return len(tex)
+
+
 def marker(kind: str, body: str, *args: str) -> str:
     """Return the TeX that carries ``kind`` (and ``args``) around ``body`` to the rebuild."""
     return f"\\overset{{\\text{{{MARK}{' '.join([kind, *args])}}}}}{{{body}}}"
@@ -116,6 +242,8 @@ def fill_in(tex: str) -> str:
     """Rewrite the commands math-core lacks (see the module docstring)."""
     if "\\" not in tex:
         return tex
+    if "color" in tex:
+        tex = _colours(tex)
     if "\\rule" in tex:
         tex = _RULE.sub(_rule, tex)
     if "matrix*}" in tex or "smallmatrix" in tex:
@@ -340,5 +468,12 @@ MACROS.update(
         f"{prefix}{side[0]}lap": _lap(side, text=not prefix)
         for prefix in ("", "math")
         for side in ("left", "right", "center")
+    }
+)
+# KaTeX's segments: a rule with a tick at each end (the stylesheet draws the ticks).
+MACROS.update(
+    {
+        "overlinesegment": marker("segment", r"\overline{#1}", "over"),
+        "underlinesegment": marker("segment", r"\underline{#1}", "under"),
     }
 )

@@ -54,7 +54,14 @@ CORE_ELEMENTS = frozenset(
     }
 )
 
-_GLOBAL_ATTRIBUTES = frozenset({"displaystyle", "scriptlevel", "class"})
+_GLOBAL_ATTRIBUTES = frozenset(
+    {"displaystyle", "scriptlevel", "class", "mathcolor", "mathbackground"}
+)
+#: What ``mathcolor``/``mathbackground`` may hold: a colour name or ``#hex``, nothing that
+#: CSS would read as more than a colour. The sanitizer checks stored HTML against it too.
+COLOUR_VALUE = r"#[0-9a-fA-F]{6}|#[0-9a-fA-F]{3}|[A-Za-z]{1,30}"
+_COLOUR_VALUE = re.compile(COLOUR_VALUE)
+_COLOUR_ATTRIBUTES = frozenset({"mathcolor", "mathbackground"})
 #: Attributes of MathML Core per element (besides the global ones above).
 CORE_ATTRIBUTES: dict[str, frozenset[str]] = {
     "math": frozenset({"display"}),
@@ -89,7 +96,14 @@ _LENGTH_ATTRIBUTES = frozenset({"lspace", "rspace", "width", "height", "depth", 
 _CSS_LENGTH = re.compile(r"-?(?:\d+\.?\d*|\.\d+)(?:r?em|ex|px|pt|%)?|0")
 
 _EM_STEPS = {"0.1667em": "3mu", "0.2222em": "4mu", "0.2778em": "5mu", "1em": "1em"}
-_PALETTE = re.compile(r"#[0-9a-fA-F]{6}")
+_HEX_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
+# The colours math-core writes for the names authors use most (red, blue…): math.css
+# gives each a shade that reads on the light and the dark theme. Other colours are
+# shown as written, through MathML's mathcolor attribute (no inline style).
+PALETTE = frozenset(
+    {"ff0000", "0000ff", "03ff00", "00ff00", "ff8001", "ffeb3d", "00b9f2", "bf0140", "808080"}
+    | {"fb3199"}
+)
 
 
 class ConversionRefused(ValueError):
@@ -115,9 +129,19 @@ def _declaration_class(prop: str, value: str) -> str | None:
         return f"mc-rule-{side}" + ("-dashed" if kind == "dashed" else "")
     if prop == "margin-left" and value.startswith("-0.1666"):
         return "mc-back-3mu"
-    if prop == "color" and _PALETTE.fullmatch(value):
+    if prop == "color" and _HEX_COLOUR.fullmatch(value) and value[1:] in PALETTE:
         return "mc-color-" + value[1:]
     return None  # justify-items duplicates text-align; other declarations have no class
+
+
+def style_colour(style: str) -> str | None:
+    """Return the text colour of an inline ``style`` when no palette class stands for it."""
+    for declaration in style.split(";"):
+        prop, _, value = declaration.partition(":")
+        value = value.strip().lower()
+        if prop.strip().lower() == "color" and _HEX_COLOUR.fullmatch(value):
+            return None if value[1:] in PALETTE else value
+    return None
 
 
 def style_classes(style: str) -> list[str]:
@@ -182,11 +206,17 @@ def core_element(tag: str, attributes: dict[str, str]) -> ET.Element:
         tag = "mrow"
     if tag not in CORE_ELEMENTS:
         raise ConversionRefused(f"the converter produced <{tag}>, which is not MathML")
-    classes.extend(style_classes(attributes.pop("style", "")))
+    style = attributes.pop("style", "")
+    classes.extend(style_classes(style))
     allowed = CORE_ATTRIBUTES.get(tag, frozenset()) | _GLOBAL_ATTRIBUTES
     kept = {}
+    colour = style_colour(style) if style else None
+    if colour:
+        kept["mathcolor"] = colour
     for name, value in attributes.items():
         if name not in allowed:
+            continue
+        if name in _COLOUR_ATTRIBUTES and not _COLOUR_VALUE.fullmatch(value):
             continue
         if name == "mathvariant" and value != "normal":
             continue
@@ -401,6 +431,28 @@ def _unmark(node: ET.Element, marked: list[str]) -> None:
         node.set("width", "0")
         if args[0] != "right":
             node.set("class", f"mc-lap-{args[0]}")
+    elif kind == "segment" and args in (["over"], ["under"]):
+        node.tag = "mrow"
+        node.set("class", f"mc-{args[0]}line-segment")
+    elif kind == "color" and len(args) == 1 and _HEX_COLOUR.fullmatch("#" + args[0]):
+        # \textcolor{#1a2b3c}{…} and \color{#1a2b3c}: the colour as written.
+        node.tag = "mrow"
+        node.set("mathcolor", "#" + args[0])
+    elif kind == "background" and len(args) == 1 and _HEX_COLOUR.fullmatch("#" + args[0]):
+        # \colorbox: the text on a coloured ground with TeX's \fboxsep around it.
+        node.tag = "mrow"
+        node.set("mathbackground", "#" + args[0])
+        node.set("class", "mc-colorbox")
+    elif kind == "frame" and len(args) == 2 and all(_HEX_COLOUR.fullmatch("#" + a) for a in args):
+        # \fcolorbox: a frame colour can only be a border in CSS, which would need a
+        # style; an outer box of the frame colour shows as a rim around the inner one.
+        node.tag = "mrow"
+        node.set("mathbackground", "#" + args[0])
+        node.set("class", "mc-colorframe")
+        inner = ET.Element("mrow", {"mathbackground": "#" + args[1], "class": "mc-colorbox"})
+        node.remove(base)
+        inner.append(base)
+        node.append(inner)
     else:
         node.tag = "mrow"
 
