@@ -696,6 +696,11 @@ def test_import_reports_broken_formulas_with_line_and_detected_conventions(
         ("x" * 1_000_000, "the limit is"),
         (r"\def\a{\a\a}\a", "expanding to itself"),
         (r"\text{</math><script>alert(1)</script>}", ""),
+        (r"\verb|</math><script>alert(1)</script>|", ""),
+        (r"\verb|" + "{" * 10_000 + "|", ""),
+        (r"\colorbox{red\" onclick=\"alert(1)}{x}", "Unknown color"),
+        (r"\textcolor{#1a2b3c\" onmouseover=\"alert(1)}{x}", "Unknown color"),
+        ("\\overset{\\text{\ue010color 1a2b3c;background:url(x)}}{x}", ""),
     ],
 )
 def test_bad_input_is_an_error_box_or_safe_text_even_with_generous_limits(
@@ -704,6 +709,11 @@ def test_bad_input_is_an_error_box_or_safe_text_even_with_generous_limits(
     generous = Limits(max_length=100_000, max_nesting=1_000_000)
     html = render(f"前 $$\n{tex}\n$$ 后 $y$", generous)
     assert not find(html, "script")
+    assert not [e for e in parse(html).elements if set(e.attrs) & {"onclick", "onmouseover"}]
+    assert all(
+        re.fullmatch(r"#[0-9a-f]{6}", e.attrs.get("mathcolor") or "#000000")
+        for e in parse(html).elements
+    )
     assert tex_annotations(html)[-1] == "y"
     if message:
         (box,) = error_boxes(html)

@@ -344,7 +344,13 @@ def test_colorbox_and_fcolorbox_put_text_or_math_on_a_coloured_ground() -> None:
 
 
 @pytest.mark.parametrize(
-    "tex", [r"\colorbox{nocolour}{x}", r"\fcolorbox{red}{nocolour}{x}", r"\color{nocolour} x"]
+    "tex",
+    [
+        r"\colorbox{nocolour}{x}",
+        r"\fcolorbox{red}{nocolour}{x}",
+        r"\color{nocolour} x",
+        r"\textcolor{#nocolour}{x}",
+    ],
 )
 def test_an_unknown_colour_is_an_error_box_naming_it(tex: str) -> None:
     html = render_formula(tex, f"${tex}$", display=False, limits=DEFAULT_LIMITS)

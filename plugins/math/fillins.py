@@ -124,6 +124,13 @@ _NAMES = LatexToMathML(fancy_error=False)
 _NAMES_LOCK = threading.Lock()
 
 
+class UnknownColour(ValueError):
+    """A colour neither math-core's names nor ``#hex`` give; the message names it."""
+
+    def __init__(self, spec: str) -> None:
+        super().__init__(f'Unknown color "{spec}"')
+
+
 @lru_cache(maxsize=512)
 def colour_hex(spec: str, *, html_model: bool = False) -> str | None:
     """Return a colour (``teal``, ``#1a2b3c``, ``#0f0``) as six lowercase hex digits.
@@ -152,8 +159,8 @@ def colour_hex(spec: str, *, html_model: bool = False) -> str | None:
 def _colours(tex: str) -> str:
     """Rewrite the colour commands math-core lacks as markers (see the module docstring).
 
-    A name math-core knows in ``\\textcolor``/``\\color`` is left to it; an unknown
-    colour is handed to it too, so that its error names the colour.
+    A name in ``\\textcolor``/``\\color`` is left to math-core (which knows the names);
+    any other colour nobody knows raises :class:`UnknownColour`.
     """
     position = 0
     while found := _COLOUR_COMMAND.search(tex, position):
@@ -174,10 +181,7 @@ def _colours(tex: str) -> str:
         else:
             unknown = spec
         if colour is None or (command == "fcolorbox" and background is None):
-            if _NAME.fullmatch(unknown):
-                # The converter's error then names the colour it does not know.
-                tex = f"{tex[: found.start()]}\\textcolor{{{unknown}}}{tex[end:]}"
-            continue
+            raise UnknownColour(unknown)
         if command == "color":
             close = _end_of_switch(tex, end)
             body = tex[end:close]

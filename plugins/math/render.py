@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from math_core import LatexError, LatexToMathML
 
 from blog_plugins.math.fillins import MACROS as FILL_IN_MACROS
-from blog_plugins.math.fillins import fill_in
+from blog_plugins.math.fillins import UnknownColour, fill_in
 from blog_plugins.math.mathml import ConversionRefused, rebuild
 from blog_plugins.math.messages import localize
 from blog_plugins.math.plaintext import plain_text
@@ -391,9 +391,12 @@ class FormulaSession:
             check_limits(written, self.limits, length=len(tex))
             if self.macro_error:
                 raise MathError(self.macro_error)
-            prepared = _REFERENCE.sub(
-                lambda m: self._reference(formula, m), prepare(written, display=display)
-            )
+            try:
+                prepared = _REFERENCE.sub(
+                    lambda m: self._reference(formula, m), prepare(written, display=display)
+                )
+            except UnknownColour as error:
+                raise MathError(str(error)) from error
             try:
                 converted = self._convert(prepared, display)
             except LatexError as error:
