@@ -125,6 +125,25 @@ def test_error_box_speaks_the_ui_language_and_names_the_command(
     assert shown.all_text() == message
 
 
+@pytest.mark.parametrize(
+    ("message", "language", "expected"),
+    [
+        ("Not valid in math mode", "zh_Hans", "此命令不能用在公式里"),
+        ("This command is already defined: \\x", "zh-HK", "\\x 已經定義過了"),
+        ('Unknown color "teal2"', "zh_Hans", "未知颜色 teal2"),
+        (
+            "formula nests 600 levels deep; the limit is 500",
+            "zh_Hant",
+            "公式巢狀 600 層，上限為 500",
+        ),
+    ],
+)
+def test_messages_without_and_with_a_name_read_as_chinese(
+    message: str, language: str, expected: str
+) -> None:
+    assert localize(message, language) == expected
+
+
 def test_an_untranslated_message_keeps_its_english_behind_a_chinese_lead_in() -> None:
     assert (
         localize("Something new went wrong", "zh_Hans") == "公式无法转换：Something new went wrong"

@@ -11,118 +11,89 @@ from __future__ import annotations
 
 import re
 
-# Each pattern matches one English message in full; the templates use its groups.
-_PATTERNS: list[tuple[re.Pattern[str], dict[str, str]]] = [
+# One row per English message: a pattern matching it in full, then the zh_Hans and the
+# zh_Hant template, which use the pattern's named groups. Messages that sometimes name
+# the command and sometimes not have a row for each form. The last row matches anything.
+_TABLE: tuple[tuple[str, str, str], ...] = (
+    (r'Unknown command "(?P<name>\\[^"]*)"', "未知命令 {name}", "未知指令 {name}"),
+    (r'Unknown environment "(?P<name>[^"]*)"', "未知环境 {name}", "未知環境 {name}"),
+    (r'Unknown color "(?P<name>[^"]*)"', "未知颜色 {name}", "未知顏色 {name}"),
     (
-        re.compile(r'Unknown command "(?P<name>\\[^"]*)"'),
-        {"zh_Hans": "未知命令 {name}", "zh_Hant": "未知指令 {name}"},
+        r'Expected closing token "(?P<name>[^"]*)", but reached end of input',
+        "缺少结束的 {name}",
+        "缺少結束的 {name}",
+    ),
+    (r'Expected "(?P<name>\\end\{[^"]*)".*', "缺少 {name}", "缺少 {name}"),
+    (
+        r'Found "(?P<name>[^"]*)", which may only appear .*',
+        "{name} 只能用在表格类环境（如 aligned、matrix）中",
+        "{name} 只能用在表格類環境（如 aligned、matrix）中",
     ),
     (
-        re.compile(r'Unknown environment "(?P<name>[^"]*)"'),
-        {"zh_Hans": "未知环境 {name}", "zh_Hant": "未知環境 {name}"},
+        r"(?P<count>\d+) unclosed '\{' in formula",
+        "公式中有 {count} 个 {{ 没有闭合",
+        "公式中有 {count} 個 {{ 沒有閉合",
     ),
     (
-        re.compile(r'Unknown color "(?P<name>[^"]*)"'),
-        {"zh_Hans": "未知颜色 {name}", "zh_Hant": "未知顏色 {name}"},
+        r"(?P<count>\d+) '\}' without a matching '\{' in formula",
+        "公式中有 {count} 个 }} 没有对应的 {{",
+        "公式中有 {count} 個 }} 沒有對應的 {{",
     ),
     (
-        re.compile(r'Expected closing token "(?P<name>[^"]*)", but reached end of input'),
-        {"zh_Hans": "缺少结束的 {name}", "zh_Hant": "缺少結束的 {name}"},
+        r"formula is (?P<count>\d+) characters long; the limit is (?P<limit>\d+)",
+        "公式长 {count} 个字符，上限为 {limit}",
+        "公式長 {count} 個字元，上限為 {limit}",
     ),
     (
-        re.compile(r'Expected "(?P<name>\\end\{[^"]*)".*'),
-        {"zh_Hans": "缺少 {name}", "zh_Hant": "缺少 {name}"},
+        r"formula nests (?P<count>\d+) levels deep; the limit is (?P<limit>\d+)",
+        "公式嵌套 {count} 层，上限为 {limit}",
+        "公式巢狀 {count} 層，上限為 {limit}",
     ),
     (
-        re.compile(r'Found "(?P<name>[^"]*)", which may only appear (?P<rest>.*)'),
-        {
-            "zh_Hans": "{name} 只能用在表格类环境（如 aligned、matrix）中",
-            "zh_Hant": "{name} 只能用在表格類環境（如 aligned、matrix）中",
-        },
+        r"(?P<name>.*): no equation in this post has this \\label",
+        "{name}：本文没有公式带这个 \\label",
+        "{name}：本文沒有公式帶這個 \\label",
     ),
     (
-        re.compile(r"(?P<count>\d+) unclosed '\{' in formula"),
-        {
-            "zh_Hans": "公式中有 {count} 个 {{ 没有闭合",
-            "zh_Hant": "公式中有 {count} 個 {{ 沒有閉合",
-        },
+        r"Too many expansions of custom commands.*",
+        "自定义命令展开次数过多（命令可能在展开自身）",
+        "自訂指令展開次數過多（指令可能在展開自身）",
     ),
     (
-        re.compile(r"(?P<count>\d+) '\}' without a matching '\{' in formula"),
-        {
-            "zh_Hans": "公式中有 {count} 个 }} 没有对应的 {{",
-            "zh_Hant": "公式中有 {count} 個 }} 沒有對應的 {{",
-        },
+        r"Not valid in text mode: (?P<name>\S+)",
+        "{name} 不能用在 \\text{{}} 里",
+        "{name} 不能用在 \\text{{}} 裡",
+    ),
+    (r"Not valid in text mode", "此命令不能用在 \\text{{}} 里", "此指令不能用在 \\text{{}} 裡"),
+    (r"Not valid in math mode: (?P<name>\S+)", "{name} 不能用在公式里", "{name} 不能用在公式裡"),
+    (r"Not valid in math mode", "此命令不能用在公式里", "此指令不能用在公式裡"),
+    (r"This command is not defined: (?P<name>\S+)", "{name} 没有定义", "{name} 沒有定義"),
+    (r"This command is not defined", "此命令没有定义", "此指令沒有定義"),
+    (
+        r"This command is already defined: (?P<name>\S+)",
+        "{name} 已经定义过了",
+        "{name} 已經定義過了",
+    ),
+    (r"This command is already defined", "此命令已经定义过了", "此指令已經定義過了"),
+    (
+        r"Math mode within text mode is not implemented yet.*",
+        "\\text{{}} 里不能再写公式（$…$）",
+        "\\text{{}} 裡不能再寫公式（$…$）",
     ),
     (
-        re.compile(r"formula is (?P<count>\d+) characters long; the limit is (?P<limit>\d+)"),
-        {
-            "zh_Hans": "公式长 {count} 个字符，上限为 {limit}",
-            "zh_Hant": "公式長 {count} 個字元，上限為 {limit}",
-        },
+        r"the converter produced <(?P<name>[^>]*)>.*",
+        "转换结果含有不允许的 <{name}>",
+        "轉換結果含有不允許的 <{name}>",
     ),
     (
-        re.compile(r"formula nests (?P<count>\d+) levels deep; the limit is (?P<limit>\d+)"),
-        {
-            "zh_Hans": "公式嵌套 {count} 层，上限为 {limit}",
-            "zh_Hant": "公式巢狀 {count} 層，上限為 {limit}",
-        },
+        r"site macro table in \[plugins\.math\] is invalid: (?P<rest>.*)",
+        "[plugins.math] 的 macros 设置有误：{rest}",
+        "[plugins.math] 的 macros 設定有誤：{rest}",
     ),
-    (
-        re.compile(r"(?P<name>.*): no equation in this post has this \\label"),
-        {
-            "zh_Hans": "{name}：本文没有公式带这个 \\label",
-            "zh_Hant": "{name}：本文沒有公式帶這個 \\label",
-        },
-    ),
-    (
-        re.compile(r"Too many expansions of custom commands.*"),
-        {
-            "zh_Hans": "自定义命令展开次数过多（命令可能在展开自身）",
-            "zh_Hant": "自訂指令展開次數過多（指令可能在展開自身）",
-        },
-    ),
-    (
-        re.compile(r"Not valid in text mode(?:: (?P<name>\S+))?"),
-        {
-            "zh_Hans": "{name} 不能用在 \\text{{}} 里",
-            "zh_Hant": "{name} 不能用在 \\text{{}} 裡",
-        },
-    ),
-    (
-        re.compile(r"Not valid in math mode(?:: (?P<name>\S+))?"),
-        {"zh_Hans": "{name} 不能用在公式里", "zh_Hant": "{name} 不能用在公式裡"},
-    ),
-    (
-        re.compile(r"Math mode within text mode is not implemented yet.*"),
-        {
-            "zh_Hans": "\\text{{}} 里不能再写公式（$…$）",
-            "zh_Hant": "\\text{{}} 裡不能再寫公式（$…$）",
-        },
-    ),
-    (
-        re.compile(r"This command is (?P<state>not|already) defined(?:: (?P<name>\S+))?"),
-        {"zh_Hans": "{name} {state_zh_Hans}", "zh_Hant": "{name} {state_zh_Hant}"},
-    ),
-    (
-        re.compile(r"the converter produced <(?P<name>[^>]*)>.*"),
-        {"zh_Hans": "转换结果含有不允许的 <{name}>", "zh_Hant": "轉換結果含有不允許的 <{name}>"},
-    ),
-    (
-        re.compile(r"site macro table in \[plugins\.math\] is invalid: (?P<rest>.*)"),
-        {
-            "zh_Hans": "[plugins.math] 的 macros 设置有误：{rest}",
-            "zh_Hant": "[plugins.math] 的 macros 設定有誤：{rest}",
-        },
-    ),
-]
+    (r"(?P<rest>.*)", "公式无法转换：{rest}", "公式無法轉換：{rest}"),
+)
+_MESSAGES = [(re.compile(pattern, re.DOTALL), hans, hant) for pattern, hans, hant in _TABLE]
 
-_STATES = {
-    "zh_Hans": {"not": "没有定义", "already": "已经定义过了"},
-    "zh_Hant": {"not": "沒有定義", "already": "已經定義過了"},
-}
-#: For a message without a translation: what the reader sees before the English text.
-_LEAD_IN = {"zh_Hans": "公式无法转换：", "zh_Hant": "公式無法轉換："}
 _SCRIPTS = {
     "zh_hans": "zh_Hans",
     "zh_cn": "zh_Hans",
@@ -147,17 +118,10 @@ def localize(message: str, language: str | None) -> str:
     catalog = catalog_for(language)
     if catalog is None:
         return message
-    return _one(message, catalog)
-
-
-def _one(message: str, catalog: str) -> str:
-    for pattern, templates in _PATTERNS:
-        found = pattern.fullmatch(message.strip())
+    text = message.strip()
+    for pattern, hans, hant in _MESSAGES:
+        found = pattern.fullmatch(text)
         if found:
-            values = {key: value or "" for key, value in found.groupdict().items()}
-            values["state_zh_Hans"] = _STATES["zh_Hans"].get(values.get("state", ""), "")
-            values["state_zh_Hant"] = _STATES["zh_Hant"].get(values.get("state", ""), "")
-            if "name" in values and not values["name"]:
-                values["name"] = "此命令" if catalog == "zh_Hans" else "此指令"
-            return templates[catalog].format(**values).strip()
-    return _LEAD_IN[catalog] + message
+            template = hans if catalog == "zh_Hans" else hant
+            return template.format(**found.groupdict()).strip()
+    raise AssertionError("the last row of the table matches every message")
