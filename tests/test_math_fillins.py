@@ -364,3 +364,9 @@ def test_line_segments_are_rules_with_end_ticks() -> None:
         classes(row)
     )
     assert texts(row) == "AB+x"
+
+
+def test_a_rule_in_a_script_keeps_the_text_size_as_in_tex() -> None:
+    row = presentation(r"\rule{1em}{1em} x^{\rule{1em}{1em} y^{\rule{1em}{2pt}}}")
+    sizes = [(s.get("width"), s.get("height")) for s in row.iter(f"{MATHML}mspace")]
+    assert sizes == [("1em", "1em"), ("1.429em", "1.429em"), ("2em", "2pt")]

@@ -406,8 +406,43 @@ def _marked(node: ET.Element) -> list[str] | None:
 _SIZE_STEPS = frozenset(SIZES.values())
 
 
-def _unmark(node: ET.Element, marked: list[str]) -> None:
-    """Rebuild a fill-in marker as the MathML Core it stands for."""
+# Latin Modern Math's script and scriptscript scale-downs (its MATH table), then CSS's
+# default step for each deeper level.
+_SCRIPT_SCALES = (1.0, 0.7, 0.5)
+_SCRIPTED_CHILDREN = frozenset({"msub", "msup", "msubsup", "munder", "mover", "munderover"})
+
+
+def _script_level(node: ET.Element, parents: dict[ET.Element, ET.Element]) -> int:
+    """Return how many script levels down ``node`` sits (scripts, roots' indexes and
+    explicit ``scriptlevel`` changes; fractions are left out)."""
+    level = 0
+    child = node
+    while child in parents:
+        parent = parents[child]
+        if parent.tag in _SCRIPTED_CHILDREN and child is not parent[0]:
+            level += 1
+        elif parent.tag == "mroot" and child is not parent[0]:
+            level += 2
+        change = parent.get("scriptlevel", "")
+        if change.isdigit():
+            return level + int(change)  # an absolute level set by \scriptstyle and kin
+        child = parent
+    return level
+
+
+def _text_em(length: str, level: int) -> str:
+    # TeX reads the em of \rule in the text font whatever the math style, so a rule in
+    # a script is as tall as in the text; in MathML "em" follows the script's smaller size.
+    found = _EM.fullmatch(length)
+    if not found or level <= 0:
+        return length
+    scale = _SCRIPT_SCALES[min(level, 2)] * 0.71 ** max(level - 2, 0)
+    return f"{float(found.group(1)) / scale:.4g}em"
+
+
+def _unmark(node: ET.Element, marked: list[str], level: int = 0) -> None:
+    """Rebuild a fill-in marker as the MathML Core it stands for (``level``: the script
+    level it sits at)."""
     kind, args = marked[0], marked[1:]
     base = node[0]
     node.remove(node[1])
@@ -418,7 +453,7 @@ def _unmark(node: ET.Element, marked: list[str]) -> None:
         node.set("class", f"mc-size-{args[0]}")
     elif kind == "rule" and len(args) == 3 and all(_CSS_LENGTH.fullmatch(a) for a in args):
         # \rule: a box of the given size filled with the text colour.
-        width, height, raise_by = args
+        width, height, raise_by = (_text_em(length, level) for length in args)
         node.remove(base)
         node.append(ET.Element("mspace", {"width": width, "height": height, "class": "mc-fill"}))
         node.tag = "mpadded"
@@ -489,10 +524,16 @@ def _mark_null_delimiters(row: ET.Element) -> None:
 
 def _finish(tree: ET.Element) -> ET.Element:
     """Apply the layout fixes that need the whole tree (see each step's comment)."""
+    parents: dict[ET.Element, ET.Element] | None = None
     for node in list(tree.iter()):
         marked = _marked(node)
         if marked:
-            _unmark(node, marked)
+            level = 0
+            if marked[0] == "rule":
+                if parents is None:
+                    parents = {child: parent for parent in tree.iter() for child in parent}
+                level = _script_level(node, parents)
+            _unmark(node, marked, level)
             continue
         if node.tag == "mfrac" and "displaystyle" in node.attrib:
             # \dfrac and \tfrac are {\displaystyle\frac…}: text size even inside a
