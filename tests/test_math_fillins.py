@@ -367,6 +367,9 @@ def test_line_segments_are_rules_with_end_ticks() -> None:
 
 
 def test_a_rule_in_a_script_keeps_the_text_size_as_in_tex() -> None:
-    row = presentation(r"\rule{1em}{1em} x^{\rule{1em}{1em} y^{\rule{1em}{2pt}}}")
+    row = presentation(
+        r"\rule{1em}{1em} x^{\rule{1em}{1em} y^{\rule{1em}{2pt}}} z^{\rule{18mu}{9mu}}"
+    )
     sizes = [(s.get("width"), s.get("height")) for s in row.iter(f"{MATHML}mspace")]
-    assert sizes == [("1em", "1em"), ("1.429em", "1.429em"), ("2em", "2pt")]
+    # Math units follow the math size, so they shrink in a script like MathML's em.
+    assert sizes == [("1em", "1em"), ("1.429em", "1.429em"), ("2em", "2pt"), ("1em", "0.5em")]

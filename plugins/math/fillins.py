@@ -271,9 +271,18 @@ def fill_in(tex: str) -> str:
     return _switches(tex) if _NEEDS_SWITCHES.search(tex) else tex
 
 
+def _rule_length(tex_length: str) -> str | None:
+    # Math units (mu) follow the math size, em the text font (see mathml._text_em): a
+    # length in mu travels as "<n>mu" so the rebuild can tell them apart.
+    found = _LENGTH.fullmatch(tex_length)
+    if found and found.group(2) == "mu":
+        return f"{float(found.group(1)):.4g}mu"
+    return css_length(tex_length)
+
+
 def _rule(found: re.Match[str]) -> str:
-    raise_by = css_length(found.group(1)) if found.group(1) else "0em"
-    width, height = css_length(found.group(2)), css_length(found.group(3))
+    raise_by = _rule_length(found.group(1)) if found.group(1) else "0em"
+    width, height = _rule_length(found.group(2)), _rule_length(found.group(3))
     if width is None or height is None or raise_by is None:
         return found.group()  # the converter names \rule in its error
     return marker("rule", "", width, height, raise_by)

@@ -430,9 +430,16 @@ def _script_level(node: ET.Element, parents: dict[ET.Element, ET.Element]) -> in
     return level
 
 
+_RULE_LENGTH = re.compile(rf"(?:{_CSS_LENGTH.pattern})|-?(?:\d+\.?\d*|\.\d+)mu")
+
+
 def _text_em(length: str, level: int) -> str:
     # TeX reads the em of \rule in the text font whatever the math style, so a rule in
     # a script is as tall as in the text; in MathML "em" follows the script's smaller size.
+    if length.endswith("mu"):
+        # Math units (1/18 em of the current math size) shrink with the script as em
+        # does in MathML: no scaling back.
+        return f"{float(length[:-2]) / 18:.4g}em"
     found = _EM.fullmatch(length)
     if not found or level <= 0:
         return length
@@ -451,7 +458,7 @@ def _unmark(node: ET.Element, marked: list[str], level: int = 0) -> None:
         # A size switch: the stylesheet scales the run it covers.
         node.tag = "mrow"
         node.set("class", f"mc-size-{args[0]}")
-    elif kind == "rule" and len(args) == 3 and all(_CSS_LENGTH.fullmatch(a) for a in args):
+    elif kind == "rule" and len(args) == 3 and all(_RULE_LENGTH.fullmatch(a) for a in args):
         # \rule: a box of the given size filled with the text colour.
         width, height, raise_by = (_text_em(length, level) for length in args)
         node.remove(base)
