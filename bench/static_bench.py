@@ -13,6 +13,7 @@ interleaved so that both see the same machine load.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import shutil
@@ -20,13 +21,16 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from sqlalchemy import select
 
 from bench.load import REPO, blog_server, free_port, hello_server, run_wrk
 from bench.site import build_site as make_site
-from blog.build.site import build_site
+from blog.app import create_app
+from blog.build.site import BuildReport, build_site
 from blog.models import Post, db
 from blog.posts import fields_of, save_post
 
@@ -130,9 +134,35 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def edit_one_post(site_app: object, instance: Path) -> None:
-    from blog.app import create_app
+@dataclass
+class TimedBuild:
+    report: BuildReport
+    #: CPU seconds of this process and of the build's worker pool.
+    cpu: float
+    load: float
 
+    def describe(self) -> str:
+        report = self.report
+        return (
+            f"{report.seconds:.1f} s wall, {self.cpu:.1f} s CPU, load {self.load:.1f}; "
+            f"{report.rendered} of {report.pages} pages rendered, "
+            f"{len(report.written)} files written, {report.unchanged} unchanged, "
+            f"{len(report.removed)} removed"
+        )
+
+
+def timed_build(instance: Path, out: Path, workers: int | None) -> TimedBuild:
+    """Build ``instance`` into ``out``, timing it by the wall clock and by CPU seconds.
+
+    CPU seconds too: on a shared machine the wall clock mostly measures the neighbours.
+    """
+    cpu = cpu_seconds()
+    report = build_site(instance, out, workers=workers)
+    return TimedBuild(report, cpu_seconds() - cpu, os.getloadavg()[0])
+
+
+def edit_one_post(instance: Path) -> None:
+    """Append a sentence to one post through the real save path."""
     app = create_app(instance_path=instance)
     with app.app_context():
         post = db.session.scalars(select(Post).where(Post.kind == "post").limit(1)).one()
@@ -155,35 +185,17 @@ def main() -> None:
     try:
         site = make_site(folder / "instance", options.posts)
         out = folder / "public"
-        # CPU seconds too: on a shared machine the wall clock mostly measures the neighbours.
-        # The pool's workers are children: their CPU counts once they have exited.
-        cpu = cpu_seconds()
-        report = build_site(site.instance, out, workers=options.workers)
-        full_cpu = cpu_seconds() - cpu
+        full = timed_build(site.instance, out, options.workers)
+        print(f"full build, {options.posts} posts, {full.describe()}", flush=True)
+        edit_one_post(site.instance)
+        again = timed_build(site.instance, out, options.workers)
         print(
-            f"full build, {options.posts} posts, {options.workers or 'default'} workers: "
-            f"{report.seconds:.1f} s wall, {full_cpu:.1f} s CPU (with workers), "
-            f"{report.pages} pages, {report.files} files",
+            f"rebuild after editing one post: {again.describe()} "
+            f"({again.cpu / full.cpu:.3f} of the full build's CPU)",
             flush=True,
         )
-        edit_one_post(site.app, site.instance)
-        cpu = cpu_seconds()
-        again = build_site(site.instance, out, workers=options.workers)
-        again_cpu = cpu_seconds() - cpu
-        print(
-            f"rebuild after editing one post: {again.seconds:.1f} s wall, "
-            f"{again_cpu:.1f} s CPU ({again_cpu / full_cpu:.3f} of the full build), "
-            f"{again.rendered} of {again.pages} pages rendered, "
-            f"{len(again.written)} files written, {again.unchanged} unchanged",
-            flush=True,
-        )
-        cpu = cpu_seconds()
-        same = build_site(site.instance, out, workers=options.workers)
-        print(
-            f"rebuild with nothing changed: {same.seconds:.1f} s wall, "
-            f"{cpu_seconds() - cpu:.1f} s CPU, {same.rendered} pages rendered",
-            flush=True,
-        )
+        same = timed_build(site.instance, out, options.workers)
+        print(f"rebuild with nothing changed: {same.describe()}", flush=True)
         home = out / "index.html"
         sizes = {s: (home.with_name(home.name + s)).stat().st_size for s in (".gz", ".br")}
         print(
@@ -191,8 +203,6 @@ def main() -> None:
             f"{sizes['.br']} brotli"
         )
         post_path = "/posts/" + next(p.parent.name for p in (out / "posts").glob("*/index.html"))
-        from urllib.parse import quote, unquote
-
         targets = {"post": quote(post_path) + "/", "home": "/"}
         nginx_folder = folder / "nginx"
         nginx_folder.mkdir()
