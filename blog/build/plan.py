@@ -18,7 +18,8 @@ manifest keeps a :class:`BuildState`:
   a post only through a link to it, so this is the dependency map.
 
 When the shape is unchanged, only pages that depend on a post whose digest changed are
-rendered again; every other file is carried over from OUT without being read. Anything
+rendered again (in two passes, :class:`RenderPlan`); every other file is carried over
+from OUT without being read. Anything
 else (a new, deleted, renamed or rescheduled post, a new tag, a theme edit, no previous
 state) renders the whole site, which is always correct.
 """
