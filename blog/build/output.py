@@ -40,6 +40,10 @@ MIN_COMPRESS_BYTES = 256
 #: Brotli quality for precompressed files. 11 saves another 8 % on a page but costs 70 times
 #: as long (0.14 s against 2 ms for an 18 KB page here), too slow for thousands of pages.
 BROTLI_QUALITY = 5
+#: From this size gzip uses level 6, not 9: 3 % larger but twice as fast, on the few big
+#: files every rebuild after an edit writes again (a search index per variant, 0.7 MB at
+#: 200 posts: 0.09 s at level 9, 0.04 s at level 6; feeds).
+GZIP_LARGE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -55,7 +59,8 @@ def compressible(path: PurePosixPath, size: int) -> bool:
 
 def gzip_bytes(data: bytes) -> bytes:
     # mtime=0 keeps the output identical for identical input.
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    level = 9 if len(data) < GZIP_LARGE_BYTES else 6
+    return gzip.compress(data, compresslevel=level, mtime=0)
 
 
 def brotli_bytes(data: bytes) -> bytes:
