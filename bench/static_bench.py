@@ -34,34 +34,7 @@ from blog.build.site import BuildReport, build_site
 from blog.models import Post, db
 from blog.posts import fields_of, save_post
 
-NGINX_CONFIG = """
-daemon off;
-worker_processes 2;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    sendfile on;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        gzip_static on;
-        charset utf-8;
-        location / {{ try_files $uri $uri/ =404; }}
-        error_page 404 /404.html;
-    }}
-}}
-"""
-
-
-FRONT_WRAPPER = """
+HTTP_WRAPPER = """
 daemon off;
 worker_processes 2;
 pid {folder}/nginx.pid;
@@ -79,39 +52,55 @@ http {{
 {server}
 }}
 """
-#: The front-server nginx block of docs/static-site.md.
+#: The nginx blocks of docs/static-site.md: the built site's, and the front server's.
+DOCUMENTED_STATIC = re.compile(r"\n## nginx\s+```nginx\n(.*?)```", re.DOTALL)
 DOCUMENTED_FRONT = re.compile(r"## Front-server mode.*?### nginx\s+```nginx\n(.*?)```", re.DOTALL)
+
+
+def documented_block(pattern: re.Pattern[str], replacements: list[tuple[str, str]]) -> str:
+    """A server block of docs/static-site.md with only its ports and paths replaced."""
+    text = (REPO / "docs" / "static-site.md").read_text(encoding="utf-8")
+    found = pattern.search(text)
+    if found is None:
+        raise RuntimeError(f"docs/static-site.md lost the nginx block {pattern.pattern!r}")
+    server = found.group(1)
+    for old, new in replacements:
+        if old not in server:
+            raise RuntimeError(f"docs/static-site.md: an nginx block lost {old!r}")
+        server = server.replace(old, new)
+    return server
+
+
+def documented_static_config(folder: Path, root: Path) -> str:
+    """The documented nginx configuration of a built site; ``{port}`` left to fill."""
+    server = documented_block(
+        DOCUMENTED_STATIC,
+        [("listen 80;", "listen 127.0.0.1:{port};"), ("root /srv/blog/public;", f"root {root};")],
+    )
+    return HTTP_WRAPPER.format(folder=folder, server=server)
 
 
 def documented_front_config(folder: Path, port: int, app_port: int, files: Path) -> str:
     """The documented front-server configuration with only its ports and paths replaced."""
-    text = (REPO / "docs" / "static-site.md").read_text(encoding="utf-8")
-    found = DOCUMENTED_FRONT.search(text)
-    if found is None:
-        raise RuntimeError("docs/static-site.md lost its front-server nginx block")
-    server = found.group(1)
-    for old, new in [
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
-        ("root /srv/blog/instance/page-files;", f"root {files};"),
-    ]:
-        if old not in server:
-            raise RuntimeError(f"docs/static-site.md: the front-server block lost {old!r}")
-        server = server.replace(old, new)
-    return FRONT_WRAPPER.format(folder=folder, server=server)
+    server = documented_block(
+        DOCUMENTED_FRONT,
+        [
+            ("listen 80;", f"listen 127.0.0.1:{port};"),
+            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+            ("root /srv/blog/instance/page-files;", f"root {files};"),
+        ],
+    )
+    return HTTP_WRAPPER.format(folder=folder, server=server)
 
 
 class Nginx:
-    def __init__(self, root: Path, folder: Path, config_text: str | None = None) -> None:
-        """nginx over the built folder ``root``, or with ``config_text`` (``{port}`` filled)."""
+    def __init__(self, folder: Path, config_text: str) -> None:
+        """nginx with ``config_text`` (its ``{port}`` filled) in ``folder``."""
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = folder / "nginx.conf"
-        text = NGINX_CONFIG.format(prefix=folder, port=self.port, root=root)
-        if config_text is not None:
-            text = config_text.replace("{port}", str(self.port))
-        config.write_text(text, encoding="utf-8")
+        config.write_text(config_text.replace("{port}", str(self.port)), encoding="utf-8")
         self.process = subprocess.Popen([nginx, "-c", str(config), "-p", str(folder)])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -206,7 +195,7 @@ def main() -> None:
         targets = {"post": quote(post_path) + "/", "home": "/"}
         nginx_folder = folder / "nginx"
         nginx_folder.mkdir()
-        nginx = Nginx(out, nginx_folder)
+        nginx = Nginx(nginx_folder, documented_static_config(nginx_folder, out))
         # Front-server mode: the documented configuration before `blog serve`, which writes
         # each prefixed page it renders under instance/page-files.
         app_server = blog_server("front", site.instance, 4, PAGE_CACHE_FILES="page-files")
@@ -223,7 +212,7 @@ def main() -> None:
             front_config = documented_front_config(
                 front_folder, 0, app_server.port, site.instance / "page-files"
             ).replace("listen 127.0.0.1:0;", "listen 127.0.0.1:{port};")
-            front = Nginx(out, front_folder, front_config)
+            front = Nginx(front_folder, front_config)
             for path in front_targets.values():
                 urllib.request.urlopen(front.url + path, timeout=60).read()
                 written = site.instance / "page-files" / path.strip("/") / "index.html"
