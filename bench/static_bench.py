@@ -192,7 +192,9 @@ def main() -> None:
             f"{sizes['.br']} brotli"
         )
         post_path = "/posts/" + next(p.parent.name for p in (out / "posts").glob("*/index.html"))
-        targets = {"post": quote(post_path) + "/", "home": "/"}
+        post_url = quote(post_path) + "/"
+        # Identity as wrk asks by default, and gzip as every browser asks (gzip_static).
+        targets = {"post": post_url, "home": "/", "post, gzip": post_url, "home, gzip": "/"}
         nginx_folder = folder / "nginx"
         nginx_folder.mkdir()
         nginx = Nginx(nginx_folder, documented_static_config(nginx_folder, out))
@@ -202,7 +204,7 @@ def main() -> None:
         front_folder = folder / "front"
         front_folder.mkdir()
         front_targets = {
-            "front-server post": "/zh-tw" + targets["post"],
+            "front-server post": "/zh-tw" + post_url,
             "front-server home": "/zh-tw/",
         }
         hello = hello_server(threads=4)
@@ -225,7 +227,10 @@ def main() -> None:
             for _round in range(options.rounds):
                 for name, path in [*targets.items(), *front_targets.items()]:
                     url = (front.url if name in front_targets else nginx.url) + path
-                    rates[name].append(run_wrk(url, options.seconds).requests_per_second)
+                    headers = {"Accept-Encoding": "gzip"} if name.endswith("gzip") else None
+                    rates[name].append(
+                        run_wrk(url, options.seconds, headers=headers).requests_per_second
+                    )
                     rates["hello"].append(
                         run_wrk(hello.url + "/", options.seconds).requests_per_second
                     )
