@@ -13,6 +13,7 @@ interleaved so that both see the same machine load.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import shutil
@@ -20,44 +21,20 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote, unquote
 
 from sqlalchemy import select
 
 from bench.load import REPO, blog_server, free_port, hello_server, run_wrk
 from bench.site import build_site as make_site
-from blog.build.site import build_site
+from blog.app import create_app
+from blog.build.site import BuildReport, build_site
 from blog.models import Post, db
 from blog.posts import fields_of, save_post
 
-NGINX_CONFIG = """
-daemon off;
-worker_processes 2;
-pid {prefix}/nginx.pid;
-error_log {prefix}/error.log;
-events {{ worker_connections 1024; }}
-http {{
-    include /etc/nginx/mime.types;
-    access_log off;
-    sendfile on;
-    client_body_temp_path {prefix}/body;
-    proxy_temp_path {prefix}/proxy;
-    fastcgi_temp_path {prefix}/fastcgi;
-    uwsgi_temp_path {prefix}/uwsgi;
-    scgi_temp_path {prefix}/scgi;
-    server {{
-        listen 127.0.0.1:{port};
-        root {root};
-        gzip_static on;
-        charset utf-8;
-        location / {{ try_files $uri $uri/ =404; }}
-        error_page 404 /404.html;
-    }}
-}}
-"""
-
-
-FRONT_WRAPPER = """
+HTTP_WRAPPER = """
 daemon off;
 worker_processes 2;
 pid {folder}/nginx.pid;
@@ -75,39 +52,55 @@ http {{
 {server}
 }}
 """
-#: The front-server nginx block of docs/static-site.md.
+#: The nginx blocks of docs/static-site.md: the built site's, and the front server's.
+DOCUMENTED_STATIC = re.compile(r"\n## nginx\s+```nginx\n(.*?)```", re.DOTALL)
 DOCUMENTED_FRONT = re.compile(r"## Front-server mode.*?### nginx\s+```nginx\n(.*?)```", re.DOTALL)
+
+
+def documented_block(pattern: re.Pattern[str], replacements: list[tuple[str, str]]) -> str:
+    """A server block of docs/static-site.md with only its ports and paths replaced."""
+    text = (REPO / "docs" / "static-site.md").read_text(encoding="utf-8")
+    found = pattern.search(text)
+    if found is None:
+        raise RuntimeError(f"docs/static-site.md lost the nginx block {pattern.pattern!r}")
+    server = found.group(1)
+    for old, new in replacements:
+        if old not in server:
+            raise RuntimeError(f"docs/static-site.md: an nginx block lost {old!r}")
+        server = server.replace(old, new)
+    return server
+
+
+def documented_static_config(folder: Path, root: Path) -> str:
+    """The documented nginx configuration of a built site; ``{port}`` left to fill."""
+    server = documented_block(
+        DOCUMENTED_STATIC,
+        [("listen 80;", "listen 127.0.0.1:{port};"), ("root /srv/blog/public;", f"root {root};")],
+    )
+    return HTTP_WRAPPER.format(folder=folder, server=server)
 
 
 def documented_front_config(folder: Path, port: int, app_port: int, files: Path) -> str:
     """The documented front-server configuration with only its ports and paths replaced."""
-    text = (REPO / "docs" / "static-site.md").read_text(encoding="utf-8")
-    found = DOCUMENTED_FRONT.search(text)
-    if found is None:
-        raise RuntimeError("docs/static-site.md lost its front-server nginx block")
-    server = found.group(1)
-    for old, new in [
-        ("listen 80;", f"listen 127.0.0.1:{port};"),
-        ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
-        ("root /srv/blog/instance/page-files;", f"root {files};"),
-    ]:
-        if old not in server:
-            raise RuntimeError(f"docs/static-site.md: the front-server block lost {old!r}")
-        server = server.replace(old, new)
-    return FRONT_WRAPPER.format(folder=folder, server=server)
+    server = documented_block(
+        DOCUMENTED_FRONT,
+        [
+            ("listen 80;", f"listen 127.0.0.1:{port};"),
+            ("server 127.0.0.1:8000;", f"server 127.0.0.1:{app_port};"),
+            ("root /srv/blog/instance/page-files;", f"root {files};"),
+        ],
+    )
+    return HTTP_WRAPPER.format(folder=folder, server=server)
 
 
 class Nginx:
-    def __init__(self, root: Path, folder: Path, config_text: str | None = None) -> None:
-        """nginx over the built folder ``root``, or with ``config_text`` (``{port}`` filled)."""
+    def __init__(self, folder: Path, config_text: str) -> None:
+        """nginx with ``config_text`` (its ``{port}`` filled) in ``folder``."""
         nginx = shutil.which("nginx") or "/usr/sbin/nginx"
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = folder / "nginx.conf"
-        text = NGINX_CONFIG.format(prefix=folder, port=self.port, root=root)
-        if config_text is not None:
-            text = config_text.replace("{port}", str(self.port))
-        config.write_text(text, encoding="utf-8")
+        config.write_text(config_text.replace("{port}", str(self.port)), encoding="utf-8")
         self.process = subprocess.Popen([nginx, "-c", str(config), "-p", str(folder)])
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -130,9 +123,35 @@ def cpu_seconds() -> float:
     return time.process_time() + children.ru_utime + children.ru_stime
 
 
-def edit_one_post(site_app: object, instance: Path) -> None:
-    from blog.app import create_app
+@dataclass
+class TimedBuild:
+    report: BuildReport
+    #: CPU seconds of this process and of the build's worker pool.
+    cpu: float
+    load: float
 
+    def describe(self) -> str:
+        report = self.report
+        return (
+            f"{report.seconds:.1f} s wall, {self.cpu:.1f} s CPU, load {self.load:.1f}; "
+            f"{report.rendered} of {report.pages} pages rendered, "
+            f"{len(report.written)} files written, {report.unchanged} unchanged, "
+            f"{len(report.removed)} removed"
+        )
+
+
+def timed_build(instance: Path, out: Path, workers: int | None) -> TimedBuild:
+    """Build ``instance`` into ``out``, timing it by the wall clock and by CPU seconds.
+
+    CPU seconds too: on a shared machine the wall clock mostly measures the neighbours.
+    """
+    cpu = cpu_seconds()
+    report = build_site(instance, out, workers=workers)
+    return TimedBuild(report, cpu_seconds() - cpu, os.getloadavg()[0])
+
+
+def edit_one_post(instance: Path) -> None:
+    """Append a sentence to one post through the real save path."""
     app = create_app(instance_path=instance)
     with app.app_context():
         post = db.session.scalars(select(Post).where(Post.kind == "post").limit(1)).one()
@@ -155,35 +174,17 @@ def main() -> None:
     try:
         site = make_site(folder / "instance", options.posts)
         out = folder / "public"
-        # CPU seconds too: on a shared machine the wall clock mostly measures the neighbours.
-        # The pool's workers are children: their CPU counts once they have exited.
-        cpu = cpu_seconds()
-        report = build_site(site.instance, out, workers=options.workers)
-        full_cpu = cpu_seconds() - cpu
+        full = timed_build(site.instance, out, options.workers)
+        print(f"full build, {options.posts} posts, {full.describe()}", flush=True)
+        edit_one_post(site.instance)
+        again = timed_build(site.instance, out, options.workers)
         print(
-            f"full build, {options.posts} posts, {options.workers or 'default'} workers: "
-            f"{report.seconds:.1f} s wall, {full_cpu:.1f} s CPU (with workers), "
-            f"{report.pages} pages, {report.files} files",
+            f"rebuild after editing one post: {again.describe()} "
+            f"({again.cpu / full.cpu:.3f} of the full build's CPU)",
             flush=True,
         )
-        edit_one_post(site.app, site.instance)
-        cpu = cpu_seconds()
-        again = build_site(site.instance, out, workers=options.workers)
-        again_cpu = cpu_seconds() - cpu
-        print(
-            f"rebuild after editing one post: {again.seconds:.1f} s wall, "
-            f"{again_cpu:.1f} s CPU ({again_cpu / full_cpu:.3f} of the full build), "
-            f"{again.rendered} of {again.pages} pages rendered, "
-            f"{len(again.written)} files written, {again.unchanged} unchanged",
-            flush=True,
-        )
-        cpu = cpu_seconds()
-        same = build_site(site.instance, out, workers=options.workers)
-        print(
-            f"rebuild with nothing changed: {same.seconds:.1f} s wall, "
-            f"{cpu_seconds() - cpu:.1f} s CPU, {same.rendered} pages rendered",
-            flush=True,
-        )
+        same = timed_build(site.instance, out, options.workers)
+        print(f"rebuild with nothing changed: {same.describe()}", flush=True)
         home = out / "index.html"
         sizes = {s: (home.with_name(home.name + s)).stat().st_size for s in (".gz", ".br")}
         print(
@@ -191,19 +192,19 @@ def main() -> None:
             f"{sizes['.br']} brotli"
         )
         post_path = "/posts/" + next(p.parent.name for p in (out / "posts").glob("*/index.html"))
-        from urllib.parse import quote, unquote
-
-        targets = {"post": quote(post_path) + "/", "home": "/"}
+        post_url = quote(post_path) + "/"
+        # Identity as wrk asks by default, and gzip as every browser asks (gzip_static).
+        targets = {"post": post_url, "home": "/", "post, gzip": post_url, "home, gzip": "/"}
         nginx_folder = folder / "nginx"
         nginx_folder.mkdir()
-        nginx = Nginx(out, nginx_folder)
+        nginx = Nginx(nginx_folder, documented_static_config(nginx_folder, out))
         # Front-server mode: the documented configuration before `blog serve`, which writes
         # each prefixed page it renders under instance/page-files.
         app_server = blog_server("front", site.instance, 4, PAGE_CACHE_FILES="page-files")
         front_folder = folder / "front"
         front_folder.mkdir()
         front_targets = {
-            "front-server post": "/zh-tw" + targets["post"],
+            "front-server post": "/zh-tw" + post_url,
             "front-server home": "/zh-tw/",
         }
         hello = hello_server(threads=4)
@@ -213,7 +214,7 @@ def main() -> None:
             front_config = documented_front_config(
                 front_folder, 0, app_server.port, site.instance / "page-files"
             ).replace("listen 127.0.0.1:0;", "listen 127.0.0.1:{port};")
-            front = Nginx(out, front_folder, front_config)
+            front = Nginx(front_folder, front_config)
             for path in front_targets.values():
                 urllib.request.urlopen(front.url + path, timeout=60).read()
                 written = site.instance / "page-files" / path.strip("/") / "index.html"
@@ -226,7 +227,10 @@ def main() -> None:
             for _round in range(options.rounds):
                 for name, path in [*targets.items(), *front_targets.items()]:
                     url = (front.url if name in front_targets else nginx.url) + path
-                    rates[name].append(run_wrk(url, options.seconds).requests_per_second)
+                    headers = {"Accept-Encoding": "gzip"} if name.endswith("gzip") else None
+                    rates[name].append(
+                        run_wrk(url, options.seconds, headers=headers).requests_per_second
+                    )
                     rates["hello"].append(
                         run_wrk(hello.url + "/", options.seconds).requests_per_second
                     )

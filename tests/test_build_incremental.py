@@ -136,6 +136,39 @@ def test_an_edit_renders_only_the_pages_that_show_the_post(
     assert broken_links(out, site_url=SITE_URL) == {}
 
 
+def test_a_body_edit_renders_other_pages_in_one_variant_first(
+    variants_site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = variants_site
+    out = tmp_path / "out"
+    run_build(instance, out)
+    state = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["state"]
+    with app.app_context():
+        post_id = db.session.scalars(select(Post.id).where(Post.slug == "post-1")).one()
+    showing = [path for path, ids in state["pages"].items() if post_id in ids]
+
+    before = site_files(out)
+    # A new last paragraph: the title that listings and the archive show stays as it was.
+    edit(app, "post-1", source="第1篇的正文，讲软件与内存。\n\n后来补充的一段。")
+    _pages, rendered = counts(run_build(instance, out))
+    after = site_files(out)
+    # The post in five variants, the unprefixed form of each page linking to it, and the
+    # other variants only of the pages whose unprefixed form changed.
+    unprefixed = [path for path in showing if not re.match(r"/zh-[a-z]+/", path)]
+    assert rendered < len(showing)
+    assert rendered >= len(unprefixed) + 4
+    for prefix in ("", "zh-hans/", "zh-hant/", "zh-tw/", "zh-hk/"):
+        assert (
+            after[f"{prefix}posts/post-1/index.html"] != before[f"{prefix}posts/post-1/index.html"]
+        )
+        assert after[f"{prefix}feed.xml"] != before[f"{prefix}feed.xml"]
+        assert after[f"{prefix}archive/index.html"] == before[f"{prefix}archive/index.html"]
+
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
 def test_the_search_index_follows_the_edit(site: tuple[Path, Flask], tmp_path: Path) -> None:
     instance, app = site
     out = tmp_path / "out"

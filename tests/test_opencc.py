@@ -471,6 +471,26 @@ def test_image_alt_converts_while_src_stays() -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("page", "expected"),
+    [
+        # Attributes are found whatever their case or spelling: the scan passes over a tag
+        # without reading its attributes only when none of them can matter.
+        ('<abbr TITLE="软件">软件</abbr>', '<abbr TITLE="軟體">軟體</abbr>'),
+        ('<p LANG="zh-Hans">软件</p>', '<p LANG="zh-Hant-TW">軟體</p>'),
+        (
+            '<span class="variant&#45;switcher">简体</span>',
+            '<span class="variant&#45;switcher">简体</span>',
+        ),
+        ('<span TRANSLATE="no">软件</span>', '<span TRANSLATE="no">软件</span>'),
+        ('<span translate="n&#111;">软件</span>', '<span translate="n&#111;">软件</span>'),
+        ('<div class="a" id="b"><em>软件</em></div>', '<div class="a" id="b"><em>軟體</em></div>'),
+    ],
+)
+def test_tags_are_read_in_any_case_and_spelling(page: str, expected: str) -> None:
+    assert convert_document(page, _target("zh-tw")) == expected
+
+
 def test_meta_description_and_og_title_convert_but_other_meta_does_not() -> None:
     page = (
         '<meta name="description" content="数据">'

@@ -19,6 +19,7 @@ import hashlib
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -40,6 +41,10 @@ MIN_COMPRESS_BYTES = 256
 #: Brotli quality for precompressed files. 11 saves another 8 % on a page but costs 70 times
 #: as long (0.14 s against 2 ms for an 18 KB page here), too slow for thousands of pages.
 BROTLI_QUALITY = 5
+#: From this size gzip uses level 6, not 9: 3 % larger but twice as fast, on the few big
+#: files every rebuild after an edit writes again (a search index per variant, 0.7 MB at
+#: 200 posts: 0.09 s at level 9, 0.04 s at level 6; feeds).
+GZIP_LARGE_BYTES = 256 * 1024
 
 
 @dataclass
@@ -55,7 +60,8 @@ def compressible(path: PurePosixPath, size: int) -> bool:
 
 def gzip_bytes(data: bytes) -> bytes:
     # mtime=0 keeps the output identical for identical input.
-    return gzip.compress(data, compresslevel=9, mtime=0)
+    level = 9 if len(data) < GZIP_LARGE_BYTES else 6
+    return gzip.compress(data, compresslevel=level, mtime=0)
 
 
 def brotli_bytes(data: bytes) -> bytes:
@@ -106,14 +112,34 @@ def read_previous(out: Path) -> tuple[dict[str, str], dict[str, Any]]:
 
 
 def _link_or_copy(source: Path, target: Path) -> bool:
-    """Carry ``source`` over from the previous build; ``False`` when it is gone."""
-    if not source.is_file() or source.is_symlink():
+    """Carry ``source`` over from the previous build; ``False`` when it is gone.
+
+    One ``lstat`` decides: a regular file is linked, anything else (gone, a folder, a
+    symbolic link that could point out of OUT) is not carried over.
+    """
+    try:
+        if not stat.S_ISREG(os.lstat(source).st_mode):
+            return False
+    except OSError:
         return False
     try:
         os.link(source, target)
     except OSError:
         shutil.copy2(source, target)
     return True
+
+
+class _Folders:
+    """Creates the folders of the new tree, each once (thousands of pages share few)."""
+
+    def __init__(self) -> None:
+        self.made: set[Path] = set()
+
+    def parent_of(self, target: Path) -> None:
+        folder = target.parent
+        if folder not in self.made:
+            folder.mkdir(parents=True, exist_ok=True)
+            self.made.add(folder)
 
 
 def write_site(
@@ -137,12 +163,13 @@ def write_site(
         raise BuildError(f"{out}: cannot create a folder next to it: {error}") from None
     try:
         manifest: dict[str, str] = {}
+        folders = _Folders()
         for relative, data in sorted(files.items()):
             name = str(relative)
             digest = hashlib.sha256(data).hexdigest()
             manifest[name] = digest
             target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.parent_of(target)
             siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
             old = out / relative
             if (
@@ -162,14 +189,15 @@ def write_site(
         for relative, digest in sorted((kept or {}).items()):
             name = str(relative)
             target = staging / relative
-            target.parent.mkdir(parents=True, exist_ok=True)
+            folders.parent_of(target)
             old = out / relative
             if not _link_or_copy(old, target):
                 raise BuildError(f"{old}: the previous build's file is missing; build again")
             for suffix in (".gz", ".br"):
-                sibling = old.with_name(old.name + suffix)
-                if sibling.is_file():
-                    _link_or_copy(sibling, target.with_name(target.name + suffix))
+                # Carried over when it exists (a small file has none).
+                _link_or_copy(
+                    old.with_name(old.name + suffix), target.with_name(target.name + suffix)
+                )
             manifest[name] = digest
             report.unchanged += 1
         report.removed = sorted(set(previous) - set(manifest))

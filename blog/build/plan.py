@@ -18,7 +18,8 @@ manifest keeps a :class:`BuildState`:
   a post only through a link to it, so this is the dependency map.
 
 When the shape is unchanged, only pages that depend on a post whose digest changed are
-rendered again; every other file is carried over from OUT without being read. Anything
+rendered again (in two passes, :class:`RenderPlan`); every other file is carried over
+from OUT without being read. Anything
 else (a new, deleted, renamed or rescheduled post, a new tag, a theme edit, no previous
 state) renders the whole site, which is always correct.
 """
@@ -198,6 +199,43 @@ def pages_to_render(previous: BuildState | None, now: Snapshot) -> list[str] | N
         return None
     changed = changed_posts(previous, now)
     return sorted(path for path, ids in previous.pages.items() if changed.intersection(ids))
+
+
+@dataclass
+class RenderPlan:
+    """An incremental build's pages, in two passes.
+
+    ``first`` is rendered at once: the pages of changed posts in every variant, and one
+    page of every other affected URL, its unprefixed form. ``waiting`` maps each such
+    unprefixed page to the same URL in the other variants, which are rendered only when
+    the unprefixed page came out different from the previous build's. Every variant of a
+    URL is the same template over the same posts (variants are a response filter and the
+    template context), so when an edit leaves the unprefixed listing, neighbour or archive
+    page as it was, it left the variants of that page as they were too; a post page,
+    whose body is what an edit usually changes, is rendered in every variant straight away.
+    """
+
+    first: list[str]
+    waiting: dict[str, list[str]]
+
+
+def plan_render(
+    pages: list[str], changed: set[int], prefixes: list[str], now: Snapshot
+) -> RenderPlan:
+    """Split ``pages`` (from :func:`pages_to_render`) into a :class:`RenderPlan`."""
+    groups: dict[str, list[str]] = {}
+    for path in pages:
+        groups.setdefault(unprefixed(path, prefixes), []).append(path)
+    plan = RenderPlan([], {})
+    for base, group in groups.items():
+        if now.paths.get(base) in changed or base not in group:
+            plan.first += group
+        else:
+            plan.first.append(base)
+            others = [path for path in group if path != base]
+            if others:
+                plan.waiting[base] = others
+    return plan
 
 
 def changed_posts(previous: BuildState, now: Snapshot) -> set[int]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -17,6 +19,7 @@ from blog.build.fetch import Fetcher, PoolFetcher, build_app, local_fetcher, wor
 from blog.build.output import WriteReport, check_out_folder, read_previous, write_site
 from blog.build.pages import (
     Crawl,
+    RenderedPage,
     crawl,
     render_again,
     rewrite_css_urls,
@@ -26,10 +29,12 @@ from blog.build.pages import (
 from blog.build.paths import BuildError, case_collisions, output_path
 from blog.build.plan import (
     BuildState,
+    RenderPlan,
     Snapshot,
     changed_posts,
     dependencies,
     pages_to_render,
+    plan_render,
     snapshot,
 )
 from blog.config import ConfigError, load_config
@@ -132,17 +137,51 @@ def _plan(
     return now, previous, files, indexes
 
 
+def published_bytes(page: RenderedPage, base_path: str, search_paths: set[str]) -> bytes:
+    """The bytes written for ``page``: links pointed below ``base_path``."""
+    if page.content_type == "text/html":
+        return rewrite_links(page.body.decode("utf-8"), base_path, search_paths).encode("utf-8")
+    if page.content_type == "text/css":
+        return rewrite_css_urls(page.body.decode("utf-8"), base_path).encode("utf-8")
+    return page.body
+
+
+def _render_planned(
+    fetch: Fetcher,
+    plan: RenderPlan,
+    prefixes: list[str],
+    site_url: str,
+    unchanged: Callable[[RenderedPage], bool],
+) -> Crawl:
+    """Render ``plan.first``, then the variants of each first-pass page that changed."""
+    crawled = render_again(fetch, plan.first, prefixes, site_url)
+    following = [
+        path
+        for base, others in plan.waiting.items()
+        if base not in crawled.pages or not unchanged(crawled.pages[base])
+        for path in others
+    ]
+    if following:
+        more = render_again(fetch, following, prefixes, site_url)
+        crawled.pages.update(more.pages)
+        crawled.links.update(more.links)
+        crawled.assets.update(more.assets)
+        for path, referrers in more.broken.items():
+            crawled.broken.setdefault(path, set()).update(referrers)
+    return crawled
+
+
 def _render(
     fetch: Fetcher,
     prefixes: list[str],
     site_url: str,
-    now: Snapshot,
     previous: BuildState | None,
+    plan: RenderPlan | None,
+    unchanged: Callable[[RenderedPage], bool],
 ) -> tuple[Crawl, list[str] | None]:
     """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all."""
-    again = None if previous is None else pages_to_render(previous, now)
-    if previous is not None and again is not None:
-        crawled = render_again(fetch, again, prefixes, site_url)
+    if previous is not None and plan is not None:
+        crawled = _render_planned(fetch, plan, prefixes, site_url, unchanged)
         known = set(previous.pages)
         new_links = any(link not in known for links in crawled.links.values() for link in links)
         # A page that vanished or a link to a page the last build did not have: the set of
@@ -178,24 +217,34 @@ def build_site(
     variants: list[str] = list(app.extensions["blog.variants"])
     prefixes = ["", *(f"/{v}" for v in variants)]
     now, previous, previous_files, indexes = _plan(app, out, site_url, prefixes, full)
+    search_paths = search_page_paths(prefixes)
     count = workers_for(workers)
     again = None if previous is None else pages_to_render(previous, now)
+    plan = None
+    if previous is not None and again is not None:
+        plan = plan_render(again, changed_posts(previous, now), prefixes, now)
     # Asked for, or enough pages for the pool to pay for its start (each worker builds the
     # app: seconds of CPU, more than a typical edit's pages take to render here).
     enough = (
-        len(now.posts) >= MIN_POSTS_FOR_POOL if again is None else len(again) >= MIN_PAGES_FOR_POOL
+        len(now.posts) >= MIN_POSTS_FOR_POOL
+        if plan is None
+        else len(plan.first) >= MIN_PAGES_FOR_POOL
     )
     pooled = count > 1 and (workers is not None or enough)
     fetch = PoolFetcher(app, instance, site_url, count) if pooled else None
+
+    def unchanged(page: RenderedPage) -> bool:
+        digest = hashlib.sha256(published_bytes(page, base_path, search_paths)).hexdigest()
+        return previous_files.get(str(output_path(page.path))) == digest
+
     try:
         crawled, carried = _render(
-            fetch or local_fetcher(app, site_url), prefixes, site_url, now, previous
+            fetch or local_fetcher(app, site_url), prefixes, site_url, previous, plan, unchanged
         )
     finally:
         if fetch is not None:
             fetch.close()
 
-    search_paths = search_page_paths(prefixes)
     files: dict[PurePosixPath, bytes] = {}
     kept: dict[PurePosixPath, str] = {}
     sources: dict[PurePosixPath, str] = {}
@@ -221,16 +270,11 @@ def build_site(
             state.types[path] = previous.types[path]
     page_html: dict[str, str] = {}
     for path, page in crawled.pages.items():
-        body = page.body
         state.types[path] = page.content_type
         state.pages[path] = dependencies(path, crawled.links.get(path, ()), prefixes, now.paths)
         if page.content_type == "text/html":
-            text = body.decode("utf-8")
-            page_html[path] = text
-            body = rewrite_links(text, base_path, search_paths).encode("utf-8")
-        elif page.content_type == "text/css":
-            body = rewrite_css_urls(body.decode("utf-8"), base_path).encode("utf-8")
-        add(path, body)
+            page_html[path] = page.body.decode("utf-8")
+        add(path, published_bytes(page, base_path, search_paths))
 
     with app.app_context():
         posts = search_index.public_posts()

@@ -67,6 +67,13 @@ _CJK = re.compile("[\u2e80-\U0002ffff]")
 _PRIVATE = re.compile("[\U000f0000-\U0010ffff]")
 _PLACEHOLDER_BASE = 0xF0000
 _GROUPS_ATTRIBUTE = re.compile(r'\sdata-variant-groups="([^"]*)"')
+#: Every attribute :meth:`_Converter.start_tag` acts on has one of these in its name or
+#: value (``variant`` covers ``data-variant-*``, ``data-variants`` and the switcher's
+#: class). A tag with none of them, and no character reference that could spell one, is
+#: copied as it is without reading its attributes: most tags of a page.
+_ATTENTION = re.compile(
+    "lang|translate|noconvert|variant|title|alt|placeholder|label|content|&", re.IGNORECASE
+)
 _NO_CONVERT_MARK = re.compile(r"\sdata-noconvert(?:[\s=/>])", re.IGNORECASE)
 
 
@@ -208,6 +215,10 @@ class _Converter:
             if not self.replaced():
                 self.doc.pieces.append(tag)
             self._push_if_open(tag, _Open(name))
+            return name
+        if _ATTENTION.search(tag, raw_name.end() if raw_name else 0) is None:
+            self.doc.pieces.append(tag)
+            self._push_if_open(tag, _Open(name, skip=name.lower() in SKIPPED_ELEMENTS))
             return name
         values = {attr: html.unescape(raw) for attr, _s, _e, raw in _attributes(tag)}
         entry = _Open(name)
