@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -659,7 +660,7 @@ def test_wordpress_comment_html_becomes_markdown_that_reads_the_same() -> None:
     ]
 
 
-def test_links_to_local_files_that_are_not_images_are_reported_per_line(
+def test_links_to_local_files_that_are_not_images_are_imported_or_reported_per_line(
     tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
 ) -> None:
     root = tmp_path / "hexo"
@@ -675,11 +676,8 @@ def test_links_to_local_files_that_are_not_images_are_reported_per_line(
     run_cli("upgrade")
     result = run_cli("import", str(root))
     assert result.exit_code == 0, result.output
-    assert "files 3 linked, not imported" in result.output
-    assert (
-        "line 7: file slides.pdf: not imported (only images become uploads); the link is kept"
-        in result.output
-    )
+    assert "files 3 found, 1 imported, 2 missing" in result.output
+    assert "file slides.pdf" not in result.output  # imported as a download: nothing to say
     assert "line 9: file /files/data.zip: not found in the source folder" in result.output
     assert "line 11: file ../../../etc/passwd.tar.gz: refused: the path leads outside" in (
         result.output
@@ -687,4 +685,4 @@ def test_links_to_local_files_that_are_not_images_are_reported_per_line(
     assert "file /2020/01/other/" not in result.output  # a page of the old site, not a file
     assert "x.org" not in result.output
     post = posts_of(make_app())["talk"]
-    assert "幻灯片" in post.body_html  # the link stays, as written
+    assert re.search(r'<a href="/uploads/[0-9a-f]{32}\.pdf"[^>]*>幻灯片</a>', post.body_html)

@@ -211,7 +211,7 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         body = assets.unlazy(body, conversion)
         locator = _locator(site, source, options)
         body = assets.collect(body, locator, conversion, draft.assets)
-        assets.report_files(body, locator, conversion)
+        body = assets.collect_files(body, locator, conversion, draft.assets)
         for key in COVER_KEYS:
             if isinstance(data.get(key), str) and data[key]:
                 data[key] = assets.collect_value(data[key], locator, conversion, draft.assets)

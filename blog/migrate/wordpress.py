@@ -164,6 +164,7 @@ def drafts_from_export(
         )
         if media_dir is not None:
             body = assets.collect(body, locator, conversion, draft.assets)
+            body = assets.collect_files(body, locator, conversion, draft.assets)
         slug_text = unquote(text(item, "wp:post_name")).strip()
         try:
             slug = (
