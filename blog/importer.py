@@ -449,11 +449,17 @@ def _record_redirects(
     names: dict[str, set[str]] = {"categories": set(), "tags": set()}
     for draft in stored:
         if draft.fields is not None:
-            names["categories"].update(
-                draft.categories[:1] or ([draft.fields.category] if draft.fields.category else [])
-            )
+            # Every category of the post has its listing here, so every old listing
+            # that showed it leads to one.
+            names["categories"].update(draft.fields.categories)
+            if draft.fields.category:
+                names["categories"].add(draft.fields.category)
             names["tags"].update(draft.fields.tags)
+            for old, name in draft.old_category_paths.items():
+                mapping[old] = f"/categories/{name}/"
     for kind, values in names.items():
+        if kind == "categories" and site.engine == "hexo":
+            continue  # nested under their parents: each draft's old_category_paths
         for name in values:
             for old in taxonomy_paths(site, kind, name):
                 mapping[old] = f"/{kind}/{name}/"

@@ -424,8 +424,11 @@ def test_wordpress_query_string_urls_answer_301(
         assert response.status_code == 301, old
         assert response.headers["Location"].endswith(new), old
     assert client.get("/?p=999").status_code == 200  # unknown id: the home page
-    # "技术" (/?cat=3) holds no post of its own: no redirect to an empty listing.
-    assert client.get("/?cat=3").status_code == 200
+    # "技术" (/?cat=3) is the parent of the post's "Python": its listing shows the post.
+    response = client.get("/?cat=3")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/categories/%E6%8A%80%E6%9C%AF/")
+    assert "/posts/hello/" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert client.get("/index.php?p=5").status_code == 404
     assert client.get("/search?q=hello").status_code == 200
     with make_app().app_context():
