@@ -29,6 +29,8 @@ TOKEN = re.compile(r"\x02asset:(\d+)\x03")
 #: A Markdown link that is not an image, and an HTML link (Hexo's ``asset_link`` becomes one).
 MARKDOWN_LINK = re.compile(r"((?<!!)\[[^\]\n]*\]\([ \t]*)(<[^>\n]+>|[^)\s]+)")
 HTML_LINK = re.compile(r"(<a\b[^>]*?\bhref\s*=\s*)([\"'])(.*?)\2", re.I | re.S)
+#: What a file's extension looks like; anything else after a dot is not a file name.
+FILE_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
 #: Suffixes of links that lead to pages (of the old site), not to files to download.
 PAGE_SUFFIXES = frozenset({"", ".html", ".htm", ".md", ".markdown", ".php", ".xml", ".txt"})
 
@@ -163,6 +165,8 @@ def collect_files(text: str, locator: Locator, conversion: Conversion, assets: l
         path = locator.local_path(reference)
         suffix = Path(path).suffix.lower() if path else ""
         if path is None or path.endswith("/") or suffix in PAGE_SUFFIXES | IMAGE_SUFFIXES:
+            return None
+        if not FILE_SUFFIX.fullmatch(suffix):  # template code in an example: {{ x.url }}
             return None
         report.files_found += 1
         found, why = locator.find(path)
