@@ -229,7 +229,7 @@ def test_hexo_asset_link_and_local_file_links_are_imported_and_rewritten(
         "{% asset_link slides.pdf 幻灯片 %}\n\n"
         "[数据](/files/data.zip) 与 [另一篇](/2020/01/other/) 和 [外站](https://x.org/a.pdf)\n\n"
         '<a href="../../../etc/passwd.tar.gz">爬出去</a> [缺](/files/gone.zip)\n\n'
-        "[假的](/files/fake.pdf) [又是数据](/files/data.zip)\n\n"
+        "[假的](/files/fake.pdf) [又是数据](/files/data.zip) [写信](dev@lists.example.org)\n\n"
         '```html\n<a href="{{ $page.Permalink }}">模板</a> <a href="{{ url_for(x.path) }}">\n```\n',
     )
     write(root / "source/_posts/talk/slides.pdf", pdf_bytes())

@@ -168,6 +168,8 @@ def collect_files(text: str, locator: Locator, conversion: Conversion, assets: l
             return None
         if not FILE_SUFFIX.fullmatch(suffix):  # template code in an example: {{ x.url }}
             return None
+        if "@" in path:  # an e-mail address written without mailto:
+            return None
         report.files_found += 1
         found, why = locator.find(path)
         line = conversion.line_of_text(reference)
