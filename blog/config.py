@@ -43,6 +43,11 @@ DEFAULTS: dict[str, Any] = {
     "UPLOAD_STORAGE": "auto",
     "UPLOAD_MAX_PIXELS": 40_000_000,
     "UPLOAD_MAX_EXPANSION": 500,
+    # Files uploaded for download (blog/admin/downloads.py; docs/images-and-diagrams.md).
+    "UPLOAD_DOWNLOAD_EXTENSIONS": [
+        *("pdf", "zip", "gz", "tgz", "tar", "bz2", "xz", "7z", "epub", "txt", "csv"),
+        *("docx", "xlsx", "pptx", "odt", "ods", "odp"),
+    ],
     "SESSION_HOURS": 12,
     "LOGIN_ATTEMPTS": 5,
     "FEED_FULL_CONTENT": True,

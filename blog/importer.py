@@ -75,23 +75,28 @@ class ImportReport:
         """Per-file constructs and images, the old-URL mapping and totals, for the CLI."""
         lines = [f"source: {', '.join(self.engines)}"] if self.engines else []
         for report in self.files:
-            if report.constructs or report.notes or report.images_found:
+            if report.constructs or report.notes or report.images_found or report.files_found:
                 lines.extend(report.lines())
         lines.extend(self.notes)
         if self.redirects:
             lines.append(f"old URLs → new ({len(self.redirects)}):")
             lines.extend(f"    {old} → {new}" for old, new in sorted(self.redirects.items()))
         totals = {k: sum(r.count(k) for r in self.files) for k in ("converted", "kept", "unknown")}
-        images = [
-            sum(getattr(r, n) for r in self.files)
-            for n in ("images_found", "images_imported", "images_missing")
-        ]
+        images, files = (
+            [sum(getattr(r, f"{kind}_{n}") for r in self.files) for n in COUNTS]
+            for kind in ("images", "files")
+        )
         lines.append(
             f"constructs: {totals['converted']} converted, {totals['kept']} kept, "
             f"{totals['unknown']} unknown; images: {images[0]} found, {images[1]} imported, "
-            f"{images[2]} missing; old URLs redirected: {len(self.redirects)}"
+            f"{images[2]} missing; files: {files[0]} found, {files[1]} imported, "
+            f"{files[2]} missing; old URLs redirected: {len(self.redirects)}"
         )
         return lines
+
+
+#: What the totals count of images and of other files.
+COUNTS = ("found", "imported", "missing")
 
 
 def markdown_files(paths: Iterable[Path]) -> Iterator[Path]:
@@ -344,7 +349,7 @@ def settle_draft(
     Returns what the import did when nothing is left to save (``unchanged``, or the
     outcome of a dry run), else the :class:`Settled` post for :func:`save_settled`.
     """
-    from blog.admin.uploads import UploadError, store_upload
+    from blog.admin.uploads import UploadError, store_download, store_upload
 
     fields = draft.fields
     assert fields is not None
@@ -363,20 +368,32 @@ def settle_draft(
     fields.validate()
     claimed[slug] = draft.source.path
     existing = db.session.scalar(select(Post).where(Post.slug == slug))
+    report = draft.report
     if dry_run:
-        draft.report.images_imported = len(draft.assets)
+        report.images_imported = sum(asset.kind == "image" for asset in draft.assets)
+        report.files_imported = len(draft.assets) - report.images_imported
         return "imported" if existing is None else "updated"
     names: list[str | None] = []
     for asset in draft.assets:
+        store = store_upload if asset.kind == "image" else store_download
         try:
-            upload = store_upload(asset.path.read_bytes(), asset.path.name, draft.author)
+            upload = store(asset.path.read_bytes(), asset.path.name, draft.author)
         except (UploadError, OSError) as error:
             names.append(None)
-            draft.report.images_missing += 1
-            draft.report.note(asset.line, f"image {asset.reference}: {error}")
+            if asset.kind == "image":
+                report.images_missing += 1
+            else:
+                report.files_missing += 1
+            why = str(error).rstrip("。")
+            if asset.kind == "file":
+                why += "; the link is kept as written"
+            report.note(asset.line, f"{asset.kind} {asset.reference}: {why}")
         else:
             names.append(upload.name)
-            draft.report.images_imported += 1
+            if asset.kind == "image":
+                report.images_imported += 1
+            else:
+                report.files_imported += 1
     fields.source = asset_refs.replace_tokens(fields.source, names, draft.assets)
     fields.meta = {
         key: asset_refs.replace_tokens(value, names, draft.assets)
@@ -432,11 +449,17 @@ def _record_redirects(
     names: dict[str, set[str]] = {"categories": set(), "tags": set()}
     for draft in stored:
         if draft.fields is not None:
-            names["categories"].update(
-                draft.categories[:1] or ([draft.fields.category] if draft.fields.category else [])
-            )
+            # Every category of the post has its listing here, so every old listing
+            # that showed it leads to one.
+            names["categories"].update(draft.fields.categories)
+            if draft.fields.category:
+                names["categories"].add(draft.fields.category)
             names["tags"].update(draft.fields.tags)
+            for old, name in draft.old_category_paths.items():
+                mapping[old] = f"/categories/{name}/"
     for kind, values in names.items():
+        if kind == "categories" and site.engine == "hexo":
+            continue  # nested under their parents: each draft's old_category_paths
         for name in values:
             for old in taxonomy_paths(site, kind, name):
                 mapping[old] = f"/{kind}/{name}/"

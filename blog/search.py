@@ -41,7 +41,16 @@ from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 from sqlalchemy.orm import defer
 
 from blog.i18n import ui_plural, ui_text
-from blog.models import PUBLISHED, SCHEDULED, Category, Post, Tag, db, post_tags
+from blog.models import (
+    PUBLISHED,
+    SCHEDULED,
+    Category,
+    Post,
+    Tag,
+    db,
+    post_categories,
+    post_tags,
+)
 from blog.plugins import Plugins
 from blog.queries import HEAVY_COLUMNS, Page, public_condition
 from blog.render import html_to_text
@@ -382,8 +391,16 @@ def indexed_post(post: Post, body_text: str | None = None) -> IndexedPost:
         post.title,
         body_text,
         [tag.name for tag in post.tags],
-        post.category.name if post.category else "",
+        " ".join(_category_names(post)),
     )
+
+
+def _category_names(post: Post) -> list[str]:
+    """Every category of ``post``, primary first (a row saved before they were kept: its one)."""
+    names = [category.name for category in post.categories]
+    if not names and post.category is not None:
+        names = [post.category.name]
+    return names
 
 
 def stored_body_text(body_text: str | None, body_html: str | None) -> str:
@@ -433,6 +450,14 @@ def rebuild_index(batch: int = 500) -> int:
             .order_by(Tag.name)
         ):
             tags.setdefault(post_id, []).append(name)
+        categories: dict[int, list[str]] = {}
+        for post_id, name in db.session.execute(
+            select(post_categories.c.post_id, Category.name)
+            .join(Category, Category.id == post_categories.c.category_id)
+            .where(post_categories.c.post_id.in_(chunk))
+            .order_by(post_categories.c.post_id, post_categories.c.position)
+        ):
+            categories.setdefault(post_id, []).append(name)
         rows = db.session.execute(
             select(Post.id, Post.title, Post.body_text, Category.name)
             .outerjoin(Category, Category.id == Post.category_id)
@@ -457,7 +482,7 @@ def rebuild_index(batch: int = 500) -> int:
                     row.title,
                     texts[row.id] if row.body_text is None else row.body_text,
                     tags.get(row.id, []),
-                    row.name or "",
+                    " ".join(categories.get(row.id) or ([row.name] if row.name else [])),
                 )
                 for row in rows
             ]
@@ -475,8 +500,11 @@ class SearchResult:
     title: str
     snippet: Markup
     published_at: datetime | None
+    #: The primary category (``categories[0]``), kept for themes written before there were more.
     category: str | None
     tags: list[str]
+    #: Every category, primary first.
+    categories: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -570,6 +598,7 @@ def _results(ids: list[int], terms: Sequence[Term], raw_query: str) -> list[Sear
                 published_at=post.published_at,
                 category=post.category.name if post.category else None,
                 tags=[tag.name for tag in post.tags],
+                categories=_category_names(post),
             )
         )
     return results

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -423,8 +424,11 @@ def test_wordpress_query_string_urls_answer_301(
         assert response.status_code == 301, old
         assert response.headers["Location"].endswith(new), old
     assert client.get("/?p=999").status_code == 200  # unknown id: the home page
-    # "技术" (/?cat=3) holds no post of its own: no redirect to an empty listing.
-    assert client.get("/?cat=3").status_code == 200
+    # "技术" (/?cat=3) is the parent of the post's "Python": its listing shows the post.
+    response = client.get("/?cat=3")
+    assert response.status_code == 301
+    assert response.headers["Location"].endswith("/categories/%E6%8A%80%E6%9C%AF/")
+    assert "/posts/hello/" in client.get(response.headers["Location"]).get_data(as_text=True)
     assert client.get("/index.php?p=5").status_code == 404
     assert client.get("/search?q=hello").status_code == 200
     with make_app().app_context():
@@ -659,7 +663,7 @@ def test_wordpress_comment_html_becomes_markdown_that_reads_the_same() -> None:
     ]
 
 
-def test_links_to_local_files_that_are_not_images_are_reported_per_line(
+def test_links_to_local_files_that_are_not_images_are_imported_or_reported_per_line(
     tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
 ) -> None:
     root = tmp_path / "hexo"
@@ -675,11 +679,8 @@ def test_links_to_local_files_that_are_not_images_are_reported_per_line(
     run_cli("upgrade")
     result = run_cli("import", str(root))
     assert result.exit_code == 0, result.output
-    assert "files 3 linked, not imported" in result.output
-    assert (
-        "line 7: file slides.pdf: not imported (only images become uploads); the link is kept"
-        in result.output
-    )
+    assert "files 3 found, 1 imported, 2 missing" in result.output
+    assert "file slides.pdf" not in result.output  # imported as a download: nothing to say
     assert "line 9: file /files/data.zip: not found in the source folder" in result.output
     assert "line 11: file ../../../etc/passwd.tar.gz: refused: the path leads outside" in (
         result.output
@@ -687,4 +688,4 @@ def test_links_to_local_files_that_are_not_images_are_reported_per_line(
     assert "file /2020/01/other/" not in result.output  # a page of the old site, not a file
     assert "x.org" not in result.output
     post = posts_of(make_app())["talk"]
-    assert "幻灯片" in post.body_html  # the link stays, as written
+    assert re.search(r'<a href="/uploads/[0-9a-f]{32}\.pdf"[^>]*>幻灯片</a>', post.body_html)

@@ -18,6 +18,7 @@ from blog.admin.fields import empty_fields, merge_fields
 from blog.admin.ratelimit import RateLimiter
 from blog.admin.redirects import save_with_redirect
 from blog.admin.tokens import live_token
+from blog.admin.uploads import UploadError, markdown_snippet, store_file
 from blog.models import PUBLISHED, STATUSES, Post, Revision, db, utcnow
 from blog.posts import ConflictError, FieldError, fields_of, save_post, trash_post
 from blog.render import RenderError, render_warnings, warning_text
@@ -299,3 +300,30 @@ def get_revision(post_id: int, number: int) -> Response:
     if revision is None:
         abort(404, f"post {post_id} has no revision {number}")
     return jsonify(_revision_json(revision, full=True))
+
+
+@api.post("/uploads")
+def upload_file() -> Response:
+    """Store an image or a file for download sent as multipart field ``file``."""
+    file = request.files.get("file")
+    if file is None or not file.filename:
+        return api_error(400, "send the file as multipart/form-data field 'file'")
+    limit = int(current_app.config["UPLOAD_MAX_BYTES"])
+    try:
+        # One byte past the limit is enough to know a file is too large.
+        stored = store_file(file.stream.read(limit + 1), file.filename, g.api_user.name)
+    except UploadError as error:
+        return api_error(400, str(error))
+    response = jsonify(
+        name=stored.name,
+        url=f"/uploads/{stored.name}",
+        markdown=markdown_snippet(stored),
+        download=not stored.is_image(),
+        content_type=stored.content_type,
+        size=stored.size,
+        width=stored.width,
+        height=stored.height,
+    )
+    response.status_code = 201
+    response.headers["Location"] = f"/uploads/{stored.name}"
+    return response

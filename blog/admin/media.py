@@ -1,4 +1,4 @@
-"""Admin pages for uploads: the upload form and the list with Markdown snippets."""
+"""Admin pages for uploads (images and downloads): the upload form and the list with snippets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from blog.admin.blueprint import admin
 from blog.admin.editor import author_name
 from blog.admin.messages import human_size
 from blog.admin.models import Upload
-from blog.admin.uploads import UploadError, markdown_snippet, store_upload
+from blog.admin.uploads import UploadError, download_extensions, markdown_snippet, store_file
 from blog.models import db
 from blog.views import render_page
 
@@ -30,13 +30,15 @@ def uploads_page(
         error=error,
         added=added,
         added_snippet=markdown_snippet(added) if added else None,
+        download_extensions=download_extensions(),
     )
 
 
 def limit_upload_request() -> None:
     """Before every request: cap the upload form's body before anything parses it."""
     # The links page's form carries an avatar image.
-    if request.endpoint in ("admin.upload", "admin.link_save") and request.method == "POST":
+    limited = ("admin.upload", "admin.link_save", "api.upload_file")
+    if request.endpoint in limited and request.method == "POST":
         request.max_content_length = (
             int(current_app.config["UPLOAD_MAX_BYTES"]) + FORM_OVERHEAD_BYTES
         )
@@ -63,12 +65,12 @@ def upload_failed(status: int, message: str) -> tuple[str, int] | tuple[Response
 def upload() -> tuple[str, int] | tuple[Response, int]:
     file = request.files.get("file")
     if file is None or not file.filename:
-        return upload_failed(400, "请选择一个图片文件。")
+        return upload_failed(400, "请选择一个文件。")
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     # One byte past the limit is enough to know a file is too large.
     data = file.stream.read(limit + 1)
     try:
-        added = store_upload(data, file.filename, author_name())
+        added = store_file(data, file.filename, author_name())
     except UploadError as error:
         return upload_failed(400, str(error))
     if wants_json():
@@ -77,6 +79,7 @@ def upload() -> tuple[str, int] | tuple[Response, int]:
             url=f"/uploads/{added.name}",
             width=added.width,
             height=added.height,
+            download=not added.is_image(),
         ), 201
     return uploads_page(added=added)
 

@@ -51,13 +51,16 @@ class ApiToken(db.Model):  # type: ignore[name-defined]
 
 
 class Upload(db.Model):  # type: ignore[name-defined]
-    """An uploaded image, stored under a content-hash name; the original name is display-only."""
+    """An uploaded image or download, stored under a content-hash name.
+
+    The original name is display-only (for a download, also the name it is saved as).
+    """
 
     __tablename__ = "uploads"
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(80), unique=True)
     original_name: Mapped[str] = mapped_column(String(300), default="")
-    content_type: Mapped[str] = mapped_column(String(50))
+    content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by: Mapped[str] = mapped_column(String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
@@ -70,6 +73,10 @@ class Upload(db.Model):  # type: ignore[name-defined]
 
     def widths(self) -> list[int]:
         return [int(w) for w in self.variant_widths.split(",") if w]
+
+    def is_image(self) -> bool:
+        """Whether this is an image (shown in pages) rather than a file to download."""
+        return self.content_type.startswith("image/")
 
 
 class UploadBlob(db.Model):  # type: ignore[name-defined]

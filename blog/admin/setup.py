@@ -27,6 +27,7 @@ from blog.admin.api import api, install_limiters
 from blog.admin.auth import AdminSessionInterface, current_user, require_login
 from blog.admin.blueprint import admin
 from blog.admin.checks import broken_internal_links
+from blog.admin.downloads import KINDS, unknown_extensions
 from blog.admin.messages import field_message, human_size
 from blog.admin.uploads import STORAGES, files
 from blog.config import ConfigError
@@ -65,6 +66,12 @@ def init_app(app: Flask) -> None:
         raise ConfigError(
             f"UPLOAD_STORAGE must be one of {', '.join(STORAGES)}, "
             f"got {app.config['UPLOAD_STORAGE']!r}"
+        )
+    unknown = unknown_extensions(list(app.config["UPLOAD_DOWNLOAD_EXTENSIONS"]))
+    if unknown:
+        raise ConfigError(
+            f"UPLOAD_DOWNLOAD_EXTENSIONS: cannot check {', '.join(map(repr, unknown))}; "
+            f"known kinds: {', '.join(sorted(KINDS))}"
         )
     app.session_interface = AdminSessionInterface()
     app.config["PERMANENT_SESSION_LIFETIME"] = timedelta(hours=int(app.config["SESSION_HOURS"]))

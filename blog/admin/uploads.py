@@ -16,6 +16,10 @@ Responsive copies: a still image wider than 480, 960 or 1600 pixels also gets a 
 each of those widths (never enlarged), named ``<hash>-<width>.webp`` and stored exactly like
 the original, so pages can offer a phone the 480-pixel copy through ``srcset``. Animated
 images keep only their original: a still WebP of a GIF would lose the animation.
+
+Downloads: a file whose name ends in one of ``UPLOAD_DOWNLOAD_EXTENSIONS`` (PDF, ZIP …) and
+whose bytes are of that kind (:mod:`blog.admin.downloads`) is stored the same way, under
+``<hash>.<extension>``, and always served as an attachment, never as a page.
 """
 
 from __future__ import annotations
@@ -34,13 +38,16 @@ from flask import Blueprint, Response, abort, current_app, send_file
 from PIL import Image, ImageOps
 from sqlalchemy import select
 
+from blog.admin.downloads import KINDS, extension_of, matches
 from blog.admin.messages import human_size
 from blog.admin.models import Upload, UploadBlob
 from blog.models import db
 
-#: Generated names only: 32 hex digits of the SHA-256 of the bytes, for a responsive copy
-#: its width, and a known extension.
-NAME_PATTERN = re.compile(r"[0-9a-f]{32}(?:-[0-9]{2,4})?\.(png|jpg|gif|webp)")
+#: Generated names only: 32 hex digits of the SHA-256 of the bytes, then for an image its
+#: responsive copy's width (if any) and its extension, for a download its extension.
+NAME_PATTERN = re.compile(
+    r"[0-9a-f]{32}(?:(?:-[0-9]{2,4})?\.(png|jpg|gif|webp)|\.(" + "|".join(KINDS) + "))"
+)
 #: Widths of the WebP copies made of every still image wider than them.
 VARIANT_WIDTHS = (480, 960, 1600)
 #: Visually close to the original at a third of a JPEG's bytes (Pillow's 0-100 scale).
@@ -208,23 +215,82 @@ def _write_local(name: str, data: bytes) -> Path:
     return target
 
 
-def display_name(original: str) -> str:
+def display_name(original: str, fallback: str = "image") -> str:
     """The uploaded file's own name, reduced to something safe to show as alt text."""
     base = re.split(r"[\\/]", original)[-1]
     stem = base.rsplit(".", 1)[0] if "." in base else base
-    return re.sub(r"[\[\]()<>\x00-\x1f]", "", stem).strip()[:100] or "image"
+    return re.sub(r"[\[\]()<>\x00-\x1f]", "", stem).strip()[:100] or fallback
 
 
-def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
-    """Validate and store ``data``; the same bytes uploaded twice are stored once."""
+def download_extensions() -> list[str]:
+    """The extensions this site accepts for download (``UPLOAD_DOWNLOAD_EXTENSIONS``)."""
+    return [str(ext).lower() for ext in current_app.config["UPLOAD_DOWNLOAD_EXTENSIONS"]]
+
+
+def _check_size(data: bytes) -> None:
     limit = int(current_app.config["UPLOAD_MAX_BYTES"])
     if len(data) > limit:
         raise UploadError(f"文件太大：上限为 {human_size(limit)}（UPLOAD_MAX_BYTES）。")
     if not data:
         raise UploadError("文件是空的。")
+
+
+def store_file(data: bytes, original_name: str, uploaded_by: str) -> Upload:
+    """Store an image or, when its name has an allowed download extension, a download.
+
+    The name decides only which check the bytes must pass: a ``.pdf`` must be a PDF, and
+    anything else must be an image (its type read from the bytes, as for every image).
+    """
+    extension = extension_of(original_name)
+    if extension in download_extensions():
+        return store_download(data, original_name, uploaded_by)
+    try:
+        return store_upload(data, original_name, uploaded_by)
+    except UploadError:
+        _check_size(data)
+        if sniff_image(data) is not None or _looks_like_svg(data):
+            raise
+        raise UploadError(
+            "只接受图片（PNG、JPEG、GIF、WebP）和这些扩展名的下载文件："
+            f"{'、'.join(download_extensions()) or '（无）'}（UPLOAD_DOWNLOAD_EXTENSIONS）。"
+        ) from None
+
+
+def store_download(data: bytes, original_name: str, uploaded_by: str) -> Upload:
+    """Store a file for download once its bytes are checked against its name's extension."""
+    _check_size(data)
+    extension = extension_of(original_name)
+    if extension not in KINDS or extension not in download_extensions():
+        raise UploadError(f"不接受扩展名为 .{extension} 的文件（UPLOAD_DOWNLOAD_EXTENSIONS）。")
+    if not matches(extension, data):
+        raise UploadError(
+            f"文件名是 .{extension}，内容却不是 {KINDS[extension].label} 文件：不接受。"
+        )
+    name = f"{hashlib.sha256(data).hexdigest()[:32]}.{extension}"
+    existing = db.session.scalar(select(Upload).where(Upload.name == name))
+    if existing is not None:
+        return existing
+    upload = Upload(
+        name=name,
+        original_name=f"{display_name(original_name, 'file')}.{extension}",
+        content_type=KINDS[extension].content_type,
+        size=len(data),
+        uploaded_by=uploaded_by,
+    )
+    _store_with_facts(upload, data, ImageFacts(0, 0, []))
+    return upload
+
+
+def _looks_like_svg(data: bytes) -> bool:
+    return data.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in data[:1024].lower()
+
+
+def store_upload(data: bytes, original_name: str, uploaded_by: str) -> Upload:
+    """Validate and store image ``data``; the same bytes uploaded twice are stored once."""
+    _check_size(data)
     extension = sniff_image(data)
     if extension is None:
-        if data.lstrip()[:5].lower() in (b"<?xml", b"<svg ") or b"<svg" in data[:1024].lower():
+        if _looks_like_svg(data):
             raise UploadError("不接受 SVG：它可以包含脚本。请导出为 PNG 或 WebP 后再上传。")
         raise UploadError("只接受 PNG、JPEG、GIF 和 WebP 图片（按文件内容判断，而非扩展名）。")
     check_dimensions(data)
@@ -259,7 +325,8 @@ def _store_with_facts(upload: Upload, data: bytes, facts: ImageFacts) -> None:
     else:
         for stored_name, stored_data in stored.items():
             _write_local(stored_name, stored_data)
-    upload.width, upload.height = facts.width, facts.height
+    if facts.width:  # a download has no pixel size
+        upload.width, upload.height = facts.width, facts.height
     upload.variant_widths = ",".join(str(w) for w, _ in facts.variants)
     db.session.add(upload)
     db.session.commit()
@@ -287,7 +354,13 @@ def resize_old_uploads() -> ResizeReport:
     as it was; the others are committed one by one, so an interruption loses nothing.
     """
     report = ResizeReport([], 0, [])
-    names = list(db.session.scalars(select(Upload.name).where(Upload.width.is_(None))))
+    names = list(
+        db.session.scalars(
+            select(Upload.name).where(
+                Upload.width.is_(None), Upload.content_type.startswith("image/")
+            )
+        )
+    )
     for name in sorted(names):
         upload = db.session.scalar(select(Upload).where(Upload.name == name))
         if upload is None:  # removed meanwhile
@@ -359,6 +432,8 @@ def uploaded_images(text: str) -> dict[str, UploadedImage]:
 
 
 def markdown_snippet(upload: Upload) -> str:
+    if not upload.is_image():
+        return f"[{upload.original_name}](/uploads/{upload.name})"
     return f"![{upload.original_name}](/uploads/{upload.name})"
 
 
@@ -367,10 +442,29 @@ def serve(name: str) -> Response:
     match = NAME_PATTERN.fullmatch(name)
     if match is None:
         abort(404)
+    download = None
+    if match.group(2):
+        # Only a recorded download is served, under the name it was uploaded with.
+        download = db.session.scalar(select(Upload).where(Upload.name == name))
+        if download is None:
+            abort(404)
     path = uploads_folder() / name
     if not path.is_file():
         path = _fetch_from_database(name)
-    response = send_file(path, mimetype=CONTENT_TYPES[match.group(1)], conditional=True, etag=True)
+    if download is None:
+        response = send_file(
+            path, mimetype=CONTENT_TYPES[match.group(1)], conditional=True, etag=True
+        )
+    else:
+        response = send_file(
+            path,
+            mimetype=KINDS[match.group(2)].content_type,
+            as_attachment=True,
+            download_name=download.original_name or name,
+            conditional=True,
+            etag=True,
+        )
+    response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = CACHE_FOREVER
     return response
 

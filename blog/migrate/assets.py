@@ -1,4 +1,4 @@
-"""Images a post points at, found inside the source folder only.
+"""Images and other files a post points at, found inside the source folder only.
 
 A reference resolves against the places the source engine would look (the post's asset
 folder or page bundle, ``source/``, ``static/``, the site root). Nothing outside the source
@@ -27,8 +27,10 @@ IMAGE_SUFFIXES = frozenset({".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".
 SRC_ATTRIBUTE = re.compile(r"\bsrc\s*=\s*([\"']).*?\1", re.I | re.S)
 TOKEN = re.compile(r"\x02asset:(\d+)\x03")
 #: A Markdown link that is not an image, and an HTML link (Hexo's ``asset_link`` becomes one).
-MARKDOWN_LINK = re.compile(r"(?<!!)\[[^\]\n]*\]\([ \t]*(<[^>\n]+>|[^)\s]+)")
-HTML_LINK = re.compile(r"<a\b[^>]*?\bhref\s*=\s*([\"'])(.*?)\1", re.I | re.S)
+MARKDOWN_LINK = re.compile(r"((?<!!)\[[^\]\n]*\]\([ \t]*)(<[^>\n]+>|[^)\s]+)")
+HTML_LINK = re.compile(r"(<a\b[^>]*?\bhref\s*=\s*)([\"'])(.*?)\2", re.I | re.S)
+#: What a file's extension looks like; anything else after a dot is not a file name.
+FILE_SUFFIX = re.compile(r"\.[a-z0-9]{1,5}")
 #: Suffixes of links that lead to pages (of the old site), not to files to download.
 PAGE_SUFFIXES = frozenset({"", ".html", ".htm", ".md", ".markdown", ".php", ".xml", ".txt"})
 
@@ -40,6 +42,8 @@ class Asset:
     path: Path
     reference: str
     line: int | None
+    #: ``"image"`` (shown in the page) or ``"file"`` (a download: PDF, ZIP …).
+    kind: str = "image"
 
     def token(self, number: int) -> str:
         return f"\x02asset:{number}\x03"
@@ -145,35 +149,53 @@ def collect(text: str, locator: Locator, conversion: Conversion, assets: list[As
     return HTML_IMAGE.sub(html, MARKDOWN_IMAGE.sub(markdown, text))
 
 
-def report_files(text: str, locator: Locator, conversion: Conversion) -> None:
-    """Report each link to a local file that is not an image (a PDF, a ZIP …), with its line.
+def collect_files(text: str, locator: Locator, conversion: Conversion, assets: list[Asset]) -> str:
+    """Replace each link to a local file that is not an image or a page (a PDF, a ZIP …)
+    by a token, recording the file in ``assets`` as a download.
 
-    Only images become uploads: a downloadable file would need its own checks and serving
-    rules (never as a page), which uploads do not have. The link is left as written, so
-    the author is told which files to put online and which links to edit.
+    A file that cannot be found (or is refused) is reported with its line and its link is
+    kept as written. Each file is counted once per post, however often it is linked.
     """
     report = conversion.report
-    seen: set[str] = set()
-    for match in [*MARKDOWN_LINK.finditer(text), *HTML_LINK.finditer(text)]:
-        reference = match.group(match.lastindex or 1)
+    tokens: dict[str, str | None] = {}
+
+    def take(reference: str) -> str | None:
+        if reference in tokens:
+            return tokens[reference]
         path = locator.local_path(reference)
-        if path is None or path.endswith("/"):
-            continue
-        suffix = Path(path).suffix.lower()
-        if suffix in PAGE_SUFFIXES or suffix in IMAGE_SUFFIXES or reference in seen:
-            continue
-        seen.add(reference)
-        report.files_linked += 1
+        suffix = Path(path).suffix.lower() if path else ""
+        if path is None or path.endswith("/") or suffix in PAGE_SUFFIXES | IMAGE_SUFFIXES:
+            return None
+        if not FILE_SUFFIX.fullmatch(suffix):  # template code in an example: {{ x.url }}
+            return None
+        if "@" in path:  # an e-mail address written without mailto:
+            return None
+        report.files_found += 1
         found, why = locator.find(path)
         line = conversion.line_of_text(reference)
+        token = None
         if found is None:
+            report.files_missing += 1
             report.note(line, f"file {reference}: {why}; the link is kept as written")
         else:
-            report.note(
-                line,
-                f"file {reference}: not imported (only images become uploads); the link is "
-                "kept as written: put the file online and edit the link",
-            )
+            assets.append(Asset(found, reference, line, "file"))
+            token = assets[-1].token(len(assets) - 1)
+        tokens[reference] = token
+        return token
+
+    def markdown(match: re.Match[str]) -> str:
+        token = take(match.group(2))
+        return match.group(0) if token is None else f"{match.group(1)}{token}"
+
+    def html(match: re.Match[str]) -> str:
+        token = take(match.group(3))
+        return (
+            match.group(0)
+            if token is None
+            else f"{match.group(1)}{match.group(2)}{token}{match.group(2)}"
+        )
+
+    return HTML_LINK.sub(html, MARKDOWN_LINK.sub(markdown, text))
 
 
 def collect_value(value: str, locator: Locator, conversion: Conversion, assets: list[Asset]) -> str:

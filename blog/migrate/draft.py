@@ -11,10 +11,10 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from blog.frontmatter import Document, FrontMatterError, as_list, json_safe, split_document
+from blog.frontmatter import Document, FrontMatterError, json_safe, split_document
 from blog.migrate import assets, hexo, hugo, jekyll
 from blog.migrate.common import Conversion, show_foreign
-from blog.migrate.permalinks import old_post_path
+from blog.migrate.permalinks import hexo_category_paths, old_post_paths
 from blog.migrate.report import FileReport
 from blog.migrate.site import JEKYLL_POST_NAME, Site, SourceFile
 from blog.posts import FieldError, PostFields, fields_from_document
@@ -47,7 +47,9 @@ class PostDraft:
     old_path: str | None = None
     #: More old URLs of the same post, site-absolute, perhaps with a query (``/?p=123``).
     old_aliases: list[str] = field(default_factory=list)
-    categories: list[str] = field(default_factory=list)
+    #: Old category listing paths that showed this post → the category's name, where the
+    #: source engine nests them (Hexo); other engines' come from :func:`taxonomy_paths`.
+    old_category_paths: dict[str, str] = field(default_factory=dict)
     error: str | None = None
     author: str = "import"
     #: Line of the source file where the body starts (after the front matter).
@@ -211,7 +213,7 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         body = assets.unlazy(body, conversion)
         locator = _locator(site, source, options)
         body = assets.collect(body, locator, conversion, draft.assets)
-        assets.report_files(body, locator, conversion)
+        body = assets.collect_files(body, locator, conversion, draft.assets)
         for key in COVER_KEYS:
             if isinstance(data.get(key), str) and data[key]:
                 data[key] = assets.collect_value(data[key], locator, conversion, draft.assets)
@@ -225,14 +227,16 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
         title = fields.title
         fields.slug = slug_for(site, source, data, title, options.slug_style)
         fields.kind = source.kind if "kind" not in data else fields.kind
-        # Every category is a real one (``fields.categories``, each level of a nested
-        # Hexo list too); these names, nesting kept, are only for the old-URL redirects.
-        draft.categories = _categories(data)
         if len(fields.tags) > TAG_WARNING:
             report.note(
                 None, f"warning: {len(fields.tags)} tags (more than {TAG_WARNING}); all kept"
             )
-        draft.old_path = old_post_path(site, source, data, fields.slug)
+        old_paths = old_post_paths(site, source, data, fields.slug)
+        if old_paths:
+            draft.old_path = old_paths[0]
+            draft.old_aliases.extend(old_paths[1:])
+        if site.engine == "hexo" and source.kind != "page":
+            draft.old_category_paths = hexo_category_paths(site, data)
         draft.fields = fields
     except FrontMatterError as error:
         draft.error = (
@@ -243,17 +247,6 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
     except (FieldError, SlugError, OSError, ValueError) as error:
         draft.error = f"{source.path}: {error}"
     return draft
-
-
-def _categories(data: dict[str, Any]) -> list[str]:
-    """Every category, in order; Hexo's nested ``[A, B]`` (A > B) reads as "A / B"."""
-    value = data.get("categories", data.get("category"))
-    if isinstance(value, list):
-        names = []
-        for item in value:
-            names.append(" / ".join(as_list(item)) if isinstance(item, list) else str(item).strip())
-        return [n for n in dict.fromkeys(names) if n]
-    return as_list(value)
 
 
 def _normalise_keys(data: dict[str, Any]) -> None:

@@ -45,42 +45,79 @@ def _fill(pattern: str, values: dict[str, str]) -> str:
     return path
 
 
-def old_post_path(site: Site, source: SourceFile, data: dict[str, Any], slug: str) -> str | None:
-    """The path the post had on the old site (with the site's base path), if it can be told."""
+def old_post_paths(site: Site, source: SourceFile, data: dict[str, Any], slug: str) -> list[str]:
+    """The paths the post had on the old site (with the site's base path), if they can be told.
+
+    Usually one. A Hexo permalink with ``:category`` can have several candidates: Hexo
+    fills it in with the post's most recently created category, which is the leaf of one
+    of its category chains, but which chain depends on the order in which Hexo met the
+    categories across the whole site; every chain's leaf is recorded.
+    """
     if site.engine == "hexo":
         return _hexo(site, source, data)
+    path = None
     if site.engine == "hugo":
-        return _hugo(site, source, data, slug)
-    if site.engine == "jekyll":
-        return _jekyll(site, source, data)
-    return None
+        path = _hugo(site, source, data, slug)
+    elif site.engine == "jekyll":
+        path = _jekyll(site, source, data)
+    return [path] if path else []
+
+
+def hexo_category_chains(data: dict[str, Any]) -> list[list[str]]:
+    """The post's category chains as Hexo reads front matter, each from the root down.
+
+    A flat list ``[A, B]`` is one chain (B is a subcategory of A); a list of lists
+    ``[[A, B], [C]]`` is one chain per inner list (an inner plain string is a chain of one).
+    """
+    value = data.get("categories", data.get("category"))
+    if isinstance(value, str):
+        return [[value.strip()]] if value.strip() else []
+    if not isinstance(value, list):
+        return []
+    if not any(isinstance(item, list) for item in value):
+        chain = [str(item).strip() for item in value if str(item).strip()]
+        return [chain] if chain else []
+    chains = []
+    for item in value:
+        chain = [str(n).strip() for n in (item if isinstance(item, list) else [item])]
+        if [n for n in chain if n]:
+            chains.append([n for n in chain if n])
+    return chains
+
+
+def hexo_category_paths(site: Site, data: dict[str, Any]) -> dict[str, str]:
+    """Old Hexo category listing paths of one post → the name of the category each shows.
+
+    Hexo makes a listing for every level of every chain, at the parent's path plus its own
+    part (``/categories/A/`` and ``/categories/A/B/``).
+    """
+    folder = str(site.config.get("category_dir") or "categories").strip("/")
+    paths = {}
+    for chain in hexo_category_chains(data):
+        for depth in range(1, len(chain) + 1):
+            parts = "/".join(urlize(name) for name in chain[:depth])
+            paths[_with_base(site, f"/{folder}/{parts}/")] = chain[depth - 1]
+    return paths
 
 
 def _with_base(site: Site, path: str) -> str:
     return site.base_path + ("/" + path.lstrip("/") if path else "/")
 
 
-def _hexo(site: Site, source: SourceFile, data: dict[str, Any]) -> str | None:
+def _hexo(site: Site, source: SourceFile, data: dict[str, Any]) -> list[str]:
     if isinstance(data.get("permalink"), str) and data["permalink"].strip():
-        return _with_base(site, data["permalink"].strip())
+        return [_with_base(site, data["permalink"].strip())]
     if source.kind == "page":
         key = source.key.removesuffix("/index").removesuffix("index")
-        return _with_base(site, key.strip("/") + "/") if key else None
+        return [_with_base(site, key.strip("/") + "/")] if key else []
     when = _date(data.get("date"))
-    categories = (
-        data.get("categories")
-        or data.get("category")
-        or site.config.get("default_category")
-        or "uncategorized"
-    )
-    if isinstance(categories, list):
-        first = categories[0] if categories else ""
-        categories = "/".join(map(str, first)) if isinstance(first, list) else str(first)
+    # A category's slug is its chain's path ("A/B"); without one, the default category.
+    leaves = ["/".join(urlize(n) for n in chain) for chain in hexo_category_chains(data)]
+    default = str(site.config.get("default_category") or "uncategorized")
     values = {
         "title": source.key,
         "name": source.path.stem,
         "post_title": urlize(str(data.get("title", ""))),
-        "category": urlize(str(categories)),
         "abbrlink": str(data.get("abbrlink", "")),
         "id": str(data.get("id", "")),
     }
@@ -98,8 +135,12 @@ def _hexo(site: Site, source: SourceFile, data: dict[str, Any]) -> str | None:
             )
     pattern = str(site.config.get("permalink") or ":year/:month/:day/:title/")
     if "year" not in values and ":year" in pattern:
-        return None
-    return _with_base(site, _fill(pattern, values))
+        return []
+    paths = [
+        _with_base(site, _fill(pattern, {**values, "category": leaf}))
+        for leaf in leaves or [urlize(default)]
+    ]
+    return list(dict.fromkeys(paths))
 
 
 def _hugo(site: Site, source: SourceFile, data: dict[str, Any], slug: str) -> str | None:
@@ -171,7 +212,11 @@ def _jekyll(site: Site, source: SourceFile, data: dict[str, Any]) -> str | None:
 
 
 def taxonomy_paths(site: Site, kind: str, name: str) -> list[str]:
-    """Old URLs of a category or tag listing (``kind`` is "categories" or "tags")."""
+    """Old URLs of a category or tag listing (``kind`` is "categories" or "tags").
+
+    Hexo's subcategory listings are under their parents' paths: see
+    :func:`hexo_category_paths`; this gives a category's path as if it were at the top.
+    """
     if site.engine == "hexo":
         folder = str(site.config.get("category_dir" if kind == "categories" else "tag_dir") or kind)
         return [_with_base(site, f"/{folder}/{urlize(name)}/")]

@@ -1,4 +1,4 @@
-"""What an import found in each file: constructs converted, kept or unknown, and images."""
+"""What an import found in each file: constructs converted, kept or unknown, images, files."""
 
 from __future__ import annotations
 
@@ -18,8 +18,10 @@ class FileReport:
     images_found: int = 0
     images_imported: int = 0
     images_missing: int = 0
-    #: Links to local files that are not images (PDF, ZIP …): reported, not imported.
-    files_linked: int = 0
+    #: Local files linked that are not images (PDF, ZIP …), imported as downloads.
+    files_found: int = 0
+    files_imported: int = 0
+    files_missing: int = 0
 
     def construct(self, name: str, outcome: str, line: int | None = None, why: str = "") -> None:
         self.constructs[(name, outcome)] += 1
@@ -46,8 +48,11 @@ class FileReport:
                 f"images {self.images_found} found, {self.images_imported} imported, "
                 f"{self.images_missing} missing"
             )
-        if self.files_linked:
-            parts.append(f"files {self.files_linked} linked, not imported (see below)")
+        if self.files_found:
+            parts.append(
+                f"files {self.files_found} found, {self.files_imported} imported, "
+                f"{self.files_missing} missing"
+            )
         head = f"{self.path}: " + ("; ".join(parts) if parts else "nothing to convert")
         return [head, *(f"    {note}" for note in self.notes)]
 

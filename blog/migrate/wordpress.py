@@ -164,6 +164,7 @@ def drafts_from_export(
         )
         if media_dir is not None:
             body = assets.collect(body, locator, conversion, draft.assets)
+            body = assets.collect_files(body, locator, conversion, draft.assets)
         slug_text = unquote(text(item, "wp:post_name")).strip()
         try:
             slug = (
@@ -206,6 +207,7 @@ def drafts_from_export(
         link = urlsplit(text(item, "link"))
         if link.path and link.path not in ("", "/") and not link.query:
             draft.old_path = unquote(link.path)
+            draft.old_aliases.extend(_other_category_paths(draft.old_path, item, parents))
         # WordPress answers /?p=ID for every post (the guid and "plain" permalinks use it)
         # and /?page_id=ID for pages, whatever the permalink setting. A draft never had a
         # public address, so it gets no redirect (it would lead readers to a 404).
@@ -221,8 +223,13 @@ def drafts_from_export(
         drafts.append(draft)
     site.skipped.extend(f"{path}: {n} items of type {kind}" for kind, n in sorted(skipped.items()))
     for nicename, (name, _parent) in parents.items():
-        site.redirects[f"{site_path}/category/{nicename}/"] = f"/categories/{name}/"
-        site.redirects[f"{site_path}/?category_name={nicename}"] = f"/categories/{name}/"
+        # Stored paths are decoded; a Chinese nicename is percent-encoded in the export.
+        # A subcategory's archive is at its parents' path; WordPress redirects its bare
+        # nicename there, so links to either exist.
+        archive = "/".join(unquote(part) for part in _nicename_chain(nicename, parents))
+        site.redirects[f"{site_path}/category/{archive}/"] = f"/categories/{name}/"
+        site.redirects[f"{site_path}/category/{unquote(nicename)}/"] = f"/categories/{name}/"
+        site.redirects[f"{site_path}/?category_name={unquote(nicename)}"] = f"/categories/{name}/"
     for category in channel.findall("wp:category", ns):
         term = text(category, "wp:term_id").strip()
         name = parents.get(text(category, "wp:category_nicename"), ("", ""))[0]
@@ -265,6 +272,41 @@ def _with_parents(paths: list[str]) -> list[str]:
     levels = [path.split(" / ") for path in paths]
     names = [parts[-1] for parts in levels] + [p for parts in levels for p in parts[-2::-1]]
     return [name for name in dict.fromkeys(n.strip() for n in names) if name]
+
+
+def _nicename_chain(nicename: str, parents: dict[str, tuple[str, str]]) -> list[str]:
+    """A category's nicename with its parents' in front, root first (its archive's path)."""
+    chain = [nicename]
+    while parents.get(chain[0], ("", ""))[1] and parents[chain[0]][1] not in chain:
+        chain.insert(0, parents[chain[0]][1])
+    return chain
+
+
+def _other_category_paths(
+    path: str, item: Element, parents: dict[str, tuple[str, str]]
+) -> list[str]:
+    """The post's address under each of its other categories, when its permalink has one.
+
+    With ``%category%`` in the permalink structure WordPress names the post's first category
+    (by term ID) in the link, but serves the post under any category it is in, written as
+    that category's full path ("parent/child"); other addresses are redirected by WordPress
+    itself, so they were never pages of their own.
+    """
+    own = []
+    for term in item.findall("category"):
+        nicename = term.get("nicename", "")
+        if term.get("domain") != "category" or not nicename:
+            continue
+        chain = _nicename_chain(nicename, parents)
+        own.append("/".join(unquote(part) for part in chain))
+    own = list(dict.fromkeys(own))
+    for category in own:
+        marker = f"/{category}/"
+        at = path.find(marker)
+        if at >= 0 and at + len(marker) < len(path):  # not the post's own name at the end
+            head, tail = path[:at], path[at + len(marker) :]
+            return [f"{head}/{other}/{tail}" for other in own if other != category]
+    return []
 
 
 def _terms(item: Element, parents: dict[str, tuple[str, str]]) -> tuple[list[str], list[str]]:
