@@ -211,4 +211,4 @@ def test_a_refresh_of_every_list_chooses_what_each_save_chose(
         assert all(len(ids) == RELATED_COUNT for ids in by_save.values())
         # The copy sharing the rare "pair-0" tag outranks every copy sharing only "common"
         # (the original, with its indexed text, may come first).
-        assert [i for i in by_save[first_id] if i >= first_id][0] == first_id + 1
+        assert next(i for i in by_save[first_id] if i >= first_id) == first_id + 1
