@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Collection
+from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, select, update
+from sqlalchemy.orm import load_only
+from sqlalchemy.sql.expression import ColumnElement
 
 from blog.models import PUBLISHED, SCHEDULED, Post, db, post_tags
 from blog.search import backend, index_tokens, normalize, search_documents
@@ -34,15 +38,17 @@ BODY_CHARS = 6000
 FIELD_WEIGHTS = {"title": 3, "tags": 3, "category": 1, "body": 1}
 
 
-def query_tokens(post: Post) -> list[str]:
+def query_tokens(post: Post, body: str | None = None) -> list[str]:
     """The post's most frequent index tokens; single characters are left out as noise.
 
-    The body's plain text is read from the search index (stored there at save time), and
-    only its beginning counts: choosing a post's neighbours costs the same for a long post.
+    The body's plain text is read from the search index (stored there at save time)
+    unless the caller read it already (``body``), and only its beginning counts: choosing
+    a post's neighbours costs the same for a long post.
     """
-    body = db.session.scalar(
-        select(search_documents.c.body_text).where(search_documents.c.post_id == post.id)
-    )
+    if body is None:
+        body = db.session.scalar(
+            select(search_documents.c.body_text).where(search_documents.c.post_id == post.id)
+        )
     raw = {
         "title": post.title,
         "tags": " ".join(tag.name for tag in post.tags),
@@ -57,8 +63,68 @@ def query_tokens(post: Post) -> list[str]:
     return [token for token, _count in counts.most_common(QUERY_TOKENS)]
 
 
-def _tag_scores(post: Post) -> dict[int, float]:
-    tag_ids = [tag.id for tag in post.tags]
+def _weight(size: int) -> float:
+    # A tag on two posts links them strongly; one on hundreds hardly at all.
+    return 1 / math.log2(1 + size)
+
+
+def _candidate_post() -> ColumnElement[bool]:
+    """Posts that may be listed as related: posts (not pages), public or scheduled."""
+    return and_(
+        Post.kind == "post", Post.deleted_at.is_(None), Post.status.in_((PUBLISHED, SCHEDULED))
+    )
+
+
+@dataclass
+class TagTable:
+    """Every tag's size and candidate posts, read in two queries for a whole refresh.
+
+    Choosing for every post then costs no tag query per post; scores are summed in tag
+    order, as :func:`_tag_scores` sums them, so both give the same lists.
+    """
+
+    sizes: dict[int, int]
+    #: Tag id -> ids of the candidate posts carrying it.
+    posts: dict[int, list[int]]
+
+    @classmethod
+    def read(cls) -> TagTable:
+        sizes: dict[int, int] = dict(
+            db.session.execute(
+                select(post_tags.c.tag_id, func.count()).group_by(post_tags.c.tag_id)
+            ).all()
+        )
+        posts: dict[int, list[int]] = {}
+        rows = db.session.execute(
+            select(post_tags.c.tag_id, post_tags.c.post_id)
+            .join(Post, Post.id == post_tags.c.post_id)
+            .where(_candidate_post())
+        )
+        for tag_id, post_id in rows:
+            posts.setdefault(tag_id, []).append(post_id)
+        return cls(sizes, posts)
+
+    def scores(self, post_id: int, tag_ids: list[int]) -> dict[int, float]:
+        scores: dict[int, float] = {}
+        for tag_id in sorted(tag_ids):
+            weight = _weight(self.sizes.get(tag_id, 1))
+            for other in self.posts.get(tag_id, ()):
+                if other != post_id:
+                    scores[other] = scores.get(other, 0.0) + weight
+        return scores
+
+
+def _tag_scores(post: Post, also: Collection[int]) -> dict[int, float]:
+    """Tag scores of the best-scored posts sharing a tag with ``post``, and of ``also``.
+
+    The database adds up each candidate's weights and keeps the best
+    ``RELATED_COUNT + TEXT_CANDIDATES``: enough that no post left out could have reached
+    the final list (at most ``TEXT_CANDIDATES`` of those kept get a text score on top),
+    and a tag shared by every post no longer makes each post read every other post's
+    tags. The kept posts' scores are then summed here, in tag order, so equal tag sets
+    score exactly equal.
+    """
+    tag_ids = sorted(tag.id for tag in post.tags)
     if not tag_ids:
         return {}
     sizes: dict[int, int] = dict(
@@ -68,33 +134,45 @@ def _tag_scores(post: Post) -> dict[int, float]:
             .group_by(post_tags.c.tag_id)
         ).all()
     )
+    weights = {tag_id: _weight(sizes.get(tag_id, 1)) for tag_id in tag_ids}
+    candidate = and_(post_tags.c.tag_id.in_(tag_ids), Post.id != post.id, _candidate_post())
+    score = func.sum(case(weights, value=post_tags.c.tag_id, else_=0.0))
+    best = db.session.scalars(
+        select(post_tags.c.post_id)
+        .join(Post, Post.id == post_tags.c.post_id)
+        .where(candidate)
+        .group_by(post_tags.c.post_id)
+        .order_by(score.desc(), post_tags.c.post_id.desc())
+        .limit(RELATED_COUNT + TEXT_CANDIDATES)
+    ).all()
+    kept = sorted({*best, *also})
     rows = db.session.execute(
         select(post_tags.c.post_id, post_tags.c.tag_id)
         .join(Post, Post.id == post_tags.c.post_id)
-        .where(
-            post_tags.c.tag_id.in_(tag_ids),
-            Post.id != post.id,
-            Post.kind == "post",
-            Post.deleted_at.is_(None),
-            Post.status.in_((PUBLISHED, SCHEDULED)),
-        )
+        .where(candidate, post_tags.c.post_id.in_(kept))
+        .order_by(post_tags.c.post_id, post_tags.c.tag_id)
     ).all()
     scores: dict[int, float] = {}
     for post_id, tag_id in rows:
-        # A tag on two posts links them strongly; one on hundreds hardly at all.
-        scores[post_id] = scores.get(post_id, 0.0) + 1 / math.log2(1 + sizes.get(tag_id, 1))
+        scores[post_id] = scores.get(post_id, 0.0) + weights[tag_id]
     return scores
 
 
-def related_ids(post: Post) -> list[int]:
-    """The ids of the posts most related to ``post``, best first (at most RELATED_COUNT)."""
+def related_ids(post: Post, tags: TagTable | None = None, body: str | None = None) -> list[int]:
+    """The ids of the posts most related to ``post``, best first (at most RELATED_COUNT).
+
+    ``tags`` (see :class:`TagTable`) and ``body`` (its indexed text) save queries per
+    post when choosing for many posts.
+    """
     if post.id is None or post.kind != "post":
         return []
-    scores = {pid: TAG_WEIGHT * score for pid, score in _tag_scores(post).items()}
-    tokens = query_tokens(post)
-    if tokens:
-        for rank, pid in enumerate(backend().similar(tokens, post.id, TEXT_CANDIDATES)):
-            scores[pid] = scores.get(pid, 0.0) + 1 / (1 + rank)
+    tokens = query_tokens(post, body)
+    similar = backend().similar(tokens, post.id, TEXT_CANDIDATES) if tokens else []
+    tag_ids = [tag.id for tag in post.tags]
+    shared = tags.scores(post.id, tag_ids) if tags else _tag_scores(post, similar)
+    scores = {pid: TAG_WEIGHT * score for pid, score in shared.items()}
+    for rank, pid in enumerate(similar):
+        scores[pid] = scores.get(pid, 0.0) + 1 / (1 + rank)
     best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))
     return [pid for pid, _score in best[:RELATED_COUNT]]
 
@@ -133,11 +211,35 @@ def forget_trashed(post: Post) -> None:
 
 
 def refresh_all(batch: int = 200) -> int:
-    """Choose every post's related posts again; commit; return how many posts."""
+    """Choose every post's related posts again; commit; return how many posts.
+
+    Per batch, the posts (without their bodies) and their indexed text are read in one
+    query each, and the lists are written in one bulk ``UPDATE``.
+    """
     ids = list(db.session.scalars(select(Post.id).where(Post.deleted_at.is_(None))))
+    # Read once: a save during the run shifts a weight a little, and refreshes its own list.
+    tags = TagTable.read()
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        for post in db.session.scalars(select(Post).where(Post.id.in_(chunk))):
-            post.related = related_ids(post)
+        bodies: dict[int, str] = {
+            post_id: text or ""
+            for post_id, text in db.session.execute(
+                select(search_documents.c.post_id, search_documents.c.body_text).where(
+                    search_documents.c.post_id.in_(chunk)
+                )
+            ).all()
+        }
+        posts = db.session.scalars(
+            select(Post)
+            .options(load_only(Post.id, Post.kind, Post.title, Post.category_id))
+            .where(Post.id.in_(chunk))
+        ).all()
+        with db.session.no_autoflush:
+            chosen = [
+                {"id": post.id, "related": related_ids(post, tags, bodies.get(post.id, ""))}
+                for post in posts
+            ]
+        if chosen:
+            db.session.execute(update(Post), chosen)
         db.session.commit()
     return len(ids)

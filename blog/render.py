@@ -328,21 +328,31 @@ def apply_render(post: Post) -> Rendered:
 
 def store_render(post: Post, rendered: Rendered) -> None:
     """Store ``rendered`` (made from ``post``'s current fields) on ``post``."""
-    post.body_html = rendered.body_html
-    post.body_text = rendered.text
-    post.excerpt = rendered.excerpt
-    post.toc = rendered.toc
-    post.render_meta = rendered.render_meta
-    if post.password_hash is not None:
+    for name, value in render_columns(rendered, post.password_hash is not None).items():
+        setattr(post, name, value)
+
+
+def render_columns(rendered: Rendered, protected: bool) -> dict[str, Any]:
+    """The ``posts`` columns that store ``rendered``; ``protected``: the post has a password."""
+    columns: dict[str, Any] = {
+        "body_html": rendered.body_html,
+        "body_text": rendered.text,
+        "excerpt": rendered.excerpt,
+        "toc": rendered.toc,
+        "render_meta": rendered.render_meta,
+        "render_problems": None,
+        "render_fingerprint": current_app.extensions["blog.render_fingerprint"],
+    }
+    if protected:
         # Listings, feeds, meta descriptions and previews read these: for a protected post
         # they would give its text away, so they are never stored (the body stays, served
         # only to readers who unlocked it).
-        post.excerpt = ""
-        post.toc = []
-        post.render_meta = {k: v for k, v in rendered.render_meta.items() if k != "description"}
+        columns["excerpt"] = ""
+        columns["toc"] = []
+        columns["render_meta"] = {
+            k: v for k, v in rendered.render_meta.items() if k != "description"
+        }
     if rendered.problems:
-        post.render_problems = [problem.as_json() for problem in rendered.problems]
-        post.render_fingerprint = DEGRADED_FINGERPRINT
-    else:
-        post.render_problems = None
-        post.render_fingerprint = current_app.extensions["blog.render_fingerprint"]
+        columns["render_problems"] = [problem.as_json() for problem in rendered.problems]
+        columns["render_fingerprint"] = DEGRADED_FINGERPRINT
+    return columns

@@ -7,13 +7,14 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
+from sqlalchemy.orm.attributes import set_committed_value
 
 from blog.document import PostDraft
 from blog.models import Post, db
 from blog.parallel import render_all
 from blog.posts import bump_content_version, notify
-from blog.render import RenderError, store_render
+from blog.render import Rendered, RenderError, render_columns
 
 logger = logging.getLogger("blog.rerender")
 BATCH = 50
@@ -30,9 +31,10 @@ def rerender_posts(
     Stale means rendered with another pipeline or degraded by a plugin failure; ``only``
     limits the work to those post ids (with ``stale_only=False``: render them all). Rendering
     runs on ``workers`` processes (default: every core, see :mod:`blog.parallel`); this
-    process alone writes. Each new rendering also updates the search index and is
-    announced as ``blog_post_changed`` with action ``"rerendered"``, in the batch's
-    transaction.
+    process alone writes. A post is written only if it is still at the version its draft
+    was read at (a save that committed meanwhile keeps its own rendering). Each new
+    rendering also updates the search index and is announced as ``blog_post_changed``
+    with action ``"rerendered"``, in the batch's transaction.
     """
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     fingerprint = current_app.extensions["blog.render_fingerprint"]
@@ -42,30 +44,65 @@ def rerender_posts(
     if only is not None:
         query = query.where(Post.id.in_(list(only)))
     ids = list(db.session.scalars(query))
-    results = render_all(app, _drafts(ids), workers)
+    versions: dict[int, int] = {}
+    results = render_all(app, _drafts(ids, versions), workers)
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
-        posts = {p.id: p for p in db.session.scalars(select(Post).where(Post.id.in_(batch)))}
-        for post_id in batch:
-            draft, rendered = next(results)
-            post = posts[post_id]
+        # Rendered before any lock is taken: saves go on while the batch renders.
+        done = [next(results) for _ in batch]
+        # The first write, as in a save: from here saves wait until this batch commits.
+        bump_content_version()
+        posts = {
+            p.id: p
+            for p in db.session.scalars(
+                select(Post)
+                .where(Post.id.in_(batch))
+                .execution_options(populate_existing=True)  # not the rows read as drafts
+            )
+        }
+        for post_id, (draft, rendered) in zip(batch, done, strict=True):
+            post = posts.get(post_id)
+            if post is None:  # purged meanwhile
+                continue
             if isinstance(rendered, RenderError):
                 logger.error("cannot re-render %s: %s", post.slug, rendered)
-            elif draft.id != post_id or post.source != draft.source:
+            elif draft.id != post_id or not _store_if_unchanged(post, versions[post_id], rendered):
                 logger.warning("%s changed while re-rendering; left for its own save", post.slug)
             else:
-                store_render(post, rendered)
                 notify(post, "rerendered", rendered.text)
             if on_post is not None:
                 on_post(post)
-        bump_content_version()
         db.session.commit()
     return len(ids)
 
 
-def _drafts(ids: list[int]) -> Iterator[PostDraft]:
-    """Drafts of the posts ``ids``, read in batches (in id order, as the writer expects)."""
+def _store_if_unchanged(post: Post, version: int, rendered: Rendered) -> bool:
+    """Store ``rendered`` on ``post`` if it is still at ``version`` (the one rendered).
+
+    The same conditional write as a save's version claim (see :mod:`blog.posts`), without
+    moving the version on (a re-render is no revision): a save that committed after the
+    draft was read leaves its own, newer rendering in place.
+    """
+    columns = render_columns(rendered, post.password_hash is not None)
+    stored = db.session.execute(
+        update(Post)
+        .where(Post.id == post.id, Post.version == version)
+        .values(**columns)
+        .execution_options(synchronize_session=False)
+    )
+    if getattr(stored, "rowcount", 0) != 1:
+        return False
+    for name, value in columns.items():
+        set_committed_value(post, name, value)
+    return True
+
+
+def _drafts(ids: list[int], versions: dict[int, int]) -> Iterator[PostDraft]:
+    """Drafts of the posts ``ids``, read in batches (in id order, as the writer expects);
+    each post's version as read goes into ``versions``."""
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         rows = db.session.scalars(select(Post).where(Post.id.in_(batch)).order_by(Post.id))
-        yield from (PostDraft.of(post) for post in rows)
+        for post in rows:
+            versions[post.id] = post.version
+            yield PostDraft.of(post)

@@ -9,9 +9,11 @@ from urllib.parse import quote
 
 from click.testing import Result
 from flask import Flask
+from sqlalchemy import func, insert, select
 
-from blog.models import DRAFT, Post, db
+from blog.models import DRAFT, PUBLISHED, Post, Tag, db, post_tags
 from blog.posts import PostFields, fields_of, save_post, trash_post
+from blog.related import RELATED_COUNT, TEXT_CANDIDATES, refresh_all, related_ids
 from tests.test_themes import Element, parse
 
 ATTENTION = (
@@ -160,3 +162,54 @@ def test_trashing_a_post_chooses_again_the_lists_that_showed_it(
     assert other.id in stored_related(app, post.id)
     assert stored_related(app, gone.id) == []
     assert "将删除" not in related_titles(app, post)
+
+
+def test_a_refresh_of_every_list_chooses_what_each_save_chose(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    # More posts share the common tag than the grouped query keeps per post
+    # (RELATED_COUNT + TEXT_CANDIDATES), so its LIMIT is exercised; hidden posts and pages
+    # never count. Most posts are copies inserted in bulk (tags only, no index entry).
+    with app.app_context():
+        for title, status, kind in (("原文", PUBLISHED, "post"), ("草稿", DRAFT, "post")):
+            save_post(
+                PostFields(
+                    title=title, source=ATTENTION, tags=["common"], status=status, kind=kind
+                ),
+                author="t",
+            )
+        save_post(
+            PostFields(title="页面", source=ATTENTION, tags=["common"], kind="page"), author="t"
+        )
+        template = db.session.execute(select(Post.__table__).where(Post.title == "原文")).one()
+        tag_ids = {tag.name: tag.id for tag in db.session.scalars(select(Tag))}
+        copies = RELATED_COUNT + TEXT_CANDIDATES + 5
+        first_id = int(db.session.scalar(select(func.max(Post.id))) or 0) + 1
+        rows, links = [], []
+        for n in range(copies):
+            post_id = first_id + n
+            rows.append({**template._asdict(), "id": post_id, "slug": f"copy-{n}"})
+            names = ["common", f"pair-{n // 2}"] + (["third"] if n % 3 == 0 else [])
+            for name in names:
+                if name not in tag_ids:
+                    db.session.add(tag := Tag(name=name))
+                    db.session.flush()
+                    tag_ids[name] = tag.id
+                links.append({"post_id": post_id, "tag_id": tag_ids[name]})
+        db.session.execute(insert(Post.__table__), rows)
+        db.session.execute(insert(post_tags), links)
+        db.session.commit()
+
+        posts = list(db.session.scalars(select(Post).where(Post.kind == "post")))
+        # The saved posts and a few copies (each choice costs queries: kept few for speed).
+        by_save = {post.id: related_ids(post) for post in posts if post.id <= first_id + 5}
+        assert refresh_all() == len(posts) + 1  # and the page
+        db.session.expire_all()
+        for post in db.session.scalars(select(Post).where(Post.id.in_(list(by_save)))):
+            assert list(post.related or []) == by_save[post.id], post.slug
+        hidden = {p.id for p in posts if p.status == DRAFT} | {first_id - 1}
+        assert all(not hidden & set(ids) for ids in by_save.values())
+        assert all(len(ids) == RELATED_COUNT for ids in by_save.values())
+        # The copy sharing the rare "pair-0" tag outranks every copy sharing only "common"
+        # (the original, with its indexed text, may come first).
+        assert next(i for i in by_save[first_id] if i >= first_id) == first_id + 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import html.parser
 import shutil
 import textwrap
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,9 +18,11 @@ import pytest
 from click.testing import Result
 from flask import Flask
 
+from blog.api import hookimpl
 from blog.config import BUILTIN_PLUGINS
 from blog.models import DEGRADED_FINGERPRINT, Post, db
 from blog.posts import PostFields, save_post
+from blog.rerender import rerender_posts
 from blog.search import search
 from tests.admin_support import create_user, login
 from tests.conftest import write_config
@@ -274,3 +277,51 @@ def test_blog_rerender_renders_on_several_processes_and_writes_every_post(
         assert post.render_fingerprint == app.extensions["blog.render_fingerprint"]
         assert f"第{number}篇" in post.body_html and "<math" in post.body_html
         assert post.render_meta["formulas"] == 1
+
+
+class SaveDuringRender:
+    """A hook that saves the post from another thread while a re-render renders it.
+
+    It also marks every body it renders, so the re-render's output differs from what
+    was stored (as after a pipeline change) and a stale write would show.
+    """
+
+    def __init__(self, app: Flask, post_id: int, source: str) -> None:
+        self.app, self.post_id, self.source = app, post_id, source
+        self.armed = True
+
+    @hookimpl
+    def blog_render_html(self, post: Any, html: str) -> str:
+        if self.armed and post.id == self.post_id:
+            self.armed = False  # the racing save renders too: it must not race itself
+            racer = threading.Thread(target=self.save)
+            racer.start()
+            racer.join()
+        return html + "<p>再渲染</p>"
+
+    def save(self) -> None:
+        with self.app.app_context():
+            post = db.session.get(Post, self.post_id)
+            save_post(PostFields(title="流水线", source=self.source), author="editor", post=post)
+            db.session.remove()
+
+
+def test_blog_rerender_keeps_a_save_that_commits_while_it_renders(app: Flask) -> None:
+    post = save(app, "旧的正文。")
+    racer = SaveDuringRender(app, post.id, "新的正文。")
+    plugins = app.extensions["blog.plugins"]
+    plugins.manager.register(racer)
+    try:
+        with app.app_context():
+            assert rerender_posts(stale_only=False, workers=1, only=[post.id]) == 1
+            db.session.remove()
+    finally:
+        plugins.manager.unregister(racer)
+    assert not racer.armed
+    now = stored(app, post.slug)
+    assert now.version == 2 and now.source == "新的正文。"
+    assert "新的正文" in now.body_html and "旧的正文" not in now.body_html
+    assert "再渲染" in now.body_html
+    with app.app_context():
+        assert [p.slug for p in search("新的正文", 1, 10).results] == [post.slug]
+        assert search("旧的正文", 1, 10).total == 0

@@ -315,7 +315,9 @@ class _Layout:
 
 def _apply(pieces: list[_Piece], rule: Rule) -> None:
     joined = "".join(piece.text for piece in pieces)
-    editable = [piece.kind == "text" for piece in pieces for _ in piece.text]
+    editable: list[bool] = []
+    for piece in pieces:  # a list per piece, not a Python step per character
+        editable.extend([piece.kind == "text"] * len(piece.text))
     layout = _Layout(pieces)
     placed = [spot for edit in rule(joined, editable) if (spot := layout.place(edit)) is not None]
     for spot in sorted(placed, key=lambda spot: (spot.piece, spot.start), reverse=True):

@@ -6,6 +6,8 @@ Each rule looks at the plain text of a run of prose and returns edits
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Sequence
 
 from .chars import inside_any, is_cjk, url_spans
@@ -15,6 +17,18 @@ Edit = tuple[int, int, str]
 FULL_WIDTH = {",": "，", ":": "：", ";": "；", "!": "！", "?": "？", "(": "（", ")": "）"}
 CORNER_QUOTES = {"“": "「", "”": "」", "‘": "『", "’": "』"}
 _PARAGRAPH_BREAK = "\u2029"
+
+# The rules below visit only the characters they act on, found by these patterns, rather
+# than every character of the text in Python: a long post's text is tens of thousands of
+# characters, and the few marks in it are what each rule is about.
+_PARENTHESIS_OR_BREAK = re.compile("[()\n\u2029]")
+_CORNER_QUOTE_OR_BREAK = re.compile("[“”‘’\u2029]")
+
+
+@functools.cache
+def _one_of(characters: str) -> re.Pattern[str]:
+    """A pattern matching any one of ``characters`` (a rule's few marks)."""
+    return re.compile("[" + "".join(re.escape(c) for c in sorted(set(characters))) + "]")
 
 
 def full_width_edits(text: str, marks: str) -> list[Edit]:
@@ -26,9 +40,9 @@ def full_width_edits(text: str, marks: str) -> list[Edit]:
     """
     urls = url_spans(text)
     edits: list[Edit] = []
-    for index, char in enumerate(text):
-        if char not in marks or char in "()" or char not in FULL_WIDTH:
-            continue
+    convertible = "".join(c for c in marks if c in FULL_WIDTH and c not in "()")
+    for found in _one_of(convertible).finditer(text) if convertible else ():
+        index, char = found.start(), found.group()
         if index == 0 or not is_cjk(text[index - 1]) or inside_any(index, urls):
             continue
         end = index + 1
@@ -44,7 +58,8 @@ def full_width_edits(text: str, marks: str) -> list[Edit]:
 def _parenthesis_edits(text: str) -> list[Edit]:
     edits: list[Edit] = []
     opened: int | None = None
-    for index, char in enumerate(text):
+    for found in _PARENTHESIS_OR_BREAK.finditer(text):
+        index, char = found.start(), found.group()
         if char == "(":
             opened = index
         elif char in "\n" + _PARAGRAPH_BREAK:
@@ -77,7 +92,8 @@ def curly_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
     edits: list[Edit] = []
     for straight, opening, closing in (('"', "“", "”"), ("'", "‘", "’")):
         pending: int | None = None
-        for index, char in enumerate(text):
+        for found in _one_of(straight + _PARAGRAPH_BREAK).finditer(text):
+            index, char = found.start(), found.group()
             if char == _PARAGRAPH_BREAK:
                 pending = None
             if char != straight or not editable[index] or _is_apostrophe(text, index):
@@ -102,7 +118,8 @@ def corner_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
     edits: list[Edit] = []
     # One stack per kind: a stray ‘ inside “…” must not keep the ” from closing its pair.
     open_marks: dict[str, list[int]] = {"“": [], "‘": []}
-    for index, char in enumerate(text):
+    for found in _CORNER_QUOTE_OR_BREAK.finditer(text):
+        index, char = found.start(), found.group()
         if char == _PARAGRAPH_BREAK:
             for stack in open_marks.values():
                 stack.clear()
@@ -123,29 +140,24 @@ def corner_quote_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
 #: and a space there lets the mark wrap to the start of a line on its own.
 CLOSING_FULL_WIDTH = frozenset("，。、；：！？）」』》〉】〕")
 _SPACES = frozenset(" \t\n\r\u3000\u00a0")
+# A whole run of white space (the match starts where the run does: a shorter run inside
+# it ends at the same character) followed by a closing mark.
+_SPACES_BEFORE_CLOSING = re.compile(
+    "["
+    + re.escape("".join(sorted(_SPACES)))
+    + "]+(?=["
+    + "".join(sorted(CLOSING_FULL_WIDTH))
+    + "])"
+)
 
 
 def space_before_punctuation_edits(text: str, editable: Sequence[bool]) -> list[Edit]:
     """Delete white space that stands right before closing full-width punctuation."""
     edits: list[Edit] = []
-    index = 0
-    length = len(text)
-    while index < length:
-        if text[index] in _SPACES:
-            end = index
-            while end < length and text[end] in _SPACES:
-                end += 1
-            if (
-                index > 0
-                and end < length
-                and text[end] in CLOSING_FULL_WIDTH
-                and text[index - 1] != _PARAGRAPH_BREAK
-                and all(editable[index:end])
-            ):
-                edits.append((index, end, ""))
-            index = end
-        else:
-            index += 1
+    for found in _SPACES_BEFORE_CLOSING.finditer(text):
+        index, end = found.span()
+        if index > 0 and text[index - 1] != _PARAGRAPH_BREAK and all(editable[index:end]):
+            edits.append((index, end, ""))
     return edits
 
 

@@ -18,6 +18,8 @@ _CLOSING_PUNCTUATION = frozenset(",.:;!?~…")
 _OPENING_BRACKETS = frozenset("([{")
 _CLOSING_BRACKETS = frozenset(")]}")
 _QUOTES = frozenset("\"'`")
+_QUOTE_OR_ANGLE = re.compile("[\"'`<>]")
+_LINE_END = re.compile("[\n\u2029]")
 _OPERATORS = frozenset("+-*/=&|<>^\\%$")
 _PREFIX_MARKS = frozenset("#@")
 _CONTRACTION_ENDINGS = ("s", "t", "d", "m", "ll", "re", "ve")
@@ -90,10 +92,9 @@ def _markup_positions(text: str) -> set[int]:
 def _line_ranges(text: str) -> list[tuple[int, int]]:
     ranges = []
     start = 0
-    for index, char in enumerate(text):
-        if char in "\n\u2029":
-            ranges.append((start, index))
-            start = index + 1
+    for found in _LINE_END.finditer(text):
+        ranges.append((start, found.start()))
+        start = found.end()
     ranges.append((start, len(text)))
     return ranges
 
@@ -105,8 +106,9 @@ def _pair_roles(text: str, classes: list[CharClass]) -> _Roles:
     for line_start, line_end in _line_ranges(text):
         pending_quote: dict[str, int] = {}
         open_angles: list[int] = []
-        for index in range(line_start, line_end):
-            char = text[index]
+        # Only the quotes and angle brackets matter here: visit them, not every character.
+        for found in _QUOTE_OR_ANGLE.finditer(text, line_start, line_end):
+            index, char = found.start(), found.group()
             if char in _QUOTES:
                 if _is_apostrophe(text, index, line_end):
                     continue
@@ -121,7 +123,10 @@ def _pair_roles(text: str, classes: list[CharClass]) -> _Roles:
             elif char == ">" and open_angles:
                 opening.add(open_angles.pop())
                 closing.add(index)
-        if _separating_slashes(text, classes, line_start, line_end) >= 2:
+        if (
+            text.count("/", line_start, line_end) >= 2
+            and _separating_slashes(text, classes, line_start, line_end) >= 2
+        ):
             # A line like 气象工作者/不苟同/关注天气 lists items with slashes: keep it tight.
             separator_lines.update(range(line_start, line_end))
     return _Roles(frozenset(opening), frozenset(closing), frozenset(separator_lines))
