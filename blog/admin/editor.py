@@ -13,7 +13,6 @@ from blog.admin.auth import current_user
 from blog.admin.blueprint import admin
 from blog.admin.diff import diff_table
 from blog.admin.fields import empty_fields, merge_fields
-from blog.admin.redirects import save_with_redirect
 from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
 from blog.posts import ConflictError, FieldError, PostFields, fields_of, pinned_rank, save_post
@@ -231,7 +230,7 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
         if post is None:
             saved = save_post(post_fields, author=author_name())
         else:
-            saved = save_with_redirect(
+            saved = save_post(
                 post_fields,
                 author=author_name(),
                 post=post,
