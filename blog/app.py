@@ -123,7 +123,9 @@ def create_app(
             variants.extend(n for n in names if n not in variants)
     app.extensions["blog.variants"] = variants
 
-    app.before_request(refuse_unstorable_request_text)
+    # First of all: the CSRF and login checks registered above parse the form, after which
+    # its raw bytes can no longer be checked for invalid UTF-8.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unstorable_request_text)
     app.before_request(_select_variant)
     app.before_request(views.redirect_old_query)
     app.after_request(_filter_response)
