@@ -21,7 +21,7 @@ from blog.config import ConfigError, load_config
 from blog.dates import format_date, format_datetime
 from blog.display import display_text
 from blog.i18n import EXTENSION as I18N_EXTENSION
-from blog.i18n import load_translations
+from blog.i18n import load_translations, ui_plural_form, ui_text
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
@@ -97,6 +97,9 @@ def create_app(
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["reading_aids"] = reading_aids
     app.jinja_env.filters["display"] = display_text
+    # Unformatted messages for words a page hands to its scripts (search.js).
+    app.jinja_env.globals["ui_text"] = ui_text
+    app.jinja_env.globals["ui_plural_form"] = ui_plural_form
     app.jinja_env.add_extension("jinja2.ext.i18n")
     translations = load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"]))
     app.extensions[I18N_EXTENSION] = translations
