@@ -448,12 +448,11 @@ def test_the_editor_offers_installed_groups_and_stores_the_ticked_ones(
 
 
 def test_the_editor_keeps_and_warns_of_a_group_that_is_not_installed(
-    grouped_instance: Path, make_app: Callable[..., Flask], make_post: Callable[..., Post]
+    grouped_instance: Path, app: Flask, make_post: Callable[..., Post]
 ) -> None:
     from admin_support import create_user, csrf_token, editor_form, find_all, login
 
     post = make_post("网络地址", title="地址", slug="w", meta={"variants_groups": "Net, Nope"})
-    app = make_app()
     create_user(app)
     client = app.test_client()
     login(client)
