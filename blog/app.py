@@ -27,7 +27,11 @@ from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
-from blog.validation import LimitedJSONProvider, refuse_unstorable_request_text
+from blog.validation import (
+    LimitedJSONProvider,
+    refuse_undecodable_form,
+    refuse_unstorable_request_text,
+)
 from blog.variants import ENVIRON_KEY, VariantPrefixMiddleware
 
 logger = logging.getLogger("blog")
@@ -128,7 +132,8 @@ def create_app(
 
     # First of all: the CSRF and login checks registered above parse the form, after which
     # its raw bytes can no longer be checked for invalid UTF-8.
-    app.before_request_funcs.setdefault(None, []).insert(0, refuse_unstorable_request_text)
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_undecodable_form)
+    app.before_request(refuse_unstorable_request_text)
     app.before_request(_select_variant)
     app.before_request(views.redirect_old_query)
     app.after_request(_filter_response)

@@ -213,6 +213,18 @@ def undecodable_form_field(raw: bytes) -> str | None:
     return None
 
 
+def refuse_undecodable_form() -> None:
+    """Before every other request hook (they parse the form, after which its bytes are
+    gone): a 400 naming the field of a urlencoded form that is not valid UTF-8."""
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return
+    if request.blueprint in OWN_UTF8_CHECK_BLUEPRINTS:
+        return
+    undecodable = undecodable_form_field(request.get_data(cache=True))
+    if undecodable is not None:
+        abort(400, f"{undecodable!r} is not valid UTF-8 text (nothing was saved)")
+
+
 def refuse_unstorable_request_text() -> None:
     """Before every request: a 400 naming the parameter for NUL or invalid text in the
     query string or a form, before any view can hand it to the database; JSON bodies are
@@ -227,11 +239,7 @@ def refuse_unstorable_request_text() -> None:
         if request.mimetype == "application/x-www-form-urlencoded":
             # Keep the raw body: parsing the form consumes the stream, and a view may still
             # need the bytes (the comment form decodes them strictly as UTF-8).
-            raw = request.get_data(cache=True)
-            if request.blueprint not in OWN_UTF8_CHECK_BLUEPRINTS:
-                undecodable = undecodable_form_field(raw)
-                if undecodable is not None:
-                    abort(400, f"{undecodable!r} is not valid UTF-8 text (nothing was saved)")
+            request.get_data(cache=True)
         sources.append(request.form)
     free = FREE_TEXT_PARAMETERS.get(request.endpoint or "", frozenset())
     for source in sources:
