@@ -21,13 +21,17 @@ from blog.config import ConfigError, load_config
 from blog.dates import format_date, format_datetime
 from blog.display import display_text
 from blog.i18n import EXTENSION as I18N_EXTENSION
-from blog.i18n import load_translations
+from blog.i18n import load_translations, ui_plural_form, ui_text
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
-from blog.validation import LimitedJSONProvider, refuse_unstorable_request_text
+from blog.validation import (
+    LimitedJSONProvider,
+    refuse_undecodable_form,
+    refuse_unstorable_request_text,
+)
 from blog.variants import ENVIRON_KEY, VariantPrefixMiddleware
 
 logger = logging.getLogger("blog")
@@ -97,6 +101,9 @@ def create_app(
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["reading_aids"] = reading_aids
     app.jinja_env.filters["display"] = display_text
+    # Unformatted messages for words a page hands to its scripts (search.js).
+    app.jinja_env.globals["ui_text"] = ui_text
+    app.jinja_env.globals["ui_plural_form"] = ui_plural_form
     app.jinja_env.add_extension("jinja2.ext.i18n")
     translations = load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"]))
     app.extensions[I18N_EXTENSION] = translations
@@ -123,6 +130,9 @@ def create_app(
             variants.extend(n for n in names if n not in variants)
     app.extensions["blog.variants"] = variants
 
+    # First of all: the CSRF and login checks registered above parse the form, after which
+    # its raw bytes can no longer be checked for invalid UTF-8.
+    app.before_request_funcs.setdefault(None, []).insert(0, refuse_undecodable_form)
     app.before_request(refuse_unstorable_request_text)
     app.before_request(_select_variant)
     app.before_request(views.redirect_old_query)

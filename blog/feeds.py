@@ -295,8 +295,8 @@ def _feed_response(posts: list[Post], title: str, self_url: str, html_url: str) 
     updated = max((str(e["updated"]) for e in entries), default=w3c_datetime(utcnow()))
     body = ATOM_TEMPLATE.render(
         lang=hreflang(variant) if variant else config["LANGUAGE"],
-        title=_xml_text(title),
-        subtitle=_xml_text(str(config["SITE_DESCRIPTION"])),
+        title=display_text(_xml_text(title), "title"),
+        subtitle=display_text(_xml_text(str(config["SITE_DESCRIPTION"])), "description"),
         updated=updated,
         self_url=self_url,
         html_url=html_url,
@@ -484,8 +484,9 @@ def seo_metadata(context: Context) -> dict[str, Any]:
     json_ld: dict[str, Any] = {
         "@context": "https://schema.org",
         "@type": "BlogPosting",
-        "headline": post.title,
-        "description": meta["description"],
+        # Shown as search engines print it: spaced like the page's own title.
+        "headline": display_text(post.title, "title"),
+        "description": display_text(meta["description"], "description"),
         "datePublished": meta["published"],
         "dateModified": meta["modified"],
         "inLanguage": post.lang,

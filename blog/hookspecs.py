@@ -26,6 +26,8 @@ Request time (``blog/views.py``)::
     (blog_template_context, blog_head_assets, blog_display_text through the ``display``
     filter) -> blog_response_filter (chain)
 
+Admin editor: blog_editor_fields adds front-matter fields to the post form.
+
 Start-up: blog_register_routes, blog_register_commands, blog_startup.
 """
 
@@ -48,7 +50,8 @@ PROJECT = "blog"
 #: ``post`` is a read-only PostDraft at save time; blog_post_changed hears "rerendered".
 #: 1.2: ``blog.api.uploaded_images`` and ``blog.api.add_static_file``.
 #: 1.3: ``blog.api.LIVE_PREVIEW_ATTRIBUTE`` and ``CONTENT_REPLACED_EVENT`` (admin preview).
-API_VERSION = "1.3"
+#: 1.4: ``blog_editor_fields`` (front-matter fields a plugin adds to the admin editor).
+API_VERSION = "1.4"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -194,6 +197,20 @@ def blog_template_context(request: Request, template: str) -> dict[str, Any] | N
     ``template`` is the theme template's name (``"post.html"``). Runs for every rendered
     page; the dicts are merged in plugin order over the core's variables, so a later
     plugin's value for a key wins.
+    """
+
+
+@hookspec
+def blog_editor_fields() -> list[dict[str, Any]]:
+    """Return front-matter fields this plugin adds to the admin editor.
+
+    Each field is a dict: ``key`` (the front-matter key, stored in the post's ``meta``),
+    ``label``, an optional ``help`` line, and ``choices``: a list of ``{"value", "label"}``.
+    The editor shows one checkbox per choice, ticked when the post's front matter lists
+    its value, and saves the ticked values as a list under ``key`` (the key is removed
+    when none is ticked). Values the post already names that are not among the choices
+    are shown ticked as well, so a save never drops them unseen. Runs for every editor
+    page and save; lists are concatenated, and a key the core edits itself is ignored.
     """
 
 

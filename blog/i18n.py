@@ -218,3 +218,9 @@ def ui_plural(singular: str, plural: str, number: int, **values: object) -> str:
     """Like :func:`ui_text` for a count: ``number`` picks the form and fills ``%(num)d``."""
     text = _active().ngettext(singular, plural, number)
     return text % {"num": number, **values}
+
+
+def ui_plural_form(singular: str, plural: str, number: int) -> str:
+    """The form :func:`ui_plural` would use for ``number``, placeholders left unfilled:
+    for a page that hands its words to a script, which fills in its own counts."""
+    return _active().ngettext(singular, plural, number)

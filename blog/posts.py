@@ -31,6 +31,7 @@ from blog.models import (
     Post,
     Revision,
     SiteState,
+    SlugRedirect,
     Tag,
     db,
     post_categories,
@@ -426,7 +427,7 @@ def save_post(
     it, on the version of ``post`` as loaded; if the stored post moved on meanwhile, or was
     trashed or restored, nothing is written and :class:`ConflictError` carries the stored
     post. The new version is the new revision's number. An existing slug changes only with
-    ``change_slug`` (the caller records a redirect from the old URL).
+    ``change_slug``; the old slug then redirects to the new one (in the same transaction).
     """
     fields.validate()
     if post is None:
@@ -527,7 +528,9 @@ def _save_once(
         else:
             version = _claim_version(post, base_version, was_trashed)
             if change_slug and wanted_slug and wanted_slug != post.slug:
+                old_slug = post.slug
                 post.slug = unique_slug(wanted_slug, exclude_id=post.id)
+                _redirect_old_slug(old_slug, post)
     names = fields.category_names()
     post.category = _category(names[0] if names else None)
     post.tags = _tags(sorted(set(fields.tags)))
@@ -548,6 +551,22 @@ def _save_once(
     notify(post, "saved", rendered.text)
     db.session.commit()
     return post
+
+
+def _redirect_old_slug(old_slug: str, post: Post) -> None:
+    """Send ``old_slug`` to the renamed ``post``, in the save's transaction: a rename is
+    never stored without the redirect that keeps its old URL working, nor the reverse."""
+    if post.slug == old_slug:
+        return
+    existing = db.session.get(SlugRedirect, old_slug)
+    if existing is None:
+        db.session.add(SlugRedirect(old_slug=old_slug, post_id=post.id))
+    else:
+        existing.post_id = post.id
+    # A post renamed back to an earlier slug must not redirect away from itself.
+    stale = db.session.get(SlugRedirect, post.slug)
+    if stale is not None:
+        db.session.delete(stale)
 
 
 def trash_post(post: Post) -> bool:

@@ -174,7 +174,7 @@ def _in_child(work: Callable[[], T], seconds: float) -> T:
             # otherwise walk (and so copy, page by page) the parent's whole heap.
             gc.freeze()
             os.close(reader)
-            _let_go_of_sockets()
+            _let_go_of_sockets(keep=(writer,))
             _report(writer, work)
         except BaseException:
             status = 1
@@ -195,15 +195,18 @@ def _in_child(work: Callable[[], T], seconds: float) -> T:
     return result
 
 
-def _let_go_of_sockets() -> None:
-    """In a forked render process: point every inherited socket at ``/dev/null``.
+def _let_go_of_sockets(keep: tuple[int, ...] = ()) -> None:
+    """In a forked render process: point every inherited socket and pipe at ``/dev/null``.
 
     A fork copies the parent's descriptors: the listening socket, the connections of
-    readers being answered, the database's. A long-lived worker holding those copies keeps
-    each connection open after the parent closes it, so a client waits for an end that
-    does not come (for as long as the worker idles), and a stray write could reach a
-    reader. ``dup2`` rather than ``close``: the fd numbers stay taken, so an inherited
-    socket object's finalizer can never close a file this process opens later.
+    readers being answered, the database's, and the pipes to the parent's own children
+    (a subprocess's stdin). A long-lived worker holding those copies keeps each
+    connection open after the parent closes it, so a client waits for an end that does
+    not come (for as long as the worker idles), and a child waiting for the end of its
+    input (Playwright's driver, at exit) waits as long; a stray write could reach a
+    reader. Standard input, output and error and the fds in ``keep`` (the worker's own
+    pipes) stay. ``dup2`` rather than ``close``: the fd numbers stay taken, so an
+    inherited object's finalizer can never close a file this process opens later.
     """
     try:
         names = os.listdir("/proc/self/fd")
@@ -213,10 +216,11 @@ def _let_go_of_sockets() -> None:
     try:
         for name in names:
             fd = int(name)
-            if fd == null:
+            if fd == null or fd in keep:
                 continue
             with suppress(OSError):
-                if stat.S_ISSOCK(os.fstat(fd).st_mode):
+                mode = os.fstat(fd).st_mode
+                if stat.S_ISSOCK(mode) or (fd > 2 and stat.S_ISFIFO(mode)):
                     os.dup2(null, fd)
     finally:
         os.close(null)
@@ -402,7 +406,7 @@ class WorkerPool:
                     for fd in (*inherited, task_writer, result_reader):
                         with suppress(OSError):
                             os.close(fd)
-                    _let_go_of_sockets()
+                    _let_go_of_sockets(keep=(task_reader, result_writer))
                     _serve(app, task_reader, result_writer, idle_seconds)
                 except BaseException:
                     status = 1

@@ -6,7 +6,9 @@ its field, never a 500:
 
 * text must be valid Unicode without NUL: a lone surrogate (``"\\ud800"``, possible in
   JSON escapes) cannot be encoded as UTF-8, and PostgreSQL refuses NUL in text while
-  SQLite would store it, so NUL is *refused* (not stripped) on both databases alike;
+  SQLite would store it, so NUL is *refused* (not stripped) on both databases alike; a
+  form whose bytes are not UTF-8 (a lone surrogate's CESU-8 bytes, ``%FF``) is refused
+  too, where the form parser would have replaced them;
 * JSON is at most :data:`MAX_JSON_DEPTH` containers deep, checked by a linear scan before
   the parser recurses, and at most :func:`max_json_bytes` long;
 * dates lie in the years 1900-9999 both in UTC and in the site's time zone;
@@ -19,6 +21,7 @@ import json
 from collections.abc import Iterator, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
+from urllib.parse import unquote_to_bytes
 from zoneinfo import ZoneInfo
 
 from flask import abort, current_app, request
@@ -187,6 +190,39 @@ def parse_json_limited(raw: bytes) -> Any:
 #: Query parameters a view reads as free text and cleans itself, never storing them: the
 #: search page drops what it cannot match (NUL included) and answers with a message.
 FREE_TEXT_PARAMETERS = {"search.search_page": frozenset({"q"})}
+
+
+#: Blueprints whose views decode their form strictly themselves, answering with a page
+#: that keeps what the reader typed (the comment form).
+OWN_UTF8_CHECK_BLUEPRINTS = frozenset({"comments"})
+
+
+def undecodable_form_field(raw: bytes) -> str | None:
+    """The name of the first field of a urlencoded body that is not valid UTF-8, if any.
+
+    Werkzeug decodes such bytes leniently (a lone surrogate's bytes or ``%FF`` would be
+    stored replaced or still percent-encoded), so a writer's text would change unseen.
+    """
+    for pair in raw.split(b"&"):
+        name, _, value = pair.partition(b"=")
+        for part in (name, value):
+            try:
+                unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name).decode("utf-8", "replace")
+    return None
+
+
+def refuse_undecodable_form() -> None:
+    """Before every other request hook (they parse the form, after which its bytes are
+    gone): a 400 naming the field of a urlencoded form that is not valid UTF-8."""
+    if request.method != "POST" or request.mimetype != "application/x-www-form-urlencoded":
+        return
+    if request.blueprint in OWN_UTF8_CHECK_BLUEPRINTS:
+        return
+    undecodable = undecodable_form_field(request.get_data(cache=True))
+    if undecodable is not None:
+        abort(400, f"{undecodable!r} is not valid UTF-8 text (nothing was saved)")
 
 
 def refuse_unstorable_request_text() -> None:

@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from blog.models import db
+
 CHROMIUM = "/usr/bin/chromium"
 # Without the background-networking flags Chromium keeps trying to reach the internet.
 CHROMIUM_ARGS = [
@@ -38,6 +40,26 @@ def serve_in_thread(app: Flask, threads: int = 2) -> Iterator[str]:
     finally:
         server.close()
         thread.join(timeout=10)
+
+
+def serve_app(app: Flask, threads: int = 2) -> Iterator[str]:
+    """:func:`serve_in_thread`, then close the app's database connections when it stops
+    (a module-scoped site must not leave a connection open after its file)."""
+    try:
+        yield from serve_in_thread(app, threads)
+    finally:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
+def open_page(browser: Any, url: str, width: int, height: int = 900) -> Any:
+    """A new page of ``browser`` at ``width`` × ``height`` with ``url`` loaded (a 200)."""
+    page = browser.new_page(viewport={"width": width, "height": height})
+    response = page.goto(url)
+    assert response is not None and response.status == 200, url
+    page.wait_for_load_state("load")
+    return page
 
 
 @contextmanager

@@ -161,3 +161,13 @@ def run_cli(instance: Path) -> Iterator[Callable[..., Result]]:
     yield invoke
     cli_module._apps.clear()
     worker_pool().close()  # render workers forked by a command (import) end with the test
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for a whole test file (skipped where there is none); a file
+    that needs other launch options defines its own ``browser``."""
+    from browser_support import chromium
+
+    with chromium() as launched:
+        yield launched

@@ -68,6 +68,8 @@ def test_math_is_laid_out_and_code_is_coloured(
         assert keyword_colour != text_colour
 
         assert page.locator("figure.code-block button.code-copy").count() == 1
+        # Its words come from the page, in the UI language (the zh_Hans catalog here).
+        assert page.locator("figure.code-block button.code-copy").text_content() == "复制"
 
         screenshot = tmp_path / "math-and-code.png"
         page.screenshot(path=str(screenshot), full_page=True)

@@ -10,7 +10,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from browser_support import chromium, serve_in_thread
+from browser_support import open_page, serve_app
 from conftest import shared_path
 from flask import Flask
 from sqlalchemy import select
@@ -25,12 +25,6 @@ from tests.test_themes import THEMES
 pytestmark = pytest.mark.browser
 
 CORPUS_POST = "2020-03-28-pre-trained-model-for-nlp.md"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
 
 
 @pytest.fixture(scope="module", params=THEMES)
@@ -54,21 +48,8 @@ def site(
     with app.app_context():
         assert not import_paths([source]).failures
         slug = db.session.scalars(select(Post.slug)).one()
-    try:
-        for base in serve_in_thread(app):
-            yield base, f"/posts/{quote(slug)}/"
-    finally:
-        with app.app_context():
-            db.session.remove()
-            db.engine.dispose()
-
-
-def open_page(browser: Any, url: str, width: int, height: int = 900) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": height})
-    response = page.goto(url)
-    assert response is not None and response.status == 200, url
-    page.wait_for_load_state("load")
-    return page
+    for base in serve_app(app):
+        yield base, f"/posts/{quote(slug)}/"
 
 
 def test_wide_screen_toc_is_beside_the_text_sticky_and_follows_reading(

@@ -13,11 +13,10 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
-from browser_support import chromium, serve_in_thread
+from browser_support import open_page, serve_app
 from flask import Flask
 
 from blog.config import BUILTIN_PLUGINS
-from blog.models import db
 from tests.test_themes import THEMES, build_site, slug_where, with_body
 
 pytestmark = pytest.mark.browser
@@ -26,33 +25,13 @@ WIDTHS = {"desktop": 1280, "phone": 390}
 NO_OVERFLOW = "document.documentElement.scrollWidth <= window.innerWidth"
 
 
-def serve(app: Flask) -> Iterator[str]:
-    yield from serve_in_thread(app)
-    with app.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as launched:
-        yield launched
-
-
 @pytest.fixture(scope="module", params=THEMES)
 def themed(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Flask, str]]:
     """A demo site in one theme (no variant conversion) and its served base URL."""
     app = build_site(tmp_path_factory.mktemp(request.param), request.param)
-    yield from ((app, url) for url in serve(app))
-
-
-def open_page(browser: Any, url: str, width: int) -> Any:
-    page = browser.new_page(viewport={"width": width, "height": 900})
-    response = page.goto(url)
-    assert response is not None and response.status == 200, url
-    page.wait_for_load_state("load")
-    return page
+    yield from ((app, url) for url in serve_app(app))
 
 
 @pytest.mark.parametrize("width_name", list(WIDTHS))
@@ -124,7 +103,7 @@ def test_zh_hant_variant_prefix_sets_page_language_and_font(browser: Any, tmp_pa
     if "zh-hant" not in app.extensions["blog.variants"]:
         pytest.skip("no plugin serves the zh-hant variant (the opencc plugin is not installed)")
     slug = quote(slug_where(app, lang="zh-Hans"))
-    for base in serve(app):
+    for base in serve_app(app):
         hant = open_page(browser, f"{base}/zh-hant/posts/{slug}/", 1280)
         hans = open_page(browser, f"{base}/zh-hans/posts/{slug}/", 1280)
         try:

@@ -29,6 +29,7 @@ from blog.app import create_app
 from blog.build.output import MANIFEST
 from blog.build.paths import BuildError, case_collisions, output_path
 from blog.db import upgrade
+from blog.i18n import ui_plural, ui_text
 from blog.importer import import_paths
 from blog.models import DRAFT, SCHEDULED, Post, db, utcnow
 from blog.posts import PostFields, fields_of, save_post, trash_post
@@ -532,6 +533,27 @@ def test_static_search_finds_what_the_server_search_finds(demo: tuple[Path, Path
             )
             found = {unquote(href.split("/")[2]) for href in hrefs}
             assert found == expected[query], query
+
+
+@pytest.mark.browser
+def test_static_search_speaks_the_ui_language_of_the_page(demo: tuple[Path, Path, Flask]) -> None:
+    from tests.browser_support import chromium
+
+    _instance, out, app = demo
+    with app.app_context():
+        count = len(search.search("注意力", per_page=100).results)
+        nothing = ui_text("Nothing matched “%(query)s”.", query="xyzzyq")
+        listed = ui_plural("%(num)d post", "%(num)d posts", count)
+    assert "xyzzyq" in nothing and nothing != "Nothing matched “xyzzyq”."  # the zh_Hans catalog
+    with static_server(out) as base, chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/search/?q=xyzzyq")
+        assert page.text_content(".search-static p") == nothing
+        page.goto(f"{base}/search/?q={quote('注意力')}")
+        page.wait_for_selector(".search-results li")
+        assert page.text_content(".search-static .listing-count") == listed
+        page.goto(f"{base}/zh-tw/search/?q=xyzzyq")
+        assert "沒有找到" in (page.text_content(".search-static p") or "")  # converted
 
 
 @pytest.mark.browser

@@ -312,6 +312,29 @@ def test_new_comment_is_posted_to_the_webhook_and_mailed(
     assert "请通知作者" in mail.get_body().get_content()
 
 
+def test_the_notification_mail_is_in_the_ui_language(
+    make_app: Callable[..., Flask], smtp_server: tuple[int, list[Any]]
+) -> None:
+    port, messages = smtp_server
+    settings = {
+        "COMMENTS_MODERATION": "all",
+        "COMMENTS_SMTP_HOST": "127.0.0.1",
+        "COMMENTS_SMTP_PORT": port,
+        "COMMENTS_MAIL_TO": "owner@example.com",
+    }
+    app = make_app(**QUICK, **settings, UI_LANGUAGE="en")
+    add_post(app)
+    assert post_comment(app.test_client(), SLUG, body="Nice", name="Ann").status_code == 303
+    wait_for_notifications(app)
+    (envelope,) = messages
+    mail = email.message_from_bytes(envelope.content, policy=email.policy.default)
+    assert str(mail["Subject"]) == "New comment on “注意力机制” (pending)"
+    body = mail.get_body().get_content()
+    assert "Ann commented on “注意力机制”:" in body
+    assert "Status: pending" in body and "Moderate: http" in body
+    assert not re.search(r"[\u4e00-\u9fff]", body.replace("注意力机制", ""))
+
+
 def test_a_broken_webhook_never_fails_the_comment(make_app: Callable[..., Flask]) -> None:
     app = make_app(**QUICK, COMMENTS_WEBHOOK_URL="http://127.0.0.1:9/nothing-listens")
     add_post(app)

@@ -6,6 +6,8 @@ punctuation, and inline math or code kept together with the punctuation after it
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable
 from html.parser import HTMLParser
 
@@ -15,6 +17,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from blog.models import Post, db
+from blog.posts import PostFields, save_post
 from blog_plugins.typography import typeset_html, typeset_text
 from blog_plugins.typography.punctuation import remove_space_before_punctuation
 
@@ -138,3 +141,78 @@ def test_inline_math_and_code_keep_their_punctuation(make_post: Callable[..., Po
     assert block == (
         '<pre><code>x = 1</code></pre><p>见 <span class="nowrap"><code>x</code>。</span></p>'
     )
+
+
+# -- every other place a title or a name reaches a reader -------------------------------------
+
+SITE_TITLE = "我的NLP笔记"
+SITE_SPACED = "我的 NLP 笔记"
+
+
+@pytest.fixture
+def site_client(make_app: Callable[..., Flask]) -> FlaskClient:
+    """A site whose own title, description, category and tag mix Chinese and Latin."""
+    app = make_app(SITE_TITLE=SITE_TITLE, SITE_DESCRIPTION="关于Transformer与RoPE的笔记")
+    with app.app_context():
+        fields = PostFields(
+            title=TITLE,
+            source=SOURCE,
+            slug="rope",
+            status="published",
+            category="深度学习NLP",
+            tags=["PyTorch实战"],
+        )
+        save_post(fields, author="test")
+    return app.test_client()
+
+
+def json_ld(client: FlaskClient, url: str) -> dict[str, object]:
+    page = client.get(url).get_data(as_text=True)
+    found = re.search(r'<script type="application/ld\+json">(.*?)</script>', page, re.S)
+    assert found, url
+    data: dict[str, object] = json.loads(found.group(1))
+    return data
+
+
+def test_site_title_and_description_are_spaced_everywhere(site_client: FlaskClient) -> None:
+    home = texts(site_client, "/")
+    assert home.text["title"] == [SITE_SPACED]
+    assert any(SITE_SPACED in text for text in home.text["h1"])
+    assert SITE_SPACED in home.text["a"]  # the site name in the header
+    assert home.meta["description"] == "关于 Transformer 与 RoPE 的笔记"
+    assert home.meta["og:site_name"] == SITE_SPACED
+    assert home.meta["og:title"] == SITE_SPACED
+    post = texts(site_client, "/posts/rope/")
+    assert post.text["title"] == [f"{SPACED} - {SITE_SPACED}"]
+    missing = site_client.get("/posts/none/")
+    assert missing.status_code == 404
+    assert f"<title>{SITE_SPACED}" in missing.get_data(as_text=True) or (
+        f" - {SITE_SPACED}</title>" in missing.get_data(as_text=True)
+    )
+    for url in ("/archive/", "/search?q=RoPE", "/links/"):
+        response = site_client.get(url)
+        if response.status_code == 200:
+            assert f"- {SITE_SPACED}</title>" in response.get_data(as_text=True), url
+
+
+def test_structured_data_category_and_tag_names_are_spaced(site_client: FlaskClient) -> None:
+    data = json_ld(site_client, "/posts/rope/")
+    assert data["headline"] == SPACED
+    assert "讲 RoPE 的" in str(data["description"])
+    post = texts(site_client, "/posts/rope/")
+    assert "深度学习 NLP" in post.text["a"]
+    assert "#PyTorch 实战" in post.text["a"]
+    listing = texts(site_client, "/categories/深度学习NLP/")
+    assert listing.text["title"] == [f"深度学习 NLP - {SITE_SPACED}"]
+    assert any("深度学习 NLP" in text for text in listing.text["h1"])
+    assert "#PyTorch 实战" in texts(site_client, "/").text["a"]
+
+
+def test_feed_and_comment_feed_titles_are_spaced(site_client: FlaskClient) -> None:
+    feed = feedparser.parse(site_client.get("/feed.xml").data)
+    assert feed.feed.title == SITE_SPACED
+    assert feed.feed.subtitle == "关于 Transformer 与 RoPE 的笔记"
+    comments = feedparser.parse(site_client.get("/posts/rope/comments.xml").data)
+    assert SPACED in comments.feed.title
+    site_comments = feedparser.parse(site_client.get("/comments.xml").data)
+    assert SITE_SPACED in site_comments.feed.title

@@ -5,9 +5,11 @@ from __future__ import annotations
 import ast
 import gettext
 import io
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from flask import Flask
 from jinja2 import Environment
 
 from blog.config import ConfigError
@@ -150,3 +152,24 @@ def test_every_theme_string_has_a_simplified_chinese_translation() -> None:
     assert len(messages) > 30
     plural_ids = {key.split("\0")[1] for key in catalog if "\0" in key}
     assert messages - singular - plural_ids == set()
+
+
+def test_a_post_page_hands_the_copy_button_its_words_in_the_ui_language(
+    make_app: Callable[..., Flask],
+) -> None:
+    from blog.posts import PostFields, save_post
+
+    source = "```python\nprint(1)\n```\n"
+    for language, variant, words in (
+        ("en", "", ("Copy", "Copied")),
+        ("zh_Hans", "", ("复制", "已复制")),
+        ("zh_Hans", "/zh-tw", ("複製", "已複製")),  # converted with the page
+    ):
+        app = make_app(UI_LANGUAGE=language)
+        with app.app_context():
+            save_post(PostFields(title="代码", source=source, slug="code"), author="t")
+        page = app.test_client().get(f"{variant}/posts/code/").get_data(as_text=True)
+        assert 'class="code-block' in page
+        copy, copied = words
+        assert f'<span data-label="copy">{copy}</span>' in page, (language, variant)
+        assert f'<span data-label="copied">{copied}</span>' in page, (language, variant)

@@ -11,6 +11,7 @@ import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from admin_support import create_user, csrf_token, login
@@ -219,3 +220,78 @@ def test_import_refuses_a_date_of_year_one_naming_the_file(
     assert "old.md" in result.output
     assert "1900-9999" in result.output
     assert "imported 1" in result.output
+
+
+# -- every door, every malformed value: never a 5xx ------------------------------------------
+
+#: Raw form values as a client can send them (percent-encoded bytes): a lone surrogate
+#: (as CESU-8 bytes), NUL, invalid UTF-8, an overflowing date and an oversized integer.
+RAW_VALUES = {
+    "lone surrogate": "a%ED%A0%80b",
+    "NUL": "a%00b",
+    "invalid UTF-8": "a%FF%FEb",
+    "year 1 +14:00": "0001-01-01T00%3A00%2B14%3A00",
+    "integer beyond 64 bits": "99999999999999999999999",
+}
+
+
+def raw_form(**fields: str) -> bytes:
+    """A form body that keeps the values' percent-encoded bytes as they are."""
+    return "&".join(f"{key}={quote(value, safe='%')}" for key, value in fields.items()).encode()
+
+
+def test_every_door_refuses_each_malformed_value_with_a_4xx(app: Flask) -> None:
+    from comment_support import ORIGIN, form_token
+
+    from blog.comments.models import Comment
+    from blog.posts import PostFields, save_post
+
+    app.config.update(COMMENTS_MIN_FILL_SECONDS=0, COMMENTS_RATE_PER_CLIENT=1000)
+    app.config.update(COMMENTS_RATE_PER_POST=1000, COMMENTS_MODERATION="none")
+    with app.app_context():
+        save_post(PostFields(title="文章", source="正文", slug="open"), author="a")
+    client = logged_in(app)
+    reader = app.test_client()
+    form_type = {"Content-Type": "application/x-www-form-urlencoded"}
+    answers: dict[tuple[str, str, str], int] = {}
+    for name, value in RAW_VALUES.items():
+        for key in ("title", "source", "published_at", "series_order", "tags"):
+            fields = {"title": "t", "source": "s", "action": "draft", key: value}
+            token = csrf_token(client, "/admin/posts/new")
+            data = raw_form(csrf_token=token, **fields)
+            response = client.post("/admin/posts/new", data=data, headers=form_type)
+            answers[("editor", key, name)] = response.status_code
+        for key in ("name", "body", "email", "website", "parent"):
+            fields = {"name": "读者", "body": "写得好", key: value}
+            token = form_token(reader, "/posts/open/")
+            response = reader.post(
+                "/posts/open/comments",
+                data=raw_form(token=token, **fields),
+                headers={**form_type, "Origin": ORIGIN},
+            )
+            answers[("comment", key, name)] = response.status_code
+        preview = reader.post(
+            "/posts/open/comments/preview",
+            data=raw_form(body=value),
+            headers={**form_type, "Origin": ORIGIN},
+        )
+        answers[("comment preview", "body", name)] = preview.status_code
+    server_errors = {door: status for door, status in answers.items() if status >= 500}
+    assert server_errors == {}
+    saved = [door for door, status in answers.items() if door[0] == "editor" and status == 302]
+    with app.app_context():
+        # The post made above, and the drafts whose values were fine where they were used
+        # (a title that looks like a date): none of them holds a replaced or raw byte.
+        assert post_count(app) == 1 + len(saved)
+        texts = [t for post in db.session.scalars(select(Post)) for t in (post.title, post.source)]
+        stored = [*texts, *db.session.scalars(select(Comment.body_html))]
+    # A value that is not malformed where it is used (a date-like name, a big number as
+    # a body) may be stored; nothing that is NUL, a surrogate or invalid UTF-8 is.
+    for key, name in (("body", "NUL"), ("body", "lone surrogate"), ("body", "invalid UTF-8")):
+        assert 400 <= answers[("comment", key, name)] < 500, (key, name)
+    for key in ("title", "source", "tags"):
+        for name in ("NUL", "lone surrogate", "invalid UTF-8"):
+            assert 400 <= answers[("editor", key, name)] < 500, (key, name)
+    assert answers[("editor", "published_at", "year 1 +14:00")] == 400
+    assert answers[("editor", "series_order", "integer beyond 64 bits")] == 400
+    assert [text for text in stored if any(c in text for c in ("\x00", "\ufffd", "%"))] == []

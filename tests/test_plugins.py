@@ -31,6 +31,7 @@ import tomli_w
 from click.testing import Result
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from blog import cli as cli_module
 from blog import hookspecs
@@ -268,6 +269,29 @@ def test_hook_blog_request_variant_picks_the_variant_of_unprefixed_urls(
 def test_hook_blog_template_context_adds_template_variables(hook_client: FlaskClient) -> None:
     html = hook_client.get("/archive/").get_data(as_text=True)
     assert [e.attrs["lang"] for e in find(html, "html")] == ["x-every-hook-archive"]
+
+
+def test_hook_blog_editor_fields_adds_checkboxes_that_write_front_matter(
+    hook_app: Flask, hook_client: FlaskClient
+) -> None:
+    from admin_support import create_user, csrf_token, editor_form, find_all, login
+    from werkzeug.datastructures import MultiDict
+
+    create_user(hook_app)
+    login(hook_client)
+    page = hook_client.get("/admin/posts/new").data
+    boxes = find_all(page, "input", type="checkbox", name="meta:audience")
+    assert [box.attrs["value"] for box in boxes] == ["beginner", "expert"]
+    assert find_all(page, "fieldset", class_="plugin-field") != []
+    assert len(find_all(page, "fieldset", class_="plugin-field")) == 1  # malformed ones ignored
+    form = MultiDict([*editor_form(title="读者", slug="aud").items()])
+    form.add("csrf_token", csrf_token(hook_client, "/admin/posts/new"))
+    form.add("meta-shown:audience", "1")
+    form.add("meta:audience", "expert")
+    assert hook_client.post("/admin/posts/new", data=form).status_code == 302
+    with hook_app.app_context():
+        post = db.session.scalars(select(Post).filter_by(slug="aud")).one()
+        assert post.meta["audience"] == ["expert"]
 
 
 def test_hook_blog_head_assets_links_stylesheets_in_the_head(hook_client: FlaskClient) -> None:

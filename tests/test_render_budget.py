@@ -44,13 +44,23 @@ def thread_ids() -> set[str]:
     return {task.name for task in Path("/proc/self/task").iterdir()}
 
 
+def reaped_children_cpu() -> float:
+    """CPU time of the children this process has waited for (killed workers included)."""
+    fields = stat_fields(Path("/proc/self/stat"))
+    return sum(int(value) for value in fields[13:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def cpu_seconds(threads_before: set[str]) -> float:
-    """CPU time of threads started after ``threads_before`` and of reaped children."""
-    ticks = sum(int(value) for value in stat_fields(Path("/proc/self/stat"))[13:15])
+    """CPU time of threads started after ``threads_before``, of reaped children, and of
+    every live child: an idle pre-forked render worker that was handed the render and not
+    killed would keep working in a process of its own."""
+    ticks = 0
     for task in thread_ids() - threads_before:
         fields = stat_fields(Path(f"/proc/self/task/{task}/stat"))
         ticks += sum(int(value) for value in fields[11:13])
-    return ticks / os.sysconf("SC_CLK_TCK")
+    for pid in children():
+        ticks += sum(int(value) for value in stat_fields(Path(f"/proc/{pid}/stat"))[11:13])
+    return reaped_children_cpu() + ticks / os.sysconf("SC_CLK_TCK")
 
 
 def children() -> list[str]:
@@ -80,9 +90,14 @@ def test_pathological_body_is_refused_and_the_cpu_returns_to_idle(
     app, call = api_app
     older_threads = thread_ids()
     older_children = set(children())  # idle render workers forked by earlier tests
+    reaped_before = reaped_children_cpu()
     started = time.monotonic()
     response = call({"title": "炸弹", "source": LINK_FLOOD})
     answered = time.monotonic() - started
+    # The render ran in a pre-forked worker (the source is far above RENDER_INLINE_BYTES),
+    # which was killed and reaped at the deadline: its CPU time is now the parent's to count.
+    assert len(LINK_FLOOD.encode()) > app.config["RENDER_INLINE_BYTES"]
+    assert reaped_children_cpu() > reaped_before
     assert response.status_code == 400
     assert response.get_json()["key"] == "source"
     assert "was stopped" in response.get_json()["error"]

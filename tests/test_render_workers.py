@@ -81,6 +81,26 @@ def test_a_worker_holds_none_of_the_parents_sockets(make_app: Callable[..., Flas
         listener.close()
 
 
+def test_a_worker_holds_none_of_the_parents_pipes(make_app: Callable[..., Flask]) -> None:
+    app = make_app()
+    reader, writer = os.pipe()  # as a subprocess's stdin, held by the serving process
+    try:
+        html_of(app, LARGE)
+        (worker,) = worker_pool().idle_pids
+        assert html_of(app, LARGE + "\n\n又一段。")  # the worker's own pipes still work
+        os.close(writer)
+        writer = -1
+        # With a copy of the write end in the worker, this read would wait for the worker
+        # to leave (RENDER_WORKER_IDLE_SECONDS): the child at the other end never sees EOF.
+        os.set_blocking(reader, False)
+        assert os.read(reader, 1) == b""
+        assert worker in children()
+    finally:
+        os.close(reader)
+        if writer != -1:
+            os.close(writer)
+
+
 def test_the_worker_is_killed_at_the_deadline_and_replaced(
     make_app: Callable[..., Flask],
 ) -> None:

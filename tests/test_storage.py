@@ -6,9 +6,10 @@ from collections.abc import Callable
 
 import pytest
 from flask import Flask
-from sqlalchemy import text
+from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError
 
-from blog.models import Post, Revision, db
+from blog.models import Post, Revision, SlugRedirect, db
 from blog.posts import (
     MAX_TAGS,
     ConflictError,
@@ -110,6 +111,67 @@ def test_changing_title_never_changes_slug(app: Flask) -> None:
 def test_unsafe_slugs_are_refused(app: Flask, slug: str) -> None:
     with pytest.raises(SlugError):
         save(app, slug=slug)
+
+
+def test_a_rename_and_its_redirect_are_stored_together(app: Flask) -> None:
+    post = save(app, slug="before", status="published")
+    with app.app_context():
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        fields = fields_of(stored)
+        fields.slug = "after"
+        save_post(fields, author="tester", post=stored, change_slug=True)
+        assert db.session.get(SlugRedirect, "before").post_id == post.id  # type: ignore[union-attr]
+        # Renamed back: the redirect from the slug it takes again is gone, the other added.
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        fields = fields_of(stored)
+        fields.slug = "before"
+        save_post(fields, author="tester", post=stored, change_slug=True)
+        redirects = db.session.scalars(select(SlugRedirect)).all()
+        assert [(r.old_slug, r.post_id) for r in redirects] == [("after", post.id)]
+
+
+def test_a_failed_redirect_write_leaves_the_post_unrenamed(app: Flask) -> None:
+    post = save(app, slug="kept", status="published")
+    with app.app_context():
+        # The redirect insert fails inside the database, as a full disk or a lost
+        # connection would fail it: the rename must not be stored without it.
+        if db.engine.dialect.name == "sqlite":
+            db.session.execute(
+                text(
+                    "CREATE TRIGGER refuse_redirect BEFORE INSERT ON slug_redirects "
+                    "BEGIN SELECT RAISE(ABORT, 'redirects refused'); END"
+                )
+            )
+        else:
+            db.session.execute(
+                text(
+                    "CREATE FUNCTION refuse_redirect() RETURNS trigger LANGUAGE plpgsql AS "
+                    "$$ BEGIN RAISE EXCEPTION 'redirects refused'; END $$"
+                )
+            )
+            db.session.execute(
+                text(
+                    "CREATE TRIGGER refuse_redirect BEFORE INSERT ON slug_redirects "
+                    "FOR EACH ROW EXECUTE FUNCTION refuse_redirect()"
+                )
+            )
+        db.session.commit()
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        fields = fields_of(stored)
+        fields.slug = "moved"
+        fields.source = "改名时的正文"
+        with pytest.raises(DBAPIError, match="redirects refused"):
+            save_post(fields, author="tester", post=stored, change_slug=True)
+        db.session.rollback()
+        db.session.expire_all()
+        after = db.session.get(Post, post.id)
+        assert after is not None
+        assert (after.slug, after.version, after.source) == ("kept", 1, "正文")
+        assert db.session.scalars(select(Revision.number).filter_by(post_id=post.id)).all() == [1]
+        assert db.session.scalars(select(SlugRedirect)).all() == []
 
 
 def test_second_editor_with_stale_version_gets_conflict(app: Flask) -> None:

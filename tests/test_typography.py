@@ -157,7 +157,7 @@ def test_full_width_quotes_get_no_space_beside_them() -> None:
     assert add_spacing("开源“计算王牌”Blink") == "开源“计算王牌”Blink"
 
 
-def test_pangu_corpus_pass_rate_is_at_least_95_percent() -> None:
+def test_pangu_corpus_pass_rate_is_at_least_96_percent() -> None:
     corpus = json.loads(shared_path("external", "pangu", "pangu_cases.json").read_text("utf-8"))
     cases = corpus["cases"]
     failures = [case for case in cases if add_spacing(case["input"]) != case["expected"]]
@@ -166,7 +166,7 @@ def test_pangu_corpus_pass_rate_is_at_least_95_percent() -> None:
     for case in failures:
         got = add_spacing(case["input"])
         print(f"  {case['input']!r}: expected {case['expected']!r}, got {got!r}")
-    assert rate >= 0.95
+    assert rate >= 0.96  # issue 21: pangu's cases stay at 96% or better
 
 
 # Punctuation and quotes

@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import Result
 from flask import Flask
+from werkzeug.datastructures import MultiDict
 
 from blog.models import Post
 from blog_plugins.opencc import DEFAULT_GLOSSARY
@@ -391,3 +392,82 @@ def test_groups_cli_adds_checks_and_lists(tmp_path: Path, instance: Path) -> Non
     assert listed.returncode == 0, listed.stderr
     assert "Net" in listed.stdout and "2 rules" in listed.stdout
     assert "1 conflicting" in listed.stdout
+
+
+# -- the editor's field --------------------------------------------------------------------
+
+
+def test_the_editor_offers_installed_groups_and_stores_the_ticked_ones(
+    grouped_instance: Path, make_app: Callable[..., Flask]
+) -> None:
+    from admin_support import create_user, csrf_token, editor_form, find_all, login
+
+    from blog.models import db
+
+    write_group(grouped_instance / "variant_groups", "Alg.txt", "zh-cn:算法; zh-tw:演算法;")
+    app = make_app()
+    create_user(app)
+    client = app.test_client()
+    login(client)
+    page = client.get("/admin/posts/new").data
+    boxes = find_all(page, "input", type="checkbox", name="meta:variants_groups")
+    assert [box.attrs["value"] for box in boxes] == ["Alg", "Net"]
+    assert "Net（1 条）" in page.decode()
+
+    def save(post_id: int | None, *groups: str, **fields: str) -> str:
+        path = f"/admin/posts/{post_id}/edit" if post_id else "/admin/posts/new"
+        form = [(key, value) for key, value in editor_form(**fields).items()]
+        form += [("csrf_token", csrf_token(client, path))]
+        form += [("meta-shown:variants_groups", "1")]
+        form += [("meta:variants_groups", name) for name in groups]
+        if post_id:
+            form += [("version", str(stored(post_id).version))]
+        response = client.post(path, data=MultiDict(form))
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return response.headers["Location"]
+
+    def stored(post_id: int) -> Post:
+        with app.app_context():
+            post = db.session.get(Post, post_id)
+            assert post is not None
+            db.session.expunge(post)
+            return post
+
+    location = save(None, "Net", title="地址", source="网络地址", slug="g", action="publish")
+    post_id = int(location.rstrip("/").split("/")[-2])
+    assert stored(post_id).meta["variants_groups"] == ["Net"]
+    assert "網路位址" in client.get("/zh-tw/posts/g/").get_data(as_text=True)
+    edit_page = client.get(f"/admin/posts/{post_id}/edit").data
+    ticked = find_all(edit_page, "input", name="meta:variants_groups", checked="")
+    assert [box.attrs["value"] for box in ticked] == ["Net"]
+
+    # Unticking every box removes the key: the post reads with OpenCC's words again.
+    save(post_id, title="地址", source="网络地址", slug="g", action="publish")
+    assert "variants_groups" not in stored(post_id).meta
+    assert "網路地址" in client.get("/zh-tw/posts/g/").get_data(as_text=True)
+
+
+def test_the_editor_keeps_and_warns_of_a_group_that_is_not_installed(
+    grouped_instance: Path, app: Flask, make_post: Callable[..., Post]
+) -> None:
+    from admin_support import create_user, csrf_token, editor_form, find_all, login
+
+    post = make_post("网络地址", title="地址", slug="w", meta={"variants_groups": "Net, Nope"})
+    create_user(app)
+    client = app.test_client()
+    login(client)
+    path = f"/admin/posts/{post.id}/edit"
+    page = client.get(path).data
+    ticked = find_all(page, "input", name="meta:variants_groups", checked="")
+    assert [box.attrs["value"] for box in ticked] == ["Net", "Nope"]
+    assert "未安装" in page.decode()
+    form = [*editor_form(title="地址", source="网络地址", slug="w").items()]
+    form += [("csrf_token", csrf_token(client, path)), ("version", str(post.version))]
+    form += [("meta-shown:variants_groups", "1")]
+    form += [("meta:variants_groups", "Net"), ("meta:variants_groups", "Nope")]
+    response = client.post(path, data=MultiDict(form), follow_redirects=True)
+    assert "unknown conversion group &#39;Nope&#39;" in response.get_data(as_text=True)
+    with app.app_context():
+        from blog.models import db
+
+        assert db.session.get(Post, post.id).meta["variants_groups"] == ["Net", "Nope"]  # type: ignore[union-attr]

@@ -16,7 +16,6 @@ from werkzeug.exceptions import HTTPException
 
 from blog.admin.fields import empty_fields, merge_fields
 from blog.admin.ratelimit import RateLimiter
-from blog.admin.redirects import save_with_redirect
 from blog.admin.tokens import live_token
 from blog.admin.uploads import UploadError, markdown_snippet, store_file
 from blog.models import PUBLISHED, STATUSES, Post, Revision, db, utcnow
@@ -216,7 +215,7 @@ def update_post(post_id: int) -> Response:
         return api_error(400, "change_slug: must be true or false", key="change_slug")
     check_integer("version", version, 1, MAX_DB_INTEGER)
     fields = merge_fields(fields_of(post), data, strict_keys=True)
-    saved = save_with_redirect(
+    saved = save_post(
         fields,
         author=g.api_user.name,
         post=post,

@@ -9,11 +9,11 @@ from markupsafe import Markup
 from sqlalchemy import Select, or_, select
 from werkzeug.wrappers import Response
 
+from blog.admin import plugin_fields
 from blog.admin.auth import current_user
 from blog.admin.blueprint import admin
 from blog.admin.diff import diff_table
 from blog.admin.fields import empty_fields, merge_fields
-from blog.admin.redirects import save_with_redirect
 from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
 from blog.posts import ConflictError, FieldError, PostFields, fields_of, pinned_rank, save_post
@@ -108,6 +108,7 @@ def form_values(post_fields: PostFields) -> dict[str, str]:
         "pinned": "1" if pinned_rank(post_fields.meta) else "",
         "series": str(post_fields.meta.get("series") or ""),
         "series_order": str(post_fields.meta.get("series_order") or ""),
+        **plugin_fields.form_values(plugin_fields.editor_fields(), post_fields),
     }
 
 
@@ -131,6 +132,7 @@ def editor_page(
         preview_html=preview_html,
         conflict=conflict,
         langs=("zh-Hans", "zh-Hant", "en"),
+        plugin_fields=plugin_fields.editor_fields(),
     )
 
 
@@ -215,8 +217,14 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
     if "pinned" in request.form:
         # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
         data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"
+    extra = plugin_fields.editor_fields()
     try:
+        chosen = plugin_fields.submitted(extra, request.form)
+        data.update(
+            {plugin_fields.VALUE_PREFIX + key: "\n".join(values) for key, values in chosen.items()}
+        )
         post_fields = merge_fields(base, data)
+        plugin_fields.apply(post_fields, chosen)
     except FieldError as error:
         submitted = {**form_values(base), **data}
         return editor_page(post, submitted, version=version, status=400, error=error)
@@ -231,7 +239,7 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
         if post is None:
             saved = save_post(post_fields, author=author_name())
         else:
-            saved = save_with_redirect(
+            saved = save_post(
                 post_fields,
                 author=author_name(),
                 post=post,

@@ -9,9 +9,8 @@ from werkzeug.wrappers import Response
 from blog.admin.blueprint import admin
 from blog.admin.diff import diff_table
 from blog.admin.editor import author_name
-from blog.admin.redirects import save_with_redirect
 from blog.models import Post, Revision, db
-from blog.posts import ConflictError, fields_of
+from blog.posts import ConflictError, fields_of, save_post
 from blog.render import RenderError
 from blog.views import render_page
 
@@ -65,7 +64,7 @@ def restore_revision(post_id: int, number: int) -> Response | tuple[str, int]:
     fields.meta = dict(stored.get("meta", fields.meta))
     # Restoring changes content only: the URL and the publication state stay as they are.
     try:
-        save_with_redirect(
+        save_post(
             fields,
             author=author_name(),
             post=post,

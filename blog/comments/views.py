@@ -52,6 +52,7 @@ from blog.comments.spam import (
     record_client_hit,
 )
 from blog.comments.tokens import check_token, client_digest, issue_token, spend_token
+from blog.display import display_text
 from blog.i18n import ui_text
 from blog.models import Post, db
 from blog.plugins import Plugins
@@ -349,7 +350,7 @@ def site_feed() -> Response:
         abort(404)
     rows = recent_approved(None, FEED_ENTRIES)
     rows = [row for row in rows if row.post.is_public and comments_enabled(row.post)]
-    title = ui_text("Comments on %(site)s", site=current_app.config["SITE_TITLE"])
+    title = ui_text("Comments on %(site)s", site=display_text(current_app.config["SITE_TITLE"]))
     return _atom(
         rows,
         title,
@@ -363,7 +364,7 @@ def post_feed(slug: str) -> Response:
     post = _post_for(slug)
     return _atom(
         recent_approved(post, FEED_ENTRIES),
-        ui_text("Comments on “%(title)s”", title=post.title),
+        ui_text("Comments on “%(title)s”", title=display_text(post.title)),
         url_for("comments.post_feed", slug=post.slug, _external=True),
         url_for("public.post", slug=post.slug, _external=True),
     )

@@ -299,6 +299,23 @@ def blog_post_metadata(post: PostDraft) -> dict[str, Any] | None:
 
 
 @hookimpl
+def blog_editor_fields() -> list[dict[str, Any]]:
+    """The post's conversion groups, offered from the installed ones (NoteTA's G1=…)."""
+    vocabulary = _state().vocabulary
+    choices = [
+        {"value": group.name, "label": f"{group.name}（{group.rule_count} 条）"}
+        for group in sorted(vocabulary.groups.values(), key=lambda group: group.name.lower())
+    ]
+    if choices:
+        hint = "勾选的转换组只用于这篇文章的台湾、香港等地区用词。"
+    else:
+        hint = "还没有安装转换组：用 `blog groups add 文件` 安装，重启后出现在这里。"
+    if vocabulary.default_groups:
+        hint += f"全站默认的组（{', '.join(vocabulary.default_groups)}）总是生效。"
+    return [{"key": GROUPS_KEY, "label": "用词转换组", "help": hint, "choices": choices}]
+
+
+@hookimpl
 def blog_register_commands(cli: click.Group) -> None:
     cli.add_command(groups_command)
 

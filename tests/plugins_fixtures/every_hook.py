@@ -96,6 +96,20 @@ def blog_template_context(request: Request, template: str) -> dict[str, Any]:
 
 
 @hookimpl
+def blog_editor_fields() -> list[dict[str, Any]]:
+    return [
+        {
+            "key": "audience",
+            "label": "读者",
+            "help": "every_hook field",
+            "choices": [{"value": "beginner", "label": "入门"}, {"value": "expert"}],
+        },
+        {"key": "tags", "label": "a core key: ignored", "choices": []},
+        {"label": "no key: ignored"},
+    ]
+
+
+@hookimpl
 def blog_head_assets(request: Request) -> list[str]:
     return ["/every-hook/style.css"]
 

@@ -2,9 +2,15 @@
 // JavaScript the code is still there to select. Loaded with `defer`; no inline script.
 (function () {
   "use strict";
+  // The theme carries the button's words in the site's UI language (converted with the
+  // page); a theme without them gets Chinese in the page's script.
+  function label(name, fallback) {
+    var found = document.querySelector(".script-labels [data-label=" + name + "]");
+    return found ? found.textContent : fallback;
+  }
   var traditional = /^zh-(hant|tw|hk|mo)/i.test(document.documentElement.lang || "");
-  var LABEL = traditional ? "複製" : "复制";
-  var DONE = traditional ? "已複製" : "已复制";
+  var LABEL = label("copy", traditional ? "複製" : "复制");
+  var DONE = label("copied", traditional ? "已複製" : "已复制");
 
   function codeText(block) {
     var code = block.querySelector("pre code") || block.querySelector("pre");

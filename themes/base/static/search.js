@@ -142,21 +142,35 @@
     return node;
   }
 
+  // The page carries the script's words in the site's UI language (and, converted with
+  // the page, in its variant); the fallbacks are the English message ids.
+  function label(name, fallback) {
+    var found = document.querySelector(".search-labels [data-label=" + name + "]");
+    return found ? found.textContent : fallback;
+  }
+
+  function count(number) {
+    var form = number === 1 ? label("count-one", "%(num)d post") : label("count-other", "%(num)d posts");
+    return form.replace("%(num)d", String(number));
+  }
+
   function show(output, root, query, docs) {
     output.replaceChildren();
     if (!query) {
-      output.append(element("p", "search-message", "请输入要搜索的关键词。"));
+      output.append(element("p", "search-message", label("empty", "Please enter something to search for.")));
       return;
     }
     if (docs === null) {
-      output.append(element("p", "search-message", "搜索词里没有可以搜索的文字（标点和符号会被忽略）。"));
+      var none = "The search has no words to look for (punctuation and symbols are ignored).";
+      output.append(element("p", "search-message", label("no-words", none)));
       return;
     }
     if (docs.length === 0) {
-      output.append(element("p", "search-message", "没有找到与“" + query + "”相关的文章。"));
+      var nothing = label("nothing", "Nothing matched \u201c%(query)s\u201d.");
+      output.append(element("p", "search-message", nothing.replace("%(query)s", query)));
       return;
     }
-    output.append(element("p", "listing-count", "共 " + docs.length + " 篇文章"));
+    output.append(element("p", "listing-count", count(docs.length)));
     var list = element("ol", "search-results");
     var words = query.toLowerCase().split(/\s+/).filter(Boolean);
     for (var doc of docs.slice(0, MAX_RESULTS)) {
@@ -209,7 +223,8 @@
       return load()
         .then(function (index) { show(output, root, query, query ? run(index, query) : []); })
         .catch(function () {
-          output.replaceChildren(element("p", "search-message", "无法加载搜索索引，请稍后再试。"));
+          var failed = "The search index could not be loaded; please try again later.";
+          output.replaceChildren(element("p", "search-message", label("unavailable", failed)));
         })
         .finally(function () { output.removeAttribute("aria-busy"); });
     };
