@@ -1,0 +1,164 @@
+"""Reading-side benchmark: ``python -m bench.miss_bench [--seconds N] [--rounds N] [--profile N]``.
+
+Under load: a Flask hello-world and the blog with its page cache off (every request is
+a cache miss: queries, Jinja, response filters), both real waitress processes with the
+same thread count, driven by ``wrk`` in interleaved rounds. Each ratio is taken within
+its round, so a machine shared with other work affects both sides alike.
+
+Start-up: ``blog --help``, ``blog plugins`` and ``blog themes`` (with an instance, as a
+user runs them) against ``flask --help``, each a fresh process, interleaved.
+
+``--profile N``: in process, N misses of the post page under cProfile (the top functions
+by own time) and the SQL statements one miss runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import os
+import pstats
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+from pathlib import Path
+
+from sqlalchemy import event
+
+from bench.load import blog_server, hello_server, run_wrk
+from bench.site import Site, build_site
+from blog.models import db
+
+BIN = Path(sys.executable).parent
+
+
+def post_paths(site: Site) -> dict[str, str]:
+    path = urllib.parse.quote(f"/posts/{site.slugs[0]}/", safe="/")
+    return {"miss: post": path, "miss: post /zh-tw/": "/zh-tw" + path}
+
+
+def measure_load(site: Site, seconds: float, rounds: int, threads: int) -> None:
+    hello = hello_server(threads)
+    blog = blog_server("uncached", site.instance, threads, PAGE_CACHE_BYTES="0")
+    try:
+        hello.wait_ready()
+        blog.wait_ready()
+        targets = {name: blog.url + path for name, path in post_paths(site).items()}
+        for url in targets.values():
+            run_wrk(url, 1)  # warm: imports, converters, templates
+        rates: dict[str, list[float]] = {"hello-world": [], **{name: [] for name in targets}}
+        ratios: dict[str, list[float]] = {name: [] for name in targets}
+        for _round in range(rounds):
+            before = run_wrk(hello.url + "/", seconds).requests_per_second
+            measured = {name: run_wrk(url, seconds) for name, url in targets.items()}
+            after = run_wrk(hello.url + "/", seconds).requests_per_second
+            baseline = (before + after) / 2
+            rates["hello-world"] += [before, after]
+            for name, result in measured.items():
+                if result.non_2xx:
+                    raise RuntimeError(f"{name}: {result.non_2xx} non-2xx responses")
+                rates[name].append(result.requests_per_second)
+                ratios[name].append(result.requests_per_second / baseline)
+    finally:
+        hello.stop()
+        blog.stop()
+    print(
+        f"wrk -t2 -c16 -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
+        f"interleaved rounds; load average now {os.getloadavg()[0]:.1f}"
+    )
+    print(f"  {'hello-world':<22} {statistics.median(rates['hello-world']):8.0f} req/s")
+    for name, values in ratios.items():
+        print(
+            f"  {name:<22} {statistics.median(rates[name]):8.0f} req/s   "
+            f"{statistics.median(values):.3f}x hello-world "
+            f"(rounds: {', '.join(f'{v:.3f}' for v in values)})"
+        )
+
+
+def measure_startup(instance: Path, repeat: int) -> None:
+    commands = {
+        "flask --help": [str(BIN / "flask"), "--help"],
+        "blog --help": [str(BIN / "blog"), "--instance", str(instance), "--help"],
+        "blog --help (no instance)": [str(BIN / "blog"), "--instance", "/nonexistent", "--help"],
+        "blog plugins": [str(BIN / "blog"), "--instance", str(instance), "plugins"],
+        "blog themes": [str(BIN / "blog"), "--instance", str(instance), "themes"],
+    }
+    times: dict[str, list[float]] = {name: [] for name in commands}
+    for _round in range(repeat):
+        for name, command in commands.items():
+            started = time.perf_counter()
+            subprocess.run(command, check=True, capture_output=True, cwd=tempfile.gettempdir())
+            times[name].append(time.perf_counter() - started)
+    flask = statistics.median(times["flask --help"])
+    print(f"start-up, median of {repeat} interleaved runs; load average {os.getloadavg()[0]:.1f}")
+    for name, values in times.items():
+        median = statistics.median(values)
+        print(f"  {name:<26} {median * 1000:7.0f} ms   {median / flask:.2f}x flask --help")
+
+
+def profile_misses(site: Site, count: int, top: int) -> None:
+    app = site.app
+    app.config["PAGE_CACHE_BYTES"] = 0
+    client = app.test_client()
+    paths = post_paths(site)
+    for path in paths.values():
+        assert client.get(path).status_code == 200  # warm
+    statements: list[str] = []
+    with app.app_context():
+        engine = db.engine
+
+    def record(conn: object, cursor: object, statement: str, *args: object) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        for name, path in paths.items():
+            statements.clear()
+            client.get(path)
+            print(f"{name}: {len(statements)} SQL statements per miss")
+            for statement in statements:
+                print("   ", " ".join(statement.split())[:150])
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    for name, path in paths.items():
+        profiler = cProfile.Profile()
+        started = time.perf_counter()
+        profiler.enable()
+        for _ in range(count):
+            client.get(path)
+        profiler.disable()
+        elapsed = (time.perf_counter() - started) / count * 1000
+        print(f"\n{name}: {elapsed:.1f} ms a miss under cProfile ({count} misses)")
+        stats = pstats.Stats(profiler)
+        stats.sort_stats("tottime").print_stats(top)
+        stats.sort_stats("cumulative").print_stats(top)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seconds", type=float, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--posts", type=int, default=200, help="posts in the served site")
+    parser.add_argument("--startup-runs", type=int, default=7)
+    parser.add_argument("--profile", type=int, default=0, help="profile N misses in process")
+    parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--no-load", action="store_true", help="skip the wrk part")
+    parser.add_argument("--no-startup", action="store_true", help="skip the start-up part")
+    options = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="miss-bench-") as folder:
+        site = build_site(Path(folder) / "site", options.posts)
+        print(f"site: {len(site.slugs)} posts; post page {site.slugs[0]}")
+        if options.profile:
+            profile_misses(site, options.profile, options.top)
+        if not options.no_load:
+            measure_load(site, options.seconds, options.rounds, options.threads)
+        if not options.no_startup:
+            measure_startup(site.instance, options.startup_runs)
+
+
+if __name__ == "__main__":
+    main()
