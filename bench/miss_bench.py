@@ -10,6 +10,10 @@ user runs them) against ``flask --help``, each a fresh process, interleaved.
 
 ``--profile N``: in process, N misses of the post page under cProfile (the top functions
 by own time) and the SQL statements one miss runs.
+
+``--before TREE``: also serve and start the ``blog`` package of another source tree
+(e.g. ``git archive main | tar -x -C /tmp/before``) in the same rounds, for a
+before/after ratio measured side by side. Plugins and themes come from this checkout.
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from bench.load import blog_server, hello_server, run_wrk
+from bench.load import REPO, Server, blog_server, hello_server, run_wrk
 from bench.site import Site, build_site
 from blog.models import db
 
@@ -40,31 +44,48 @@ def post_paths(site: Site) -> dict[str, str]:
     return {"miss: post": path, "miss: post /zh-tw/": "/zh-tw" + path}
 
 
-def measure_load(site: Site, seconds: float, rounds: int, threads: int) -> None:
+def tree_server(tree: Path, instance: Path, threads: int) -> Server:
+    """The blog of source tree ``tree`` over ``instance``, page cache off."""
+    command = [sys.executable, "-c", "from blog.cli import main; main()", "--instance"]
+    command += [str(instance), "serve", "--port", "{port}", "--threads", str(threads)]
+    env = {"PYTHONPATH": f"{tree}{os.pathsep}{REPO}", "BLOG_PAGE_CACHE_BYTES": "0"}
+    return Server(f"blog-{tree.name}", command, env)
+
+
+def measure_load(
+    site: Site, seconds: float, rounds: int, threads: int, before: Path | None
+) -> None:
     hello = hello_server(threads)
     blog = blog_server("uncached", site.instance, threads, PAGE_CACHE_BYTES="0")
+    servers = [hello, blog]
+    targets = {name: blog.url + path for name, path in post_paths(site).items()}
+    if before is not None:
+        old = tree_server(before, site.instance, threads)
+        servers.append(old)
+        targets.update(
+            {f"{name} (before)": old.url + path for name, path in post_paths(site).items()}
+        )
     try:
-        hello.wait_ready()
-        blog.wait_ready()
-        targets = {name: blog.url + path for name, path in post_paths(site).items()}
+        for server in servers:
+            server.wait_ready()
         for url in targets.values():
             run_wrk(url, 1)  # warm: imports, converters, templates
         rates: dict[str, list[float]] = {"hello-world": [], **{name: [] for name in targets}}
         ratios: dict[str, list[float]] = {name: [] for name in targets}
         for _round in range(rounds):
-            before = run_wrk(hello.url + "/", seconds).requests_per_second
+            first = run_wrk(hello.url + "/", seconds).requests_per_second
             measured = {name: run_wrk(url, seconds) for name, url in targets.items()}
-            after = run_wrk(hello.url + "/", seconds).requests_per_second
-            baseline = (before + after) / 2
-            rates["hello-world"] += [before, after]
+            last = run_wrk(hello.url + "/", seconds).requests_per_second
+            baseline = (first + last) / 2
+            rates["hello-world"] += [first, last]
             for name, result in measured.items():
                 if result.non_2xx:
                     raise RuntimeError(f"{name}: {result.non_2xx} non-2xx responses")
                 rates[name].append(result.requests_per_second)
                 ratios[name].append(result.requests_per_second / baseline)
     finally:
-        hello.stop()
-        blog.stop()
+        for server in servers:
+            server.stop()
     print(
         f"wrk -t2 -c16 -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
         f"interleaved rounds; load average now {os.getloadavg()[0]:.1f}"
@@ -78,7 +99,7 @@ def measure_load(site: Site, seconds: float, rounds: int, threads: int) -> None:
         )
 
 
-def measure_startup(instance: Path, repeat: int) -> None:
+def measure_startup(instance: Path, repeat: int, before: Path | None) -> None:
     commands = {
         "flask --help": [str(BIN / "flask"), "--help"],
         "blog --help": [str(BIN / "blog"), "--instance", str(instance), "--help"],
@@ -86,11 +107,21 @@ def measure_startup(instance: Path, repeat: int) -> None:
         "blog plugins": [str(BIN / "blog"), "--instance", str(instance), "plugins"],
         "blog themes": [str(BIN / "blog"), "--instance", str(instance), "themes"],
     }
+    envs = {name: dict(os.environ) for name in commands}
+    if before is not None:
+        old = {**os.environ, "PYTHONPATH": f"{before}{os.pathsep}{REPO}"}
+        run_old = [sys.executable, "-c", "from blog.cli import main; main()"]
+        for args in (["--help"], ["plugins"], ["themes"]):
+            name = f"blog {args[0]} (before)"
+            commands[name] = [*run_old, "--instance", str(instance), *args]
+            envs[name] = old
     times: dict[str, list[float]] = {name: [] for name in commands}
     for _round in range(repeat):
         for name, command in commands.items():
             started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, cwd=tempfile.gettempdir())
+            subprocess.run(
+                command, check=True, capture_output=True, cwd=tempfile.gettempdir(), env=envs[name]
+            )
             times[name].append(time.perf_counter() - started)
     flask = statistics.median(times["flask --help"])
     print(f"start-up, median of {repeat} interleaved runs; load average {os.getloadavg()[0]:.1f}")
@@ -148,6 +179,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--no-load", action="store_true", help="skip the wrk part")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up part")
+    parser.add_argument("--before", type=Path, help="another source tree to compare with")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="miss-bench-") as folder:
         site = build_site(Path(folder) / "site", options.posts)
@@ -155,9 +187,9 @@ def main() -> None:
         if options.profile:
             profile_misses(site, options.profile, options.top)
         if not options.no_load:
-            measure_load(site, options.seconds, options.rounds, options.threads)
+            measure_load(site, options.seconds, options.rounds, options.threads, options.before)
         if not options.no_startup:
-            measure_startup(site.instance, options.startup_runs)
+            measure_startup(site.instance, options.startup_runs, options.before)
 
 
 if __name__ == "__main__":
