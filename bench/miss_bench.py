@@ -32,7 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 
-from bench.load import REPO, Server, blog_server, hello_server, run_wrk
+from bench.load import REPO, LoadResult, Server, blog_server, hello_server, run_wrk
 from bench.site import Site, build_site
 from blog.models import db
 
@@ -68,14 +68,20 @@ def measure_load(
     try:
         for server in servers:
             server.wait_ready()
+
+        # One connection per server thread: a miss takes long enough on a loaded machine
+        # that 16 queued connections would pass wrk's 2 s timeout and count nothing.
+        def load(url: str) -> LoadResult:
+            return run_wrk(url, seconds, connections=threads)
+
         for url in targets.values():
-            run_wrk(url, 1)  # warm: imports, converters, templates
+            run_wrk(url, 1, connections=threads)  # warm: imports, converters, templates
         rates: dict[str, list[float]] = {"hello-world": [], **{name: [] for name in targets}}
         ratios: dict[str, list[float]] = {name: [] for name in targets}
         for _round in range(rounds):
-            first = run_wrk(hello.url + "/", seconds).requests_per_second
-            measured = {name: run_wrk(url, seconds) for name, url in targets.items()}
-            last = run_wrk(hello.url + "/", seconds).requests_per_second
+            first = load(hello.url + "/").requests_per_second
+            measured = {name: load(url) for name, url in targets.items()}
+            last = load(hello.url + "/").requests_per_second
             baseline = (first + last) / 2
             rates["hello-world"] += [first, last]
             for name, result in measured.items():
@@ -87,7 +93,7 @@ def measure_load(
         for server in servers:
             server.stop()
     print(
-        f"wrk -t2 -c16 -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
+        f"wrk -t2 -c{threads} -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
         f"interleaved rounds; load average now {os.getloadavg()[0]:.1f}"
     )
     print(f"  {'hello-world':<22} {statistics.median(rates['hello-world']):8.0f} req/s")
