@@ -11,6 +11,10 @@ user runs them) against ``flask --help``, each a fresh process, interleaved.
 ``--profile N``: in process, N misses of the post page under cProfile (the top functions
 by own time) and the SQL statements one miss runs.
 
+``--cpu N``: CPU milliseconds per miss (``time.process_time`` over N misses through the
+test client, in a fresh process per tree and round), which a loaded machine disturbs far
+less than requests per second.
+
 ``--before TREE``: also serve and start the ``blog`` package of another source tree
 (e.g. ``git archive main | tar -x -C /tmp/before``) in the same rounds, for a
 before/after ratio measured side by side. Plugins and themes come from this checkout.
@@ -105,6 +109,50 @@ def measure_load(
         )
 
 
+#: Run in a fresh interpreter: CPU time per miss of each path given, page cache off.
+CPU_PROBE = """
+import sys, time
+from blog.app import create_app
+app = create_app(config={"PAGE_CACHE_BYTES": 0}, instance_path=sys.argv[1])
+client = app.test_client()
+count = int(sys.argv[2])
+for path in sys.argv[3:]:
+    assert client.get(path).status_code == 200  # warm: converters, templates
+    started = time.process_time()
+    for _ in range(count):
+        client.get(path)
+    print((time.process_time() - started) / count * 1000)
+"""
+
+
+def measure_cpu(site: Site, count: int, rounds: int, before: Path | None) -> None:
+    paths = post_paths(site)
+    trees = {"": str(REPO)}
+    if before is not None:
+        trees[" (before)"] = f"{before}{os.pathsep}{REPO}"
+    samples: dict[str, list[float]] = {}
+    for _round in range(rounds):
+        for suffix, pythonpath in trees.items():
+            output = subprocess.run(
+                [sys.executable, "-c", CPU_PROBE, str(site.instance), str(count), *paths.values()],
+                check=True,
+                capture_output=True,
+                text=True,
+                env={**os.environ, "PYTHONPATH": pythonpath},
+            ).stdout.split()
+            for name, value in zip(paths, output, strict=True):
+                samples.setdefault(name + suffix, []).append(float(value))
+    print(f"CPU per miss, median of {rounds} rounds of {count}; load {os.getloadavg()[0]:.1f}")
+    for name, values in samples.items():
+        rounds_text = ", ".join(f"{value:.1f}" for value in values)
+        print(f"  {name:<26} {statistics.median(values):7.1f} ms   ({rounds_text})")
+    if before is not None:
+        for name in paths:
+            old, new = samples[name + " (before)"], samples[name]
+            ratio = statistics.median(old) / statistics.median(new)
+            print(f"  {name}: before ÷ after = {ratio:.2f}")
+
+
 def measure_startup(instance: Path, repeat: int, before: Path | None) -> None:
     commands = {
         "flask --help": [str(BIN / "flask"), "--help"],
@@ -185,6 +233,7 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=30)
     parser.add_argument("--no-load", action="store_true", help="skip the wrk part")
     parser.add_argument("--no-startup", action="store_true", help="skip the start-up part")
+    parser.add_argument("--cpu", type=int, default=0, help="CPU time of N misses per round")
     parser.add_argument("--before", type=Path, help="another source tree to compare with")
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="miss-bench-") as folder:
@@ -192,6 +241,8 @@ def main() -> None:
         print(f"site: {len(site.slugs)} posts; post page {site.slugs[0]}")
         if options.profile:
             profile_misses(site, options.profile, options.top)
+        if options.cpu:
+            measure_cpu(site, options.cpu, options.rounds, options.before)
         if not options.no_load:
             measure_load(site, options.seconds, options.rounds, options.threads, options.before)
         if not options.no_startup:
