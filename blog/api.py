@@ -13,7 +13,6 @@ from typing import Any
 
 from flask import current_app, g, has_request_context
 
-from blog.admin.uploads import UploadedImage, uploaded_images
 from blog.document import MORE_CLASS, Document, Kind, PostDraft, Segment, read_document
 from blog.elements import (
     BLOCK_ELEMENTS,
@@ -27,6 +26,7 @@ from blog.elements import (
     leaves_text_alone,
 )
 from blog.hookspecs import API_VERSION, hookimpl
+from blog.uploaded_image import UploadedImage
 
 __all__ = [
     "API_VERSION",
@@ -62,6 +62,19 @@ def plugin_config(name: str) -> Any:
     ``[plugins.<name>]`` table of ``config.toml``; plugins without ``Config`` get ``None``.
     """
     return current_app.extensions["blog.plugins"].config_for(name)
+
+
+def uploaded_images(text: str) -> dict[str, UploadedImage]:
+    """Find the uploads ``text`` refers to; map each address, as written, to its facts.
+
+    Uploads without a known size (stored before sizes were kept) are left out. Needs an
+    application context (it reads the database).
+    """
+    # Imported here: every plugin imports this module, also when `blog --help` only lists
+    # plugin commands, and the upload store would load the whole database layer.
+    from blog.admin.uploads import uploaded_images as find_uploads
+
+    return find_uploads(text)
 
 
 def static_url(plugin: str, path: str) -> str:

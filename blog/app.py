@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import db as database
-from blog import feeds, health, preview_links, protected, render_budget, search, views
+from blog import feeds, health, preview_links, protected, render_budget, views
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
@@ -26,6 +26,7 @@ from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
+from blog.search import page as search_page
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import (
     LimitedJSONProvider,
@@ -116,7 +117,7 @@ def create_app(
     app.register_blueprint(views.public)
     app.register_blueprint(preview_links.previews)
     app.register_blueprint(feeds.feeds)
-    app.register_blueprint(search.pages)
+    app.register_blueprint(search_page.pages)
     views.register_error_pages(app)
     render_budget.init_app(app)
     init_admin(app)

@@ -2,7 +2,9 @@
 
 Start-up time matters here (``blog --help`` should answer as fast as ``flask --help``), so
 this module imports only click and the configuration at the top; each command imports
-the application, the database layer and what else it needs when it runs.
+the application, the database layer and what else it needs when it runs. Plugin
+commands are added only when the command list is shown or a command is not built in,
+and adding them loads the plugin modules, not the application.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ import tomli_w
 from blog.admin.cli import token as token_commands
 from blog.admin.cli import uploads as upload_commands
 from blog.comments import cli as comment_cli
-from blog.config import BUILTIN_PLUGINS, ConfigError
+from blog.config import BUILTIN_PLUGINS, ConfigError, load_config
 
 if TYPE_CHECKING:
     from flask import Flask
@@ -51,7 +53,58 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
+class BlogCommands(click.Group):
+    """The built-in commands, and those of the instance's plugins once they are needed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.plugin_commands_from: Path | None = None
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self.add_plugin_commands(_instance_of(ctx))
+        return super().list_commands(ctx)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self.add_plugin_commands(_instance_of(ctx))
+        return super().get_command(ctx, cmd_name)
+
+    def add_plugin_commands(self, instance: Path) -> None:
+        """Let the enabled plugins of ``instance`` add their commands (once per instance).
+
+        Only the plugin modules are loaded: a plugin command creates the application
+        itself when it runs (``ctx.obj.app()``). A configuration error is left for the
+        command that needs the configuration to report.
+        """
+        instance = instance.resolve()
+        if self.plugin_commands_from == instance or not (instance / "config.toml").is_file():
+            return
+        self.plugin_commands_from = instance
+        # Imported here: plugin modules import Flask and their libraries, which listing
+        # built-in commands and most commands' --help do not need.
+        from blog.plugins import Plugins
+
+        try:
+            settings, tables, sources = load_config(instance, None)
+        except ConfigError:
+            return
+        plugins = Plugins(strict=False)
+        plugins.load(instance, list(settings["PLUGINS"]), tables, sources)
+        plugins.hooks.blog_register_commands(cli=self)
+
+
+def _instance_of(ctx: click.Context) -> Path:
+    """The instance folder of this invocation, also while ``--help`` is being handled
+    (an eager option, answered before ``--instance`` is stored in ``ctx.obj``)."""
+    if isinstance(ctx.obj, Context):
+        return ctx.obj.instance
+    root = ctx.find_root()
+    if isinstance(root.params.get("instance"), Path):
+        return Path(root.params["instance"])
+    return _instance_from_argv(sys.argv[1:])
+
+
+@click.group(cls=BlogCommands)
 @click.option(
     "--instance",
     envvar="BLOG_INSTANCE",
@@ -456,9 +509,19 @@ def degraded_posts() -> list[tuple[str, list[dict[str, str]]]]:
 @pass_context
 def themes(context: Context) -> None:
     """List available themes; the active one is marked with *."""
-    app = context.app()
-    active = app.config["THEME"]
-    for name, theme in sorted(app.extensions["blog.themes"].items()):
+    from blog.themes import discover_themes  # Jinja: only for this command
+
+    if not (context.instance / "config.toml").is_file():
+        raise click.ClickException(
+            f"no blog instance at {context.instance}; create one with `blog init`"
+        )
+    try:
+        settings, _tables, _sources = load_config(context.instance, None)
+        found = discover_themes(context.instance)
+    except ConfigError as error:
+        raise click.ClickException(str(error)) from None
+    active = settings["THEME"]
+    for name, theme in sorted(found.items()):
         mark = "*" if name == active else " "
         parent = f" (extends {theme.parent})" if theme.parent else ""
         click.echo(f"{mark} {name:<14} {theme.description}{parent}  [{theme.folder}]")
@@ -476,15 +539,8 @@ def _instance_from_argv(argv: list[str]) -> Path:
 
 
 def main() -> None:
-    """Console entry point: add plugin commands when an instance exists, then run."""
+    """Console entry point (plugin commands are added by the group when needed)."""
     context = Context(_instance_from_argv(sys.argv[1:]))
-    if (context.instance / "config.toml").is_file():
-        try:
-            app = context.app()
-        except click.ClickException:
-            app = None
-        if app is not None:
-            app.extensions["blog.plugins"].hooks.blog_register_commands(cli=cli)
     try:
         cli()
     except Exception as error:

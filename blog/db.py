@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config as AlembicConfig
 from flask import Flask
 from sqlalchemy import event, inspect
 from sqlalchemy.engine import Engine
 
 from blog.models import db
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -59,6 +60,10 @@ def init_app(app: Flask) -> None:
 
 
 def alembic_config(url: str) -> AlembicConfig:
+    # Alembic (and Mako, which it imports) is loaded only to migrate: the served app and
+    # every command that does not migrate start without it.
+    from alembic.config import Config as AlembicConfig
+
     config = AlembicConfig()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -70,6 +75,8 @@ def upgrade(app: Flask) -> None:
     with app.app_context():
         engine: Engine = db.engine
         config = alembic_config(str(engine.url.render_as_string(hide_password=False)))
+        from alembic import command  # see alembic_config
+
         with engine.begin() as connection:
             config.attributes["connection"] = connection
             command.upgrade(config, "head")

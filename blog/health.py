@@ -11,14 +11,17 @@ cache passes them by and they say ``no-store``) and never logged as errors.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from alembic.script import ScriptDirectory
 from flask import Blueprint, Flask, Response, current_app, jsonify
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from blog.db import alembic_config
 from blog.models import db
+
+if TYPE_CHECKING:
+    from alembic.script import ScriptDirectory
 
 logger = logging.getLogger("blog.health")
 
@@ -34,6 +37,10 @@ def _scripts(app: Flask) -> ScriptDirectory:
     """The migration scripts this version ships (read once per process)."""
     scripts = app.extensions.get("blog.migration_scripts")
     if scripts is None:
+        # Alembic is imported on the first /readyz, not when the app starts (see
+        # blog.db.alembic_config).
+        from alembic.script import ScriptDirectory
+
         scripts = ScriptDirectory.from_config(alembic_config("sqlite://"))
         app.extensions["blog.migration_scripts"] = scripts
     return scripts

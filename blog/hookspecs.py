@@ -246,9 +246,12 @@ def blog_register_routes(app: Flask) -> None:
 def blog_register_commands(cli: click.Group) -> None:
     """Add ``click`` commands to the ``blog`` command group ``cli``.
 
-    Runs when the ``blog`` console script starts for an instance whose ``config.toml``
-    exists (the app is created first, so the plugin's configuration is available);
-    every plugin's implementation runs and return values are ignored.
+    Runs when ``blog`` lists its commands (``blog --help``) or is asked for a command
+    it does not have built in, for an instance whose ``config.toml`` exists. Only the
+    enabled plugins' modules are loaded then, not the app, so ``blog --help`` starts
+    fast: a command that needs the app (configuration, database) gets it when it runs,
+    from click's context object: ``click.get_current_context().obj.app()``. Every
+    plugin's implementation runs and return values are ignored.
     """
 
 

@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 from flask import current_app
 from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import defer
+from sqlalchemy.orm import defer, lazyload
 
 from blog.models import (
     PUBLISHED,
@@ -36,6 +36,9 @@ from blog.models import (
 
 #: Listings never load these: a page of ten posts would otherwise read megabytes.
 HEAVY_COLUMNS = (Post.source, Post.body_html, Post.body_text, Post.toc)
+#: For posts a page only links to (previous/next, related): their categories and tags are
+#: loaded if a theme asks for them, instead of two more queries on every post page.
+LINKED_POST_OPTIONS = (lazyload(Post.categories), lazyload(Post.tags))
 #: Where a listing page starts: the (published_at, id) key of its first post.
 PageStart = tuple[datetime, int]
 
@@ -229,7 +232,7 @@ def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Pos
     so its previous/next links lead to the nearest post it does write.
     """
     assert post.published_at is not None
-    light = listing_query()
+    light = listing_query().options(*LINKED_POST_OPTIONS)
     if open_only:
         light = light.where(Post.password_hash.is_(None))
     older = db.session.scalar(
@@ -406,7 +409,7 @@ def related_posts(post: Post) -> list[Post]:
         for p in db.session.scalars(
             select(Post)
             .where(Post.id.in_(wanted), public_condition())
-            .options(*(defer(c) for c in HEAVY_COLUMNS))
+            .options(*(defer(c) for c in HEAVY_COLUMNS), *LINKED_POST_OPTIONS)
         )
     }
     return [found[pid] for pid in wanted if pid in found]

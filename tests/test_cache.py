@@ -569,6 +569,105 @@ def test_post_page_does_not_read_the_index_text(app: Flask, statements: list[str
     assert not any("posts.body_text" in statement for statement in statements)
 
 
+def _statement_kinds(statements: list[str]) -> list[str]:
+    """``"SELECT posts"``, ``"SELECT post_tags"``…: each statement's verb and first table."""
+    kinds = []
+    for statement in statements:
+        words = " ".join(statement.split()).split(" FROM ", 1)
+        verb = words[0].split(" ", 1)[0].upper()
+        table = words[1].split(" ", 1)[0] if len(words) > 1 else ""
+        kinds.append(f"{verb} {table}".strip())
+    return kinds
+
+
+@pytest.fixture
+def uncached_app(make_app: Callable[..., Flask], database: str) -> Flask:
+    """The test app with its page cache off: every request renders (a cache miss)."""
+    settings: dict[str, Any] = {"PAGE_CACHE_BYTES": 0}
+    return make_app(DATABASE_URL=database, **settings) if database else make_app(**settings)
+
+
+def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
+    """The queries behind one uncached post page: the post with its categories and tags,
+    its two neighbours, its related posts, whether the links page exists and its comment
+    counts; nothing for the neighbours' and related posts' tags, nor for comment threads
+    when there are none."""
+    app = uncached_app
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    start = utcnow() - timedelta(days=3)
+    with app.app_context():
+        ids = []
+        for number in range(3):
+            saved = save_post(
+                PostFields(
+                    title=f"第{number}篇",
+                    source="正文",
+                    slug=f"p{number}",
+                    published_at=start + timedelta(days=number),
+                    category="分类",
+                    tags=["甲", "乙"],
+                ),
+                author="t",
+            )
+            ids.append(saved.id)
+        middle = db.session.get(Post, ids[1])
+        assert middle is not None
+        middle.related = [ids[0], ids[2]]
+        db.session.commit()
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = app.test_client().get("/posts/p1/")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'href="/posts/p0/"' in html and 'href="/posts/p2/"' in html
+    assert "#甲" in html
+    reads = [kind for kind in _statement_kinds(seen) if kind.startswith("SELECT")]
+    assert sorted(reads) == sorted(
+        [
+            "SELECT posts",  # the post
+            "SELECT post_categories",
+            "SELECT post_tags",
+            "SELECT posts",  # older
+            "SELECT posts",  # newer
+            "SELECT posts",  # related
+            "SELECT links",
+            "SELECT comments",  # comment and thread counts, one query
+        ]
+    ), "\n".join(" ".join(statement.split())[:160] for statement in seen)
+
+
+def test_neighbours_still_give_their_tags_when_a_theme_asks(app: Flask) -> None:
+    start = utcnow() - timedelta(days=3)
+    with app.app_context():
+        for number in range(2):
+            save_post(
+                PostFields(
+                    title=f"第{number}篇",
+                    source="正文",
+                    slug=f"n{number}",
+                    published_at=start + timedelta(days=number),
+                    tags=[f"标签{number}"],
+                    category=f"类{number}",
+                ),
+                author="t",
+            )
+        newest = queries.find_public("n1")
+        assert newest is not None
+        older, newer = queries.neighbours(newest)
+        assert newer is None and older is not None
+        assert [t.name for t in older.tags] == ["标签0"]
+        assert [c.name for c in older.categories] == ["类0"]
+        newest.related = [older.id]
+        assert [p.tags[0].name for p in queries.related_posts(newest)] == ["标签0"]
+
+
 # Two waitress processes over one PostgreSQL database
 
 

@@ -17,6 +17,7 @@ from click.testing import Result
 
 from blog.app import create_app
 from blog.models import Post, Revision, User, db
+from tests.conftest import write_config
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "blog" / "demo"
@@ -335,3 +336,59 @@ def test_serve_answers_over_http(fresh: Path) -> None:
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+# --- start-up: what `blog --help` and `blog themes` load ---------------------------------
+
+LOADED_MODULES = """
+import sys
+from blog.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ("sqlalchemy", "alembic", "blog.app", "blog.models", "blog.views", "blog.admin.uploads")
+print("LOADED", sorted({m for m in sys.modules for h in heavy if m == h or m.startswith(h + ".")}))
+"""
+
+
+def modules_loaded_by(instance: Path, *args: str) -> tuple[str, list[str]]:
+    """Run ``blog --instance INSTANCE ARGS`` in a fresh interpreter; return its output and
+    which of the application's heavy modules it imported."""
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_MODULES, "--instance", str(instance), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    output, _sep, loaded = result.stdout.rpartition("LOADED ")
+    return output, [name.strip("' ") for name in loaded.strip(" []\n").split(",") if name]
+
+
+def test_blog_help_lists_plugin_commands_without_creating_the_app(instance: Path) -> None:
+    output, loaded = modules_loaded_by(instance, "--help")
+    commands = {line.split()[0] for line in output.split("Commands:")[1].splitlines() if line}
+    assert {"serve", "import", "plugins", "themes", "groups"} <= commands  # groups: opencc
+    assert loaded == []
+
+
+def test_blog_themes_reads_config_and_themes_without_the_database(instance: Path) -> None:
+    write_config(instance, THEME="paper")
+    output, loaded = modules_loaded_by(instance, "themes")
+    assert "* paper" in output
+    assert "  transmission" in output
+    assert loaded == []
+
+
+def test_blog_themes_names_the_bad_config_key(instance: Path) -> None:
+    (instance / "config.toml").write_text('THEME = 3\nSECRET_KEY = "x"\n', encoding="utf-8")
+    result = blog(instance, "themes")
+    assert result.returncode != 0
+    assert "THEME" in result.stderr and "config.toml" in result.stderr
+
+
+def test_a_plugin_command_is_found_by_name_and_creates_the_app_it_needs(instance: Path) -> None:
+    result = blog(instance, "groups")
+    assert result.returncode == 0, result.stderr
+    assert "No conversion groups in" in result.stdout

@@ -42,6 +42,7 @@ from blog.admin.downloads import KINDS, extension_of, matches
 from blog.admin.messages import human_size
 from blog.admin.models import Upload, UploadBlob
 from blog.models import db
+from blog.uploaded_image import UploadedImage
 
 #: Generated names only: 32 hex digits of the SHA-256 of the bytes, then for an image its
 #: responsive copy's width (if any) and its extension, for a download its extension.
@@ -395,17 +396,6 @@ def _stored_bytes(name: str) -> bytes | None:
 _UPLOAD_URL = re.compile(
     r"(?:https?://[^\s/()\"'<>]+)?(?:/[^\s()\"'<>]*)?/uploads/([0-9a-f]{32}\.(?:png|jpg|gif|webp))"
 )
-
-
-@dataclass(frozen=True)
-class UploadedImage:
-    """An uploaded image as a page shows it: its address, pixel size and WebP copies."""
-
-    url: str
-    width: int
-    height: int
-    #: ``(width, url)`` of each WebP copy, narrowest first; empty for animated images.
-    variants: tuple[tuple[int, str], ...]
 
 
 def uploaded_images(text: str) -> dict[str, UploadedImage]:

@@ -284,25 +284,34 @@ class ThreadPage(Pagination):
 
 
 def approved_count(post_id: int) -> int:
-    count = db.session.scalar(
-        select(func.count())
-        .select_from(Comment)
-        .where(Comment.post_id == post_id, Comment.status == APPROVED)
-    )
-    return int(count or 0)
+    return approved_counts(post_id)[0]
 
 
-def thread_page(post: Post, number: int) -> ThreadPage | None:
-    """Page ``number`` of ``post``'s threads (oldest first); ``None`` past the last page."""
+def approved_counts(post_id: int) -> tuple[int, int]:
+    """``(approved comments, threads holding one)`` on the post ``post_id``, in one query."""
+    comments, threads = db.session.execute(
+        select(func.count(), func.count(func.distinct(Comment.thread_id))).where(
+            Comment.post_id == post_id, Comment.status == APPROVED
+        )
+    ).one()
+    return int(comments or 0), int(threads or 0)
+
+
+def thread_page(
+    post: Post, number: int, counts: tuple[int, int] | None = None
+) -> ThreadPage | None:
+    """Page ``number`` of ``post``'s threads (oldest first); ``None`` past the last page.
+
+    ``counts`` is ``approved_counts(post.id)`` when the caller has it already.
+    """
     per_page = max(1, int(current_app.config["COMMENTS_PER_PAGE"]))
     visible = (Comment.post_id == post.id) & (Comment.status == APPROVED)
-    total = approved_count(post.id)
-    thread_count = int(
-        db.session.scalar(select(func.count(func.distinct(Comment.thread_id))).where(visible)) or 0
-    )
+    total, thread_count = counts if counts is not None else approved_counts(post.id)
     pages = max(1, -(-thread_count // per_page))
     if number < 1 or number > pages:
         return None
+    if thread_count == 0:
+        return ThreadPage(number, pages, total, [])
     thread_ids = db.session.scalars(
         select(Comment.thread_id)
         .where(visible)

@@ -12,7 +12,7 @@ from blog.comments import admin, api, views
 from blog.comments.identicon import identicon_svg
 from blog.comments.models import Comment
 from blog.comments.service import (
-    approved_count,
+    approved_counts,
     closed_reason,
     comments_enabled,
     thread_page,
@@ -29,7 +29,7 @@ def comments_for(post: Post) -> dict[str, Any] | None:
     if not comments_enabled(post):
         return None
     number = request.args.get("comments_page", 1, type=int) or 1
-    page = thread_page(post, number)
+    page = thread_page(post, number, _counts(post))
     if page is None:
         abort(404)
     reason = closed_reason(post)
@@ -76,9 +76,15 @@ def comment_count(post: Post) -> int | None:
     """Approved comments on ``post`` for listings; ``None`` when the post has no comments."""
     if not comments_enabled(post):
         return None
-    cache: dict[int, int] = g.setdefault("comment_counts", {})
+    return _counts(post)[0]
+
+
+def _counts(post: Post) -> tuple[int, int]:
+    """``approved_counts`` of ``post``, read once a request: a post page shows the count in
+    its header and pages the threads below with the same numbers."""
+    cache: dict[int, tuple[int, int]] = g.setdefault("comment_counts", {})
     if post.id not in cache:
-        cache[post.id] = approved_count(post.id)
+        cache[post.id] = approved_counts(post.id)
     return cache[post.id]
 
 

@@ -1,0 +1,260 @@
+"""The two index backends: SQLite FTS5 and PostgreSQL ``tsvector``, behind one interface."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import (
+    Integer,
+    Text,
+    bindparam,
+    cast,
+    column,
+    delete,
+    func,
+    literal_column,
+    select,
+    table,
+)
+from sqlalchemy import text as sql_text
+from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+
+from blog.models import PUBLISHED, SCHEDULED, Post, db
+from blog.queries import public_condition
+from blog.search.tokens import Term, index_tokens
+
+#: Field weights for ranking: a match in the title counts most, then tags, category, body.
+FIELDS = ("title", "body", "tags", "category")
+SQLITE_WEIGHTS = {"title": 10.0, "body": 1.0, "tags": 5.0, "category": 3.0}
+POSTGRES_WEIGHTS = {"title": "A", "tags": "B", "category": "C", "body": "D"}
+#: PostgreSQL limits: positions wrap at 16383, at most 256 per lexeme, about 1 MB per value.
+PG_MAX_POSITION = 16383
+PG_MAX_POSITIONS_PER_LEXEME = 256
+PG_MAX_TSVECTOR_BYTES = 900_000
+
+search_documents = table(
+    "search_documents",
+    column("post_id", Integer),
+    column("body_text", Text),
+    column("document", TSVECTOR),
+)
+search_fts = table("search_fts", column("rowid", Integer))
+
+
+@dataclass
+class IndexedPost:
+    """A post's searchable fields after normalisation, plus its original text for snippets."""
+
+    post_id: int
+    fields: dict[str, str]
+    body_text: str
+
+
+class Backend(Protocol):
+    def store(self, entry: IndexedPost) -> None: ...
+    def insert(self, entries: Sequence[IndexedPost]) -> None: ...
+    def remove(self, post_id: int) -> None: ...
+    def clear(self) -> None: ...
+    def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]: ...
+    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]: ...
+
+
+def _similar_ids(matches: Any, exclude_id: int, limit: int) -> list[int]:
+    """Posts (not pages) among ``matches`` that are or will be public, best score first.
+
+    Scheduled posts count: the list is chosen at save time and filtered again when shown.
+    """
+    found = matches.cte("similar").prefix_with("MATERIALIZED")
+    query = (
+        select(Post.id)
+        .join(found, found.c.post_id == Post.id)
+        .where(
+            Post.id != exclude_id,
+            Post.kind == "post",
+            Post.deleted_at.is_(None),
+            Post.status.in_((PUBLISHED, SCHEDULED)),
+        )
+        .order_by(found.c.score, Post.published_at.desc(), Post.id.desc())
+        .limit(limit)
+    )
+    return list(db.session.scalars(query))
+
+
+def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
+    """Keep the public posts among ``matches`` (``post_id``, ``score``: lower is better).
+
+    The matches are materialised first: otherwise SQLite may walk the posts and run the
+    full-text query once per post, which takes seconds for a common word.
+    """
+    found = matches.cte("matches").prefix_with("MATERIALIZED")
+    public = (
+        select(Post.id, found.c.score)
+        .join(found, found.c.post_id == Post.id)
+        .where(public_condition(), Post.password_hash.is_(None))
+    )
+    total = db.session.scalar(select(func.count()).select_from(public.subquery())) or 0
+    ids = db.session.scalars(
+        public.order_by(found.c.score, Post.published_at.desc(), Post.id.desc())
+        .limit(limit)
+        .offset(offset)
+    ).all()
+    return list(ids), int(total)
+
+
+class SqliteBackend:
+    """FTS5 table ``search_fts`` (columns as in :data:`FIELDS`) whose rowid is the post id."""
+
+    def store(self, entry: IndexedPost) -> None:
+        self.remove(entry.post_id)
+        self.insert([entry])
+
+    def insert(self, entries: Sequence[IndexedPost]) -> None:
+        """Add ``entries`` (not in the index yet) in one statement per table."""
+        if not entries:
+            return
+        db.session.execute(
+            sql_text(
+                "INSERT INTO search_fts (rowid, title, body, tags, category) "
+                "VALUES (:id, :title, :body, :tags, :category)"
+            ),
+            [
+                {"id": e.post_id, **{f: " ".join(index_tokens(e.fields[f])) for f in FIELDS}}
+                for e in entries
+            ],
+        )
+        db.session.execute(
+            search_documents.insert(),
+            [{"post_id": e.post_id, "body_text": e.body_text} for e in entries],
+        )
+
+    def remove(self, post_id: int) -> None:
+        db.session.execute(sql_text("DELETE FROM search_fts WHERE rowid = :id"), {"id": post_id})
+        db.session.execute(delete(search_documents).where(search_documents.c.post_id == post_id))
+
+    def clear(self) -> None:
+        db.session.execute(sql_text("DELETE FROM search_fts"))
+        db.session.execute(delete(search_documents))
+
+    @staticmethod
+    def match_expression(terms: Sequence[Term]) -> str:
+        """FTS5 query: every term a quoted phrase, so ``"``, ``*``, ``NEAR``, ``-`` are just text.
+
+        Tokens hold only letters and digits (see :func:`parse_query`), so quoting is total.
+        """
+        return " AND ".join(
+            '"' + " ".join(term.tokens) + '"' + ("*" if term.prefix else "") for term in terms
+        )
+
+    def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]:
+        expression = self.match_expression(terms)
+        fts: Any = literal_column("search_fts")
+        weights = [SQLITE_WEIGHTS[f] for f in FIELDS]
+        matches = select(
+            search_fts.c.rowid.label("post_id"), func.bm25(fts, *weights).label("score")
+        ).where(fts.op("MATCH")(bindparam("expression", expression)))
+        return _ranked_ids(matches, limit, offset)
+
+    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]:
+        # Any of the tokens, each quoted (tokens hold only letters and digits); bm25 weighs
+        # rare shared tokens above common ones.
+        expression = " OR ".join(f'"{token}"' for token in tokens)
+        fts: Any = literal_column("search_fts")
+        weights = [SQLITE_WEIGHTS[f] for f in FIELDS]
+        matches = select(
+            search_fts.c.rowid.label("post_id"), func.bm25(fts, *weights).label("score")
+        ).where(fts.op("MATCH")(bindparam("expression", expression)))
+        return _similar_ids(matches, exclude_id, limit)
+
+
+def _pg_quote(token: str) -> str:
+    return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
+
+
+def tsvector_literal(fields: dict[str, str]) -> str:
+    """Build a ``tsvector`` value from our own tokens, bypassing PostgreSQL's word parser.
+
+    Positions wrap at PostgreSQL's maximum (a rare false phrase match in very long posts,
+    never a missed one); very long posts keep fewer positions per token to stay under the
+    size limit of a ``tsvector``.
+    """
+    positions: dict[str, list[str]] = {}
+    counter = 0
+    for name in ("title", "tags", "category", "body"):
+        weight = POSTGRES_WEIGHTS[name]
+        for token in index_tokens(fields[name]):
+            positions.setdefault(token, []).append(f"{counter % PG_MAX_POSITION + 1}{weight}")
+            counter += 1
+    keep = PG_MAX_POSITIONS_PER_LEXEME
+    while True:
+        parts = [
+            f"{_pg_quote(token)}:{','.join(dict.fromkeys(places[:keep]))}"
+            for token, places in positions.items()
+        ]
+        literal = " ".join(parts)
+        if len(literal.encode("utf-8")) <= PG_MAX_TSVECTOR_BYTES or keep == 1:
+            return literal
+        keep = max(1, keep // 2)
+
+
+def tsquery_literal(terms: Sequence[Term]) -> str:
+    parts = []
+    for term in terms:
+        lexemes = [_pg_quote(token) + (":*" if term.prefix else "") for token in term.tokens]
+        parts.append("(" + " <-> ".join(lexemes) + ")")
+    return " & ".join(parts)
+
+
+class PostgresBackend:
+    """``search_documents.document`` holds a weighted ``tsvector`` with a GIN index."""
+
+    def store(self, entry: IndexedPost) -> None:
+        self.remove(entry.post_id)
+        self.insert([entry])
+
+    def insert(self, entries: Sequence[IndexedPost]) -> None:
+        """Add ``entries`` (not in the index yet) in one statement."""
+        if not entries:
+            return
+        db.session.execute(
+            search_documents.insert().values(
+                document=cast(bindparam("literal", type_=Text), TSVECTOR)
+            ),
+            [
+                {
+                    "post_id": e.post_id,
+                    "body_text": e.body_text,
+                    "literal": tsvector_literal(e.fields),
+                }
+                for e in entries
+            ],
+        )
+
+    def remove(self, post_id: int) -> None:
+        db.session.execute(delete(search_documents).where(search_documents.c.post_id == post_id))
+
+    def clear(self) -> None:
+        db.session.execute(delete(search_documents))
+
+    def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]:
+        query = cast(bindparam("expression", tsquery_literal(terms)), TSQUERY)
+        document = search_documents.c.document
+        matches = select(
+            search_documents.c.post_id, (-func.ts_rank(document, query)).label("score")
+        ).where(document.op("@@")(query))
+        return _ranked_ids(matches, limit, offset)
+
+    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]:
+        query = cast(bindparam("expression", " | ".join(map(_pg_quote, tokens))), TSQUERY)
+        document = search_documents.c.document
+        matches = select(
+            search_documents.c.post_id, (-func.ts_rank(document, query)).label("score")
+        ).where(document.op("@@")(query))
+        return _similar_ids(matches, exclude_id, limit)
+
+
+def backend() -> Backend:
+    if db.engine.dialect.name == "postgresql":
+        return PostgresBackend()
+    return SqliteBackend()
