@@ -23,10 +23,10 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from .converters import convert_many
+from .converters import SEPARATOR, convert_many
 from .rules import Rule, RuleError
 from .variants import HANS, pick_form, script_of_lang
-from .vocabulary import Replacements, Scope, Vocabulary
+from .vocabulary import Scope, Vocabulary
 
 SKIPPED_ELEMENTS = frozenset(
     {"pre", "code", "kbd", "samp", "math", "svg", "script", "style", "textarea"}
@@ -385,38 +385,57 @@ class _Placeholders:
 
     def __init__(self) -> None:
         self.by_text: dict[str, str] = {}
-        self.tables: dict[int, Replacements] = {}
+        # The reverse table, built once all stand-ins are handed out (a page restores
+        # thousands of segments; building it for each was most of their cost).
+        self._restoring: dict[int, str] | None = None
 
-    def protect(self, text: str, scope: Scope, target: Target) -> tuple[str, bool]:
-        if _PRIVATE.search(text) or target.vocabulary is None:
-            return text, False
-        # Scopes are shared objects, so one lookup per scope and page (hashing a scope
-        # hashes the post's rules).
-        table = self.tables.get(id(scope))
-        if table is None:
-            table = self.tables[id(scope)] = target.vocabulary.table(target.code, scope)
-        protected, count = table.sub(text, self._stand_in)
-        return protected, count > 0
+    def protect(self, segments: list[_Segment], target: Target) -> tuple[list[str], list[int]]:
+        """Put stand-ins for the rules' replacements into ``segments``; say which changed.
+
+        The segments of one scope are matched as one text joined by ``SEPARATOR``, which no
+        phrase holds, so nothing matches across two of them: one automaton call per scope
+        instead of one per segment. Text that already holds a private-use character (the
+        separator among them) is left to OpenCC alone.
+        """
+        texts = [segment.text for segment in segments]
+        if target.vocabulary is None:
+            return texts, []
+        batches: dict[int, list[int]] = {}
+        for index, segment in enumerate(segments):
+            if not _PRIVATE.search(segment.text):
+                batches.setdefault(id(segment.scope), []).append(index)
+        changed: list[int] = []
+        for indices in batches.values():
+            table = target.vocabulary.table(target.code, segments[indices[0]].scope)
+            joined, count = table.sub(SEPARATOR.join(texts[i] for i in indices), self._stand_in)
+            if not count:
+                continue
+            parts = joined.split(SEPARATOR)
+            if len(parts) != len(indices):  # a rule's own text held the separator
+                parts = [table.sub(texts[i], self._stand_in)[0] for i in indices]
+            for index, text in zip(indices, parts, strict=True):
+                # A replacement always leaves a stand-in, so an unchanged text took none.
+                if text != texts[index]:
+                    texts[index] = text
+                    changed.append(index)
+        return texts, changed
 
     def _stand_in(self, replacement: str) -> str:
         if replacement not in self.by_text:
             self.by_text[replacement] = chr(_PLACEHOLDER_BASE + len(self.by_text))
+            self._restoring = None
         return self.by_text[replacement]
 
     def restore(self, converted: str) -> str:
-        return converted.translate({ord(char): text for text, char in self.by_text.items()})
+        if self._restoring is None:
+            self._restoring = {ord(char): text for text, char in self.by_text.items()}
+        return converted.translate(self._restoring)
 
 
 def _convert_segments(segments: list[_Segment], target: Target) -> list[str]:
     """Apply phrase rules, then OpenCC (one call per configuration), then put rules back."""
     placeholders = _Placeholders()
-    prepared: list[str] = []
-    protected: list[int] = []
-    for index, segment in enumerate(segments):
-        text, changed = placeholders.protect(segment.text, segment.scope, target)
-        prepared.append(text)
-        if changed:
-            protected.append(index)
+    prepared, protected = placeholders.protect(segments, target)
 
     by_config: dict[str, list[int]] = {}
     for index, segment in enumerate(segments):
