@@ -223,7 +223,12 @@ def test_search_page_says_javascript_is_needed_without_it(demo: tuple[Path, Path
     page = (demo[1] / "search" / "index.html").read_text(encoding="utf-8")
     assert re.search(r"<noscript><p[^>]*>[^<]*JavaScript", page)
     assert 'data-search-root="/"' in page
-    assert "请输入要搜索的关键词" not in page
+    # search.js takes its words from a hidden paragraph; outside it, the page must not show
+    # the server's answer to an empty query.
+    labels = re.search(r'<p class="search-labels" hidden>.*?</p>', page, re.S)
+    assert labels is not None
+    assert "请输入要搜索的关键词" in labels.group(0)
+    assert "请输入要搜索的关键词" not in page.replace(labels.group(0), "")
 
 
 # --- incremental builds, sub-paths, bad input --------------------------------------------
