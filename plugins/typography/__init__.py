@@ -34,7 +34,7 @@ from flask import has_app_context
 
 from blog.api import current_variant, hookimpl, plugin_config, static_url
 
-from .htmltext import Edit, Rule, transform_html
+from .htmltext import Edit, Rule, transform_html, transform_marks
 from .nowrap import keep_punctuation_with_inline
 from .punctuation import (
     FULL_WIDTH,
@@ -153,7 +153,10 @@ def to_corner_quotes(html: str) -> str:
     # written), so a page without one is returned unparsed: most pages of a build have none.
     if "“" not in html and "‘" not in html:
         return html
-    return transform_html(html, [corner_quote_edits])
+    # The pairing reads only the quote marks, paragraph breaks and which marks are
+    # editable, so only those are collected (same result as transform_html, a third of
+    # its time on a page of formulas and code).
+    return transform_marks(html, corner_quote_edits, "“”‘’")
 
 
 @hookimpl

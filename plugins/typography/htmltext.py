@@ -61,12 +61,30 @@ _Mode = Literal["prose", "protected", "hidden"]
 #: declarations, raw text, hidden elements).
 _UNUSUAL = re.compile(r"<[!?]|<(?:script|style|template|noscript|rt|rp)(?=[\s/>])", re.IGNORECASE)
 _END_TAG_NAMES = re.compile(r"</([a-zA-Z][^\s/>]*)")
+#: The start of any start or end tag of a block element (a tag ``_MARKUP`` reads as one).
+_BLOCK_TAG = re.compile(
+    r"</?(?:" + "|".join(sorted(BLOCK_ELEMENTS)) + r")(?=[\s/>])", re.IGNORECASE
+)
 
 
 @functools.lru_cache(maxsize=64)
 def _same_name(tag: str) -> re.Pattern[str]:
     """Start and end tags of ``tag`` (group 1 is ``/`` for an end tag)."""
     return re.compile(rf"<(/?){re.escape(tag)}(?=[\s/>])", re.IGNORECASE)
+
+
+@functools.lru_cache(maxsize=4096)
+def _element_mode(tag: str, attrs: str) -> _Mode:
+    """How the content of a non-void ``tag`` with source attributes ``attrs`` is treated.
+
+    Cached: a page repeats a few start tags (``<p>``, ``<span class="…">``) thousands of
+    times, and the answer depends on nothing else.
+    """
+    if tag in _HIDDEN:
+        return "hidden"
+    if leaves_text_alone(tag, _attributes(attrs)):
+        return "protected"
+    return "prose"
 
 
 def _attributes(text: str) -> dict[str, str | None]:
@@ -87,9 +105,13 @@ class _Splitter:
     of a variant with corner quotes.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, breaks_only: bool = False) -> None:
         # (start offset, kind, text contributed to the prose, nesting depth)
         self.tokens: list[tuple[int, PieceKind, str | None, int]] = []
+        # A protected subtree's text then only says whether it breaks the paragraph
+        # (see transform_marks): the exact text is most of the scan's cost on a page of
+        # formulas and code.
+        self._breaks_only = breaks_only
         self._open: list[tuple[str, _Mode]] = []
         # How many open elements are in each mode: asked for every text token.
         self._hidden = 0
@@ -159,6 +181,10 @@ class _Splitter:
         outside = {name for name, _ in self._open[:-1]}
         if any(name.lower() in outside for name in _END_TAG_NAMES.findall(inner)):
             return start
+        if self._breaks_only:
+            text = PARAGRAPH_BREAK if self._breaks_paragraph(inner) else ""
+            self.tokens.append((start, "protected", text, len(self._open)))
+            return match.start()
         parts = []
         position = 0
         for markup in _MARKUP.finditer(inner):
@@ -169,6 +195,23 @@ class _Splitter:
         parts.append(html.unescape(inner[position:]))
         self.tokens.append((start, "protected", "".join(parts), len(self._open)))
         return match.start()
+
+    def _breaks_paragraph(self, inner: str) -> bool:
+        """Whether the text the full scan takes from ``inner`` holds a paragraph break."""
+        # A cheap test first, which finds every break the exact walk below finds (it may
+        # also find some the walk does not, in attribute values): most formulas and code
+        # hold neither a block tag nor a break character.
+        if _BLOCK_TAG.search(inner) is None and not _has_break(inner):
+            return False
+        position = 0
+        for markup in _MARKUP.finditer(inner):
+            if _has_break(inner[position : markup.start()]):
+                return True
+            name = markup.group("end") or markup.group("start")
+            if name.lower() in BLOCK_ELEMENTS:
+                return True
+            position = markup.end()
+        return _has_break(inner[position:])
 
     def _text(self, source: str, start: int, end: int) -> None:
         position = start
@@ -197,13 +240,7 @@ class _Splitter:
         self._markup(offset, self._break_for(tag))
         if tag in VOID_ELEMENTS:
             return
-        mode: _Mode
-        if tag in _HIDDEN:
-            mode = "hidden"
-        elif leaves_text_alone(tag, _attributes(attrs)):
-            mode = "protected"
-        else:
-            mode = "prose"
+        mode = _element_mode(tag, attrs)
         self._open.append((tag, mode))
         self._count(mode, 1)
 
@@ -233,6 +270,13 @@ class _Splitter:
             kind = "reference" if is_reference else "text"
         # None: the text is the raw source of the token, decoded once it is cut out.
         self.tokens.append((offset, kind, None if kind != "markup" else "", len(self._open)))
+
+
+def _has_break(raw: str) -> bool:
+    """Whether ``raw`` decoded (as :func:`html.unescape` does) holds a paragraph break."""
+    if PARAGRAPH_BREAK in raw:
+        return True
+    return "&" in raw and PARAGRAPH_BREAK in html.unescape(raw)
 
 
 def _split(source: str) -> list[_Piece]:
@@ -341,3 +385,59 @@ def transform_html(source: str, rules: Sequence[Rule]) -> str:
     for rule in rules:
         _apply(pieces, rule)
     return "".join(piece.raw for piece in pieces)
+
+
+def transform_marks(source: str, rule: Rule, marks: str) -> str:
+    """Run one ``rule`` that reads only ``marks`` and paragraph breaks; same result as
+    :func:`transform_html` with ``[rule]``, without building the page's prose string.
+
+    The rule must act only on characters of ``marks`` (each edit replaces one of them) and
+    decide only from those characters, where paragraphs break and which of them are
+    editable, as the corner quotes do. It is then given a string of just those characters,
+    in page order: the marks of editable text and a break wherever the prose string
+    holds one or more. Marks in protected text are left out: the rule may never edit them.
+    This is a response filter's path over whole pages, so only the tag scan is paid for.
+    """
+    if not source:
+        return source
+    splitter = _Splitter(breaks_only=True)
+    splitter.feed(source)
+    tokens = splitter.tokens
+    found = re.compile("[" + re.escape(marks + PARAGRAPH_BREAK) + "]")
+    characters: list[str] = []
+    offsets: list[int] = []  # where each character of ``characters`` lies in ``source``
+    covered = 0
+    for position, (start, kind, text, _depth) in enumerate(tokens):
+        end = tokens[position + 1][0] if position + 1 < len(tokens) else len(source)
+        if end <= start:
+            continue
+        covered += end - start
+        if kind == "text" and ("&" not in source[start:end] or not _decodes(source, start, end)):
+            for mark in found.finditer(source, start, end):
+                characters.append(mark.group())
+                offsets.append(mark.start())
+        elif _has_break(source[start:end]) if text is None else PARAGRAPH_BREAK in text:
+            characters.append(PARAGRAPH_BREAK)
+            offsets.append(-1)
+    if not tokens or covered != len(source) or tokens[0][0] != 0:
+        return source  # what transform_html does with a fragment the scan cannot cut up
+    joined = "".join(characters)
+    edits = rule(joined, [offset >= 0 for offset in offsets])
+    if not edits:
+        return source
+    parts = []
+    position = 0
+    for start, end, replacement in sorted(edits):
+        if end != start + 1 or offsets[start] < 0:
+            raise ValueError(f"{rule.__name__} edits more than one mark: {(start, end)}")
+        parts.append(source[position : offsets[start]])
+        parts.append(replacement)
+        position = offsets[start] + 1
+    parts.append(source[position:])
+    return "".join(parts)
+
+
+def _decodes(source: str, start: int, end: int) -> bool:
+    """Whether the text ``source[start:end]`` holds a reference (a bare ``&`` is text)."""
+    raw = source[start:end]
+    return html.unescape(raw) != raw
