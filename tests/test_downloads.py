@@ -248,6 +248,9 @@ def test_hexo_asset_link_and_local_file_links_are_imported_and_rewritten(
         "line 13: file /files/fake.pdf: 文件名是 .pdf，内容却不是 PDF 文件：不接受; the link"
         in result.output
     )
+    assert "file slides.pdf" not in result.output  # imported: nothing to say
+    assert "file /2020/01/other/" not in result.output  # a page of the old site, not a file
+    assert "x.org" not in result.output
     app = make_app()
     names = download_names(app)
     assert sorted(names.values()) == ["data.zip", "slides.pdf"]
@@ -257,6 +260,8 @@ def test_hexo_asset_link_and_local_file_links_are_imported_and_rewritten(
     assert post.source.count(f"(/uploads/{by_original['data.zip']})") == 2
     assert "(/files/gone.zip)" in post.source and "(/files/fake.pdf)" in post.source
     assert "(/2020/01/other/)" in post.source and "(https://x.org/a.pdf)" in post.source
+    slides = re.escape(by_original["slides.pdf"])
+    assert re.search(rf'<a href="/uploads/{slides}"[^>]*>幻灯片</a>', post.body_html)
     served = app.test_client().get(f"/uploads/{by_original['slides.pdf']}")
     assert served.status_code == 200 and served.mimetype == "application/pdf"
 

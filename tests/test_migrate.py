@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -661,31 +660,3 @@ def test_wordpress_comment_html_becomes_markdown_that_reads_the_same() -> None:
         "",
         "1 &lt; 2 &amp; \\$3 \\*not bold\\* # not a heading",
     ]
-
-
-def test_links_to_local_files_that_are_not_images_are_imported_or_reported_per_line(
-    tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
-) -> None:
-    root = tmp_path / "hexo"
-    write(root / "_config.yml", "post_asset_folder: true\n")
-    write(
-        root / "source/_posts/talk.md",
-        "---\ntitle: 报告\ndate: 2021-03-04\n---\n正文\n\n"
-        "{% asset_link slides.pdf 幻灯片 %}\n\n"
-        "[数据](/files/data.zip) 与 [另一篇](/2020/01/other/) 和 [外站](https://x.org/a.pdf)\n\n"
-        '<a href="../../../etc/passwd.tar.gz">爬出去</a>\n',
-    )
-    write(root / "source/_posts/talk/slides.pdf", b"%PDF-1.4\n%\xe2\xe3\n")
-    run_cli("upgrade")
-    result = run_cli("import", str(root))
-    assert result.exit_code == 0, result.output
-    assert "files 3 found, 1 imported, 2 missing" in result.output
-    assert "file slides.pdf" not in result.output  # imported as a download: nothing to say
-    assert "line 9: file /files/data.zip: not found in the source folder" in result.output
-    assert "line 11: file ../../../etc/passwd.tar.gz: refused: the path leads outside" in (
-        result.output
-    )
-    assert "file /2020/01/other/" not in result.output  # a page of the old site, not a file
-    assert "x.org" not in result.output
-    post = posts_of(make_app())["talk"]
-    assert re.search(r'<a href="/uploads/[0-9a-f]{32}\.pdf"[^>]*>幻灯片</a>', post.body_html)

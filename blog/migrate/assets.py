@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -114,6 +114,19 @@ def unlazy(text: str, conversion: Conversion) -> str:
     return LAZY_IMAGE.sub(fix, text)
 
 
+def _html_address(take: Callable[[str], str | None]) -> Callable[[re.Match[str]], str]:
+    """Replace the quoted address of an ``HTML_IMAGE`` or ``HTML_LINK`` match (group 3,
+    its quote in group 2) by what ``take`` gives for it; keep the tag when it gives nothing."""
+
+    def replace(match: re.Match[str]) -> str:
+        token = take(match.group(3))
+        if token is None:
+            return match.group(0)
+        return f"{match.group(1)}{match.group(2)}{token}{match.group(2)}"
+
+    return replace
+
+
 def collect(text: str, locator: Locator, conversion: Conversion, assets: list[Asset]) -> str:
     """Replace every local image reference by a token, recording the file in ``assets``."""
     report = conversion.report
@@ -138,15 +151,7 @@ def collect(text: str, locator: Locator, conversion: Conversion, assets: list[As
             return match.group(0)
         return f"{match.group(1)}{token}{match.group(3) or ''})"
 
-    def html(match: re.Match[str]) -> str:
-        token = take(match.group(3))
-        return (
-            match.group(0)
-            if token is None
-            else f"{match.group(1)}{match.group(2)}{token}{match.group(2)}"
-        )
-
-    return HTML_IMAGE.sub(html, MARKDOWN_IMAGE.sub(markdown, text))
+    return HTML_IMAGE.sub(_html_address(take), MARKDOWN_IMAGE.sub(markdown, text))
 
 
 def collect_files(text: str, locator: Locator, conversion: Conversion, assets: list[Asset]) -> str:
@@ -187,15 +192,7 @@ def collect_files(text: str, locator: Locator, conversion: Conversion, assets: l
         token = take(match.group(2))
         return match.group(0) if token is None else f"{match.group(1)}{token}"
 
-    def html(match: re.Match[str]) -> str:
-        token = take(match.group(3))
-        return (
-            match.group(0)
-            if token is None
-            else f"{match.group(1)}{match.group(2)}{token}{match.group(2)}"
-        )
-
-    return HTML_LINK.sub(html, MARKDOWN_LINK.sub(markdown, text))
+    return HTML_LINK.sub(_html_address(take), MARKDOWN_LINK.sub(markdown, text))
 
 
 def collect_value(value: str, locator: Locator, conversion: Conversion, assets: list[Asset]) -> str:
