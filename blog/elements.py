@@ -22,6 +22,12 @@ BLOCK_ELEMENTS = frozenset(
      "nav", "ol", "p", "pre", "section", "summary", "table", "tbody", "td", "tfoot",
      "th", "thead", "title", "tr", "ul"}
 )  # fmt: skip
+#: Elements whose content an HTML5 parser reads as plain text, not as tags (a serializer
+#: writes it out unescaped).
+RAW_TEXT_ELEMENTS = frozenset(
+    {"script", "style", "xmp", "iframe", "noembed", "noframes", "noscript", "plaintext",
+     "textarea", "title"}
+)  # fmt: skip
 #: Elements whose text is not part of the visible prose at all.
 HIDDEN_ELEMENTS = frozenset({"script", "style", "template", "noscript"})
 #: Elements whose text is quoted verbatim: code, formulas, raw text.

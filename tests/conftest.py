@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +17,7 @@ import tomli_w
 from click.testing import CliRunner, Result
 from flask import Flask
 from flask.testing import FlaskClient
+from lxml import etree
 
 from blog import cli as cli_module
 from blog.app import close_app, create_app
@@ -66,6 +68,31 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"{path} is absent (shared test material not available)")
     return path
+
+
+def count_html_parses(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Record, from now on, the text of every HTML parse this process makes.
+
+    Both parsers the code base uses are counted: :mod:`html.parser` (every ``feed``) and
+    libxml2 through lxml (every ``etree.fromstring``/``HTML``/``XML``/``parse`` call).
+    """
+    parsed: list[str] = []
+    feed = HTMLParser.feed
+
+    def counting_feed(self: HTMLParser, data: str) -> None:
+        parsed.append(data)
+        feed(self, data)
+
+    monkeypatch.setattr(HTMLParser, "feed", counting_feed)
+    for name in ("fromstring", "HTML", "XML", "parse"):
+        original = getattr(etree, name)
+
+        def counting(text: Any, *args: Any, _original: Any = original, **kwargs: Any) -> Any:
+            parsed.append(text if isinstance(text, str) else repr(text))
+            return _original(text, *args, **kwargs)
+
+        monkeypatch.setattr(etree, name, counting)
+    return parsed
 
 
 def write_config(instance: Path, **settings: Any) -> None:

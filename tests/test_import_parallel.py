@@ -5,7 +5,6 @@ one-process import stores, and a bad file still fails alone.
 
 from __future__ import annotations
 
-import html.parser
 import os
 import shutil
 from collections.abc import Callable
@@ -20,6 +19,7 @@ from sqlalchemy import select
 from blog.importer import import_paths
 from blog.models import Post, db
 from blog.search import search
+from tests.conftest import count_html_parses
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="render workers need fork")
 
@@ -77,16 +77,9 @@ def test_the_importing_process_does_not_render_when_workers_do(
     make_app: Callable[..., Flask], posts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app = make_app()
-    fed: list[int] = []
-    original = html.parser.HTMLParser.feed
-
-    def counting_feed(self: html.parser.HTMLParser, data: str) -> None:
-        fed.append(len(data))
-        original(self, data)
-
     # Patched in this process only after the workers' parent exists: a worker forked
     # later inherits it, so count only the parses made by this process's own threads.
-    monkeypatch.setattr(html.parser.HTMLParser, "feed", counting_feed)
+    fed = count_html_parses(monkeypatch)
     with app.app_context():
         report = import_paths([posts], jobs=2)
     assert report.imported == 6

@@ -26,7 +26,7 @@ from blog.search import (
     search,
     tsquery_literal,
 )
-from tests.conftest import REPO, write_config
+from tests.conftest import REPO, count_html_parses, write_config
 
 DEMO = REPO / "blog" / "demo"
 #: Queries a reader of the demo posts would type: 1-, 2- and longer Chinese words.
@@ -412,18 +412,6 @@ def test_reindex_command_rebuilds_an_emptied_index(
     assert "indexed 15 posts" in result.output  # type: ignore[attr-defined]
     with app.app_context():
         assert all_matches("梯度") == before
-
-
-def count_html_parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    fed: list[int] = []
-    original = HTMLParser.feed
-
-    def counting_feed(self: HTMLParser, data: str) -> None:
-        fed.append(len(data))
-        original(self, data)
-
-    monkeypatch.setattr(HTMLParser, "feed", counting_feed)
-    return fed
 
 
 def test_reindex_reads_stored_text_and_parses_html_only_for_older_rows(
