@@ -19,19 +19,23 @@ def reading_stats(segments: Iterable[Segment], config: Config) -> dict[str, Any]
     apart. Reading time adds the prose at separate CJK and English rates to a fixed time per
     code block and per display formula, rounded up, at least one minute.
     """
-    cjk_chars = latin_words = code_blocks = code_lines = formulas = display_formulas = 0
+    code_blocks = code_lines = formulas = display_formulas = 0
+    prose: list[str] = []
     for segment in segments:
         if segment.kind in {Kind.TEXT, Kind.LITERAL}:
-            cjk_chars += len(CJK_CHAR.findall(segment.text))
-            # A URL is read as one word, not as the dozen its dots and slashes separate.
-            urls = URL.findall(segment.text)
-            latin_words += len(urls) + len(WORD.findall(URL.sub(" ", segment.text)))
+            prose.append(segment.text)
         elif segment.kind is Kind.CODE_BLOCK:
             code_blocks += 1
             code_lines += len(segment.text.strip("\n").splitlines())
         elif segment.kind in {Kind.INLINE_MATH, Kind.DISPLAY_MATH, Kind.MATH_ERROR}:
             formulas += 1
             display_formulas += segment.kind is Kind.DISPLAY_MATH
+    # Counted in one pass over all the prose: no character, word or URL contains a line
+    # break, so none can run across the line breaks that keep the segments apart.
+    text = "\n".join(prose)
+    cjk_chars = len(CJK_CHAR.findall(text))
+    # A URL is read as one word, not as the dozen its dots and slashes separate.
+    latin_words = len(URL.findall(text)) + len(WORD.findall(URL.sub(" ", text)))
     minutes = (
         cjk_chars / config.cjk_chars_per_minute
         + latin_words / config.latin_words_per_minute
