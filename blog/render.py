@@ -38,6 +38,7 @@ MAX_NESTING = 50
 MAX_BRACKET_SCAN = 4_000_000
 _NESTING_UNIT = re.compile(r" {0,3}>[ ]?|(?:[-*+]|\d{1,9}[.)])[ \t]+| {4}|\t")
 _FENCE = re.compile(r" {0,3}(```|~~~)")
+_BRACKET_OR_ESCAPE = re.compile(r"\\[\s\S]|[\[\]]")
 
 
 class RenderError(Exception):
@@ -85,16 +86,13 @@ def bracket_scan_cost(source: str) -> int:
     cost = 0
     for paragraph in re.split(r"\n[ \t]*\n", source):
         opened: list[int] = []
-        escaped = False
-        for index, char in enumerate(paragraph):
-            if escaped:
-                escaped = False
-            elif char == "\\":
-                escaped = True
-            elif char == "[":
-                opened.append(index)
-            elif char == "]" and opened:
-                cost += index - opened.pop()
+        # Only brackets and escapes matter; a backslash escapes the character after it.
+        for found in _BRACKET_OR_ESCAPE.finditer(paragraph):
+            mark = found.group()
+            if mark == "[":
+                opened.append(found.start())
+            elif mark == "]" and opened:
+                cost += found.start() - opened.pop()
         cost += sum(len(paragraph) - start for start in opened)
     return cost
 
