@@ -5,10 +5,16 @@ is what keeps ``_``, ``*``, ``\\\\``, ``{}`` and table pipes inside math away fr
 Markdown; the placeholder comes back as the rendered HTML after serialisation. All the
 formulas of a post go through one :class:`FormulaSession`, so macros and equation
 numbers carry from one formula to the next.
+
+Converting a post's formulas is a pure function of their TeX sources and the site's math
+settings, and most saves of a post leave every formula as it was (the author edited the
+prose). :func:`post_formulas_html` therefore keeps the answers for the last few posts,
+keyed on all of those inputs: an explicit, bounded memo, not a hidden data path.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Mapping
 
 from markdown import Markdown
@@ -17,6 +23,9 @@ from markdown.preprocessors import Preprocessor
 
 from blog_plugins.math.render import FormulaSession, Limits
 from blog_plugins.math.scanner import Delimiters, find_math_detecting
+
+#: Posts whose converted formulas are kept (each entry holds one post's formula HTML).
+REMEMBERED_POSTS = 16
 
 # Above fenced_code (25) and html_block (20), below normalize_whitespace (30): formulas
 # must be hidden before any block syntax is recognised, and the code plugin's own
@@ -41,15 +50,15 @@ class MathPreprocessor(Preprocessor):
 
     def run(self, lines: list[str]) -> list[str]:
         text = "\n".join(lines)
-        session = FormulaSession(self.limits, self.macros, self.language)
         found_all, _conventions = find_math_detecting(text, self.delimiters)
-        converted = [
-            session.add(found.tex.strip(), display=found.display)
+        formulas = tuple(
+            (found.tex.strip(), found.display, text[found.start : found.end])
             for found in found_all
             if found.tex is not None
-        ]
-        session.finish()
-        formulas = iter(converted)
+        )
+        converted = iter(
+            post_formulas_html(formulas, self.limits, tuple(self.macros.items()), self.language)
+        )
         pieces: list[str] = []
         position = 0
         for found in found_all:
@@ -57,11 +66,32 @@ class MathPreprocessor(Preprocessor):
             if found.tex is None:
                 pieces.append("$")
             else:
-                source = text[found.start : found.end]
-                pieces.append(self.md.htmlStash.store(session.html(next(formulas), source)))
+                pieces.append(self.md.htmlStash.store(next(converted)))
             position = found.end
         pieces.append(text[position:])
         return "".join(pieces).split("\n")
+
+
+@functools.lru_cache(maxsize=REMEMBERED_POSTS)
+def post_formulas_html(
+    formulas: tuple[tuple[str, bool, str], ...],
+    limits: Limits,
+    macros: tuple[tuple[str, str], ...],
+    language: str | None,
+) -> tuple[str, ...]:
+    """The HTML of each of a post's formulas, converted in order in one session.
+
+    ``formulas`` holds each formula's TeX, whether it is displayed, and its source as
+    written (shown in an error box). The answer depends on nothing else, so it is
+    remembered for the last :data:`REMEMBERED_POSTS` posts (see the module docstring).
+    """
+    session = FormulaSession(limits, dict(macros), language)
+    converted = [session.add(tex, display=display) for tex, display, _source in formulas]
+    session.finish()
+    return tuple(
+        session.html(formula, source)
+        for formula, (_tex, _display, source) in zip(converted, formulas, strict=True)
+    )
 
 
 class MathExtension(Extension):
