@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import logging
 
@@ -18,6 +19,10 @@ CSS_CLASS = "highlight"
 logger = logging.getLogger(__name__)
 
 
+# Lexers and formatters keep no state between blocks, and making one is most of the cost
+# of a short block (an HtmlFormatter builds its whole style table): one of each is made
+# per language and per set of options, and reused.
+@functools.lru_cache(maxsize=256)
 def _lexer(language: str | None) -> Lexer | None:
     if not language:
         return None
@@ -25,6 +30,17 @@ def _lexer(language: str | None) -> Lexer | None:
         return get_lexer_by_name(language, stripnl=False, ensurenl=True)
     except ClassNotFound:
         return None
+
+
+@functools.lru_cache(maxsize=64)
+def _formatter(line_numbers: bool, first_line: int, highlighted: tuple[int, ...]) -> HtmlFormatter:
+    return HtmlFormatter(
+        cssclass=CSS_CLASS,
+        wrapcode=True,
+        linenos="inline" if line_numbers else False,
+        linenostart=first_line,
+        hl_lines=list(highlighted),
+    )
 
 
 def _plain(code: str) -> str:
@@ -41,12 +57,8 @@ def render_code(code: str, info: FenceInfo) -> str:
     body = _plain(code)
     language_attribute = ""
     if lexer is not None:
-        formatter = HtmlFormatter(
-            cssclass=CSS_CLASS,
-            wrapcode=True,
-            linenos="inline" if info.line_numbers else False,
-            linenostart=info.first_line,
-            hl_lines=sorted(info.highlighted),
+        formatter = _formatter(
+            bool(info.line_numbers), info.first_line, tuple(sorted(info.highlighted))
         )
         try:
             body = highlight(code, lexer, formatter).rstrip("\n")
