@@ -26,6 +26,25 @@ _CONTRACTION_ENDINGS = ("s", "t", "d", "m", "ll", "re", "ve")
 # Elements that never hold text of their own; named in text, they are markup, not words.
 _VOID_ELEMENTS = frozenset({"br", "hr", "img", "input", "wbr", "meta", "link"})
 _TAG = re.compile(r"<(/?)([a-zA-Z][a-zA-Z0-9-]*)\b[^<>]*>")
+# Each character's class as one letter, so that runs of a class are found by a regex
+# over a string of classes instead of a Python step per character.
+_CJK, _SPACE, _NEUTRAL, _WORD = "c", "s", "n", "w"
+_CODE_OF: dict[CharClass, str] = {"cjk": _CJK, "space": _SPACE, "neutral": _NEUTRAL, "word": _WORD}
+_WORD_RUN = re.compile(f"{_WORD}+")
+
+
+class _ClassCodes(dict[int, str]):
+    """``str.translate`` table: code point -> class letter, filled in as characters are met."""
+
+    def __missing__(self, code: int) -> str:
+        letter = _CODE_OF[char_class(chr(code))]
+        if len(self) < _MAX_CODES:  # a text of every code point must not grow it unbounded
+            self[code] = letter
+        return letter
+
+
+_MAX_CODES = 1 << 16
+_CLASS_CODES = _ClassCodes()
 
 
 @dataclass(frozen=True)
@@ -99,7 +118,7 @@ def _line_ranges(text: str) -> list[tuple[int, int]]:
     return ranges
 
 
-def _pair_roles(text: str, classes: list[CharClass]) -> _Roles:
+def _pair_roles(text: str, codes: str) -> _Roles:
     opening: set[int] = set()
     closing: set[int] = set()
     separator_lines: set[int] = set()
@@ -125,27 +144,21 @@ def _pair_roles(text: str, classes: list[CharClass]) -> _Roles:
                 closing.add(index)
         if (
             text.count("/", line_start, line_end) >= 2
-            and _separating_slashes(text, classes, line_start, line_end) >= 2
+            and _separating_slashes(text, codes, line_start, line_end) >= 2
         ):
             # A line like 气象工作者/不苟同/关注天气 lists items with slashes: keep it tight.
             separator_lines.update(range(line_start, line_end))
     return _Roles(frozenset(opening), frozenset(closing), frozenset(separator_lines))
 
 
-def _separating_slashes(text: str, classes: list[CharClass], start: int, end: int) -> int:
+def _separating_slashes(text: str, codes: str, start: int, end: int) -> int:
     """Count slashes that separate items in a line (not those inside paths like /usr/bin)."""
     count = 0
-    index = start
-    while index < end:
-        if classes[index] != "word":
-            index += 1
-            continue
-        word_start = index
-        while index < end and classes[index] == "word":
-            index += 1
+    for run in _WORD_RUN.finditer(codes, start, end):
+        word_start, index = run.span()
         word = text[word_start:index]
-        touches_cjk = (word_start > start and classes[word_start - 1] == "cjk") or (
-            index < end and classes[index] == "cjk"
+        touches_cjk = (word_start > start and codes[word_start - 1] == _CJK) or (
+            index < end and codes[index] == _CJK
         )
         if touches_cjk and "/" in word and (word == "/" or not _is_path_like(word)):
             count += word.count("/")
@@ -248,28 +261,26 @@ def _right_gaps(word: str, end: int, roles: _Roles, spaced_before: bool) -> list
 
 def spacing_insertions(text: str) -> list[int]:
     """Return the sorted positions in ``text`` where a space belongs between CJK and non-CJK."""
-    classes = [char_class(char) for char in text]
-    for position in _markup_positions(text):
-        classes[position] = "neutral"
-    roles = _pair_roles(text, classes)
+    codes = text.translate(_CLASS_CODES)
+    markup = _markup_positions(text)
+    if markup:
+        marked = list(codes)
+        for position in markup:
+            marked[position] = _NEUTRAL
+        codes = "".join(marked)
+    roles = _pair_roles(text, codes)
     urls = url_spans(text)
     positions: set[int] = set()
-    index = 0
-    while index < len(text):
-        if classes[index] != "word":
-            index += 1
-            continue
-        start = index
-        while index < len(text) and classes[index] == "word":
-            index += 1
+    for run in _WORD_RUN.finditer(codes):
+        start, index = run.span()
         word = text[start:index]
-        before = classes[start - 1] if start > 0 else "space"
-        after = classes[index] if index < len(text) else "space"
-        if before == "cjk":
-            gaps = _left_gaps(word, start, roles, spaced_after=after == "space")
+        before = codes[start - 1] if start > 0 else _SPACE
+        after = codes[index] if index < len(text) else _SPACE
+        if before == _CJK:
+            gaps = _left_gaps(word, start, roles, spaced_after=after == _SPACE)
             positions.update(start + gap for gap in gaps)
-        if after == "cjk":
-            gaps = _right_gaps(word, index, roles, spaced_before=before == "space")
+        if after == _CJK:
+            gaps = _right_gaps(word, index, roles, spaced_before=before == _SPACE)
             positions.update(start + gap for gap in gaps)
     return sorted(position for position in positions if not inside_any(position, urls))
 
