@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
+from itertools import accumulate
 
 from blog_plugins.excerpt.units import (
     CJK_SENTENCE_END,
@@ -57,9 +58,7 @@ def cut(
     clusters = graphemes(text)
     if len(clusters) <= budget:
         return text
-    offsets = [0]
-    for cluster in clusters:
-        offsets.append(offsets[-1] + len(cluster))
+    offsets = [0, *accumulate(map(len, clusters))]
     inside = bytearray(len(text) + 1)
     for start, end in protected_spans(text, atomic):
         inside[start + 1 : end] = b"\x01" * max(0, end - start - 1)

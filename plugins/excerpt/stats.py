@@ -8,7 +8,7 @@ from typing import Any
 
 from blog_plugins.excerpt.config import Config
 from blog_plugins.excerpt.structure import Kind, Segment
-from blog_plugins.excerpt.units import CJK_CHAR, URL, WORD
+from blog_plugins.excerpt.units import CJK_RUN, URL, URL_MARKERS, WORD
 
 
 def reading_stats(segments: Iterable[Segment], config: Config) -> dict[str, Any]:
@@ -22,20 +22,27 @@ def reading_stats(segments: Iterable[Segment], config: Config) -> dict[str, Any]
     code_blocks = code_lines = formulas = display_formulas = 0
     prose: list[str] = []
     for segment in segments:
-        if segment.kind in {Kind.TEXT, Kind.LITERAL}:
+        # Compared by identity: an Enum member's hash is computed in Python, and a post
+        # has thousands of segments.
+        kind = segment.kind
+        if kind is Kind.TEXT or kind is Kind.LITERAL:
             prose.append(segment.text)
-        elif segment.kind is Kind.CODE_BLOCK:
+        elif kind is Kind.CODE_BLOCK:
             code_blocks += 1
             code_lines += len(segment.text.strip("\n").splitlines())
-        elif segment.kind in {Kind.INLINE_MATH, Kind.DISPLAY_MATH, Kind.MATH_ERROR}:
+        elif kind is Kind.INLINE_MATH or kind is Kind.DISPLAY_MATH or kind is Kind.MATH_ERROR:
             formulas += 1
-            display_formulas += segment.kind is Kind.DISPLAY_MATH
+            display_formulas += kind is Kind.DISPLAY_MATH
     # Counted in one pass over all the prose: no character, word or URL contains a line
     # break, so none can run across the line breaks that keep the segments apart.
     text = "\n".join(prose)
-    cjk_chars = len(CJK_CHAR.findall(text))
-    # A URL is read as one word, not as the dozen its dots and slashes separate.
-    latin_words = len(URL.findall(text)) + len(WORD.findall(URL.sub(" ", text)))
+    cjk_chars = sum(map(len, CJK_RUN.findall(text)))
+    urls = 0
+    if any(marker in text for marker in URL_MARKERS):  # the URL scan is slow; most posts have none
+        urls = len(URL.findall(text))
+        # A URL is read as one word, not as the dozen its dots and slashes separate.
+        text = URL.sub(" ", text)
+    latin_words = urls + len(WORD.findall(text))
     minutes = (
         cjk_chars / config.cjk_chars_per_minute
         + latin_words / config.latin_words_per_minute

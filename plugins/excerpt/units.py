@@ -6,6 +6,8 @@ import regex
 
 #: One CJK ideograph, kana or hangul syllable: each counts as one word when reading.
 CJK_CHAR = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]")
+#: A run of such characters (counting them by runs takes a match per run, not per character).
+CJK_RUN = regex.compile(r"[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]+")
 
 #: A Latin (or Greek, Cyrillic) word or a number, with its inner joints kept together:
 #: ``don't``, ``GPT-4``, ``3.14``, ``use_rmpad`` are one word each.
@@ -17,6 +19,8 @@ WORD = regex.compile(
 #: A web address as it appears in running text; it stops at the first non-ASCII character
 #: so ``https://example.com/a简介`` ends before ``简``.
 URL = regex.compile(r"(?:[a-zA-Z][a-zA-Z0-9+.\-]*://|www\.)[!#$%&'()*+,\-./0-9:;=?@A-Z\[\]_a-z~]+")
+#: Every match of :data:`URL` holds one of these.
+URL_MARKERS = ("://", "www.")
 
 GRAPHEME = regex.compile(r"\X")
 
