@@ -261,29 +261,27 @@ def _insert_missing_names(model: type[Category] | type[Tag], names: list[str]) -
                 pass
 
 
-def _category(name: str | None) -> Category | None:
-    if not name:
-        return None
-    _insert_missing_names(Category, [name])
-    return db.session.scalars(select(Category).where(Category.name == name)).one()
-
-
-def _set_categories(post: Post, names: list[str]) -> None:
-    """Make ``names`` (primary first) the categories of the flushed ``post``."""
+def _categories(names: list[str]) -> dict[str, Category]:
+    """The categories named ``names``, each inserted if the site lacks it."""
+    if not names:
+        return {}
     _insert_missing_names(Category, names)
-    found = {
-        c.name: c.id for c in db.session.scalars(select(Category).where(Category.name.in_(names)))
-    }
+    return {c.name: c for c in db.session.scalars(select(Category).where(Category.name.in_(names)))}
+
+
+def _set_categories(post: Post, categories: list[Category]) -> None:
+    """Make ``categories`` (primary first) the categories of the flushed ``post``."""
     db.session.execute(delete(post_categories).where(post_categories.c.post_id == post.id))
-    if names:
+    if categories:
         db.session.execute(
             insert(post_categories),
             [
-                {"post_id": post.id, "category_id": found[name], "position": i}
-                for i, name in enumerate(names)
+                {"post_id": post.id, "category_id": category.id, "position": i}
+                for i, category in enumerate(categories)
             ],
         )
-    db.session.expire(post, ["categories"])
+    # What was just written, so reading them (the revision's snapshot) needs no query.
+    set_committed_value(post, "categories", categories)
 
 
 def _tags(names: list[str]) -> list[Tag]:
@@ -532,11 +530,16 @@ def _save_once(
                 post.slug = unique_slug(wanted_slug, exclude_id=post.id)
                 _redirect_old_slug(old_slug, post)
     names = fields.category_names()
-    post.category = _category(names[0] if names else None)
+    found = _categories(names)
+    categories = [found[name] for name in names]
+    post.category = categories[0] if categories else None
     post.tags = _tags(sorted(set(fields.tags)))
-    post.version = version
+    if base_version is None:
+        post.version = version
+    else:  # the claim already wrote it
+        set_committed_value(post, "version", version)
     db.session.flush()
-    _set_categories(post, names)
+    _set_categories(post, categories)
     db.session.add(
         Revision(
             post_id=post.id,
