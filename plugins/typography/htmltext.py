@@ -17,7 +17,7 @@ import re
 from bisect import bisect_right
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Literal, overload
 
 from blog.api import BLOCK_ELEMENTS, HIDDEN_ELEMENTS, VOID_ELEMENTS, leaves_text_alone
 
@@ -357,13 +357,51 @@ class _Layout:
         return _Placed(chosen, offset, offset, replacement)
 
 
-def _apply(pieces: list[_Piece], rule: Rule) -> None:
-    joined = "".join(piece.text for piece in pieces)
-    editable: list[bool] = []
-    for piece in pieces:  # a list per piece, not a Python step per character
-        editable.extend([piece.kind == "text"] * len(piece.text))
-    layout = _Layout(pieces)
-    placed = [spot for edit in rule(joined, editable) if (spot := layout.place(edit)) is not None]
+class _Editable(Sequence[bool]):
+    """Whether each character of the joined prose may be edited, looked up when asked:
+    rules read it only at the few characters they consider."""
+
+    def __init__(self, layout: _Layout, size: int) -> None:
+        self.layout = layout
+        self.size = size
+
+    def __len__(self) -> int:
+        return self.size
+
+    @overload
+    def __getitem__(self, index: int) -> bool: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[bool]: ...
+
+    def __getitem__(self, index: int | slice) -> bool | list[bool]:
+        if isinstance(index, slice):
+            return [self[position] for position in range(*index.indices(self.size))]
+        if index < 0:
+            index += self.size
+        if not 0 <= index < self.size:
+            raise IndexError(index)
+        layout = self.layout
+        return layout.pieces[layout.indices[layout._at(index)]].kind == "text"
+
+
+def _apply(pieces: list[_Piece], rules: Sequence[Rule]) -> None:
+    """Run ``rules`` one after another over ``pieces``, editing them in place."""
+    joined: str | None = None
+    for rule in rules:
+        if joined is None:  # first, or the previous rule changed the text
+            joined = "".join(piece.text for piece in pieces)
+            layout = _Layout(pieces)
+            editable = _Editable(layout, len(joined))
+        placed = [
+            spot for edit in rule(joined, editable) if (spot := layout.place(edit)) is not None
+        ]
+        if placed:
+            _edit(pieces, placed)
+            joined = None
+
+
+def _edit(pieces: list[_Piece], placed: list[_Placed]) -> None:
     for spot in sorted(placed, key=lambda spot: (spot.piece, spot.start), reverse=True):
         piece = pieces[spot.piece]
         if piece.kind == "reference":
@@ -382,8 +420,7 @@ def transform_html(source: str, rules: Sequence[Rule]) -> str:
     if not rules or not source:
         return source
     pieces = _split(source)
-    for rule in rules:
-        _apply(pieces, rule)
+    _apply(pieces, rules)
     return "".join(piece.raw for piece in pieces)
 
 

@@ -137,8 +137,7 @@ def transform_tree(root: etree.Element, md: Markdown, rules: Sequence[Rule]) -> 
     collector.walk(root, "prose", 0)
     if not any(piece.kind == "text" for piece in collector.pieces):
         return
-    for rule in rules:
-        _apply(collector.pieces, rule)
+    _apply(collector.pieces, rules)
     collector.write_back()
 
 
