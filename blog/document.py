@@ -27,10 +27,10 @@ from lxml import etree
 
 from blog.elements import (
     BLOCK_ELEMENTS,
+    HEADING_ELEMENTS,
     HIDDEN_ELEMENTS,
     RAW_TEXT_ELEMENTS,
     VOID_ELEMENTS,
-    is_heading,
 )
 
 
@@ -69,6 +69,7 @@ READABLE_ENCODING = "text/plain"
 #: The start of an element whose content libxml2 would read as text, :mod:`html.parser`
 #: (and so this reader, so far) as tags.
 _RAW_TEXT_START = re.compile(rf"<(?:{'|'.join(sorted(RAW_TEXT_ELEMENTS))})[\s/>]", re.IGNORECASE)
+_NO_CLASSES: frozenset[str] = frozenset()
 # Text left out of the plain text: a formula's TeX source (its rendering already supplies
 # the text) and whatever is not prose.
 _NOT_TEXT = HIDDEN_ELEMENTS | {"annotation"}
@@ -139,7 +140,8 @@ class _Reader:
 
     def handle_starttag(self, tag: str, attributes: dict[str, str]) -> None:
         self._text_start(tag, attributes)
-        classes = set(attributes.get("class", "").split())
+        names = attributes.get("class")
+        classes = frozenset(names.split()) if names else _NO_CLASSES
         if tag in VOID_ELEMENTS:
             self._void(tag, attributes)
             return
@@ -189,8 +191,11 @@ class _Reader:
     def _text_start(self, tag: str, attributes: dict[str, str]) -> None:
         if tag == "semantics" and self._semantics is None:
             self._semantics = (len(self.parts), [])
-        readable = attributes.get("encoding") == READABLE_ENCODING
-        if tag == "annotation" and readable and self._semantics is not None:
+        if (
+            tag == "annotation"
+            and self._semantics is not None
+            and attributes.get("encoding") == READABLE_ENCODING
+        ):
             self._plain = self._semantics[1]
         if tag in _NOT_TEXT:
             self._not_text += 1
@@ -198,7 +203,7 @@ class _Reader:
             self.parts.append(" ")
         if tag == "img" and self.first_image is None:
             self.first_image = attributes.get("src") or None
-        if is_heading(tag) and attributes.get("id"):
+        if tag in HEADING_ELEMENTS and attributes.get("id"):
             self._heading, self._heading_text = (int(tag[1]), attributes["id"]), []
 
     def _text_end(self, tag: str) -> None:
@@ -233,7 +238,7 @@ class _Reader:
             self._emit(Kind.BREAK)
 
     def _enter(
-        self, tag: str, attributes: dict[str, str], classes: set[str]
+        self, tag: str, attributes: dict[str, str], classes: frozenset[str]
     ) -> Callable[[], None] | None:
         capture = self._capture
         if self._skip_depth or tag in HIDDEN_ELEMENTS or classes & SKIPPED_CLASSES:
@@ -310,7 +315,7 @@ class _Reader:
         self._emit(Kind.BREAK)
 
 
-def _captured_kind(tag: str, attributes: dict[str, str], classes: set[str]) -> Kind | None:
+def _captured_kind(tag: str, attributes: dict[str, str], classes: frozenset[str]) -> Kind | None:
     """Return the kind of an element read as a whole (a formula or a code block), if it is one."""
     if tag == "pre" or ("highlight" in classes and tag == "div"):
         return Kind.CODE_BLOCK
@@ -382,7 +387,7 @@ def _walk(body: Any, reader: _Reader) -> None:
             continue
         tag = element.tag
         if event == "start":
-            reader.handle_starttag(tag, dict(element.attrib))
+            reader.handle_starttag(tag, dict(element.items()))
             if element.text:
                 reader.handle_data(element.text)
         else:

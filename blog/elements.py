@@ -54,6 +54,10 @@ def leaves_text_alone(tag: str, attributes: Mapping[str, str | None]) -> bool:
     return NO_CONVERT_CLASS in (attributes.get("class") or "").split()
 
 
+#: The heading elements, ``h1`` to ``h6``.
+HEADING_ELEMENTS = frozenset(f"h{level}" for level in range(1, 7))
+
+
 def is_heading(tag: str) -> bool:
     return len(tag) == 2 and tag[0] == "h" and tag[1] in "123456"
 
