@@ -10,11 +10,17 @@ again and again, interleaving rounds of:
 * bare Python-Markdown with the core's extensions on the same source,
 
 and prints each median (wall time) and their ratios. Run: ``python -m bench.save_bench``.
+
+``--stages`` also prints where one save's time goes: the CPU time of each stage (Markdown
+and the render hooks, the sanitizer, the document reader, the save-time hooks, the search
+index, related posts, the SQL around them), medians over in-process saves rendered in
+this thread, so that the render is counted too.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import pickle
 import statistics
@@ -30,7 +36,7 @@ from flask import Flask
 
 from bench.inprocess import save_time_post
 from bench.site import new_app, write_instance
-from blog import render_budget
+from blog import posts, render, render_budget
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
 
@@ -71,9 +77,71 @@ def saver(app: Flask, source: str) -> Callable[[int], None]:
     return save
 
 
+#: Stages timed by ``--stages``: (module, function, label), in the order a save runs them.
+STAGES = [
+    (render, "check_render_limits", "input limits"),
+    (render, "within_budget", "Markdown + render hooks"),
+    (render, "sanitize_html", "sanitizer (nh3)"),
+    (render, "read_document", "document reader"),
+    (posts, "update_index", "search index"),
+    (posts, "refresh_related", "related posts"),
+]
+HOOKS = [("blog_excerpt", "excerpt hook"), ("blog_post_metadata", "metadata hooks")]
+
+
+@contextmanager
+def _timed_stages(app: Flask, spent: dict[str, list[float]]) -> Iterator[None]:
+    """Record each stage's CPU time (this thread) into ``spent``, rendering in this thread."""
+    originals: list[tuple[Any, str, Any]] = []
+
+    def timed(function: Callable[..., Any], label: str) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = time.thread_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                spent.setdefault(label, []).append(time.thread_time() - started)
+
+        return wrapper
+
+    def replace(owner: Any, name: str, new: Any) -> None:
+        originals.append((owner, name, getattr(owner, name)))
+        setattr(owner, name, new)
+
+    plugins = app.extensions["blog.plugins"]
+    try:
+        # The render runs here, not in a worker: its CPU time is this thread's.
+        replace(render, "within_budget", lambda work, seconds, size=None: work())
+        for module, name, label in STAGES:
+            replace(module, name, timed(getattr(module, name), label))
+        for hook, label in HOOKS:
+            replace(plugins.hooks, hook, timed(getattr(plugins.hooks, hook), label))
+        replace(posts, "_save_once", timed(posts._save_once, "whole save"))
+        yield
+    finally:
+        for owner, name, original in reversed(originals):
+            setattr(owner, name, original)
+
+
+def print_stages(app: Flask, save: Callable[[int], None], first: int, rounds: int) -> None:
+    spent: dict[str, list[float]] = {}
+    with _timed_stages(app, spent):
+        for number in range(first, first + rounds):
+            save(number)
+    medians = {label: statistics.median(values) * 1000 for label, values in spent.items()}
+    whole = medians.pop("whole save")
+    print(f"CPU per save by stage (median of {rounds}, rendered in this thread):")
+    for label, value in medians.items():
+        print(f"  {label:26} {value:7.2f} ms")
+    print(f"  {'SQL, revision, rest':26} {whole - sum(medians.values()):7.2f} ms")
+    print(f"  {'whole save':26} {whole:7.2f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--stages", action="store_true", help="also print CPU time per stage")
     arguments = parser.parse_args()
     source = save_time_post()
     modes = ["pre-forked worker", "fork per render", "in process (no budget)"]
@@ -96,6 +164,8 @@ def main() -> None:
                 started = time.perf_counter()
                 markdown.Markdown(extensions=CORE_EXTENSIONS).convert(source)
                 timings["bare Markdown"].append(time.perf_counter() - started)
+            if arguments.stages:
+                print_stages(app, save, number, arguments.rounds)
             db.session.remove()
         render_budget.worker_pool().close()
     medians = {name: statistics.median(values) * 1000 for name, values in timings.items()}
