@@ -369,7 +369,6 @@ def _parsed_body(html: str) -> Any:
         remove_pis=True,
         no_network=True,
         default_doctype=False,
-        huge_tree=True,
     )
     # Wrapped, so that libxml2 keeps leading text and whitespace where they are.
     root = etree.fromstring(f"<html><body>{html}</body></html>", parser)

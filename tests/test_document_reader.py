@@ -88,6 +88,8 @@ def test_an_ordinary_body_is_parsed_once_by_libxml2(monkeypatch: pytest.MonkeyPa
         # libxml2 reads <xmp>'s content as text; the tokenizer (and so far the reader) as tags.
         ("<xmp><b>粗</b></xmp>", "粗"),
         ("前\x00后", "前\x00后"),
+        # Deeper than libxml2 goes without its "huge" option, which stays off.
+        ("<div>" * 300 + "深" + "</div>" * 300, "深"),
     ],
 )
 def test_a_body_libxml2_would_read_differently_is_read_by_the_tokenizer(
