@@ -30,7 +30,9 @@ def _unsafe_component(part: str) -> str | None:
         return "is empty, '.' or '..'"
     if "\\" in part or "\x00" in part:
         return "contains a backslash or NUL"
-    if any(unicodedata.category(c).startswith("C") for c in part):
+    # str.isprintable() is False for every category C character (and for separators), so
+    # the per-character look-up runs only on the rare names it does not clear at C speed.
+    if not part.isprintable() and any(unicodedata.category(c).startswith("C") for c in part):
         return "contains control characters"
     return None
 
