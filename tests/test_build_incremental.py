@@ -145,10 +145,16 @@ def test_a_body_edit_renders_other_pages_in_one_variant_first(
     state = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["state"]
     with app.app_context():
         post_id = db.session.scalars(select(Post.id).where(Post.slug == "post-1")).one()
-    showing = [path for path, ids in state["pages"].items() if post_id in ids]
+    showing = [
+        path
+        for table in (state["pages"], state["listed"])
+        for path, ids in table.items()
+        if post_id in ids
+    ]
 
     before = site_files(out)
-    # A new last paragraph: the title that listings and the archive show stays as it was.
+    # A new last paragraph: the title that listings and the archive show stays as it was
+    # (the excerpt, which listings show, takes in the new paragraph).
     edit(app, "post-1", source="第1篇的正文，讲软件与内存。\n\n后来补充的一段。")
     _pages, rendered = counts(run_build(instance, out))
     after = site_files(out)
@@ -163,6 +169,44 @@ def test_a_body_edit_renders_other_pages_in_one_variant_first(
         )
         assert after[f"{prefix}feed.xml"] != before[f"{prefix}feed.xml"]
         assert after[f"{prefix}archive/index.html"] == before[f"{prefix}archive/index.html"]
+
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def test_an_edit_that_leaves_the_card_alone_renders_no_listing(
+    variants_site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = variants_site
+    opening = "这一段足够长，摘要只取它的开头，" * 20
+    edit(app, "post-1", source=f"{opening}\n\n第二段。")
+    out = tmp_path / "out"
+    run_build(instance, out)
+    state = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["state"]
+    with app.app_context():
+        post_id = db.session.scalars(select(Post.id).where(Post.slug == "post-1")).one()
+    in_full = [path for path, ids in state["pages"].items() if post_id in ids]
+    listing = [path for path, ids in state["listed"].items() if post_id in ids]
+    assert {"/posts/post-2/", "/archive/", "/zh-tw/archive/"} <= set(listing)
+    assert {"/feed.xml", "/sitemap.xml", "/posts/post-1/", "/zh-tw/posts/post-1/"} <= set(in_full)
+
+    before = site_files(out)
+    # A paragraph after the excerpt's end: title, excerpt, date and tags stay as they were.
+    edit(app, "post-1", source=f"{opening}\n\n第二段。\n\n后来补充的一段。")
+    result = run_build(instance, out)
+    _pages, rendered = counts(result)
+    after = site_files(out)
+    # Only the pages carrying the body or the update time, each in every variant (all of
+    # them changed): the post's own pages, the feeds and the sitemap. None of the
+    # listings, neighbours or archives, which show the post's card.
+    assert rendered == len(in_full)
+    written = {name for name in after if after[name] != before.get(name)}
+    assert "posts/post-1/index.html" in written and "zh-tw/feed.xml" in written
+    prefixes = ("", "zh-hans/", "zh-hant/", "zh-tw/", "zh-hk/")
+    assert {name for name in written if name.endswith("index.html")} == {
+        f"{prefix}posts/post-1/index.html" for prefix in prefixes
+    }
 
     full = tmp_path / "full"
     run_build(instance, full, "--full")

@@ -309,7 +309,7 @@ def build_site(
         files[relative] = data
         sources[relative] = url_path
 
-    state = BuildState(shape=now.shape, posts=now.posts)
+    state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards)
     if carried is not None:
         assert previous is not None
         for path in carried:
@@ -317,11 +317,19 @@ def build_site(
             kept[relative] = previous_files[str(relative)]
             sources[relative] = path
             state.pages[path] = previous.pages[path]
+            state.listed[path] = previous.listed.get(path, [])
             state.types[path] = previous.types[path]
     page_html: dict[str, str] = {}
     for path, page in crawled.pages.items():
         state.types[path] = page.content_type
-        state.pages[path] = dependencies(path, crawled.links.get(path, ()), prefixes, now.paths)
+        state.pages[path], state.listed[path] = dependencies(
+            path,
+            crawled.links.get(path, ()),
+            prefixes,
+            now.paths,
+            html=page.content_type == "text/html",
+            loaded=page.shown,
+        )
         if page.content_type == "text/html":
             page_html[path] = page.body.decode("utf-8")
         add(path, published_bytes(page, base_path, search_paths))
