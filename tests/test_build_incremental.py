@@ -213,6 +213,22 @@ def test_an_edit_that_leaves_the_card_alone_renders_no_listing(
     assert_same_site(out, full)
 
 
+def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    run_build(instance, out)
+    assert "/posts/post-1/" not in (out / "index.html").read_text("utf-8")
+
+    edit(app, "post-1", meta={"pinned": True})  # type: ignore[arg-type]
+    run_build(instance, out)
+    assert "/posts/post-1/" in (out / "index.html").read_text("utf-8")
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
 def test_the_search_index_follows_the_edit(site: tuple[Path, Flask], tmp_path: Path) -> None:
     instance, app = site
     out = tmp_path / "out"

@@ -143,7 +143,12 @@ def _plan(
             data = (out / prefix.lstrip("/") / search_index.INDEX_NAME).read_bytes()
         except OSError:
             return now, None, files, indexes
-        document = search_index.read_index(data)
+        # Tokens and character map are the same in every variant: parsed from the first.
+        if not prefix:
+            document = search_index.read_index(data)
+        else:
+            docs = search_index.read_docs(data)
+            document = None if docs is None else {"docs": docs}
         if document is None:
             return now, None, files, indexes
         indexes[prefix] = document
@@ -230,6 +235,7 @@ def _add_search_indexes(
             tokens = search_index.updated_postings(first["tokens"], posts, changed)
             characters = {**first["map"], **search_index.character_map(page_html.values())}
             characters = dict(sorted(characters.items()))
+        shared = search_index.shared_parts(tokens, characters)
         for prefix in prefixes:
             pages = {
                 path[len(prefix) + 1 :]: text
@@ -237,7 +243,7 @@ def _add_search_indexes(
                 if path.startswith(prefix + "/posts/")
             }
             earlier = indexes[prefix]["docs"] if previous is not None else None
-            document = search_index.index_document(posts, tokens, pages, characters, earlier)
+            document = search_index.index_document(posts, shared, pages, earlier)
             add(f"{prefix}/{search_index.INDEX_NAME}", document)
 
 
