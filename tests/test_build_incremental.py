@@ -229,6 +229,37 @@ def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
     assert_same_site(out, full)
 
 
+def test_a_rebuild_that_fails_while_renaming_puts_every_old_file_back(
+    variants_site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = variants_site
+    out = tmp_path / "out"
+    run_build(instance, out)
+    # A folder where the rebuild will rename the feed's gzip sibling: that rename fails
+    # after the feed itself and the category and tag feeds before it were replaced.
+    blocker = out / "feed.xml.gz"
+    blocker.unlink()
+    blocker.mkdir()
+    (blocker / "keep").write_text("x", encoding="utf-8")
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+
+    edit(app, "post-1", source="第1篇的正文，讲软件与内存。\n\n后来补充的一段。")
+    result = run_build(instance, out)
+    assert result.exit_code != 0
+    assert "the previous site, if any, is unchanged" in result.output + result.stderr
+    after = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert after == before
+    assert not list(tmp_path.glob(".out.building-*"))
+
+    # Once the obstacle is gone the same rebuild goes through.
+    (blocker / "keep").unlink()
+    blocker.rmdir()
+    assert run_build(instance, out).exit_code == 0
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
 def test_the_search_index_follows_the_edit(site: tuple[Path, Flask], tmp_path: Path) -> None:
     instance, app = site
     out = tmp_path / "out"
