@@ -125,7 +125,9 @@ def read_previous(out: Path) -> tuple[dict[str, str], dict[str, Any]]:
     """``(files, state)`` of the build in ``out``: digests by relative path, and its state."""
     data = _load_manifest(out)
     state = data.get("state") if data.get("version") == MANIFEST_VERSION else None
-    return _read_manifest(out), state if isinstance(state, dict) else {}
+    files = data.get("files")
+    found = {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
+    return found, state if isinstance(state, dict) else {}
 
 
 def _link_or_copy(source: Path, target: Path) -> bool:

@@ -24,10 +24,11 @@ from urllib.parse import quote
 
 import regex
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 from blog import search
 from blog.models import Post, db
-from blog.queries import public_condition
+from blog.queries import HEAVY_COLUMNS, public_condition
 
 INDEX_NAME = "search-index.json"
 FIELD_BITS = {"title": 1, "tags": 2, "category": 4, "body": 8}
@@ -38,14 +39,20 @@ _DESCRIPTION = re.compile(r'<meta name="description" content="([^"]*)"')
 _SECTION = re.compile(r'<meta property="article:section" content="([^"]*)"')
 
 
-def public_posts() -> list[Post]:
-    return list(
-        db.session.scalars(
-            select(Post)
-            .where(public_condition(), Post.password_hash.is_(None))
-            .order_by(Post.published_at.desc(), Post.id.desc())
-        )
+def public_posts(light: bool = False) -> list[Post]:
+    """The posts the indexes hold, newest first; ``light`` leaves the heavy columns unread.
+
+    A rebuild tokenizes only the changed posts again, so it needs the others' bodies not at
+    all (a changed post loads them when they are read).
+    """
+    query = (
+        select(Post)
+        .where(public_condition(), Post.password_hash.is_(None))
+        .order_by(Post.published_at.desc(), Post.id.desc())
     )
+    if light:
+        query = query.options(*(defer(column) for column in HEAVY_COLUMNS))
+    return list(db.session.scalars(query))
 
 
 def postings(posts: Iterable[Post]) -> dict[str, list[int]]:

@@ -224,7 +224,7 @@ def _add_search_indexes(
     tokenized again and ``page_html`` holds the pages this build rendered.
     """
     with app.app_context():
-        posts = search_index.public_posts()
+        posts = search_index.public_posts(light=previous is not None)
         if previous is None:
             tokens = search_index.postings(posts)
             characters = search_index.character_map(page_html.values())
