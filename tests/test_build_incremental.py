@@ -230,9 +230,9 @@ def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
 
 
 def test_a_rebuild_that_fails_while_renaming_puts_every_old_file_back(
-    variants_site: tuple[Path, Flask], tmp_path: Path
+    site: tuple[Path, Flask], tmp_path: Path
 ) -> None:
-    instance, app = variants_site
+    instance, app = site
     out = tmp_path / "out"
     run_build(instance, out)
     # A folder where the rebuild will rename the feed's gzip sibling: that rename fails
