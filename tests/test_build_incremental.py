@@ -213,6 +213,35 @@ def test_an_edit_that_leaves_the_card_alone_renders_no_listing(
     assert_same_site(out, full)
 
 
+def test_a_theme_listing_whole_posts_is_rendered_again_after_a_body_edit(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    # A full-text listing, as some themes have: the build sees the bodies being loaded.
+    (instance / "templates").mkdir()
+    (instance / "templates" / "_post_list.html").write_text(
+        '<ol>{% for post in posts %}<li><a href="{{ url_for("public.post", slug=post.slug) }}">'
+        "{{ post.title }}</a>{{ post.body_html|safe }}</li>{% endfor %}</ol>",
+        encoding="utf-8",
+    )
+    opening = "这一段足够长，摘要只取它的开头，" * 20
+    edit(app, "post-1", source=f"{opening}\n\n第二段。")
+    out = tmp_path / "out"
+    run_build(instance, out)
+
+    edit(app, "post-1", source=f"{opening}\n\n第二段。\n\n后来补充的一段。")
+    run_build(instance, out)
+    listings = [
+        path
+        for path in out.rglob("index.html")
+        if "/posts/" not in str(path) and "后来补充" in path.read_text("utf-8")
+    ]
+    assert listings  # the last home page and the category and tag listings show the body
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
 def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
     site: tuple[Path, Flask], tmp_path: Path
 ) -> None:
