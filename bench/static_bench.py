@@ -128,12 +128,16 @@ class TimedBuild:
     report: BuildReport
     #: CPU seconds of this process and of the build's worker pool.
     cpu: float
+    #: CPU seconds of this process alone: crawl bookkeeping, link rewriting, search
+    #: indexes, compression and writing, which the pool's workers do not share.
+    main_cpu: float
     load: float
 
     def describe(self) -> str:
         report = self.report
         return (
-            f"{report.seconds:.1f} s wall, {self.cpu:.1f} s CPU, load {self.load:.1f}; "
+            f"{report.seconds:.1f} s wall, {self.cpu:.1f} s CPU ({self.main_cpu:.1f} s of it in "
+            f"the build's own process), load {self.load:.1f}; "
             f"{report.rendered} of {report.pages} pages rendered, "
             f"{len(report.written)} files written, {report.unchanged} unchanged, "
             f"{len(report.removed)} removed"
@@ -146,8 +150,9 @@ def timed_build(instance: Path, out: Path, workers: int | None) -> TimedBuild:
     CPU seconds too: on a shared machine the wall clock mostly measures the neighbours.
     """
     cpu = cpu_seconds()
+    main = time.process_time()
     report = build_site(instance, out, workers=workers)
-    return TimedBuild(report, cpu_seconds() - cpu, os.getloadavg()[0])
+    return TimedBuild(report, cpu_seconds() - cpu, time.process_time() - main, os.getloadavg()[0])
 
 
 def edit_one_post(instance: Path) -> None:

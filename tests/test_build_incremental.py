@@ -145,10 +145,16 @@ def test_a_body_edit_renders_other_pages_in_one_variant_first(
     state = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["state"]
     with app.app_context():
         post_id = db.session.scalars(select(Post.id).where(Post.slug == "post-1")).one()
-    showing = [path for path, ids in state["pages"].items() if post_id in ids]
+    showing = [
+        path
+        for table in (state["pages"], state["listed"])
+        for path, ids in table.items()
+        if post_id in ids
+    ]
 
     before = site_files(out)
-    # A new last paragraph: the title that listings and the archive show stays as it was.
+    # A new last paragraph: the title that listings and the archive show stays as it was
+    # (the excerpt, which listings show, takes in the new paragraph).
     edit(app, "post-1", source="第1篇的正文，讲软件与内存。\n\n后来补充的一段。")
     _pages, rendered = counts(run_build(instance, out))
     after = site_files(out)
@@ -164,6 +170,120 @@ def test_a_body_edit_renders_other_pages_in_one_variant_first(
         assert after[f"{prefix}feed.xml"] != before[f"{prefix}feed.xml"]
         assert after[f"{prefix}archive/index.html"] == before[f"{prefix}archive/index.html"]
 
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def test_an_edit_that_leaves_the_card_alone_renders_no_listing(
+    variants_site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = variants_site
+    opening = "这一段足够长，摘要只取它的开头，" * 20
+    edit(app, "post-1", source=f"{opening}\n\n第二段。")
+    out = tmp_path / "out"
+    run_build(instance, out)
+    state = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["state"]
+    with app.app_context():
+        post_id = db.session.scalars(select(Post.id).where(Post.slug == "post-1")).one()
+    in_full = [path for path, ids in state["pages"].items() if post_id in ids]
+    listing = [path for path, ids in state["listed"].items() if post_id in ids]
+    assert {"/posts/post-2/", "/archive/", "/zh-tw/archive/"} <= set(listing)
+    assert {"/feed.xml", "/sitemap.xml", "/posts/post-1/", "/zh-tw/posts/post-1/"} <= set(in_full)
+
+    before = site_files(out)
+    # A paragraph after the excerpt's end: title, excerpt, date and tags stay as they were.
+    edit(app, "post-1", source=f"{opening}\n\n第二段。\n\n后来补充的一段。")
+    result = run_build(instance, out)
+    _pages, rendered = counts(result)
+    after = site_files(out)
+    # Only the pages carrying the body or the update time, each in every variant (all of
+    # them changed): the post's own pages, the feeds and the sitemap. None of the
+    # listings, neighbours or archives, which show the post's card.
+    assert rendered == len(in_full)
+    written = {name for name in after if after[name] != before.get(name)}
+    assert "posts/post-1/index.html" in written and "zh-tw/feed.xml" in written
+    prefixes = ("", "zh-hans/", "zh-hant/", "zh-tw/", "zh-hk/")
+    assert {name for name in written if name.endswith("index.html")} == {
+        f"{prefix}posts/post-1/index.html" for prefix in prefixes
+    }
+
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def test_a_theme_listing_whole_posts_is_rendered_again_after_a_body_edit(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    # A full-text listing, as some themes have: the build sees the bodies being loaded.
+    (instance / "templates").mkdir()
+    (instance / "templates" / "_post_list.html").write_text(
+        '<ol>{% for post in posts %}<li><a href="{{ url_for("public.post", slug=post.slug) }}">'
+        "{{ post.title }}</a>{{ post.body_html|safe }}</li>{% endfor %}</ol>",
+        encoding="utf-8",
+    )
+    opening = "这一段足够长，摘要只取它的开头，" * 20
+    edit(app, "post-1", source=f"{opening}\n\n第二段。")
+    out = tmp_path / "out"
+    run_build(instance, out)
+
+    edit(app, "post-1", source=f"{opening}\n\n第二段。\n\n后来补充的一段。")
+    run_build(instance, out)
+    listings = [
+        path
+        for path in out.rglob("index.html")
+        if "/posts/" not in str(path) and "后来补充" in path.read_text("utf-8")
+    ]
+    assert listings  # the last home page and the category and tag listings show the body
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    run_build(instance, out)
+    assert "/posts/post-1/" not in (out / "index.html").read_text("utf-8")
+
+    edit(app, "post-1", meta={"pinned": True})  # type: ignore[arg-type]
+    run_build(instance, out)
+    assert "/posts/post-1/" in (out / "index.html").read_text("utf-8")
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def test_a_rebuild_that_fails_while_renaming_puts_every_old_file_back(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    run_build(instance, out)
+    # A folder where the rebuild will rename the feed's gzip sibling: that rename fails
+    # after the feed itself and the category and tag feeds before it were replaced.
+    blocker = out / "feed.xml.gz"
+    blocker.unlink()
+    blocker.mkdir()
+    (blocker / "keep").write_text("x", encoding="utf-8")
+    before = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+
+    edit(app, "post-1", source="第1篇的正文，讲软件与内存。\n\n后来补充的一段。")
+    result = run_build(instance, out)
+    assert result.exit_code != 0
+    assert "the previous site, if any, is unchanged" in result.output + result.stderr
+    after = {path: path.read_bytes() for path in out.rglob("*") if path.is_file()}
+    assert after == before
+    assert not list(tmp_path.glob(".out.building-*"))
+
+    # Once the obstacle is gone the same rebuild goes through.
+    (blocker / "keep").unlink()
+    blocker.rmdir()
+    assert run_build(instance, out).exit_code == 0
     full = tmp_path / "full"
     run_build(instance, full, "--full")
     assert_same_site(out, full)

@@ -10,25 +10,30 @@ from several processes at once. Results come back in the order asked.
 from __future__ import annotations
 
 import multiprocessing
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, request
+from sqlalchemy import event
 
 from blog.app import create_app
 from blog.build import STATIC_SITE_KEY
 from blog.build.paths import BuildError
 from blog.config import ConfigError
+from blog.models import Post
 from blog.parallel import default_workers
+from blog.queries import HEAVY_COLUMNS
 
 #: Below this many pages in a round, sending them to the pool costs more than it saves.
 MIN_PAGES_FOR_POOL = 16
 
-#: ``(status, mimetype, body)`` of one requested path.
-Answer = tuple[int, str, bytes]
+#: ``(status, mimetype, body, shown)`` of one requested path: ``shown`` holds the ids of
+#: the posts whose body, source or TOC the page loaded (:func:`recording_bodies`).
+Answer = tuple[int, str, bytes, frozenset[int]]
 Fetcher = Callable[[Sequence[str]], list[Answer]]
 
 
@@ -63,15 +68,58 @@ def reader_environ(site_url: str) -> dict[str, Any]:
     return environ
 
 
+_HEAVY_NAMES = frozenset(column.key for column in HEAVY_COLUMNS)
+
+
+@contextmanager
+def recording_bodies() -> Iterator[set[int]]:
+    """Collect the ids of posts whose heavy columns (body, source, TOC) get loaded.
+
+    Listings, neighbours and related posts load posts with those columns deferred
+    (:data:`blog.queries.HEAVY_COLUMNS`), so a page that loads them is one that can show a
+    post's body: its own page, a feed, or a theme's full-text listing. The build counts such
+    a page as showing everything of that post; a page that only links to a post shows what
+    a card shows (:mod:`blog.build.plan`).
+    """
+    loaded: set[int] = set()
+
+    def on_load(target: Post, _context: object) -> None:
+        # What is in the instance's dict, not the attribute names the event reports: a
+        # query that meets a post already loaded without them lists the deferred columns
+        # as "to load" and still leaves them deferred.
+        if not _HEAVY_NAMES.isdisjoint(target.__dict__):
+            loaded.add(target.id)
+
+    def on_refresh(target: Post, context: object, _attributes: object) -> None:
+        on_load(target, context)
+
+    event.listen(Post, "load", on_load)
+    event.listen(Post, "refresh", on_refresh)
+    try:
+        yield loaded
+    finally:
+        event.remove(Post, "load", on_load)
+        event.remove(Post, "refresh", on_refresh)
+
+
 def local_fetcher(app: Flask, site_url: str) -> Fetcher:
     client = app.test_client()
     environ = reader_environ(site_url)
 
     def fetch(paths: Sequence[str]) -> list[Answer]:
-        answers = []
-        for path in paths:
-            response = client.get(path, environ_base=environ)
-            answers.append((response.status_code, response.mimetype or "", response.get_data()))
+        answers: list[Answer] = []
+        with recording_bodies() as loaded:
+            for path in paths:
+                loaded.clear()
+                response = client.get(path, environ_base=environ)
+                answers.append(
+                    (
+                        response.status_code,
+                        response.mimetype or "",
+                        response.get_data(),
+                        frozenset(loaded),
+                    )
+                )
         return answers
 
     return fetch

@@ -43,6 +43,8 @@ class RenderedPage:
     path: str
     content_type: str
     body: bytes
+    #: Posts whose body, source or TOC the page loaded (:func:`blog.build.fetch.recording_bodies`).
+    shown: frozenset[int] = frozenset()
 
 
 @dataclass
@@ -87,17 +89,19 @@ def crawl(fetch: Fetcher, seeds: Iterable[str], prefixes: list[str], site_url: s
     seen = set(seeds)
     missing_pages = [f"{prefix}{NOT_FOUND_PATH}" for prefix in prefixes]
     seen.update(missing_pages)
-    for path, (status, mimetype, body) in zip(missing_pages, fetch(missing_pages), strict=True):
+    for path, (status, mimetype, body, shown) in zip(
+        missing_pages, fetch(missing_pages), strict=True
+    ):
         if status == 404 and mimetype == "text/html":
-            result.pages[path] = RenderedPage(path, "text/html", body)
+            result.pages[path] = RenderedPage(path, "text/html", body, shown)
             _page_links(result, path, body, prefixes, site_url)
     round_: list[tuple[str, str]] = [(seed, "") for seed in dict.fromkeys(seeds)]
     while round_:
         linked: list[tuple[str, str]] = []
         answers = fetch([path for path, _referrer in round_])
-        for (path, referrer), (status, mimetype, body) in zip(round_, answers, strict=True):
+        for (path, referrer), (status, mimetype, body, shown) in zip(round_, answers, strict=True):
             if status == 200 and mimetype in ROUTED_ASSET_TYPES:
-                result.pages[path] = RenderedPage(path, mimetype, body)
+                result.pages[path] = RenderedPage(path, mimetype, body, shown)
                 if mimetype == "text/css":
                     css = body.decode("utf-8", "replace")
                     linked += ((link, path) for link in _CSS_URL.findall(css))
@@ -105,7 +109,7 @@ def crawl(fetch: Fetcher, seeds: Iterable[str], prefixes: list[str], site_url: s
             if status != 200 or mimetype not in PAGE_TYPES:
                 result.broken.setdefault(path, set()).add(referrer or "(start page)")
                 continue
-            result.pages[path] = RenderedPage(path, mimetype, body)
+            result.pages[path] = RenderedPage(path, mimetype, body, shown)
             if mimetype != "text/plain":
                 links = _page_links(result, path, body, prefixes, site_url)
                 linked += ((link, path) for link in links)
@@ -142,12 +146,12 @@ def render_again(fetch: Fetcher, paths: Sequence[str], prefixes: list[str], site
     ``(rebuilt)`` as its referrer.
     """
     result = Crawl()
-    for path, (status, mimetype, body) in zip(paths, fetch(paths), strict=True):
+    for path, (status, mimetype, body, shown) in zip(paths, fetch(paths), strict=True):
         expected = 404 if path.endswith(NOT_FOUND_PATH) else 200
         if status != expected or mimetype not in PAGE_TYPES:
             result.broken.setdefault(path, set()).add("(rebuilt)")
             continue
-        result.pages[path] = RenderedPage(path, mimetype, body)
+        result.pages[path] = RenderedPage(path, mimetype, body, shown)
         if mimetype != "text/plain":
             _page_links(result, path, body, prefixes, site_url)
     return result

@@ -8,6 +8,7 @@ common file systems, or collide with another path on a case-insensitive one (mac
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 from collections.abc import Iterable
 from pathlib import PurePosixPath
@@ -30,15 +31,19 @@ def _unsafe_component(part: str) -> str | None:
         return "is empty, '.' or '..'"
     if "\\" in part or "\x00" in part:
         return "contains a backslash or NUL"
-    if any(unicodedata.category(c).startswith("C") for c in part):
+    # str.isprintable() is False for every category C character (and for separators), so
+    # the per-character look-up runs only on the rare names it does not clear at C speed.
+    if not part.isprintable() and any(unicodedata.category(c).startswith("C") for c in part):
         return "contains control characters"
     return None
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def output_path(url_path: str) -> PurePosixPath:
     """The file (relative to OUT) holding the page at ``url_path`` (percent-encoded, rooted).
 
     Raises :class:`BuildError` when the decoded path would leave OUT or cannot be a name.
+    Cached: a rebuild asks for each of thousands of carried pages twice (check, then copy).
     """
     decoded = unquote(url_path, errors="strict")
     if not decoded.startswith("/"):

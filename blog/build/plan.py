@@ -13,12 +13,22 @@ manifest keeps a :class:`BuildState`:
   joins the public set, so it changes the shape too.
 - ``posts``: for each public post, a digest of everything a page may show of it (title,
   source, rendered body, excerpt, metadata, version, render fingerprint).
-- ``pages``: for each built page, the ids of the posts it shows: the post whose page it
-  is and every post it links to (listings, neighbours, feeds, the sitemap). A page shows
-  a post only through a link to it, so this is the dependency map.
+- ``cards``: for each public post, a digest of what a page that only lists or links to it
+  can show (:data:`CARD_EXCLUDED` names what is left out: the body, source and TOC, which
+  such pages never load, and the version and update time, which only the post's own
+  page, the feeds and the sitemap print).
+- ``pages``: for each built page, the ids of the posts it shows in full: the post whose
+  page it is, every post whose body, source or TOC the page loaded while it was rendered
+  (a feed; a theme's full-text home page), and on pages that are not HTML (feeds, the
+  sitemap) every post they link to.
+- ``listed``: for each built HTML page, the other posts it links to (listings,
+  neighbours, related posts, the archive). A page shows a post only through a link to it
+  or by loading it, so together these are the dependency map.
 
-When the shape is unchanged, only pages that depend on a post whose digest changed are
-rendered again (in two passes, :class:`RenderPlan`); every other file is carried over
+When the shape is unchanged, only pages that show in full a post whose digest changed, or
+list a post whose card changed, are rendered again (in two passes, :class:`RenderPlan`):
+an edit to a post's body renders its own pages and the feeds and sitemap, not the
+hundreds of listings and neighbours that show its title. Every other file is carried over
 from OUT without being read. Anything
 else (a new, deleted, renamed or rescheduled post, a new tag, a theme edit, no previous
 state) renders the whole site, which is always correct.
@@ -41,18 +51,52 @@ import blog
 from blog.build.pages import SAFE_PATH_CHARACTERS
 from blog.config import load_config
 from blog.models import Category, Post, Tag, db
-from blog.queries import public_condition
+from blog.queries import HEAVY_COLUMNS, public_condition
 
 #: Post kinds and the URL folder their pages live in.
 KIND_FOLDERS = {"post": "posts", "page": "pages"}
-STATE_VERSION = 1
+#: 2 added ``cards`` and ``listed``.
+STATE_VERSION = 2
+#: Post columns a page that only lists or links to a post never shows: the heavy ones are
+#: not even loaded there (:data:`blog.queries.HEAVY_COLUMNS`; a page that loads them
+#: depends on the whole post, see :func:`blog.build.fetch.recording_bodies`), the others
+#: change on every save but appear only on the post's own page, in feeds and the sitemap.
+CARD_EXCLUDED = frozenset(
+    {
+        *(column.key for column in HEAVY_COLUMNS),
+        "updated_at",
+        "version",
+        "render_fingerprint",
+        "render_problems",
+        "related",
+    }
+)
+#: ``render_meta`` keys only the post's own page (its description, social image) or the
+#: admin reads. The counts behind the reading time change with nearly every edit of a
+#: body; the reading time a card prints is kept, as is any key a plugin adds.
+CARD_EXCLUDED_RENDER_META = frozenset(
+    {
+        "cjk_chars",
+        "latin_words",
+        "code_blocks",
+        "code_lines",
+        "formulas",
+        "display_formulas",
+        "description",
+        "first_image",
+        "warnings",
+        "notices",
+    }
+)
 
 
 @dataclass
 class BuildState:
     shape: str = ""
     posts: dict[int, str] = field(default_factory=dict)
+    cards: dict[int, str] = field(default_factory=dict)
     pages: dict[str, list[int]] = field(default_factory=dict)
+    listed: dict[str, list[int]] = field(default_factory=dict)
     #: Content type of each page, so a carried-over page keeps being rewritten the same way.
     types: dict[str, str] = field(default_factory=dict)
 
@@ -61,7 +105,9 @@ class BuildState:
             "v": STATE_VERSION,
             "shape": self.shape,
             "posts": {str(k): v for k, v in sorted(self.posts.items())},
+            "cards": {str(k): v for k, v in sorted(self.cards.items())},
             "pages": dict(sorted(self.pages.items())),
+            "listed": dict(sorted(self.listed.items())),
             "types": dict(sorted(self.types.items())),
         }
 
@@ -74,7 +120,9 @@ class BuildState:
             return cls(
                 shape=str(data["shape"]),
                 posts={int(k): str(v) for k, v in data["posts"].items()},
+                cards={int(k): str(v) for k, v in data["cards"].items()},
                 pages={str(k): [int(i) for i in v] for k, v in data["pages"].items()},
+                listed={str(k): [int(i) for i in v] for k, v in data["listed"].items()},
                 types={str(k): str(v) for k, v in data["types"].items()},
             )
         except (KeyError, TypeError, ValueError, AttributeError):
@@ -126,7 +174,26 @@ class Snapshot:
 
     shape: str
     posts: dict[int, str]
+    cards: dict[int, str]
     paths: dict[str, int]
+
+
+_CARD_COLUMNS = [c.key for c in Post.__table__.columns if c.key not in CARD_EXCLUDED]
+
+
+def card_fields(post: Post) -> list[Any]:
+    """What a page that lists or links to ``post`` can show of it."""
+    render_meta = {
+        key: value
+        for key, value in (post.render_meta or {}).items()
+        if key not in CARD_EXCLUDED_RENDER_META
+    }
+    return [
+        [getattr(post, name) for name in _CARD_COLUMNS if name != "render_meta"],
+        render_meta,
+        [category.name for category in post.categories],
+        [tag.name for tag in post.tags],
+    ]
 
 
 def snapshot(app: Flask, site_url: str) -> Snapshot:
@@ -150,6 +217,11 @@ def snapshot(app: Flask, site_url: str) -> Snapshot:
                     post.published_at,
                     [category.name for category in post.categories],
                     [tag.name for tag in post.tags],
+                    # Which listing pages exist and what they list first.
+                    post.pinned,
+                    post.series,
+                    post.series_order,
+                    post.password_hash is not None,
                 )
                 for post in posts
             ],
@@ -175,7 +247,10 @@ def snapshot(app: Flask, site_url: str) -> Snapshot:
         )
         for post in posts
     }
-    return Snapshot(shape, digests, {post_path(post): post.id for post in posts})
+    cards = {post.id: _digest(card_fields(post)) for post in posts}
+    # The full digest covers the card too, so a changed card is always a changed post.
+    digests = {i: _digest([digest, cards[i]]) for i, digest in digests.items()}
+    return Snapshot(shape, digests, cards, {post_path(post): post.id for post in posts})
 
 
 def unprefixed(path: str, prefixes: Iterable[str]) -> str:
@@ -186,11 +261,26 @@ def unprefixed(path: str, prefixes: Iterable[str]) -> str:
 
 
 def dependencies(
-    path: str, links: Iterable[str], prefixes: list[str], paths: Mapping[str, int]
-) -> list[int]:
-    """Ids of the posts page ``path`` shows: its own post and every post it links to."""
-    found = {paths.get(unprefixed(link, prefixes)) for link in [path, *links]}
-    return sorted(i for i in found if i is not None)
+    path: str,
+    links: Iterable[str],
+    prefixes: list[str],
+    paths: Mapping[str, int],
+    html: bool,
+    loaded: Iterable[int],
+) -> tuple[list[int], list[int]]:
+    """``(shown in full, listed)``: ids of the posts page ``path`` shows, and how.
+
+    In full: its own post, the posts whose body it ``loaded``, and on a page that is not
+    ``html`` (a feed, the sitemap) every post it links to. Listed: the other posts an HTML
+    page links to.
+    """
+    own = paths.get(unprefixed(path, prefixes))
+    linked = {paths.get(unprefixed(link, prefixes)) for link in links}
+    linked.discard(None)
+    full = {own, *loaded} if html else {own, *loaded, *linked}
+    full.discard(None)
+    listed = linked - full
+    return sorted(i for i in full if i is not None), sorted(i for i in listed if i is not None)
 
 
 def pages_to_render(previous: BuildState | None, now: Snapshot) -> list[str] | None:
@@ -198,7 +288,13 @@ def pages_to_render(previous: BuildState | None, now: Snapshot) -> list[str] | N
     if previous is None or previous.shape != now.shape or set(previous.posts) != set(now.posts):
         return None
     changed = changed_posts(previous, now)
-    return sorted(path for path, ids in previous.pages.items() if changed.intersection(ids))
+    cards = {i for i, digest in now.cards.items() if previous.cards.get(i) != digest}
+    return sorted(
+        path
+        for path in previous.pages.keys() | previous.listed.keys()
+        if changed.intersection(previous.pages.get(path, ()))
+        or cards.intersection(previous.listed.get(path, ()))
+    )
 
 
 @dataclass

@@ -16,7 +16,13 @@ from blog.admin.uploads import NAME_PATTERN, uploads_folder
 from blog.assets import Assets
 from blog.build import search_index
 from blog.build.fetch import Fetcher, PoolFetcher, build_app, local_fetcher, workers_for
-from blog.build.output import WriteReport, check_out_folder, read_previous, write_site
+from blog.build.output import (
+    WriteReport,
+    check_out_folder,
+    read_previous,
+    update_site,
+    write_site,
+)
 from blog.build.pages import (
     Crawl,
     RenderedPage,
@@ -125,12 +131,24 @@ def _plan(
             return now, None, files, indexes
         if relative not in files or not (out / relative).is_file():
             return now, None, files, indexes
+    if not changed_posts(previous, now):
+        # Nothing a search index holds changed: the indexes are carried over like the
+        # pages, so they are only checked to be there.
+        for prefix in prefixes:
+            if not (out / prefix.lstrip("/") / search_index.INDEX_NAME).is_file():
+                return now, None, files, indexes
+        return now, previous, files, indexes
     for prefix in prefixes:
         try:
             data = (out / prefix.lstrip("/") / search_index.INDEX_NAME).read_bytes()
         except OSError:
             return now, None, files, indexes
-        document = search_index.read_index(data)
+        # Tokens and character map are the same in every variant: parsed from the first.
+        if not prefix:
+            document = search_index.read_index(data)
+        else:
+            docs = search_index.read_docs(data)
+            document = None if docs is None else {"docs": docs}
         if document is None:
             return now, None, files, indexes
         indexes[prefix] = document
@@ -189,6 +207,44 @@ def _render(
         if not crawled.broken and not new_links:
             return crawled, [path for path in previous.pages if path not in crawled.pages]
     return crawl(fetch, seeds(prefixes), prefixes, site_url), None
+
+
+def _add_search_indexes(
+    app: Flask,
+    now: Snapshot,
+    previous: BuildState | None,
+    indexes: dict[str, dict[str, Any]],
+    page_html: dict[str, str],
+    prefixes: list[str],
+    add: Callable[[str, bytes], None],
+) -> None:
+    """Add each variant's search index: made anew, or ``indexes`` updated for what changed.
+
+    ``previous`` is ``None`` for a full build; otherwise only the changed posts are
+    tokenized again and ``page_html`` holds the pages this build rendered.
+    """
+    with app.app_context():
+        posts = search_index.public_posts(light=previous is not None)
+        if previous is None:
+            tokens = search_index.postings(posts)
+            characters = search_index.character_map(page_html.values())
+        else:
+            edited = changed_posts(previous, now)
+            changed = {number for number, post in enumerate(posts) if post.id in edited}
+            first = indexes[""]
+            tokens = search_index.updated_postings(first["tokens"], posts, changed)
+            characters = {**first["map"], **search_index.character_map(page_html.values())}
+            characters = dict(sorted(characters.items()))
+        shared = search_index.shared_parts(tokens, characters)
+        for prefix in prefixes:
+            pages = {
+                path[len(prefix) + 1 :]: text
+                for path, text in page_html.items()
+                if path.startswith(prefix + "/posts/")
+            }
+            earlier = indexes[prefix]["docs"] if previous is not None else None
+            document = search_index.index_document(posts, shared, pages, earlier)
+            add(f"{prefix}/{search_index.INDEX_NAME}", document)
 
 
 def build_site(
@@ -259,7 +315,7 @@ def build_site(
         files[relative] = data
         sources[relative] = url_path
 
-    state = BuildState(shape=now.shape, posts=now.posts)
+    state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards)
     if carried is not None:
         assert previous is not None
         for path in carried:
@@ -267,37 +323,33 @@ def build_site(
             kept[relative] = previous_files[str(relative)]
             sources[relative] = path
             state.pages[path] = previous.pages[path]
+            state.listed[path] = previous.listed.get(path, [])
             state.types[path] = previous.types[path]
     page_html: dict[str, str] = {}
     for path, page in crawled.pages.items():
         state.types[path] = page.content_type
-        state.pages[path] = dependencies(path, crawled.links.get(path, ()), prefixes, now.paths)
+        state.pages[path], state.listed[path] = dependencies(
+            path,
+            crawled.links.get(path, ()),
+            prefixes,
+            now.paths,
+            html=page.content_type == "text/html",
+            loaded=page.shown,
+        )
         if page.content_type == "text/html":
             page_html[path] = page.body.decode("utf-8")
         add(path, published_bytes(page, base_path, search_paths))
 
-    with app.app_context():
-        posts = search_index.public_posts()
-        if carried is None:
-            tokens = search_index.postings(posts)
-            characters = search_index.character_map(page_html.values())
-        else:
-            assert previous is not None
-            edited = changed_posts(previous, now)
-            changed = {number for number, post in enumerate(posts) if post.id in edited}
-            first = indexes[""]
-            tokens = search_index.updated_postings(first["tokens"], posts, changed)
-            characters = {**first["map"], **search_index.character_map(page_html.values())}
-            characters = dict(sorted(characters.items()))
+    if carried is not None and not indexes:
+        # No post changed (see _plan): every variant's search index is as it was.
         for prefix in prefixes:
-            pages = {
-                path[len(prefix) + 1 :]: text
-                for path, text in page_html.items()
-                if path.startswith(prefix + "/posts/")
-            }
-            earlier = indexes[prefix]["docs"] if carried is not None else None
-            document = search_index.index_document(posts, tokens, pages, characters, earlier)
-            add(f"{prefix}/{search_index.INDEX_NAME}", document)
+            relative = output_path(f"{prefix}/{search_index.INDEX_NAME}")
+            kept[relative] = previous_files[str(relative)]
+            sources[relative] = f"{prefix}/{search_index.INDEX_NAME}"
+    else:
+        _add_search_indexes(
+            app, now, previous if carried is not None else None, indexes, page_html, prefixes, add
+        )
 
     copied = {**_static_files(app.extensions["blog.assets"]), **_upload_files(app)}
     for url_path, source in copied.items():
@@ -316,7 +368,10 @@ def build_site(
     if problems:
         raise BuildError("the site cannot be built:\n  " + "\n  ".join(problems))
 
-    written: WriteReport = write_site(out, files, kept, state.to_json())
+    if carried is None:
+        written: WriteReport = write_site(out, files, kept, state.to_json())
+    else:
+        written = update_site(out, files, kept, state.to_json())
     return BuildReport(
         out=out.resolve(),
         pages=len(crawled.pages) + len(carried or ()),
