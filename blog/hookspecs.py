@@ -209,8 +209,10 @@ def blog_editor_fields() -> list[dict[str, Any]]:
     The editor shows one checkbox per choice, ticked when the post's front matter lists
     its value, and saves the ticked values as a list under ``key`` (the key is removed
     when none is ticked). Values the post already names that are not among the choices
-    are shown ticked as well, so a save never drops them unseen. Runs for every editor
-    page and save; lists are concatenated, and a key the core edits itself is ignored.
+    are shown ticked as well, so a save never drops them unseen. The JSON API takes the
+    key as a post field, as a list of strings (or one string naming several), and shows
+    it in single-post answers. Runs for every editor page and save and every API write;
+    lists are concatenated, and a key the core edits itself is ignored.
     """
 
 

@@ -533,3 +533,56 @@ def test_the_preview_renders_the_posts_front_matter_as_a_save_does(
     assert (
         client.post("/admin/posts/999/preview", headers={"X-CSRFToken": token}).status_code == 404
     )
+
+
+def test_the_api_accepts_variants_groups_checked_as_the_editor_checks_them(
+    grouped_instance: Path, app: Flask
+) -> None:
+    from admin_support import create_user
+    from sqlalchemy import select
+
+    from blog.admin.tokens import create_token
+    from blog.models import User, db
+
+    create_user(app)
+    with app.app_context():
+        token = create_token(db.session.scalars(select(User)).one(), "laptop")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def call(method: str, path: str, body: object) -> tuple[int, dict[str, object]]:
+        response = client.open(f"/api{path}", method=method, json=body, headers=headers)
+        return response.status_code, response.get_json()
+
+    body = {"title": "地址", "source": "网络地址", "slug": "g", "status": "published"}
+    status, post = call("POST", "/posts", {**body, "variants_groups": ["Net", " Net "]})
+    assert status == 201, post
+    assert post["variants_groups"] == ["Net"]
+    assert post["warnings"] == []
+    assert "網路位址" in client.get("/zh-tw/posts/g/").get_data(as_text=True)
+    # A string names several, as in front matter; a group not installed is kept, with the
+    # editor's warning; null removes the key and the post reads with OpenCC's words again.
+    status, post = call(
+        "PATCH", f"/posts/{post['id']}", {"version": 1, "variants_groups": "Net, Nope"}
+    )
+    assert status == 200, post
+    assert post["variants_groups"] == ["Net", "Nope"]
+    assert any("unknown conversion group 'Nope'" in str(w) for w in post["warnings"])  # type: ignore[union-attr]
+    status, post = call("PATCH", f"/posts/{post['id']}", {"version": 2, "variants_groups": None})
+    assert status == 200, post
+    assert post["variants_groups"] == []
+    assert "網路地址" in client.get("/zh-tw/posts/g/").get_data(as_text=True)
+    for bad, message in [
+        (7, "must be a list of strings"),
+        (["Net", 3], "must be a list of strings"),
+        (["a\x00b"], "variants_groups"),
+    ]:
+        status, error = call(
+            "PATCH", f"/posts/{post['id']}", {"version": 3, "variants_groups": bad}
+        )
+        assert status == 400, error
+        assert error["key"] == "variants_groups"
+        assert message in str(error["error"])
+    # Other unknown keys are still refused by name.
+    status, error = call("PATCH", f"/posts/{post['id']}", {"version": 3, "variant_groups": []})
+    assert (status, error["key"]) == (400, "variant_groups")
