@@ -66,7 +66,8 @@ def blog_markdown_extensions(post: PostDraft) -> list[Extension | str]:
     once per render (a fresh ``markdown.Markdown`` is built for every post, so
     extensions need not be thread-safe). Return a list of extension instances or
     dotted names; the lists of all plugins are concatenated after the core's own
-    extensions (``extra``, ``sane_lists``, ``admonition``, ``toc``).
+    extensions (``extra``, ``sane_lists``, two-space list nesting from
+    :mod:`blog.markdown_lists`, ``admonition``, ``toc``).
     """
 
 
