@@ -160,7 +160,13 @@ def init(context: Context, demo: bool) -> None:
 
 @cli.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=8000, show_default=True, type=int)
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="0 picks a free port; the 'Serving' line names it.",
+)
 @click.option("--threads", default=None, type=int, help="Threads per process (SERVE_THREADS).")
 @click.option(
     "--workers",
@@ -204,6 +210,9 @@ def serve(
         sock = bind(host, port)
     except OSError as error:
         raise click.ClickException(f"cannot listen on {host}:{port}: {error.strerror}") from None
+    # The socket listens from here on: a request sent once this line is out waits in the
+    # backlog, so the line is the readiness signal for scripts (and `--port 0` names the port).
+    port = int(sock.getsockname()[1])
     if workers == 1:
         click.echo(f"Serving {context.instance} on http://{host}:{port}/")
         serve_socket(app, sock, threads)

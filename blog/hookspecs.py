@@ -66,7 +66,8 @@ def blog_markdown_extensions(post: PostDraft) -> list[Extension | str]:
     once per render (a fresh ``markdown.Markdown`` is built for every post, so
     extensions need not be thread-safe). Return a list of extension instances or
     dotted names; the lists of all plugins are concatenated after the core's own
-    extensions (``extra``, ``sane_lists``, ``admonition``, ``toc``).
+    extensions (``extra``, ``sane_lists``, two-space list nesting from
+    :mod:`blog.markdown_lists`, ``admonition``, ``toc``).
     """
 
 
@@ -209,8 +210,10 @@ def blog_editor_fields() -> list[dict[str, Any]]:
     The editor shows one checkbox per choice, ticked when the post's front matter lists
     its value, and saves the ticked values as a list under ``key`` (the key is removed
     when none is ticked). Values the post already names that are not among the choices
-    are shown ticked as well, so a save never drops them unseen. Runs for every editor
-    page and save; lists are concatenated, and a key the core edits itself is ignored.
+    are shown ticked as well, so a save never drops them unseen. The JSON API takes the
+    key as a post field, as a list of strings (or one string naming several), and shows
+    it in single-post answers. Runs for every editor page and save and every API write;
+    lists are concatenated, and a key the core edits itself is ignored.
     """
 
 

@@ -9,6 +9,7 @@ on every core (:mod:`blog.prerender`) and saves them in order (:func:`save_settl
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections import deque
@@ -377,7 +378,12 @@ def settle_draft(
     for asset in draft.assets:
         store = store_upload if asset.kind == "image" else store_download
         try:
-            upload = store(asset.path.read_bytes(), asset.path.name, draft.author)
+            original = original_name_of(asset.path)
+        except ValueError as error:
+            report.note(asset.line, str(error))
+            original = asset.path.name
+        try:
+            upload = store(asset.path.read_bytes(), original, draft.author)
         except (UploadError, OSError) as error:
             names.append(None)
             if asset.kind == "image":
@@ -517,11 +523,36 @@ def export_document(post: Post) -> str:
 UPLOAD_LINK = re.compile(r"/uploads/([0-9a-f]{32}\.(?:png|jpg|gif|webp))")
 
 
+#: Written beside the exported uploads: the name each was uploaded under, which a download
+#: is saved as. An import of the folder reads it back (:func:`original_name_of`).
+ORIGINAL_NAMES = "original-names.json"
+
+
+def original_name_of(path: Path) -> str:
+    """The name the file at ``path`` was uploaded under, when it lies in the ``uploads``
+    folder of a ``blog export`` (else its own name); a malformed list is a ValueError
+    naming it."""
+    listing = path.parent / ORIGINAL_NAMES
+    if not listing.is_file():
+        return path.name
+    try:
+        names = json.loads(listing.read_text(encoding="utf-8"))
+    except ValueError as error:
+        raise ValueError(
+            f"{listing}: not valid JSON ({error}); {path.name} keeps its name"
+        ) from None
+    if not isinstance(names, dict):
+        raise ValueError(f"{listing}: not an object of names; {path.name} keeps its name")
+    name = names.get(path.name)
+    return name if isinstance(name, str) and name.strip() else path.name
+
+
 def export_posts(folder: Path) -> int:
     """Write every post not in the trash to ``folder/<slug>.md``; return how many.
 
     The uploads go to ``folder/uploads/`` under their own (content-hash) names, so the
-    posts' ``/uploads/...`` links still point at them after an import elsewhere.
+    posts' ``/uploads/...`` links still point at them after an import elsewhere, with
+    their original names in :data:`ORIGINAL_NAMES`.
     """
     from blog.admin.models import Upload
     from blog.admin.uploads import uploads_folder
@@ -540,4 +571,8 @@ def export_posts(folder: Path) -> int:
         source = uploads_folder() / upload.name
         if source.is_file():
             (folder / "uploads" / upload.name).write_bytes(source.read_bytes())
+    originals = {u.name: u.original_name for u in uploads if u.original_name not in ("", u.name)}
+    if originals:
+        listing = json.dumps(originals, ensure_ascii=False, indent=1, sort_keys=True)
+        (folder / "uploads" / ORIGINAL_NAMES).write_text(listing + "\n", encoding="utf-8")
     return len(posts)

@@ -593,3 +593,42 @@ def test_base_url_must_be_an_absolute_http_url() -> None:
     for bad in ["name.github.io/blog", "ftp://host/", "https://host/?x=1", "/blog/"]:
         with pytest.raises(BuildError):
             normalize_base_url(bad, "")
+
+
+@pytest.mark.browser
+def test_static_search_links_every_category_as_the_server_search_does(tmp_path: Path) -> None:
+    from tests.browser_support import chromium
+
+    categories = ["机器学习", "深度学习", "自然语言处理"]
+    instance = tmp_path / "instance"
+    write_config(instance, SITE_URL="http://example.test")
+    app = open_app(instance)
+    add_post(app, "注意力机制", "卷积网络的注意力机制。", slug="attention", categories=categories)
+    served = app.test_client().get("/search?q=" + quote("注意力")).get_data(as_text=True)
+    server_shows = re.findall(r'<a class="category[^"]*" href="[^"]*">([^<]*)</a>', served)
+    assert server_shows == categories
+    out = tmp_path / "site"
+    assert run_build(instance, out).exit_code == 0
+    with static_server(out) as base, chromium() as browser:
+        page = browser.new_page()
+        page.goto(f"{base}/search/?q={quote('注意力')}")
+        page.wait_for_selector(".search-results li")
+        links = page.locator(".search-results .post-meta a.category")
+        assert links.all_inner_texts() == server_shows
+        extra = page.locator(".search-results .post-meta a.category-extra")
+        assert extra.count() == 2
+        extra.first.click()
+        page.wait_for_url("**/categories/**")
+        assert unquote(page.url).endswith("/categories/深度学习/")
+        assert "注意力机制" in (page.text_content("main") or "")
+        # On a variant's search page the names are in that variant, as its pages show them.
+        page.goto(f"{base}/zh-tw/search/?q={quote('注意力')}")
+        page.wait_for_selector(".search-results li")
+        assert links.all_inner_texts() == ["機器學習", "深度學習", "自然語言處理"]
+        assert all(
+            href.startswith("/zh-tw/categories/")
+            for href in links.evaluate_all("links => links.map(a => a.getAttribute('href'))")
+        )
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()

@@ -5,16 +5,13 @@ Keyset listings are checked here too: they must match OFFSET paging and load no 
 
 from __future__ import annotations
 
-import os
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -23,6 +20,7 @@ import pytest
 from conftest import POSTGRES_HINT, POSTGRES_URL, reset_postgres, write_config
 from flask import Flask, make_response, session
 from flask.testing import FlaskClient
+from serve_support import ANSWER_SECONDS, blog_serve
 from sqlalchemy import event, select
 
 from blog import queries
@@ -671,20 +669,16 @@ def test_neighbours_still_give_their_tags_when_a_theme_asks(app: Flask) -> None:
 # Two waitress processes over one PostgreSQL database
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _lowered(headers: Any) -> dict[str, str]:
     return {name.lower(): value for name, value in headers.items()}
 
 
-def _fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, str, dict[str, str]]:
+def _fetch(
+    url: str, headers: dict[str, str] | None = None, timeout: float = 10
+) -> tuple[int, str, dict[str, str]]:
     request = urllib.request.Request(url, headers=headers or {})
     try:
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             return response.status, response.read().decode(), _lowered(response.headers)
     except urllib.error.HTTPError as error:
         return error.code, "", _lowered(error.headers)
@@ -702,46 +696,15 @@ def two_servers(tmp_path: Path) -> Iterator[tuple[Flask, list[str]]]:
 
     writer = create_app(config={"PAGE_CACHE_BYTES": 0}, instance_path=instance)
     upgrade(writer)
-    servers = []
-    urls = []
-    for _number in range(2):
-        port = _free_port()
-        servers.append(
-            subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from blog.cli import main; main()",
-                    "--instance",
-                    str(instance),
-                    "serve",
-                    "--port",
-                    str(port),
-                    "--threads",
-                    "4",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                env={**os.environ, "BLOG_INSTANCE": str(instance)},
-            )
-        )
-        urls.append(f"http://127.0.0.1:{port}")
     try:
-        for url in urls:
-            deadline = time.monotonic() + 90
-            while True:
-                try:
-                    _fetch(url + "/")
-                    break
-                except OSError:
-                    if time.monotonic() > deadline:
-                        raise
-                    time.sleep(0.2)
-        yield writer, urls
+        with ExitStack() as stack:
+            # Each server picks its own port and is waited for until it says it listens.
+            servers = [stack.enter_context(blog_serve(instance, "--threads", "4")) for _ in "ab"]
+            urls = [server.base for server in servers]
+            for url in urls:
+                _fetch(url + "/", timeout=ANSWER_SECONDS)  # caches "/" as it starts serving
+            yield writer, urls
     finally:
-        for server in servers:
-            server.terminate()
-            server.wait(timeout=10)
         with writer.app_context():
             db.session.remove()
             db.engine.dispose()

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import time
 import tomllib
 import urllib.request
 from collections.abc import Callable
@@ -18,6 +16,7 @@ from click.testing import Result
 from blog.app import create_app
 from blog.models import Post, Revision, User, db
 from tests.conftest import write_config
+from tests.serve_support import ANSWER_SECONDS, blog_serve
 
 REPO = Path(__file__).resolve().parents[1]
 DEMO = REPO / "blog" / "demo"
@@ -307,35 +306,14 @@ def test_commands_without_instance_say_how_to_create_one(tmp_path: Path) -> None
     assert "blog init" in result.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_serve_answers_over_http(fresh: Path) -> None:
     assert blog(fresh, "init", "--demo").returncode == 0
-    port = free_port()
-    script = Path(sys.executable).parent / "blog"
-    server = subprocess.Popen(
-        [str(script), "--instance", str(fresh), "serve", "--port", str(port), "--threads", "2"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        body = ""
-        for _attempt in range(100):
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as response:
-                    body = response.read().decode("utf-8")
-                break
-            except OSError:
-                time.sleep(0.1)
-        assert "InfoNCE" in body
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
+    with (
+        blog_serve(fresh, "--threads", "2") as server,
+        urllib.request.urlopen(f"{server.base}/", timeout=ANSWER_SECONDS) as response,
+    ):
+        body = response.read().decode("utf-8")
+    assert "InfoNCE" in body
 
 
 # --- start-up: what `blog --help` and `blog themes` load ---------------------------------

@@ -335,3 +335,76 @@ def test_wordpress_attachment_linked_from_a_post_is_imported_from_the_media_dir(
     assert list(names.values()) == ["manual.pdf"]
     post = imported_post(app, "manual")
     assert f'href="/uploads/{next(iter(names))}"' in post.source
+
+
+def test_export_keeps_a_downloads_name_and_an_import_restores_it(
+    tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
+) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from blog import cli as cli_module
+    from blog.app import close_app, create_app
+    from blog.posts import PostFields, save_post
+    from tests.conftest import write_config
+
+    app = make_app()
+    create_user(app)
+    client = app.test_client()
+    login(client)
+    data = pdf_bytes()
+    url = added_url(upload(client, data, "讲义 第1章.pdf"))
+    picture = upload(client, png_bytes(), "封面.png")
+    image = find(picture.data, "input", id="added-snippet").attrs["value"]
+    with app.app_context():
+        source = f"[讲义]({url})\n\n{image}\n"
+        save_post(PostFields(title="讲义", source=source, slug="notes"), author="t")
+    first = tmp_path / "first"
+    assert run_cli("export", str(first)).exit_code == 0
+    stored = url.rsplit("/", 1)[1]
+    names = json.loads((first / "uploads" / "original-names.json").read_text(encoding="utf-8"))
+    assert names[stored] == "讲义 第1章.pdf"
+    assert sorted(names.values()) == ["封面", "讲义 第1章.pdf"]  # an image keeps a title
+
+    other = tmp_path / "other"
+    write_config(other)
+
+    def other_cli(*args: str) -> Result:
+        cli_module._apps.clear()
+        return CliRunner().invoke(cli_module.cli, ["--instance", str(other), *args])
+
+    assert other_cli("upgrade").exit_code == 0
+    imported = other_cli("import", str(first))
+    assert imported.exit_code == 0, imported.output
+    assert "files 1 found, 1 imported" in imported.output
+    moved = create_app(config={"TESTING": True}, instance_path=other)
+    try:
+        served = moved.test_client().get(url)
+        assert served.status_code == 200 and served.data == data
+        disposition = served.headers["Content-Disposition"]
+        assert "filename*=UTF-8''%E8%AE%B2%E4%B9%89%20%E7%AC%AC1%E7%AB%A0.pdf" in disposition
+        assert sorted(download_names(moved).values()) == ["讲义 第1章.pdf"]
+    finally:
+        close_app(moved)
+    # Exported again, the folder is the same, names included.
+    second = tmp_path / "second"
+    assert other_cli("export", str(second)).exit_code == 0
+    cli_module._apps.clear()
+    for path in sorted(first.rglob("*")):
+        if path.is_file():
+            assert (second / path.relative_to(first)).read_bytes() == path.read_bytes(), path
+
+
+def test_a_malformed_list_of_original_names_is_named_and_the_file_still_imported(
+    tmp_path: Path, run_cli: Callable[..., Result], make_app: Callable[..., Flask]
+) -> None:
+    root = tmp_path / "site"
+    write(root / "post.md", "---\ntitle: 文件\n---\n[讲义](uploads/a.pdf)\n")
+    write(root / "uploads/a.pdf", pdf_bytes())
+    write(root / "uploads/original-names.json", "{not json")
+    run_cli("upgrade")
+    result = run_cli("import", str(root))
+    assert result.exit_code == 0, result.output
+    assert "original-names.json: not valid JSON" in result.output
+    assert sorted(download_names(make_app()).values()) == ["a.pdf"]

@@ -373,3 +373,46 @@ def test_a_rule_in_a_script_keeps_the_text_size_as_in_tex() -> None:
     sizes = [(s.get("width"), s.get("height")) for s in row.iter(f"{MATHML}mspace")]
     # Math units follow the math size, so they shrink in a script like MathML's em.
     assert sizes == [("1em", "1em"), ("1.429em", "1.429em"), ("2em", "2pt"), ("1em", "0.5em")]
+
+
+@pytest.mark.parametrize(
+    ("tex", "display", "size"),
+    [
+        (r"\frac{\rule{1em}{1em}}{2}", False, "1.429em"),  # an inline fraction: script size
+        (r"\frac{\rule{1em}{1em}}{2}", True, "1em"),  # a display one: text size
+        (r"\dfrac{\rule{1em}{1em}}{2}", False, "1em"),
+        (r"\tfrac{\rule{1em}{1em}}{2}", True, "1.429em"),
+        (r"\frac{1}{\frac{\rule{1em}{1em}}{2}}", True, "1.429em"),
+        (r"x^{\frac{\rule{1em}{1em}}{2}}", False, "2em"),  # a fraction in a script
+    ],
+)
+def test_a_rule_in_a_fraction_keeps_the_text_size_as_in_tex(
+    tex: str, display: bool, size: str
+) -> None:
+    # MathML Core shrinks the parts of a fraction in compact style (math-depth: auto-add),
+    # so the rule's em is scaled back to the text's.
+    row = presentation(tex, display=display)
+    sizes = [(s.get("width"), s.get("height")) for s in row.iter(f"{MATHML}mspace")]
+    assert sizes == [(size, size)]
+
+
+@pytest.mark.parametrize(
+    ("tex", "shown"),
+    [(r"x \tag{中}", "(中)"), (r"x \tag{1'}", "(1')"), (r"a \\ b \tag*{第 2 式}", "第 2 式")],
+)
+def test_a_tag_of_any_text_is_the_equation_number(tex: str, shown: str) -> None:
+    row = presentation(tex, display=True)
+    assert shown in [node.text for node in row.iter(f"{MATHML}mtext")]
+
+
+@pytest.mark.parametrize("tex", [r"x \tag{$\ast$}", r"x \tag*{\ast}", r"x \tag{a{b}}"])
+def test_a_tag_holding_math_is_an_error_box_that_says_so(tex: str) -> None:
+    html = render_formula(tex, f"$${tex}$$", display=True, limits=DEFAULT_LIMITS)
+    (box,) = error_boxes(html)
+    assert "a tag here is plain text" in (box.attrs["title"] or "")
+    chinese = render_formula(
+        tex, f"$${tex}$$", display=True, limits=DEFAULT_LIMITS, language="zh_Hans"
+    )
+    (box,) = error_boxes(chinese)
+    assert "编号只能是文字，不能含公式" in (box.attrs["title"] or "")
+    assert "\\tag" in (box.attrs["title"] or "")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import zlib
 from collections.abc import Callable
@@ -13,6 +14,7 @@ from click.testing import Result
 from flask import Flask
 
 from blog.admin.models import Upload
+from blog.importer import ORIGINAL_NAMES
 from blog.models import Post, Redirect, db
 from tests.admin_support import create_user, login, post_form
 from tests.test_admin_uploads import png_bytes
@@ -532,8 +534,12 @@ def test_export_includes_uploads_and_imports_byte_identical(
     assert run_cli("import", str(hexo_site)).exit_code == 0
     first = tmp_path / "first"
     assert run_cli("export", str(first)).exit_code == 0
-    uploads = sorted(p.name for p in (first / "uploads").iterdir())
+    exported = sorted(p.name for p in (first / "uploads").iterdir())
+    assert exported[-1] == ORIGINAL_NAMES  # beside the uploads: the names they came with
+    uploads = exported[:-1]
     assert len(uploads) == 2
+    names = json.loads((first / "uploads" / ORIGINAL_NAMES).read_text(encoding="utf-8"))
+    assert sorted(names) == uploads
     for name in uploads:
         assert (first / "uploads" / name).read_bytes() == (instance / "uploads" / name).read_bytes()
     other = tmp_path / "other"

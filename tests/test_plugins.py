@@ -12,11 +12,9 @@ import importlib.util
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import textwrap
-import time
 import tomllib
 import urllib.request
 from collections.abc import Callable, Iterator
@@ -43,6 +41,7 @@ from blog.plugins import PluginError
 from blog.posts import PostFields, save_post, trash_post
 from blog.sanitize import Allowlist, sanitize_html
 from tests.conftest import write_config
+from tests.serve_support import ANSWER_SECONDS, blog_serve
 
 REPO = Path(__file__).resolve().parents[1]
 FIXTURES = Path(__file__).parent / "plugins_fixtures"
@@ -679,38 +678,17 @@ def test_enabling_a_plugin_changes_the_render_fingerprint(instance: Path) -> Non
     assert before != after
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_blog_serve_rerenders_stale_posts_at_start(
     instance: Path, make_app: Callable[..., Flask]
 ) -> None:
     configured_instance(instance, label="first")
     post = save(make_app())
     configured_instance(instance, label="second")
-    port = _free_port()
-    server = subprocess.Popen(
-        [str(console_script()), "--instance", str(instance), "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    try:
-        html = ""
-        for _attempt in range(200):
-            try:
-                url = f"http://127.0.0.1:{port}/posts/{post.slug}/"
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    html = response.read().decode("utf-8")
-                break
-            except OSError:
-                time.sleep(0.1)
-    finally:
-        server.terminate()
-        output, _ = server.communicate(timeout=10)
+    with blog_serve(instance) as server:
+        url = f"{server.base}/posts/{post.slug}/"
+        with urllib.request.urlopen(url, timeout=ANSWER_SECONDS) as response:
+            html = response.read().decode("utf-8")
+    output = server.output()
     assert "Re-rendered 1 posts whose render fingerprint was stale." in output
     assert [e.text for e in find(html, "p", class_="configured")] == ["second"]
 

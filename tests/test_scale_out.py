@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import serve_support
 from admin_support import create_user, csrf_token, login
 from alembic import command
 from alembic.script import ScriptDirectory
@@ -601,49 +602,23 @@ def get_ready(app: Flask) -> tuple[int, dict[str, str], bytes]:
 # --- worker processes and graceful stops ------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def blog_serve(instance: Path, *options: str) -> Iterator[tuple[str, Any]]:
     """``blog serve`` as a real process with the slow-route fixture plugin; yields its URL."""
     import shutil
-    import subprocess
-    import sys
 
     folder = instance / "plugins"
     folder.mkdir(parents=True, exist_ok=True)
     shutil.copy(Path(__file__).parent / "plugins_fixtures" / "slow_route.py", folder)
     write_config(instance, PLUGINS=["slow_route"])
     upgrade(create_app(instance_path=instance))
-    port = free_port()
-    command = [sys.executable, "-m", "blog.cli", "--instance", str(instance), "serve"]
-    server = subprocess.Popen(
-        [*command, "--port", str(port), *options],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _attempt in range(300):
-            try:
-                get(f"{base}/healthz")
-                break
-            except OSError:
-                time.sleep(0.1)
-        yield base, server
-    finally:
-        if server.poll() is None:
-            server.terminate()
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-        server.wait(timeout=30)
+    with serve_support.blog_serve(instance, *options) as server:
+        # With --workers the supervisor listens before its children run; a first answer
+        # (the request waits in the backlog, no polling) shows one of them is serving.
+        urllib.request.urlopen(
+            f"{server.base}/healthz", timeout=serve_support.ANSWER_SECONDS
+        ).close()
+        yield server.base, server.process
 
 
 @pytest.mark.slow

@@ -471,3 +471,118 @@ def test_the_editor_keeps_and_warns_of_a_group_that_is_not_installed(
         from blog.models import db
 
         assert db.session.get(Post, post.id).meta["variants_groups"] == ["Net", "Nope"]  # type: ignore[union-attr]
+
+
+def test_the_preview_renders_the_posts_front_matter_as_a_save_does(
+    grouped_instance: Path, app: Flask, make_post: Callable[..., Post]
+) -> None:
+    from admin_support import create_user, csrf_token, editor_form, login
+
+    from blog.models import db
+
+    # Front matter the form does not show (post rules, from an import) and groups it does.
+    rules = ["zh-cn:网络; zh-tw:網絡;"]
+    post = make_post(
+        "网络地址",
+        title="地址",
+        slug="p",
+        meta={"variants_groups": ["Net"], "variants_rules": rules},
+    )
+    create_user(app)
+    client = app.test_client()
+    login(client)
+    path = f"/admin/posts/{post.id}/edit"
+    token = csrf_token(client, path)
+
+    def preview(url: str, *form: tuple[str, str]) -> str:
+        response = client.post(url, data=MultiDict(form), headers={"X-CSRFToken": token})
+        assert response.status_code == 200, response.get_data(as_text=True)
+        assert response.headers["Cache-Control"] == "no-store"
+        return str(response.get_json()["html"])
+
+    # The live preview of the stored post, from a page that sends only the text (or the
+    # whole form with the box ticked): the post's groups and rules are in the body.
+    text_only = preview(
+        f"/admin/posts/{post.id}/preview", ("title", "地址"), ("source", "网络地址")
+    )
+    form = [*editor_form(title="地址", source="网络地址", slug="p").items()]
+    form += [("meta-shown:variants_groups", "1"), ("meta:variants_groups", "Net")]
+    whole_form = preview(f"/admin/posts/{post.id}/preview", *form)
+    assert text_only == whole_form
+    assert 'data-variant-groups="Net"' in whole_form
+    assert "data-variant-rules=" in whole_form
+    # The preview is byte for byte what the save stores.
+    saved = client.post(path, data=MultiDict([*form, ("csrf_token", token), ("version", "1")]))
+    assert saved.status_code == 302
+    with app.app_context():
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        assert stored.body_html == whole_form
+    # The same form without JavaScript ("预览" button) shows the same body.
+    pressed = [(k, "preview" if k == "action" else v) for k, v in form]
+    button = client.post(path, data=MultiDict([*pressed, ("csrf_token", token)]))
+    assert button.status_code == 200
+    assert 'data-variant-groups="Net"' in button.get_data(as_text=True)
+    # Unticking the box is previewed too, before any save.
+    unticked = [(k, v) for k, v in form if k != "meta:variants_groups"]
+    assert "data-variant-groups" not in preview(f"/admin/posts/{post.id}/preview", *unticked)
+    # A new post's preview takes the ticked groups from the form.
+    new = [*editor_form(title="新", source="网络地址").items()]
+    new += [("meta-shown:variants_groups", "1"), ("meta:variants_groups", "Net")]
+    assert 'data-variant-groups="Net"' in preview("/admin/preview", *new)
+    assert (
+        client.post("/admin/posts/999/preview", headers={"X-CSRFToken": token}).status_code == 404
+    )
+
+
+def test_the_api_accepts_variants_groups_checked_as_the_editor_checks_them(
+    grouped_instance: Path, app: Flask
+) -> None:
+    from admin_support import create_user
+    from sqlalchemy import select
+
+    from blog.admin.tokens import create_token
+    from blog.models import User, db
+
+    create_user(app)
+    with app.app_context():
+        token = create_token(db.session.scalars(select(User)).one(), "laptop")
+    client = app.test_client()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def call(method: str, path: str, body: object) -> tuple[int, dict[str, object]]:
+        response = client.open(f"/api{path}", method=method, json=body, headers=headers)
+        return response.status_code, response.get_json()
+
+    body = {"title": "地址", "source": "网络地址", "slug": "g", "status": "published"}
+    status, post = call("POST", "/posts", {**body, "variants_groups": ["Net", " Net "]})
+    assert status == 201, post
+    assert post["variants_groups"] == ["Net"]
+    assert post["warnings"] == []
+    assert "網路位址" in client.get("/zh-tw/posts/g/").get_data(as_text=True)
+    # A string names several, as in front matter; a group not installed is kept, with the
+    # editor's warning; null removes the key and the post reads with OpenCC's words again.
+    status, post = call(
+        "PATCH", f"/posts/{post['id']}", {"version": 1, "variants_groups": "Net, Nope"}
+    )
+    assert status == 200, post
+    assert post["variants_groups"] == ["Net", "Nope"]
+    assert any("unknown conversion group 'Nope'" in str(w) for w in post["warnings"])  # type: ignore[union-attr]
+    status, post = call("PATCH", f"/posts/{post['id']}", {"version": 2, "variants_groups": None})
+    assert status == 200, post
+    assert post["variants_groups"] == []
+    assert "網路地址" in client.get("/zh-tw/posts/g/").get_data(as_text=True)
+    for bad, message in [
+        (7, "must be a list of strings"),
+        (["Net", 3], "must be a list of strings"),
+        (["a\x00b"], "variants_groups"),
+    ]:
+        status, error = call(
+            "PATCH", f"/posts/{post['id']}", {"version": 3, "variants_groups": bad}
+        )
+        assert status == 400, error
+        assert error["key"] == "variants_groups"
+        assert message in str(error["error"])
+    # Other unknown keys are still refused by name.
+    status, error = call("PATCH", f"/posts/{post['id']}", {"version": 3, "variant_groups": []})
+    assert (status, error["key"]) == (400, "variant_groups")

@@ -14,12 +14,13 @@ from flask import Blueprint, Response, abort, current_app, g, jsonify, request, 
 from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException
 
+from blog.admin import plugin_fields
 from blog.admin.fields import empty_fields, merge_fields
 from blog.admin.ratelimit import RateLimiter
 from blog.admin.tokens import live_token
 from blog.admin.uploads import UploadError, markdown_snippet, store_file
 from blog.models import PUBLISHED, STATUSES, Post, Revision, db, utcnow
-from blog.posts import ConflictError, FieldError, fields_of, save_post, trash_post
+from blog.posts import ConflictError, FieldError, PostFields, fields_of, save_post, trash_post
 from blog.render import RenderError, render_warnings, warning_text
 from blog.validation import MAX_DB_INTEGER, check_integer, json_object
 
@@ -113,6 +114,8 @@ def post_json(post: Post, *, full: bool = False) -> dict[str, Any]:
         data["source"] = post.source
         data["html"] = post.body_html
         data["warnings"] = [warning_text(w) for w in render_warnings(post.render_meta)]
+        for field in plugin_fields.editor_fields():
+            data[field.key] = plugin_fields.stored_values(post.meta, field.key)
     return data
 
 
@@ -121,6 +124,15 @@ def _public_url(post: Post) -> str | None:
         return None
     endpoint = "public.standalone_page" if post.kind == "page" else "public.post"
     return url_for(endpoint, slug=post.slug, _external=True)
+
+
+def _merged(base: PostFields, data: dict[str, Any]) -> PostFields:
+    """``data`` merged onto ``base``: the core's keys, and the front-matter fields plugins add
+    to the editor (``blog_editor_fields``), checked as the editor checks them."""
+    core, chosen = plugin_fields.split_plugin_keys(data)
+    fields = merge_fields(base, core, strict_keys=True)
+    plugin_fields.apply(fields, chosen)
+    return fields
 
 
 def _body() -> dict[str, Any]:
@@ -192,8 +204,7 @@ def get_post(post_id: int) -> Response:
 
 @api.post("/posts")
 def create_post() -> Response:
-    data = _body()
-    fields = merge_fields(empty_fields(), data, strict_keys=True)
+    fields = _merged(empty_fields(), _body())
     post = save_post(fields, author=g.api_user.name)
     response = jsonify(post_json(post, full=True))
     response.status_code = 201
@@ -214,7 +225,7 @@ def update_post(post_id: int) -> Response:
     if not isinstance(change_slug, bool):
         return api_error(400, "change_slug: must be true or false", key="change_slug")
     check_integer("version", version, 1, MAX_DB_INTEGER)
-    fields = merge_fields(fields_of(post), data, strict_keys=True)
+    fields = _merged(fields_of(post), data)
     saved = save_post(
         fields,
         author=g.api_user.name,

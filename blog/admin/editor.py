@@ -16,7 +16,15 @@ from blog.admin.diff import diff_table
 from blog.admin.fields import empty_fields, merge_fields
 from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
-from blog.posts import ConflictError, FieldError, PostFields, fields_of, pinned_rank, save_post
+from blog.posts import (
+    ConflictError,
+    FieldError,
+    PostFields,
+    draft_to_render,
+    fields_of,
+    pinned_rank,
+    save_post,
+)
 from blog.render import RenderError, render_post, render_warnings, warning_text
 from blog.slugs import slug_from_title
 from blog.views import render_page
@@ -183,21 +191,45 @@ def _requested_slug(post_fields: PostFields, post: Post | None, change_slug: boo
     return None
 
 
-def _preview_html(post_fields: PostFields) -> str:
+def _fields_from_form(
+    base: PostFields, data: dict[str, str], untitled: str | None = None
+) -> PostFields:
+    """The submitted editor form merged onto ``base``, checked as a save checks it.
+
+    ``data`` receives the form's post inputs as submitted, so that a refused form can be
+    shown again as the author left it. ``untitled`` stands in for a blank title (a preview
+    may be asked for before the post is named; a save may not).
+    """
+    data.update({key: request.form[key] for key in FORM_KEYS if key in request.form})
+    if untitled is not None and not data.get("title", "").strip():
+        data["title"] = untitled
+    if request.form.get("password"):
+        data["password"] = request.form["password"]
+    if request.form.get("unprotect") == "1":
+        data["unprotect"] = "1"
+    if "pinned" in request.form:
+        # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
+        data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"
+    chosen = plugin_fields.submitted(plugin_fields.editor_fields(), request.form)
+    data.update(
+        {plugin_fields.VALUE_PREFIX + key: "\n".join(values) for key, values in chosen.items()}
+    )
+    post_fields = merge_fields(base, data)
+    plugin_fields.apply(post_fields, chosen)
+    return post_fields
+
+
+def _preview(post_fields: PostFields, post: Post | None) -> str:
+    """The body HTML a save of ``post_fields`` onto ``post`` would store: the same draft
+    (front matter, slug, language) goes through the same render."""
+    return render_post(draft_to_render(post_fields, post)).body_html
+
+
+def _preview_html(post_fields: PostFields, post: Post | None) -> str:
     try:
-        return render_post(_unsaved_post(post_fields)).body_html
+        return _preview(post_fields, post)
     except RenderError as error:
         return str(Markup('<p class="render-error">{}</p>').format(error))
-
-
-def _unsaved_post(post_fields: PostFields) -> Post:
-    return Post(
-        title=post_fields.title,
-        source=post_fields.source,
-        lang=post_fields.lang,
-        kind=post_fields.kind,
-        meta={},
-    )
 
 
 @admin.route("/posts/new", methods=["POST"])
@@ -209,28 +241,17 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
     if action not in ACTIONS:
         abort(400)
     version = request.form.get("version", type=int)
-    data = {key: request.form[key] for key in FORM_KEYS if key in request.form}
-    if request.form.get("password"):
-        data["password"] = request.form["password"]
-    if request.form.get("unprotect") == "1":
-        data["unprotect"] = "1"
-    if "pinned" in request.form:
-        # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
-        data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"
-    extra = plugin_fields.editor_fields()
+    data: dict[str, str] = {}
     try:
-        chosen = plugin_fields.submitted(extra, request.form)
-        data.update(
-            {plugin_fields.VALUE_PREFIX + key: "\n".join(values) for key, values in chosen.items()}
-        )
-        post_fields = merge_fields(base, data)
-        plugin_fields.apply(post_fields, chosen)
+        post_fields = _fields_from_form(base, data)
     except FieldError as error:
         submitted = {**form_values(base), **data}
         return editor_page(post, submitted, version=version, status=400, error=error)
     values = {**form_values(base), **data}
     if action == "preview":
-        return editor_page(post, values, version=version, preview_html=_preview_html(post_fields))
+        return editor_page(
+            post, values, version=version, preview_html=_preview_html(post_fields, post)
+        )
     # A draft has no public URL to keep; a published slug changes only on request.
     change_slug = post is None or request.form.get("change_slug") == "1" or post.status == DRAFT
     requested_slug = _requested_slug(post_fields, post, change_slug)
@@ -278,22 +299,22 @@ def save(post_id: int | None = None) -> Response | tuple[str, int]:
 
 
 @admin.route("/preview", methods=["POST"])
-def preview() -> Response | tuple[Response, int]:
-    """Render the editor's text through the public pipeline without saving anything."""
-    source = request.form.get("source", "").replace("\r\n", "\n")
-    lang = request.form.get("lang", "zh-Hans")
-    post_fields = PostFields(
-        title=request.form.get("title", "") or "preview",
-        source=source,
-        lang=lang,
-        kind=request.form.get("kind", "post"),
-    )
+@admin.route("/posts/<int:post_id>/preview", methods=["POST"])
+def preview(post_id: int | None = None) -> Response | tuple[Response, int]:
+    """Render the editor's form through the save's pipeline without saving anything.
+
+    The whole form is read as a save reads it, onto the stored post when there is one, so
+    front matter the form does not show (conversion groups, keys from an import) renders
+    as it will once saved.
+    """
+    post = _post_or_404(post_id) if post_id is not None else None
+    base = fields_of(post) if post is not None else empty_fields(request.form.get("kind", "post"))
     try:
-        post_fields.validate()
-        rendered = render_post(_unsaved_post(post_fields))
+        post_fields = _fields_from_form(base, {}, untitled="preview")
+        html = _preview(post_fields, post)
     except (FieldError, RenderError) as error:
         return jsonify(error=str(error)), 400
-    response = jsonify(html=rendered.body_html)
+    response = jsonify(html=html)
     response.headers["Cache-Control"] = "no-store"
     return response
 

@@ -16,7 +16,7 @@ from werkzeug.datastructures import MultiDict
 
 from blog.admin.fields import EDITABLE_KEYS
 from blog.plugins import Plugins
-from blog.posts import PostFields
+from blog.posts import FieldError, PostFields
 from blog.validation import check_text
 
 logger = logging.getLogger(__name__)
@@ -108,6 +108,35 @@ def submitted(fields: list[EditorField], form: MultiDict[str, str]) -> dict[str,
             dict.fromkeys(check_text(field.key, value.strip()) for value in values if value.strip())
         )
     return chosen
+
+
+#: Longest value list a JSON client may send for one plugin field.
+MAX_VALUES = 100
+
+
+def parse_values(key: str, value: Any) -> list[str]:
+    """A plugin field's values sent as JSON, read as the editor reads ticked boxes.
+
+    A list of strings, or one string naming several ("IT, Math"); ``null`` or an empty
+    list removes the key. Each value is trimmed and checked; repeats are dropped.
+    """
+    if value is None:
+        return []
+    if isinstance(value, str):
+        value = _SEPARATORS.split(value)
+    if not isinstance(value, list) or not all(isinstance(item, str) for item in value):
+        raise FieldError(key, 'must be a list of strings, such as ["IT", "Math"], or null')
+    if len(value) > MAX_VALUES:
+        raise FieldError(key, f"at most {MAX_VALUES} values")
+    return list(dict.fromkeys(check_text(key, item.strip()) for item in value if item.strip()))
+
+
+def split_plugin_keys(data: dict[str, Any]) -> tuple[dict[str, Any], dict[str, list[str]]]:
+    """Separate JSON input into core keys and the plugin fields' values (checked)."""
+    keys = {field.key for field in editor_fields()}
+    core = {key: value for key, value in data.items() if key not in keys}
+    chosen = {key: parse_values(key, value) for key, value in data.items() if key in keys}
+    return core, chosen
 
 
 def apply(post_fields: PostFields, chosen: dict[str, list[str]]) -> None:

@@ -152,6 +152,33 @@ def page_facts(page_html: str) -> tuple[str, str, str]:
     return title, description, category
 
 
+_POST_META = re.compile(r'<p class="post-meta">(.*?)</p>', re.S)
+_CATEGORY_LINK = re.compile(r'<a class="category[^"]*" href="[^"]*">(.*?)</a>', re.S)
+_TAG = re.compile(r"<[^>]+>")
+
+
+def page_categories(page_html: str) -> list[str]:
+    """The names of a built post page's categories as its header shows them (primary
+    first, in that page's script and spacing)."""
+    meta = _POST_META.search(page_html)
+    if meta is None:
+        return []
+    return [html.unescape(_TAG.sub("", m.group(1))) for m in _CATEGORY_LINK.finditer(meta[1])]
+
+
+def categories_of(post: Post, page_html: str) -> list[list[str]]:
+    """``[shown name, path]`` of every category of ``post``, primary first, as the server's
+    search page links them."""
+    names = [category.name for category in post.categories]
+    shown = page_categories(page_html)
+    if len(shown) != len(names):
+        shown = names
+    return [
+        [text, f"categories/{quote(name, safe='')}/"]
+        for text, name in zip(shown, names, strict=True)
+    ]
+
+
 def post_path(post: Post) -> str:
     return f"posts/{quote(post.slug, safe='')}/"
 
@@ -184,13 +211,16 @@ def index_document(
         if path not in pages and path in earlier:
             docs.append(earlier[path])
             continue
-        title, description, category = page_facts(pages.get(path, ""))
+        page = pages.get(path, "")
+        title, description, category = page_facts(page)
         docs.append(
             {
                 "u": path,
                 "t": title or post.title,
                 "d": post.published_at.strftime("%Y-%m-%d") if post.published_at else "",
                 "c": category or (post.category.name if post.category else ""),
+                # Every category with its listing's path ("c" alone: an older build's entry).
+                "k": categories_of(post, page),
                 "e": description,
             }
         )

@@ -412,9 +412,28 @@ _SCRIPT_SCALES = (1.0, 0.7, 0.5)
 _SCRIPTED_CHILDREN = frozenset({"msub", "msup", "msubsup", "munder", "mover", "munderover"})
 
 
+def _compact(node: ET.Element, parents: dict[ET.Element, ET.Element]) -> bool:
+    """Whether ``node`` is laid out in MathML's compact math style (TeX's text style or
+    smaller): its own or the nearest ``displaystyle``, else what its place implies."""
+    child = node
+    while True:
+        style = child.get("displaystyle")
+        if style in ("true", "false"):
+            return style == "false"
+        parent = parents.get(child)
+        if parent is None:
+            return child.get("display") != "block"
+        if parent.tag == "mfrac" or (
+            parent.tag in (*_SCRIPTED_CHILDREN, "mroot") and child is not parent[0]
+        ):
+            return True
+        child = parent
+
+
 def _script_level(node: ET.Element, parents: dict[ET.Element, ET.Element]) -> int:
-    """Return how many script levels down ``node`` sits (scripts, roots' indexes and
-    explicit ``scriptlevel`` changes; fractions are left out)."""
+    """Return how many script levels down ``node`` sits: scripts, roots' indexes, the parts
+    of a fraction set in compact style (an inline ``\\frac``, as MathML Core's
+    ``math-depth: auto-add`` shrinks them) and explicit ``scriptlevel`` changes."""
     level = 0
     child = node
     while child in parents:
@@ -423,6 +442,8 @@ def _script_level(node: ET.Element, parents: dict[ET.Element, ET.Element]) -> in
             level += 1
         elif parent.tag == "mroot" and child is not parent[0]:
             level += 2
+        elif parent.tag == "mfrac" and _compact(parent, parents):
+            level += 1
         change = parent.get("scriptlevel", "")
         if change.isdigit():
             return level + int(change)  # an absolute level set by \scriptstyle and kin

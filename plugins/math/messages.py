@@ -55,6 +55,11 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
         "{name}：本文沒有公式帶這個 \\label",
     ),
     (
+        r"(?P<name>\\tag\*?\{.*\}): a tag here is plain text; .*",
+        "{name}：编号只能是文字，不能含公式（$…$）、命令或花括号",
+        "{name}：編號只能是文字，不能含公式（$…$）、指令或大括號",
+    ),
+    (
         r"Too many expansions of custom commands.*",
         "自定义命令展开次数过多（命令可能在展开自身）",
         "自訂指令展開次數過多（指令可能在展開自身）",

@@ -225,6 +225,53 @@ def prepare(tex: str, *, display: bool) -> str:
     return tex
 
 
+# math-core takes a ``\tag`` of plain ASCII text only (letters, digits, ``*``, ``.``…). A tag
+# of other text (``\tag{中}``, ``\tag{1'}``) stands in the formula as a numbered ASCII
+# placeholder, filled in once the tree is built; math or commands inside a tag (TeX reads
+# the tag in text mode, so ``\tag{$\ast$}`` is valid there) get a message that says so.
+_TAG_ACCEPTED = re.compile(r"[ !()*+,\-./0-9:;<=>?@A-Za-z|]*")
+_TAG_UNSUPPORTED = re.compile(r"[$\\{}%]")
+_TAG_MARK = "@@mctag"
+_TAG_PLACEHOLDER = re.compile(re.escape(_TAG_MARK) + r"(\d+)@@")
+
+
+def cut_tag_texts(tex: str) -> tuple[str, list[str]]:
+    """Return ``tex`` with each ``\\tag`` text math-core refuses replaced by a placeholder,
+    and those texts; raise :class:`MathError` for a tag holding math or commands."""
+    if "\\tag" not in tex:
+        return tex, []
+    texts: list[str] = []
+    pieces: list[str] = []
+    position = 0
+    for found in _TAG.finditer(tex):
+        if found.start() < position:
+            continue
+        close = _group_end(tex, found.end())
+        text = tex[found.end() : close - 1]
+        pieces.append(tex[position : found.end()])
+        if _TAG_ACCEPTED.fullmatch(text):
+            pieces.append(text)
+        elif _TAG_UNSUPPORTED.search(text):
+            raise MathError(
+                f"{found.group().rstrip('{ ')}{{{text}}}: a tag here is plain text; "
+                "math ($…$), commands and braces inside it are not supported"
+            )
+        else:
+            texts.append(text.strip())
+            pieces.append(f"{_TAG_MARK}{len(texts) - 1}@@")
+        pieces.append(tex[close - 1 : close])
+        position = close
+    pieces.append(tex[position:])
+    return "".join(pieces), texts
+
+
+def fill_tag_texts(tree: ET.Element, texts: list[str]) -> None:
+    """Put the tag texts cut out by :func:`cut_tag_texts` back into the equation numbers."""
+    for node in tree.iter("mtext"):
+        if node.text and _TAG_MARK in node.text:
+            node.text = _TAG_PLACEHOLDER.sub(lambda m: texts[int(m.group(1))], node.text)
+
+
 def cut_verbatim(tex: str) -> tuple[str, list[str]]:
     """Return ``tex`` with each ``\\verb`` replaced by a placeholder, and the texts shown.
 
@@ -389,6 +436,7 @@ class FormulaSession:
         try:
             written, verbatim = cut_verbatim(tex)
             check_limits(written, self.limits, length=len(tex))
+            written, tag_texts = cut_tag_texts(written)
             if self.macro_error:
                 raise MathError(self.macro_error)
             try:
@@ -409,6 +457,8 @@ class FormulaSession:
                 raise MathError(str(error)) from error
             if verbatim:
                 fill_verbatim(tree, verbatim)
+            if tag_texts:
+                fill_tag_texts(tree, tag_texts)
         except MathError as error:
             formula.error = localize(str(error), self.language)
             return formula

@@ -15,17 +15,11 @@
     var timer = null;
     var sequence = 0;
 
-    function field(name) {
-      var element = form.elements.namedItem(name);
-      return element && "value" in element ? element.value : "";
-    }
-
     function refresh() {
-      var body = new FormData();
-      body.append("source", source.value);
-      body.append("title", field("title"));
-      body.append("lang", field("lang"));
-      body.append("kind", field("kind"));
+      // The whole form, read on the server as a save reads it: front matter set outside
+      // the text (conversion groups, language) renders in the preview as it will once saved.
+      var body = new FormData(form);
+      body.delete("password");
       var mine = ++sequence;
       fetch(source.dataset.previewUrl, {
         method: "POST",
@@ -60,12 +54,7 @@
     }
 
     source.addEventListener("input", schedule);
-    ["title", "lang"].forEach(function (name) {
-      var element = form.elements.namedItem(name);
-      if (element) {
-        element.addEventListener("change", schedule);
-      }
-    });
+    form.addEventListener("change", schedule);
     refresh();
   }
 

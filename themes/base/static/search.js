@@ -185,7 +185,18 @@
         var time = element("time", "", doc.d);
         time.dateTime = doc.d;
         meta.append(time);
-        if (doc.c) meta.append(" · " + doc.c);
+        // Every category, linked, as the server's search page shows them; an entry kept
+        // from an older build has only the primary one's name ("c").
+        var categories = doc.k || (doc.c ? [[doc.c, ""]] : []);
+        categories.forEach(function (category, number) {
+          var separator = element("span", "meta-sep", " · ");
+          separator.setAttribute("aria-hidden", "true");
+          meta.append(separator);
+          var kind = number ? "category category-extra" : "category";
+          var name = element(category[1] ? "a" : "span", kind, category[0]);
+          if (category[1]) name.href = root + category[1];
+          meta.append(name);
+        });
         article.append(meta);
       }
       article.append(marked(doc.e, words));
