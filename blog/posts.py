@@ -6,7 +6,7 @@ revision, bumps the site's content version and tells plugins, in one transaction
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
@@ -482,7 +482,16 @@ def draft_to_render(fields: PostFields, post: Post | None = None) -> PostDraft:
         tags=list(post.tags) if post is not None else [],
     )
     _assign(stand_in, fields, utcnow())
-    return PostDraft.of(stand_in)
+    return _with_taxonomy(PostDraft.of(stand_in), fields)
+
+
+def _with_taxonomy(draft: PostDraft, fields: PostFields) -> PostDraft:
+    """``draft`` with the category and tags ``fields`` give: the post's own are assigned
+    only after the render, so a draft copied from it would show the previous version's."""
+    names = fields.category_names()
+    return replace(
+        draft, category=names[0] if names else None, tags=tuple(sorted(set(fields.tags)))
+    )
 
 
 def _save_once(
@@ -509,7 +518,7 @@ def _save_once(
         post.pinned = pinned_rank(post.meta)
         post.series, post.series_order = series_of(post.meta)
         _set_password(post, fields)
-        draft = PostDraft.of(post)
+        draft = _with_taxonomy(PostDraft.of(post), fields)
         if rendered is None or rendered.draft != draft:
             rendered = render_post(draft)
         store_render(post, rendered)

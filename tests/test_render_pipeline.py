@@ -317,3 +317,30 @@ def test_blog_rerender_keeps_a_save_that_commits_while_it_renders(app: Flask) ->
     with app.app_context():
         assert [p.slug for p in search("新的正文", 1, 10).results] == [post.slug]
         assert search("旧的正文", 1, 10).total == 0
+
+
+class DraftRecorder:
+    """Records the category and tags of each draft a render hook is handed."""
+
+    def __init__(self) -> None:
+        self.seen: list[tuple[str | None, tuple[str, ...]]] = []
+
+    @hookimpl
+    def blog_render_html(self, post: Any, html: str) -> None:
+        self.seen.append((post.category, post.tags))
+
+
+def test_render_hooks_see_the_category_and_tags_being_saved(app: Flask) -> None:
+    recorder = DraftRecorder()
+    plugins = app.extensions["blog.plugins"]
+    plugins.manager.register(recorder)
+    try:
+        post = save(app, "短文。", category="旧类", tags=["乙", "甲"])
+        with app.app_context():
+            post = db.session.get(Post, post.id)
+            fields = PostFields(title="流水线", source="短文。", category="新类", tags=["丙"])
+            save_post(fields, author="editor", post=post)
+            db.session.remove()
+    finally:
+        plugins.manager.unregister(recorder)
+    assert recorder.seen == [("旧类", ("乙", "甲")), ("新类", ("丙",))]
