@@ -269,6 +269,27 @@ def redirect_old_query() -> Response | None:
     return redirect(moved, 301) if moved is not None else None
 
 
+def database_unavailable(error: OperationalError | InterfaceError) -> Response:
+    """Answer 503 when the database cannot be reached (the app's handler; the admin's too)."""
+    # The database machine is away (or SQLite stayed locked past its busy timeout):
+    # nothing was written, the request can be retried, and a traceback per request
+    # while it lasts would only bury the one line an operator needs.
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()
+    logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0])
+    response = Response(
+        "503 Service Unavailable: the database cannot be reached; nothing was changed. "
+        "Please retry in a moment.\n",
+        status=503,
+        mimetype="text/plain",
+    )
+    response.headers["Retry-After"] = "5"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_pages(app: Flask) -> None:
     """Serve themed 404 and 500 pages; a failing theme falls back to plain text."""
 
@@ -279,26 +300,8 @@ def register_error_pages(app: Flask) -> None:
             return redirect(moved, 301)
         return render_page("404.html", status=404)
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    def database_unavailable(error: OperationalError | InterfaceError) -> Response:
-        # The database machine is away (or SQLite stayed locked past its busy timeout):
-        # nothing was written, the request can be retried, and a traceback per request
-        # while it lasts would only bury the one line an operator needs.
-        try:
-            db.session.rollback()
-        except SQLAlchemyError:
-            db.session.remove()
-        logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0])
-        response = Response(
-            "503 Service Unavailable: the database cannot be reached; nothing was changed. "
-            "Please retry in a moment.\n",
-            status=503,
-            mimetype="text/plain",
-        )
-        response.headers["Retry-After"] = "5"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:
