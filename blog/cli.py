@@ -9,7 +9,9 @@ and adding them loads the plugin modules, not the application.
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import sys
 import time
 from importlib import resources
@@ -133,6 +135,7 @@ def _new_config() -> dict[str, Any]:
 @pass_context
 def init(context: Context, demo: bool) -> None:
     """Create the instance folder, config, secret and database (an existing one is kept)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import upgrade
 
     config_file = context.instance / "config.toml"
@@ -149,6 +152,7 @@ def init(context: Context, demo: bool) -> None:
     upgrade(app)
     click.echo(f"Created instance at {context.instance}")
     if demo:
+        # Loaded when this command runs, not at start-up (see the module docstring).
         from blog.importer import import_paths
 
         with app.app_context(), resources.as_file(resources.files("blog") / "demo") as folder:
@@ -181,8 +185,7 @@ def serve(
     supervisor: int | None,
 ) -> None:
     """Serve the blog with waitress; SIGTERM stops it gracefully."""
-    import socket
-
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import is_initialised
     from blog.rerender import rerender_posts
     from blog.workers import bind, serve_socket, supervise
@@ -245,6 +248,7 @@ def build(
     context: Context, out: Path, base_url: str | None, full: bool, workers: int | None
 ) -> None:
     """Write the whole public site, every variant, as static files into OUT (incremental)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.build.paths import BuildError
     from blog.build.site import build_site
 
@@ -288,6 +292,7 @@ def user() -> None:
 @pass_context
 def user_create(context: Context, name: str, password_stdin: bool) -> None:
     """Create an admin user NAME."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import select
     from werkzeug.security import generate_password_hash
 
@@ -331,6 +336,7 @@ def import_command(
     Idempotent by slug; prints per file every construct converted, kept or unknown, the
     images and the old URLs that will answer 301. Exits 1 if any file failed.
     """
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.importer import import_paths, markdown_files
 
     with context.app().app_context():
@@ -369,6 +375,7 @@ def import_command(
 @pass_context
 def export_command(context: Context, folder: Path) -> None:
     """Write every post and page as Markdown with front matter, and the uploads, into FOLDER."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.importer import export_posts
 
     with context.app().app_context():
@@ -382,6 +389,7 @@ def export_command(context: Context, folder: Path) -> None:
 @pass_context
 def backup(context: Context, file: Path) -> None:
     """Write the whole instance (database, uploads, config) to FILE (.tar.gz), while serving."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.backup import BackupError, make_backup
 
     try:
@@ -397,6 +405,7 @@ def backup(context: Context, file: Path) -> None:
 @pass_context
 def restore(context: Context, file: Path, yes: bool) -> None:
     """Replace the instance's database and uploads with those in a `blog backup` FILE."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.backup import BackupError, restore_backup
 
     if not yes:
@@ -416,6 +425,7 @@ def restore(context: Context, file: Path, yes: bool) -> None:
 @pass_context
 def rerender(context: Context, everything: bool, jobs: int | None) -> None:
     """Re-render posts whose render fingerprint is stale (after plugin or config changes)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.models import Post, db
     from blog.related import refresh_all
     from blog.rerender import rerender_posts
@@ -441,6 +451,7 @@ def rerender(context: Context, everything: bool, jobs: int | None) -> None:
 @pass_context
 def reindex(context: Context) -> None:
     """Rebuild the search index, then choose every post's related posts again."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.related import refresh_all
     from blog.search import rebuild_index
 
@@ -456,6 +467,7 @@ def reindex(context: Context) -> None:
 @pass_context
 def upgrade(context: Context) -> None:
     """Apply database migrations."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import upgrade as apply_migrations
 
     apply_migrations(context.app())
@@ -473,6 +485,7 @@ def plugins(context: Context) -> None:
         if info.reason:
             line += f"  ({info.reason})"
         click.echo(line)
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import is_initialised
 
     if not is_initialised(app):
@@ -493,6 +506,7 @@ def plugins(context: Context) -> None:
 
 def degraded_posts() -> list[tuple[str, list[dict[str, str]]]]:
     """``(slug, problems)`` of every post whose last render missed a failing plugin's part."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import select
 
     from blog.models import DEGRADED_FINGERPRINT, Post, db
@@ -528,8 +542,6 @@ def themes(context: Context) -> None:
 
 
 def _instance_from_argv(argv: list[str]) -> Path:
-    import os
-
     for index, arg in enumerate(argv):
         if arg == "--instance" and index + 1 < len(argv):
             return Path(argv[index + 1])

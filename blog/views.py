@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -25,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from blog import protected, queries
 from blog.build import STATIC_SITE_KEY
-from blog.models import Post, db
+from blog.models import Post, Redirect, db
 from blog.plugins import Plugins
 
 logger = logging.getLogger("blog.views")
@@ -234,10 +235,6 @@ def stored_redirect(
     ``/?page_id=2``, ``/?cat=5``, ``/?tag=x``): rows whose path has a ``?`` are matched
     against the request's arguments first, then (``with_path_alone``) the path alone.
     """
-    from urllib.parse import quote
-
-    from blog.models import Redirect
-
     bases = [path, path.removesuffix("index.html"), path.rstrip("/") + "/", path.rstrip("/")]
     bases = list(dict.fromkeys(b for b in bases if b))
     queries = _query_candidates(args) if args else []
