@@ -51,7 +51,8 @@ PROJECT = "blog"
 #: 1.2: ``blog.api.uploaded_images`` and ``blog.api.add_static_file``.
 #: 1.3: ``blog.api.LIVE_PREVIEW_ATTRIBUTE`` and ``CONTENT_REPLACED_EVENT`` (admin preview).
 #: 1.4: ``blog_editor_fields`` (front-matter fields a plugin adds to the admin editor).
-API_VERSION = "1.4"
+#: 1.5: ``plugin_config(name, app=None)``: an app to read, ``None`` without an app.
+API_VERSION = "1.5"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
