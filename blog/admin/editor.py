@@ -237,7 +237,8 @@ def _submitted_values(post: Post | None) -> dict[str, str]:
 def _refused_save(error: Refusal) -> tuple[str, int]:
     """Show the editor again with the author's input and why it was not saved."""
     post_id = request.view_args.get("post_id") if request.view_args else None
-    post = _post_or_404(post_id) if post_id is not None else None
+    # The view found the post; trashed since, it is still the one the author edits.
+    post = db.session.get(Post, post_id) if post_id is not None else None
     values = _submitted_values(post)
     version = request.form.get("version", type=int)
     if isinstance(error, ConflictError):
