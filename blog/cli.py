@@ -3,18 +3,23 @@
 Start-up time matters here (``blog --help`` should answer as fast as ``flask --help``), so
 this module imports only click and the configuration at the top; each command imports
 the application, the database layer and what else it needs when it runs. Plugin
-commands are added only when the command list is shown or a command is not built in,
-and adding them loads the plugin modules, not the application.
+commands are added only when the command list is shown or a command is not built in:
+those a plugin's distribution declares (``blog.commands`` entry points) are listed
+without importing anything and imported when they run; for other plugins, adding them
+loads the plugin modules, never the application.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
 import os
 import secrets
 import socket
 import sys
 import time
 from importlib import resources
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +32,8 @@ from blog.comments import cli as comment_cli
 from blog.config import BUILTIN_PLUGINS, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from flask import Flask
 
 _apps: dict[Path, Flask] = {}
@@ -71,28 +78,138 @@ class BlogCommands(click.Group):
             self.add_plugin_commands(_instance_of(ctx))
         return super().get_command(ctx, cmd_name)
 
-    def add_plugin_commands(self, instance: Path) -> None:
-        """Let the enabled plugins of ``instance`` add their commands (once per instance).
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run: a declared plugin command is imported only now."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, DeclaredCommand):
+            command = command.load()
+            self.add_command(command, name)
+        return name, command, rest
 
-        Only the plugin modules are loaded: a plugin command creates the application
-        itself when it runs (``ctx.obj.app()``). A configuration error is left for the
-        command that needs the configuration to report.
+    def add_plugin_commands(self, instance: Path) -> None:
+        """Add the commands of the enabled plugins of ``instance`` (once per instance).
+
+        A plugin whose distribution declares its commands (the ``blog.commands`` entry
+        points, see ``docs/plugins.md``) is not imported: its commands are listed from the
+        declaration and imported when one runs. Every other enabled plugin's module is
+        loaded and its ``blog_register_commands`` called; the application is never
+        created here (a plugin command creates it itself when it runs:
+        ``ctx.obj.app()``). A configuration error is left for the command that needs the
+        configuration to report.
         """
         instance = instance.resolve()
         if self.plugin_commands_from == instance or not (instance / "config.toml").is_file():
             return
         self.plugin_commands_from = instance
-        # Imported here: plugin modules import Flask and their libraries, which listing
-        # built-in commands and most commands' --help do not need.
-        from blog.plugins import Plugins
-
         try:
             settings, tables, sources = load_config(instance, None)
         except ConfigError:
             return
+        enabled = list(settings["PLUGINS"])
+        declared, covered = declared_plugin_commands()
+        for plugin in enabled:
+            for command in declared.get(plugin, []):
+                if command.name not in self.commands:
+                    self.add_command(command)
+        undeclared = [name for name in enabled if name not in covered]
+        if not undeclared:
+            return
+        # Imported here: plugin modules import Flask and their libraries, which listing
+        # built-in and declared commands and most commands' --help do not need.
+        from blog.plugins import Plugins
+
         plugins = Plugins(strict=False)
-        plugins.load(instance, list(settings["PLUGINS"]), tables, sources)
+        plugins.load(instance, undeclared, tables, sources)
         plugins.hooks.blog_register_commands(cli=self)
+
+
+COMMAND_ENTRY_POINT_GROUP = "blog.commands"
+
+
+class DeclaredCommand(click.Command):
+    """A plugin command known from its entry point, standing in until it runs.
+
+    Its help is the docstring (or ``help=``) read from the command's source file without
+    importing it, so ``blog --help`` lists it as the real command would be listed.
+    """
+
+    def __init__(self, name: str, point: EntryPoint) -> None:
+        super().__init__(name, help=_declared_help(point.value))
+        self.point = point
+
+    def load(self) -> click.Command:
+        command = self.point.load()
+        if not isinstance(command, click.Command):
+            raise click.ClickException(
+                f"entry point {self.point.name} = {self.point.value!r} "
+                f"({COMMAND_ENTRY_POINT_GROUP}) is not a click command"
+            )
+        return command
+
+
+def declared_plugin_commands() -> tuple[dict[str, list[DeclaredCommand]], set[str]]:
+    """The declared commands of each plugin, and the plugins whose commands are declared.
+
+    A ``blog.commands`` entry point is named ``<plugin>.<command>``. A distribution that
+    declares any command declares all of its plugins' commands, so its plugins without
+    one are covered too (and need not be imported to find out).
+    """
+    # Imported here: reading the installed distributions' metadata costs start-up time
+    # that ``blog --help`` without an instance does not need.
+    from importlib.metadata import entry_points
+
+    declared: dict[str, list[DeclaredCommand]] = {}
+    declaring: set[str] = set()
+    for point in entry_points(group=COMMAND_ENTRY_POINT_GROUP):
+        plugin, _, command = point.name.partition(".")
+        if point.dist is not None:
+            declaring.add(point.dist.name)
+        declared.setdefault(plugin, []).append(DeclaredCommand(command, point))
+    covered = {
+        point.name
+        for point in entry_points(group="blog.plugins")
+        if point.dist is not None and point.dist.name in declaring
+    }
+    return declared, covered
+
+
+def _declared_help(value: str) -> str | None:
+    """The help of the command ``module:function`` as click builds it, read from source.
+
+    ``None`` when the source cannot be read (then the listing has no help text; running
+    the command still imports it).
+    """
+    module_name, _, attribute = value.partition(":")
+    source = _module_source(module_name)
+    if source is None:
+        return None
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call):
+                    for keyword in decorator.keywords:
+                        if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
+                            return str(keyword.value.value)
+            return ast.get_docstring(node)
+    return None
+
+
+def _module_source(module_name: str) -> str | None:
+    """The source text of ``module_name``, found without executing it or its packages."""
+    parts = module_name.split(".")
+    spec = importlib.util.find_spec(parts[0])  # a top-level find executes nothing
+    for depth in range(1, len(parts)):
+        if spec is None or spec.submodule_search_locations is None:
+            return None
+        spec = PathFinder.find_spec(".".join(parts[: depth + 1]), spec.submodule_search_locations)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    try:
+        return Path(spec.origin).read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _instance_of(ctx: click.Context) -> Path:

@@ -253,6 +253,10 @@ def blog_register_commands(cli: click.Group) -> None:
     fast: a command that needs the app (configuration, database) gets it when it runs,
     from click's context object: ``click.get_current_context().obj.app()``. Every
     plugin's implementation runs and return values are ignored.
+
+    Not called for plugins whose distribution declares its commands as ``blog.commands``
+    entry points (``<plugin>.<command>``): those are listed without importing the
+    plugin and imported when they run (``docs/plugins.md``).
     """
 
 
