@@ -8,9 +8,11 @@ from admin_support import create_user, editor_form, find, find_all, login, post_
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
+from werkzeug.test import TestResponse
 
 from blog.admin.refusals import ANSWER_ATTRIBUTE
-from blog.models import Post, Revision, db
+from blog.comments.models import PENDING, Comment
+from blog.models import Link, Post, Revision, db
 
 REFUSAL = "数据库没有接受这次保存"
 
@@ -196,4 +198,98 @@ def test_only_saving_views_answer_refusals_themselves(app: Flask) -> None:
         for endpoint, view in app.view_functions.items()
         if getattr(view, ANSWER_ATTRIBUTE, None) is not None
     )
-    assert answering == ["admin.restore_revision", "admin.save"]
+    assert answering == [
+        "admin.link_save",
+        "admin.restore_revision",
+        "admin.save",
+        "comments_admin.reply",
+    ]
+
+
+# --- the links page and the comment queue answer through the same handlers ---------------
+
+LINK_FORM = {"name": "科学空间", "url": "https://kexue.fm/", "description": "苏剑林的博客"}
+
+
+def save_link(client: FlaskClient, **form: str) -> TestResponse:
+    data = {"name": "", "url": "", "description": "", "position": "0", **form}
+    return post_form(client, "/admin/links/", data)
+
+
+def stored_links(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(Link.name).order_by(Link.id)))
+
+
+def test_a_link_the_database_refuses_keeps_the_form_and_stores_nothing(
+    app: Flask, client: FlaskClient
+) -> None:
+    refuse_inserts(app, "links")
+    response = save_link(client, **LINK_FORM, position="10")
+    assert response.status_code == 500
+    alerts = [p.text for p in find_all(response.data, "p", role="alert")]
+    assert any(REFUSAL in alert for alert in alerts), alerts
+    assert find(response.data, "input", name="name").attrs["value"] == "科学空间"
+    assert find(response.data, "input", name="url").attrs["value"] == "https://kexue.fm/"
+    assert find(response.data, "input", name="position").attrs["value"] == "10"
+    assert stored_links(app) == []
+    accept_inserts(app, "links")
+    assert save_link(client, **LINK_FORM).status_code == 302
+    assert stored_links(app) == ["科学空间"]
+
+
+def test_a_wrong_link_field_is_named_and_the_session_stays_usable(
+    app: Flask, client: FlaskClient
+) -> None:
+    response = save_link(client, **{**LINK_FORM, "position": "十"})
+    assert response.status_code == 400
+    alerts = [p.text for p in find_all(response.data, "p", role="alert")]
+    assert alerts == ["排序必须是整数，例如 0、10、20（小的在前）。"]
+    assert find(response.data, "input", name="name").attrs["value"] == "科学空间"
+    response = save_link(client, **{**LINK_FORM, "name": ""})
+    assert [p.text for p in find_all(response.data, "p", role="alert")] == ["名称不能为空。"]
+    assert save_link(client, **LINK_FORM).status_code == 302
+    assert stored_links(app) == ["科学空间"]
+
+
+def a_comment(app: Flask, client: FlaskClient) -> int:
+    post_id = new_post(client, "正文")
+    with app.app_context():
+        comment = Comment(
+            uid="c1", post_id=post_id, name="读者", source="请问作者", body_hash="h", status=PENDING
+        )
+        db.session.add(comment)
+        db.session.commit()
+        return comment.id
+
+
+def replies(app: Flask) -> list[str]:
+    with app.app_context():
+        return list(db.session.scalars(select(Comment.source).where(Comment.is_author)))
+
+
+def reply(client: FlaskClient, comment_id: int, body: str) -> str:
+    response = post_form(client, f"/admin/comments/{comment_id}/reply", {"body": body})
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/admin/comments/?status=pending")
+    return client.get("/admin/comments/").get_data(as_text=True)
+
+
+def test_a_reply_the_database_refuses_is_not_stored_and_the_queue_says_so(
+    app: Flask, client: FlaskClient
+) -> None:
+    comment_id = a_comment(app, client)
+    refuse_inserts(app, "comments")
+    assert "数据库没有接受这条回复" in reply(client, comment_id, "谢谢提问")
+    assert replies(app) == []
+    accept_inserts(app, "comments")
+    assert "已回复。" in reply(client, comment_id, "谢谢提问")
+    assert replies(app) == ["谢谢提问"]
+
+
+def test_an_empty_reply_is_refused_with_the_reason(app: Flask, client: FlaskClient) -> None:
+    comment_id = a_comment(app, client)
+    assert "回复内容不能为空。" in reply(client, comment_id, "  ")
+    assert replies(app) == []
+    assert "已回复。" in reply(client, comment_id, "好")
+    assert replies(app) == ["好"]

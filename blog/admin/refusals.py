@@ -6,16 +6,18 @@ catches nothing itself. The admin blueprint's error handlers below roll the sess
 the error: the editor shows its form again with the author's input, the revision page
 flashes the reason. Refusals are the author's (:class:`FieldError`), the renderer's
 (:class:`RenderError`), another writer's (:class:`ConflictError`) or the database's
-(:class:`DBAPIError`: a trigger, a constraint, a full disk, a lost server).
+(:class:`DBAPIError`: a trigger, a constraint, a full disk, a lost server). Another admin
+blueprint (the comment queue) gets the same handlers with :func:`answer_refusals`, adding
+its own refusal types.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from flask import current_app, request
+from flask import Blueprint, current_app, request
 from flask.typing import ResponseReturnValue
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 
@@ -29,7 +31,8 @@ from blog.views import database_unavailable
 logger = logging.getLogger("blog.admin")
 
 Refusal = FieldError | RenderError | ConflictError | DBAPIError
-Answer = Callable[[Refusal], ResponseReturnValue]
+#: A view's answer; it receives a :data:`Refusal` or one of its blueprint's own refusals.
+Answer = Callable[[Any], ResponseReturnValue]
 View = TypeVar("View", bound=Callable[..., ResponseReturnValue])
 
 #: The attribute of a view function that holds its answer to a refusal.
@@ -54,11 +57,16 @@ def database_refused(error: DBAPIError) -> bool:
     return not isinstance(error, OperationalError | InterfaceError)
 
 
-@admin.errorhandler(FieldError)
-@admin.errorhandler(RenderError)
-@admin.errorhandler(ConflictError)
-@admin.errorhandler(DBAPIError)
-def _refused(error: Refusal) -> ResponseReturnValue:
+def answer_refusals(blueprint: Blueprint, *more: type[Exception]) -> None:
+    """Answer refused saves of ``blueprint``'s views as the admin's are answered.
+
+    ``more`` are refusals of that blueprint's own (the comment queue's ``CommentError``).
+    """
+    for refusal in (FieldError, RenderError, ConflictError, DBAPIError, *more):
+        blueprint.register_error_handler(refusal, _refused)
+
+
+def _refused(error: Exception) -> ResponseReturnValue:
     try:
         db.session.rollback()
     except SQLAlchemyError:
@@ -73,3 +81,6 @@ def _refused(error: Refusal) -> ResponseReturnValue:
     if isinstance(error, OperationalError | InterfaceError):
         return database_unavailable(error)
     raise error
+
+
+answer_refusals(admin)
