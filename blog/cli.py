@@ -164,6 +164,8 @@ def declared_plugin_commands() -> tuple[dict[str, list[DeclaredCommand]], set[st
     declaring: set[str] = set()
     for point in entry_points(group=COMMAND_ENTRY_POINT_GROUP):
         plugin, _, command = point.name.partition(".")
+        if not plugin or not command:
+            continue  # not <plugin>.<command>: nothing to list it under
         if point.dist is not None:
             declaring.add(point.dist.name)
         declared.setdefault(plugin, []).append(DeclaredCommand(command, point))
@@ -185,7 +187,11 @@ def _declared_help(value: str) -> str | None:
     source = _module_source(module_name)
     if source is None:
         return None
-    for node in ast.parse(source).body:
+    try:
+        nodes = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return None  # importing it will report the error when the command runs
+    for node in nodes:
         if isinstance(node, ast.FunctionDef) and node.name == attribute:
             for decorator in node.decorator_list:
                 if isinstance(decorator, ast.Call):

@@ -454,3 +454,31 @@ def test_an_undeclared_plugin_command_is_still_listed_by_help(instance: Path) ->
     assert "  groups    List conversion groups" in listed.stdout
     ran = blog(instance, "shout")
     assert (ran.returncode, ran.stdout) == (0, "HELLO\n")
+
+
+def test_declared_help_is_read_from_source_without_running_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blog.cli import _declared_help
+
+    package = tmp_path / "shout_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n", encoding="utf-8")
+    (package / "commands.py").write_text(
+        "import click\n"
+        "@click.command('shout')\n"
+        "def shout():\n"
+        '    """Print a greeting.\n\n    Loudly."""\n'
+        "@click.command('whisper', help='Say it quietly.')\n"
+        "def whisper():\n"
+        '    """Not this."""\n',
+        encoding="utf-8",
+    )
+    (package / "broken.py").write_text("def shout(:\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _declared_help("shout_plugin.commands:shout") == "Print a greeting.\n\nLoudly."
+    assert _declared_help("shout_plugin.commands:whisper") == "Say it quietly."
+    assert _declared_help("shout_plugin.commands:missing") is None
+    assert _declared_help("shout_plugin.broken:shout") is None
+    assert _declared_help("shout_plugin.absent:shout") is None
+    assert "shout_plugin" not in sys.modules
