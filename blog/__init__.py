@@ -14,7 +14,7 @@ def __getattr__(name: str) -> Any:
     # ``blog.create_app`` on first use: importing any submodule (``blog.api`` in every
     # plugin, ``blog.cli`` for ``blog --help``) must not load the whole application.
     if name == "create_app":
-        from blog.app import create_app
+        from blog.app import create_app  # start-up: see above
 
         return create_app
     raise AttributeError(f"module 'blog' has no attribute {name!r}")

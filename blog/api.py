@@ -11,7 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from flask import current_app, g, has_request_context
+from flask import Flask, current_app, g, has_app_context, has_request_context
 
 from blog.document import MORE_CLASS, Document, Kind, PostDraft, Segment, read_document
 from blog.elements import (
@@ -55,13 +55,25 @@ __all__ = [
 ]
 
 
-def plugin_config(name: str) -> Any:
-    """Return the validated configuration object of plugin ``name`` for the current app.
+def plugin_config(name: str, app: Flask | None = None) -> Any:
+    """Return the validated configuration of plugin ``name``: its ``Config`` instance.
 
-    It is an instance of the plugin's ``Config`` dataclass, filled from the
-    ``[plugins.<name>]`` table of ``config.toml``; plugins without ``Config`` get ``None``.
+    The instance is filled from the ``[plugins.<name>]`` table of ``config.toml`` (the
+    defaults when there is no table) and checked at start-up, where an unknown key or a
+    wrong type stops the app naming file, table and key. ``app`` is the application to
+    read: by default the current one; hooks that receive the app before it serves
+    (``blog_register_routes``) and plugin commands (``ctx.obj.app()``) pass it.
+
+    ``None`` when there is no application (a plugin's function called on its own, from a
+    script or a test), when ``name`` is not enabled in it, or when the plugin has no
+    ``Config``; so a plugin reads its configuration as ``plugin_config("x") or Config()``.
     """
-    return current_app.extensions["blog.plugins"].config_for(name)
+    if app is None:
+        if not has_app_context():
+            return None
+        app = current_app
+    plugins = app.extensions.get("blog.plugins")
+    return plugins.config_for(name) if plugins is not None else None
 
 
 def uploaded_images(text: str) -> dict[str, UploadedImage]:

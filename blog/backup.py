@@ -21,6 +21,8 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy.engine import make_url
 
+from blog.models import db
+
 FORMAT = "blog-backup/1"
 
 
@@ -134,8 +136,6 @@ def restore_backup(app: Flask, archive_path: Path) -> str:
         if data is None:
             raise BackupError(f"the backup has no {database.name}")
         database.write_bytes(data)
-        from blog.models import db
-
         with app.app_context():
             db.session.remove()
             db.engine.dispose()

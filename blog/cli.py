@@ -3,16 +3,23 @@
 Start-up time matters here (``blog --help`` should answer as fast as ``flask --help``), so
 this module imports only click and the configuration at the top; each command imports
 the application, the database layer and what else it needs when it runs. Plugin
-commands are added only when the command list is shown or a command is not built in,
-and adding them loads the plugin modules, not the application.
+commands are added only when the command list is shown or a command is not built in:
+those a plugin's distribution declares (``blog.commands`` entry points) are listed
+without importing anything and imported when they run; for other plugins, adding them
+loads the plugin modules, never the application.
 """
 
 from __future__ import annotations
 
+import ast
+import importlib.util
+import os
 import secrets
+import socket
 import sys
 import time
 from importlib import resources
+from importlib.machinery import PathFinder
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +32,8 @@ from blog.comments import cli as comment_cli
 from blog.config import BUILTIN_PLUGINS, ConfigError, load_config
 
 if TYPE_CHECKING:
+    from importlib.metadata import EntryPoint
+
     from flask import Flask
 
 _apps: dict[Path, Flask] = {}
@@ -69,28 +78,144 @@ class BlogCommands(click.Group):
             self.add_plugin_commands(_instance_of(ctx))
         return super().get_command(ctx, cmd_name)
 
-    def add_plugin_commands(self, instance: Path) -> None:
-        """Let the enabled plugins of ``instance`` add their commands (once per instance).
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command to run: a declared plugin command is imported only now."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if isinstance(command, DeclaredCommand):
+            command = command.load()
+            self.add_command(command, name)
+        return name, command, rest
 
-        Only the plugin modules are loaded: a plugin command creates the application
-        itself when it runs (``ctx.obj.app()``). A configuration error is left for the
-        command that needs the configuration to report.
+    def add_plugin_commands(self, instance: Path) -> None:
+        """Add the commands of the enabled plugins of ``instance`` (once per instance).
+
+        A plugin whose distribution declares its commands (the ``blog.commands`` entry
+        points, see ``docs/plugins.md``) is not imported: its commands are listed from the
+        declaration and imported when one runs. Every other enabled plugin's module is
+        loaded and its ``blog_register_commands`` called; the application is never
+        created here (a plugin command creates it itself when it runs:
+        ``ctx.obj.app()``). A configuration error is left for the command that needs the
+        configuration to report.
         """
         instance = instance.resolve()
         if self.plugin_commands_from == instance or not (instance / "config.toml").is_file():
             return
         self.plugin_commands_from = instance
-        # Imported here: plugin modules import Flask and their libraries, which listing
-        # built-in commands and most commands' --help do not need.
-        from blog.plugins import Plugins
-
         try:
             settings, tables, sources = load_config(instance, None)
         except ConfigError:
             return
+        enabled = list(settings["PLUGINS"])
+        declared, covered = declared_plugin_commands()
+        for plugin in enabled:
+            for command in declared.get(plugin, []):
+                if command.name not in self.commands:
+                    self.add_command(command)
+        undeclared = [name for name in enabled if name not in covered]
+        if not undeclared:
+            return
+        # Imported here: plugin modules import Flask and their libraries, which listing
+        # built-in and declared commands and most commands' --help do not need.
+        from blog.plugins import Plugins
+
         plugins = Plugins(strict=False)
-        plugins.load(instance, list(settings["PLUGINS"]), tables, sources)
+        plugins.load(instance, undeclared, tables, sources)
         plugins.hooks.blog_register_commands(cli=self)
+
+
+COMMAND_ENTRY_POINT_GROUP = "blog.commands"
+
+
+class DeclaredCommand(click.Command):
+    """A plugin command known from its entry point, standing in until it runs.
+
+    Its help is the docstring (or ``help=``) read from the command's source file without
+    importing it, so ``blog --help`` lists it as the real command would be listed.
+    """
+
+    def __init__(self, name: str, point: EntryPoint) -> None:
+        super().__init__(name, help=_declared_help(point.value))
+        self.point = point
+
+    def load(self) -> click.Command:
+        command = self.point.load()
+        if not isinstance(command, click.Command):
+            raise click.ClickException(
+                f"entry point {self.point.name} = {self.point.value!r} "
+                f"({COMMAND_ENTRY_POINT_GROUP}) is not a click command"
+            )
+        return command
+
+
+def declared_plugin_commands() -> tuple[dict[str, list[DeclaredCommand]], set[str]]:
+    """The declared commands of each plugin, and the plugins whose commands are declared.
+
+    A ``blog.commands`` entry point is named ``<plugin>.<command>``. A distribution that
+    declares any command declares all of its plugins' commands, so its plugins without
+    one are covered too (and need not be imported to find out).
+    """
+    # Imported here: reading the installed distributions' metadata costs start-up time
+    # that ``blog --help`` without an instance does not need.
+    from importlib.metadata import entry_points
+
+    declared: dict[str, list[DeclaredCommand]] = {}
+    declaring: set[str] = set()
+    for point in entry_points(group=COMMAND_ENTRY_POINT_GROUP):
+        plugin, _, command = point.name.partition(".")
+        if not plugin or not command:
+            continue  # not <plugin>.<command>: nothing to list it under
+        if point.dist is not None:
+            declaring.add(point.dist.name)
+        declared.setdefault(plugin, []).append(DeclaredCommand(command, point))
+    covered = {
+        point.name
+        for point in entry_points(group="blog.plugins")
+        if point.dist is not None and point.dist.name in declaring
+    }
+    return declared, covered
+
+
+def _declared_help(value: str) -> str | None:
+    """The help of the command ``module:function`` as click builds it, read from source.
+
+    ``None`` when the source cannot be read (then the listing has no help text; running
+    the command still imports it).
+    """
+    module_name, _, attribute = value.partition(":")
+    source = _module_source(module_name)
+    if source is None:
+        return None
+    try:
+        nodes = ast.parse(source).body
+    except (SyntaxError, ValueError):
+        return None  # importing it will report the error when the command runs
+    for node in nodes:
+        if isinstance(node, ast.FunctionDef) and node.name == attribute:
+            for decorator in node.decorator_list:
+                if isinstance(decorator, ast.Call):
+                    for keyword in decorator.keywords:
+                        if keyword.arg == "help" and isinstance(keyword.value, ast.Constant):
+                            return str(keyword.value.value)
+            return ast.get_docstring(node)
+    return None
+
+
+def _module_source(module_name: str) -> str | None:
+    """The source text of ``module_name``, found without executing it or its packages."""
+    parts = module_name.split(".")
+    spec = importlib.util.find_spec(parts[0])  # a top-level find executes nothing
+    for depth in range(1, len(parts)):
+        if spec is None or spec.submodule_search_locations is None:
+            return None
+        spec = PathFinder.find_spec(".".join(parts[: depth + 1]), spec.submodule_search_locations)
+    if spec is None or spec.origin is None or not spec.origin.endswith(".py"):
+        return None
+    try:
+        return Path(spec.origin).read_text(encoding="utf-8")
+    except OSError:
+        return None
 
 
 def _instance_of(ctx: click.Context) -> Path:
@@ -133,6 +258,7 @@ def _new_config() -> dict[str, Any]:
 @pass_context
 def init(context: Context, demo: bool) -> None:
     """Create the instance folder, config, secret and database (an existing one is kept)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import upgrade
 
     config_file = context.instance / "config.toml"
@@ -149,6 +275,7 @@ def init(context: Context, demo: bool) -> None:
     upgrade(app)
     click.echo(f"Created instance at {context.instance}")
     if demo:
+        # Loaded when this command runs, not at start-up (see the module docstring).
         from blog.importer import import_paths
 
         with app.app_context(), resources.as_file(resources.files("blog") / "demo") as folder:
@@ -187,8 +314,7 @@ def serve(
     supervisor: int | None,
 ) -> None:
     """Serve the blog with waitress; SIGTERM stops it gracefully."""
-    import socket
-
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import is_initialised
     from blog.rerender import rerender_posts
     from blog.workers import bind, serve_socket, supervise
@@ -254,6 +380,7 @@ def build(
     context: Context, out: Path, base_url: str | None, full: bool, workers: int | None
 ) -> None:
     """Write the whole public site, every variant, as static files into OUT (incremental)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.build.paths import BuildError
     from blog.build.site import build_site
 
@@ -297,6 +424,7 @@ def user() -> None:
 @pass_context
 def user_create(context: Context, name: str, password_stdin: bool) -> None:
     """Create an admin user NAME."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import select
     from werkzeug.security import generate_password_hash
 
@@ -340,6 +468,7 @@ def import_command(
     Idempotent by slug; prints per file every construct converted, kept or unknown, the
     images and the old URLs that will answer 301. Exits 1 if any file failed.
     """
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.importer import import_paths, markdown_files
 
     with context.app().app_context():
@@ -378,6 +507,7 @@ def import_command(
 @pass_context
 def export_command(context: Context, folder: Path) -> None:
     """Write every post and page as Markdown with front matter, and the uploads, into FOLDER."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.importer import export_posts
 
     with context.app().app_context():
@@ -391,6 +521,7 @@ def export_command(context: Context, folder: Path) -> None:
 @pass_context
 def backup(context: Context, file: Path) -> None:
     """Write the whole instance (database, uploads, config) to FILE (.tar.gz), while serving."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.backup import BackupError, make_backup
 
     try:
@@ -406,6 +537,7 @@ def backup(context: Context, file: Path) -> None:
 @pass_context
 def restore(context: Context, file: Path, yes: bool) -> None:
     """Replace the instance's database and uploads with those in a `blog backup` FILE."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.backup import BackupError, restore_backup
 
     if not yes:
@@ -425,6 +557,7 @@ def restore(context: Context, file: Path, yes: bool) -> None:
 @pass_context
 def rerender(context: Context, everything: bool, jobs: int | None) -> None:
     """Re-render posts whose render fingerprint is stale (after plugin or config changes)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.models import Post, db
     from blog.related import refresh_all
     from blog.rerender import rerender_posts
@@ -450,6 +583,7 @@ def rerender(context: Context, everything: bool, jobs: int | None) -> None:
 @pass_context
 def reindex(context: Context) -> None:
     """Rebuild the search index, then choose every post's related posts again."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.related import refresh_all
     from blog.search import rebuild_index
 
@@ -465,6 +599,7 @@ def reindex(context: Context) -> None:
 @pass_context
 def upgrade(context: Context) -> None:
     """Apply database migrations."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import upgrade as apply_migrations
 
     apply_migrations(context.app())
@@ -482,6 +617,7 @@ def plugins(context: Context) -> None:
         if info.reason:
             line += f"  ({info.reason})"
         click.echo(line)
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import is_initialised
 
     if not is_initialised(app):
@@ -502,6 +638,7 @@ def plugins(context: Context) -> None:
 
 def degraded_posts() -> list[tuple[str, list[dict[str, str]]]]:
     """``(slug, problems)`` of every post whose last render missed a failing plugin's part."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import select
 
     from blog.models import DEGRADED_FINGERPRINT, Post, db
@@ -537,8 +674,6 @@ def themes(context: Context) -> None:
 
 
 def _instance_from_argv(argv: list[str]) -> Path:
-    import os
-
     for index, arg in enumerate(argv):
         if arg == "--instance" and index + 1 < len(argv):
             return Path(argv[index + 1])

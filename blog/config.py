@@ -93,6 +93,8 @@ class ConfigError(Exception):
 
 def _is_framework_key(key: str) -> bool:
     """Flask's, Flask-SQLAlchemy's and Flask-WTF's own settings pass through unchecked."""
+    # Flask is loaded by create_app, this function's only caller; `blog --help`
+    # and `blog themes` read the configuration without it.
     from flask import Flask
 
     return key in Flask.default_config or key.startswith(("SQLALCHEMY_", "WTF_", "SESSION_"))

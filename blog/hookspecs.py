@@ -51,7 +51,8 @@ PROJECT = "blog"
 #: 1.2: ``blog.api.uploaded_images`` and ``blog.api.add_static_file``.
 #: 1.3: ``blog.api.LIVE_PREVIEW_ATTRIBUTE`` and ``CONTENT_REPLACED_EVENT`` (admin preview).
 #: 1.4: ``blog_editor_fields`` (front-matter fields a plugin adds to the admin editor).
-API_VERSION = "1.4"
+#: 1.5: ``plugin_config(name, app=None)``: an app to read, ``None`` without an app.
+API_VERSION = "1.5"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -255,6 +256,10 @@ def blog_register_commands(cli: click.Group) -> None:
     fast: a command that needs the app (configuration, database) gets it when it runs,
     from click's context object: ``click.get_current_context().obj.app()``. Every
     plugin's implementation runs and return values are ignored.
+
+    Not called for plugins whose distribution declares its commands as ``blog.commands``
+    entry points (``<plugin>.<command>``): those are listed without importing the
+    plugin and imported when they run (``docs/plugins.md``).
     """
 
 

@@ -23,6 +23,8 @@ import yaml
 from flask import current_app
 from sqlalchemy import select
 
+from blog.admin.models import Upload
+from blog.admin.uploads import UploadError, store_download, store_upload, uploads_folder
 from blog.comments.transfer import ImportReport as CommentReport
 from blog.comments.transfer import import_items
 from blog.dates import site_zone, to_local
@@ -350,8 +352,6 @@ def settle_draft(
     Returns what the import did when nothing is left to save (``unchanged``, or the
     outcome of a dry run), else the :class:`Settled` post for :func:`save_settled`.
     """
-    from blog.admin.uploads import UploadError, store_download, store_upload
-
     fields = draft.fields
     assert fields is not None
     slug = check_slug(fields.slug or "")
@@ -554,9 +554,6 @@ def export_posts(folder: Path) -> int:
     posts' ``/uploads/...`` links still point at them after an import elsewhere, with
     their original names in :data:`ORIGINAL_NAMES`.
     """
-    from blog.admin.models import Upload
-    from blog.admin.uploads import uploads_folder
-
     folder.mkdir(parents=True, exist_ok=True)
     posts = db.session.scalars(
         select(Post).where(Post.deleted_at.is_(None)).order_by(Post.id)

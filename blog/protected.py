@@ -104,6 +104,7 @@ def _same_origin() -> bool:
 
 def locked_page(post: Post, *, error: str | None = None, status: int = 200) -> Response:
     """The page a reader without the password gets: title, date, the form. Never the body."""
+    # Cycle: blog.views imports this module (its routes answer locked posts).
     from blog.views import render_page
 
     endpoint = "protected.unlock_page" if post.kind == "page" else "protected.unlock_post"

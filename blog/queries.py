@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, func, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer, lazyload
 
+from blog.dates import to_local
 from blog.models import (
     PUBLISHED,
     SCHEDULED,
@@ -260,8 +261,6 @@ def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Pos
 
 def archive() -> list[tuple[int, list[tuple[int, list[Post]]]]]:
     """Every public post grouped by year then month, newest first."""
-    from blog.dates import to_local
-
     posts = db.session.scalars(
         listing_query().order_by(Post.published_at.desc(), Post.id.desc())
     ).all()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import quote
 
 from flask import (
     Blueprint,
@@ -25,7 +26,7 @@ from werkzeug.wrappers import Response
 
 from blog import protected, queries
 from blog.build import STATIC_SITE_KEY
-from blog.models import Post, db
+from blog.models import Post, Redirect, db
 from blog.plugins import Plugins
 
 logger = logging.getLogger("blog.views")
@@ -234,10 +235,6 @@ def stored_redirect(
     ``/?page_id=2``, ``/?cat=5``, ``/?tag=x``): rows whose path has a ``?`` are matched
     against the request's arguments first, then (``with_path_alone``) the path alone.
     """
-    from urllib.parse import quote
-
-    from blog.models import Redirect
-
     bases = [path, path.removesuffix("index.html"), path.rstrip("/") + "/", path.rstrip("/")]
     bases = list(dict.fromkeys(b for b in bases if b))
     queries = _query_candidates(args) if args else []
@@ -269,6 +266,27 @@ def redirect_old_query() -> Response | None:
     return redirect(moved, 301) if moved is not None else None
 
 
+def database_unavailable(error: OperationalError | InterfaceError) -> Response:
+    """Answer 503 when the database cannot be reached (the app's handler; the admin's too)."""
+    # The database machine is away (or SQLite stayed locked past its busy timeout):
+    # nothing was written, the request can be retried, and a traceback per request
+    # while it lasts would only bury the one line an operator needs.
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()
+    logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0])
+    response = Response(
+        "503 Service Unavailable: the database cannot be reached; nothing was changed. "
+        "Please retry in a moment.\n",
+        status=503,
+        mimetype="text/plain",
+    )
+    response.headers["Retry-After"] = "5"
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def register_error_pages(app: Flask) -> None:
     """Serve themed 404 and 500 pages; a failing theme falls back to plain text."""
 
@@ -279,26 +297,8 @@ def register_error_pages(app: Flask) -> None:
             return redirect(moved, 301)
         return render_page("404.html", status=404)
 
-    @app.errorhandler(OperationalError)
-    @app.errorhandler(InterfaceError)
-    def database_unavailable(error: OperationalError | InterfaceError) -> Response:
-        # The database machine is away (or SQLite stayed locked past its busy timeout):
-        # nothing was written, the request can be retried, and a traceback per request
-        # while it lasts would only bury the one line an operator needs.
-        try:
-            db.session.rollback()
-        except SQLAlchemyError:
-            db.session.remove()
-        logger.warning("database unavailable: %s", str(error.orig).strip().splitlines()[0])
-        response = Response(
-            "503 Service Unavailable: the database cannot be reached; nothing was changed. "
-            "Please retry in a moment.\n",
-            status=503,
-            mimetype="text/plain",
-        )
-        response.headers["Retry-After"] = "5"
-        response.headers["Cache-Control"] = "no-store"
-        return response
+    app.register_error_handler(OperationalError, database_unavailable)
+    app.register_error_handler(InterfaceError, database_unavailable)
 
     @app.errorhandler(500)
     def server_error(_error: Exception) -> tuple[str, int]:

@@ -370,3 +370,93 @@ def test_a_plugin_command_is_found_by_name_and_creates_the_app_it_needs(instance
     result = blog(instance, "groups")
     assert result.returncode == 0, result.stderr
     assert "No conversion groups in" in result.stdout
+
+
+LOADED_PLUGIN_MODULES = """
+import sys
+from blog.cli import main
+try:
+    main()
+except SystemExit:
+    pass
+print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] in ("blog_plugins", "flask")))
+"""
+
+
+def test_blog_help_lists_declared_plugin_commands_without_importing_any_plugin(
+    instance: Path,
+) -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", LOADED_PLUGIN_MODULES, "--instance", str(instance), "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    output, _sep, loaded = result.stdout.rpartition("LOADED ")
+    assert loaded.strip() == "[]"
+    groups = [line for line in output.splitlines() if line.strip().startswith("groups ")]
+    assert groups == ["  groups    List conversion groups (instance/variant_groups/) with their..."]
+
+
+def test_a_declared_command_lists_the_help_its_module_gives_it() -> None:
+    from blog.cli import declared_plugin_commands
+    from blog_plugins.opencc.commands import groups_command
+
+    declared, covered = declared_plugin_commands()
+    assert set(covered) >= {"math", "code", "excerpt", "opencc", "typography"}
+    [command] = declared["opencc"]
+    assert command.name == "groups"
+    assert command.help == groups_command.help
+    assert command.get_short_help_str(45) == groups_command.get_short_help_str(45)
+    assert command.load() is groups_command
+
+
+def test_an_undeclared_plugin_command_is_still_listed_by_help(instance: Path) -> None:
+    (instance / "plugins").mkdir(exist_ok=True)
+    (instance / "plugins" / "shouting.py").write_text(
+        "import click\n"
+        "from blog.api import hookimpl\n"
+        "@hookimpl\n"
+        "def blog_register_commands(cli):\n"
+        "    @cli.command('shout')\n"
+        "    def shout():\n"
+        '        """Print a greeting."""\n'
+        "        click.echo('HELLO')\n",
+        encoding="utf-8",
+    )
+    write_config(instance, PLUGINS=["opencc", "shouting"])
+    listed = blog(instance, "--help")
+    assert listed.returncode == 0, listed.stderr
+    assert "  shout     Print a greeting." in listed.stdout
+    assert "  groups    List conversion groups" in listed.stdout
+    ran = blog(instance, "shout")
+    assert (ran.returncode, ran.stdout) == (0, "HELLO\n")
+
+
+def test_declared_help_is_read_from_source_without_running_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blog.cli import _declared_help
+
+    package = tmp_path / "shout_plugin"
+    package.mkdir()
+    (package / "__init__.py").write_text("raise RuntimeError('imported')\n", encoding="utf-8")
+    (package / "commands.py").write_text(
+        "import click\n"
+        "@click.command('shout')\n"
+        "def shout():\n"
+        '    """Print a greeting.\n\n    Loudly."""\n'
+        "@click.command('whisper', help='Say it quietly.')\n"
+        "def whisper():\n"
+        '    """Not this."""\n',
+        encoding="utf-8",
+    )
+    (package / "broken.py").write_text("def shout(:\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert _declared_help("shout_plugin.commands:shout") == "Print a greeting.\n\nLoudly."
+    assert _declared_help("shout_plugin.commands:whisper") == "Say it quietly."
+    assert _declared_help("shout_plugin.commands:missing") is None
+    assert _declared_help("shout_plugin.broken:shout") is None
+    assert _declared_help("shout_plugin.absent:shout") is None
+    assert "shout_plugin" not in sys.modules

@@ -162,6 +162,7 @@ def _target(code: str, glossary: tuple[Rule, ...] = GLOSSARY) -> Target:
 
 @pytest.mark.parametrize("rule", GLOSSARY, ids=lambda rule: rule.sources[0])
 def test_every_glossary_rule_changes_what_opencc_alone_gives(rule: Rule) -> None:
+    assert rule.forms, rule.sources
     for code, form in rule.forms:
         config = Config().from_simplified[code]
         sentence = f"我们{rule.sources[0]}。"

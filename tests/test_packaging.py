@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -17,11 +18,14 @@ def test_non_editable_install_serves_with_builtin_plugins_and_themes(tmp_path: P
     # installed into its own folder, which goes first on sys.path.
     python = sys.executable
     install = subprocess.run(
-        [python, "-m", "pip", "install", "-q", "--no-deps", "--target", str(tmp_path / "site"),
+        [python, "-m", "pip", "install", "-v", "--no-deps", "--target", str(tmp_path / "site"),
          str(REPO)],
         capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert install.returncode == 0, install.stderr
+    # The build warns about nothing (undeclared package data, deprecated metadata...).
+    warnings = re.findall(r"\w+Warning: .*", install.stdout + install.stderr)
+    assert warnings == []
     site = tmp_path / "site"
     top_level = {p.name for p in site.iterdir()}
     assert {"blog", "blog_plugins", "blog_themes"} <= top_level

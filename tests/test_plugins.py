@@ -33,6 +33,7 @@ from sqlalchemy import select
 
 from blog import cli as cli_module
 from blog import hookspecs
+from blog.api import plugin_config
 from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS, ConfigError
 from blog.db import upgrade
@@ -478,6 +479,32 @@ def test_plugin_config_table_reaches_the_plugin(
     config = app.extensions["blog.plugins"].config_for("configured")
     assert (config.label, config.repeat, config.ratio, config.tags) == ("你好", 2, 2, ["a"])
     assert '<p class="configured">你好 你好</p>' in save(app).body_html
+
+
+def test_plugin_config_gives_the_table_the_defaults_or_none_without_an_app(
+    instance: Path, make_app: Callable[..., Flask]
+) -> None:
+    configured_instance(instance, label="你好")
+    app = make_app()
+    with app.app_context():
+        config = plugin_config("configured")
+        assert (config.label, config.repeat) == ("你好", 1)  # repeat: the dataclass default
+        assert plugin_config("math") is None  # not enabled on this site
+    # Outside an app context: the app passed (commands, blog_register_routes), else None.
+    assert plugin_config("configured", app) is config
+    assert plugin_config("configured") is None
+
+
+def test_every_builtin_plugin_reads_its_config_through_plugin_config() -> None:
+    for name in BUILTIN_PLUGINS:
+        sources = {
+            path: path.read_text(encoding="utf-8")
+            for path in (REPO / "plugins" / name).rglob("*.py")
+        }
+        for path, text in sources.items():
+            assert "config_for" not in text and '"blog.plugins"' not in text, path
+        if any("class Config" in text for text in sources.values()):
+            assert any(f'plugin_config("{name}"' in text for text in sources.values()), name
 
 
 def test_unknown_plugin_config_key_stops_startup_naming_plugin_key_and_file(

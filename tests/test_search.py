@@ -333,11 +333,18 @@ def test_punctuation_only_query_says_nothing_is_searchable(demo_app: Flask) -> N
     assert "没有可以搜索的文字" in search_page(demo_app.test_client(), '"*-').message
 
 
-def test_page_number_that_is_not_a_number_falls_back_to_the_first(demo_app: Flask) -> None:
-    client = demo_app.test_client()
-    page = search_page(client, "梯度", page="x")
-    assert page.titles
-    assert page.titles == search_page(client, "梯度", page="1").titles
+def test_page_number_that_is_not_a_number_falls_back_to_the_first(
+    make_app: Callable[..., Flask], database: str
+) -> None:
+    app = make_app(POSTS_PER_PAGE=3, **({"DATABASE_URL": database} if database else {}))
+    with app.app_context():
+        assert not import_paths([DEMO]).failures
+    client = app.test_client()
+    first, second = (search_page(client, "的", page=n).titles for n in ("1", "2"))
+    # Several pages of results, so that landing on another page would show.
+    assert len(first) == 3 and second and set(first).isdisjoint(second)
+    for page in ("x", "", "-1", "0", "1.5"):
+        assert search_page(client, "的", page=page).titles == first, page
 
 
 # --- Snippets -----------------------------------------------------------------------------

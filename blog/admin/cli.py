@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 
 def _user(name: str) -> User:
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import select
 
     from blog.models import User, db
@@ -36,6 +37,7 @@ def token() -> None:
 @click.pass_obj
 def token_create(context: Any, name: str, username: str) -> None:
     """Create an API token NAME for a user and print it (it is shown only this once)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.admin.tokens import create_token
 
     with context.app().app_context():
@@ -52,6 +54,7 @@ def token_create(context: Any, name: str, username: str) -> None:
 @click.pass_obj
 def token_revoke(context: Any, name: str, username: str | None) -> None:
     """Revoke the API token(s) called NAME."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.admin.tokens import revoke_tokens
 
     with context.app().app_context():
@@ -65,6 +68,7 @@ def token_revoke(context: Any, name: str, username: str | None) -> None:
 @click.pass_obj
 def token_list(context: Any) -> None:
     """List API tokens (names, owners, state; never the secrets)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import select
 
     from blog.admin.models import ApiToken
@@ -86,6 +90,7 @@ def uploads() -> None:
 @click.pass_obj
 def uploads_migrate(context: Any) -> None:
     """Copy the instance folder's uploads into the database, for serving from several machines."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.admin.uploads import UploadError, copy_uploads_to_database, stores_in_database
 
     with context.app().app_context():
@@ -109,6 +114,7 @@ def uploads_resize(context: Any) -> None:
     The posts that show those images are then rendered again, so their pages gain
     width/height and srcset. Safe to run again: uploads that have a size are skipped.
     """
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from sqlalchemy import or_, select
 
     from blog.admin.uploads import resize_old_uploads

@@ -7,6 +7,7 @@ from typing import Any
 from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from markupsafe import Markup
 from sqlalchemy import Select, or_, select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from blog.admin import plugin_fields
@@ -14,6 +15,7 @@ from blog.admin.auth import current_user
 from blog.admin.blueprint import admin
 from blog.admin.diff import diff_table
 from blog.admin.fields import empty_fields, merge_fields
+from blog.admin.refusals import Refusal, answered_by, database_refused
 from blog.dates import to_local
 from blog.models import DRAFT, PUBLISHED, SCHEDULED, STATUSES, Category, Post, Tag, db, utcnow
 from blog.posts import (
@@ -129,6 +131,7 @@ def editor_page(
     error: FieldError | None = None,
     preview_html: str | None = None,
     conflict: Any = None,
+    failure: str | None = None,
 ) -> tuple[str, int]:
     return render_page(
         "admin/edit.html",
@@ -139,6 +142,7 @@ def editor_page(
         error=error,
         preview_html=preview_html,
         conflict=conflict,
+        failure=failure,
         langs=("zh-Hans", "zh-Hant", "en"),
         plugin_fields=plugin_fields.editor_fields(),
     )
@@ -191,29 +195,16 @@ def _requested_slug(post_fields: PostFields, post: Post | None, change_slug: boo
     return None
 
 
-def _fields_from_form(
-    base: PostFields, data: dict[str, str], untitled: str | None = None
-) -> PostFields:
+def _fields_from_form(base: PostFields, untitled: str | None = None) -> PostFields:
     """The submitted editor form merged onto ``base``, checked as a save checks it.
 
-    ``data`` receives the form's post inputs as submitted, so that a refused form can be
-    shown again as the author left it. ``untitled`` stands in for a blank title (a preview
-    may be asked for before the post is named; a save may not).
+    ``untitled`` stands in for a blank title (a preview may be asked for before the post
+    is named; a save may not).
     """
-    data.update({key: request.form[key] for key in FORM_KEYS if key in request.form})
+    chosen = _chosen_plugin_values()
+    data = _form_data(chosen)
     if untitled is not None and not data.get("title", "").strip():
         data["title"] = untitled
-    if request.form.get("password"):
-        data["password"] = request.form["password"]
-    if request.form.get("unprotect") == "1":
-        data["unprotect"] = "1"
-    if "pinned" in request.form:
-        # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
-        data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"
-    chosen = plugin_fields.submitted(plugin_fields.editor_fields(), request.form)
-    data.update(
-        {plugin_fields.VALUE_PREFIX + key: "\n".join(values) for key, values in chosen.items()}
-    )
     post_fields = merge_fields(base, data)
     plugin_fields.apply(post_fields, chosen)
     return post_fields
@@ -232,56 +223,97 @@ def _preview_html(post_fields: PostFields, post: Post | None) -> str:
         return str(Markup('<p class="render-error">{}</p>').format(error))
 
 
+def _chosen_plugin_values() -> dict[str, list[str]]:
+    return plugin_fields.submitted(plugin_fields.editor_fields(), request.form)
+
+
+def _form_data(chosen: dict[str, list[str]]) -> dict[str, str]:
+    """The submitted post fields as ``merge_fields`` takes them, with plugin fields' ``chosen``."""
+    data = {key: request.form[key] for key in FORM_KEYS if key in request.form}
+    if request.form.get("password"):
+        data["password"] = request.form["password"]
+    if request.form.get("unprotect") == "1":
+        data["unprotect"] = "1"
+    if "pinned" in request.form:
+        # A hidden "0" goes with the checkbox, so unticking it reaches the server too.
+        data["pinned"] = "1" if "1" in request.form.getlist("pinned") else "0"
+    data.update(
+        {plugin_fields.VALUE_PREFIX + key: "\n".join(values) for key, values in chosen.items()}
+    )
+    return data
+
+
+def _submitted_values(post: Post | None) -> dict[str, str]:
+    """The editor's inputs as the author sent them, over the stored ones."""
+    base = form_values(fields_of(post) if post is not None else empty_fields())
+    try:
+        chosen = _chosen_plugin_values()
+    except FieldError:
+        chosen = {}  # a plugin field's value was refused: keep every other input sent
+    return {**base, **_form_data(chosen)}
+
+
+def _refused_save(error: Refusal) -> tuple[str, int]:
+    """Show the editor again with the author's input and why it was not saved."""
+    post_id = request.view_args.get("post_id") if request.view_args else None
+    # The view found the post; trashed since, it is still the one the author edits.
+    post = db.session.get(Post, post_id) if post_id is not None else None
+    values = _submitted_values(post)
+    version = request.form.get("version", type=int)
+    if isinstance(error, ConflictError):
+        current = error.current
+        table = diff_table(
+            current.source,
+            values["source"].replace("\r\n", "\n"),
+            f"已保存（第 {current.version} 版）",
+            "你的修改",
+        )
+        return editor_page(post, values, version=current.version, status=409, conflict=table)
+    if isinstance(error, DBAPIError):
+        return editor_page(
+            post,
+            values,
+            version=version,
+            status=500 if database_refused(error) else 503,
+            failure="数据库没有接受这次保存，什么也没有写入。你的输入还在下面，可以稍后再保存。",
+        )
+    if isinstance(error, RenderError):
+        error = FieldError("source", str(error))
+    return editor_page(post, values, version=version, status=400, error=error)
+
+
 @admin.route("/posts/new", methods=["POST"])
 @admin.route("/posts/<int:post_id>/edit", methods=["POST"])
+@answered_by(_refused_save)
 def save(post_id: int | None = None) -> Response | tuple[str, int]:
     post = _post_or_404(post_id) if post_id is not None else None
     base = fields_of(post) if post is not None else empty_fields()
     action = request.form.get("action", "draft")
     if action not in ACTIONS:
         abort(400)
-    version = request.form.get("version", type=int)
-    data: dict[str, str] = {}
-    try:
-        post_fields = _fields_from_form(base, data)
-    except FieldError as error:
-        submitted = {**form_values(base), **data}
-        return editor_page(post, submitted, version=version, status=400, error=error)
-    values = {**form_values(base), **data}
+    post_fields = _fields_from_form(base)
     if action == "preview":
+        version = request.form.get("version", type=int)
         return editor_page(
-            post, values, version=version, preview_html=_preview_html(post_fields, post)
+            post,
+            _submitted_values(post),
+            version=version,
+            preview_html=_preview_html(post_fields, post),
         )
     # A draft has no public URL to keep; a published slug changes only on request.
     change_slug = post is None or request.form.get("change_slug") == "1" or post.status == DRAFT
     requested_slug = _requested_slug(post_fields, post, change_slug)
-    try:
-        _apply_action(action, post_fields, post)
-        if post is None:
-            saved = save_post(post_fields, author=author_name())
-        else:
-            saved = save_post(
-                post_fields,
-                author=author_name(),
-                post=post,
-                expected_version=version,
-                change_slug=change_slug,
-            )
-    except FieldError as error:
-        db.session.rollback()
-        return editor_page(post, values, version=version, status=400, error=error)
-    except RenderError as error:
-        db.session.rollback()
-        return editor_page(
-            post, values, version=version, status=400, error=FieldError("source", str(error))
+    _apply_action(action, post_fields, post)
+    if post is None:
+        saved = save_post(post_fields, author=author_name())
+    else:
+        saved = save_post(
+            post_fields,
+            author=author_name(),
+            post=post,
+            expected_version=request.form.get("version", type=int),
+            change_slug=change_slug,
         )
-    except ConflictError as conflict:
-        db.session.rollback()
-        current = conflict.current
-        table = diff_table(
-            current.source, post_fields.source, f"已保存（第 {current.version} 版）", "你的修改"
-        )
-        return editor_page(post, values, version=current.version, status=409, conflict=table)
     flash(
         {"draft": "草稿已保存。", "publish": "已发布。", "schedule": "已定时发布。"}[action], "ok"
     )
@@ -310,7 +342,7 @@ def preview(post_id: int | None = None) -> Response | tuple[Response, int]:
     post = _post_or_404(post_id) if post_id is not None else None
     base = fields_of(post) if post is not None else empty_fields(request.form.get("kind", "post"))
     try:
-        post_fields = _fields_from_form(base, {}, untitled="preview")
+        post_fields = _fields_from_form(base, untitled="preview")
         html = _preview(post_fields, post)
     except (FieldError, RenderError) as error:
         return jsonify(error=str(error)), 400

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from flask import abort, flash, redirect, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from blog.admin.blueprint import admin
 from blog.admin.diff import diff_table
 from blog.admin.editor import author_name
+from blog.admin.refusals import Refusal, answered_by
 from blog.models import Post, Revision, db
 from blog.posts import ConflictError, fields_of, save_post
-from blog.render import RenderError
 from blog.views import render_page
 
 
@@ -48,8 +49,22 @@ def revision(post_id: int, number: int) -> tuple[str, int]:
     return render_page("admin/revision.html", post=post, revision=chosen, diff=table)
 
 
+def _refused_restore(error: Refusal) -> Response:
+    """Back to the revision, saying why it was not restored (nothing of it was stored)."""
+    post_id = request.view_args["post_id"] if request.view_args else 0
+    number = request.view_args["number"] if request.view_args else 0
+    if isinstance(error, ConflictError):
+        flash("这篇文章刚被别人修改过，请查看最新内容后再恢复。", "error")
+    elif isinstance(error, DBAPIError):
+        flash("数据库没有接受这次恢复，什么也没有写入，可以稍后再试。", "error")
+    else:
+        flash(f"无法恢复这一版：{error}", "error")
+    return redirect(url_for("admin.revision", post_id=post_id, number=number))
+
+
 @admin.route("/posts/<int:post_id>/revisions/<int:number>/restore", methods=["POST"])
-def restore_revision(post_id: int, number: int) -> Response | tuple[str, int]:
+@answered_by(_refused_restore)
+def restore_revision(post_id: int, number: int) -> Response:
     post = _post(post_id)
     chosen = _revision(post, number)
     fields = fields_of(post)
@@ -63,21 +78,12 @@ def restore_revision(post_id: int, number: int) -> Response | tuple[str, int]:
     fields.tags = list(stored.get("tags", fields.tags))
     fields.meta = dict(stored.get("meta", fields.meta))
     # Restoring changes content only: the URL and the publication state stay as they are.
-    try:
-        save_post(
-            fields,
-            author=author_name(),
-            post=post,
-            expected_version=request.form.get("version", type=int),
-            change_slug=False,
-        )
-    except ConflictError:
-        db.session.rollback()
-        flash("这篇文章刚被别人修改过，请查看最新内容后再恢复。", "error")
-        return redirect(url_for("admin.revision", post_id=post.id, number=number))
-    except RenderError as error:
-        db.session.rollback()
-        flash(f"无法恢复这一版：{error}", "error")
-        return redirect(url_for("admin.revision", post_id=post.id, number=number))
+    save_post(
+        fields,
+        author=author_name(),
+        post=post,
+        expected_version=request.form.get("version", type=int),
+        change_slug=False,
+    )
     flash(f"已恢复第 {number} 版（保存为新版本）。", "ok")
     return redirect(url_for("admin.edit_post", post_id=post.id))

@@ -13,12 +13,13 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import RequestEntityTooLarge
 from werkzeug.wrappers import Response
 
-from blog.admin import (  # noqa: F401  (modules add their routes)
+from blog.admin import (  # noqa: F401  (modules add their routes and error handlers)
     editor,
     links,
     media,
     old_urls,
     previews,
+    refusals,
     revisions,
     theme_preview,
     trash,

@@ -10,9 +10,11 @@ import json
 
 from flask import Blueprint, Response, abort, flash, redirect, request, url_for
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response as BaseResponse
 
 from blog.admin.auth import current_user
+from blog.admin.refusals import answer_refusals, answered_by
 from blog.comments.fields import CommentError, clean_text
 from blog.comments.models import PENDING, STATUSES, Comment
 from blog.comments.service import author_reply, erase_person, export_person, moderate
@@ -24,6 +26,7 @@ from blog.views import render_page
 comments_admin = Blueprint(
     "comments_admin", __name__, url_prefix="/admin/comments", template_folder="templates"
 )
+answer_refusals(comments_admin, CommentError)
 PER_PAGE = 50
 #: The author's replies are trusted more than readers' comments, but still bounded.
 REPLY_MAX_CHARS = 20_000
@@ -87,28 +90,31 @@ def bulk() -> BaseResponse:
     return _back()
 
 
+def _refused_reply(error: Exception) -> BaseResponse:
+    """Back to the queue, saying why the reply was not stored (nothing of it was)."""
+    if isinstance(error, CommentError):
+        flash(error.message, "error")
+    elif isinstance(error, RenderError):
+        flash(f"无法渲染回复：{error}", "error")
+    elif isinstance(error, DBAPIError):
+        flash("数据库没有接受这条回复，什么也没有写入，可以稍后再试。", "error")
+    else:
+        flash(f"回复没有保存：{error}", "error")
+    return _back()
+
+
 @comments_admin.post("/<int:comment_id>/reply")
+@answered_by(_refused_reply)
 def reply(comment_id: int) -> BaseResponse:
     parent = db.session.get(Comment, comment_id)
     if parent is None:
         abort(404)
     user = current_user()
     assert user is not None  # require_login ran
-    try:
-        body = clean_text(
-            request.form.get("body", ""), "body", "Reply", limit=20_000, multiline=True
-        )
-        if not body:
-            raise CommentError("body", "回复内容不能为空。")
-        author_reply(parent, user.name, body)
-    except CommentError as error:
-        db.session.rollback()
-        flash(error.message, "error")
-        return _back()
-    except RenderError as error:
-        db.session.rollback()
-        flash(f"无法渲染回复：{error}", "error")
-        return _back()
+    body = clean_text(request.form.get("body", ""), "body", "Reply", limit=20_000, multiline=True)
+    if not body:
+        raise CommentError("body", "回复内容不能为空。")
+    author_reply(parent, user.name, body)
     flash("已回复。", "ok")
     return _back()
 

@@ -34,6 +34,7 @@ def _report(report: ImportReport) -> None:
 @click.pass_obj
 def import_waline_command(context: Any, file: Path) -> None:
     """Import Waline's JSON export; page paths are matched to post slugs."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.comments.fields import CommentError
     from blog.comments.transfer import import_waline
 
@@ -49,6 +50,7 @@ def import_waline_command(context: Any, file: Path) -> None:
 @click.pass_obj
 def erase_addresses_command(context: Any) -> None:
     """Forget client addresses older than COMMENTS_ADDRESS_DAYS (also done as comments arrive)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.comments.service import erase_old_addresses
 
     with context.app().app_context():
@@ -60,6 +62,7 @@ def erase_addresses_command(context: Any) -> None:
 @click.pass_obj
 def export_person_command(context: Any, email: str) -> None:
     """Print everything stored for EMAIL as JSON (a reader's access request)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.comments.service import export_person
 
     with context.app().app_context():
@@ -71,6 +74,7 @@ def export_person_command(context: Any, email: str) -> None:
 @click.pass_obj
 def delete_person_command(context: Any, email: str) -> None:
     """Delete everything stored for EMAIL (replies by others keep a placeholder)."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.comments.service import erase_person
 
     with context.app().app_context():
@@ -79,6 +83,7 @@ def delete_person_command(context: Any, email: str) -> None:
 
 def export_beside_posts(folder: Path) -> int:
     """Called by ``blog export`` inside an app context: write ``comments.json``."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.comments.transfer import export_comments
 
     return export_comments(folder)
@@ -86,6 +91,7 @@ def export_beside_posts(folder: Path) -> int:
 
 def import_beside_posts(paths: tuple[Path, ...]) -> ImportReport | None:
     """Called by ``blog import`` after the posts: read ``comments.json`` in any given folder."""
+    # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.comments.fields import CommentError
     from blog.comments.transfer import FILE_NAME, ImportReport, import_comments_file
 

@@ -54,5 +54,4 @@ def blog_post_metadata(post: PostDraft, document: Document) -> dict[str, Any]:
 
 
 def _config() -> Config:
-    config: Config = plugin_config("excerpt")
-    return config
+    return plugin_config("excerpt") or Config()

@@ -79,10 +79,9 @@ def delimiters_from(config: Config | None) -> Delimiters:
 
 @hookimpl
 def blog_markdown_extensions() -> list[Extension | str]:
-    config = plugin_config("math")
-    macros = config.macros if config else {}
+    config = plugin_config("math") or Config()
     language = str(current_app.config.get("UI_LANGUAGE") or "") if has_app_context() else None
-    return [MathExtension(limits_from(config), macros, delimiters_from(config), language)]
+    return [MathExtension(limits_from(config), config.macros, delimiters_from(config), language)]
 
 
 @hookimpl
@@ -97,8 +96,7 @@ def blog_head_assets(request: Request) -> list[str]:
 
 @hookimpl
 def blog_register_routes(app: Flask) -> None:
-    config = app.extensions["blog.plugins"].config_for("math")
-    config = config or Config()
+    config = plugin_config("math", app) or Config()
     register_font_routes(app, config.font_file, config.script_font_file)
 
 
@@ -110,7 +108,7 @@ def blog_post_metadata(post: Post, html: str) -> dict[str, Any]:
     warnings = formula_warnings(source, html) if "math-error" in html else []
     if warnings:
         facts["warnings"] = warnings
-    notices = convention_notices(source, delimiters_from(plugin_config("math")))
+    notices = convention_notices(source, delimiters_from(plugin_config("math") or Config()))
     if notices:
         facts["notices"] = notices
     return facts

@@ -125,8 +125,7 @@ class State:
 
 
 def _config() -> Config:
-    config = plugin_config("opencc")
-    return config if isinstance(config, Config) else Config()
+    return plugin_config("opencc") or Config()
 
 
 def _state() -> State:

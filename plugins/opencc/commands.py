@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from blog.api import plugin_config
+
 from .groups import SUFFIXES, GroupError, group_files, load_group
 
 
@@ -19,8 +21,7 @@ def _folder(context: Any) -> Path:
     from . import Config, groups_folder  # the package imports this module
 
     app = context.app()
-    config = app.extensions["blog.plugins"].config_for("opencc")
-    return groups_folder(app.instance_path, config if isinstance(config, Config) else Config())
+    return groups_folder(app.instance_path, plugin_config("opencc", app) or Config())
 
 
 @click.group("groups", invoke_without_command=True)

@@ -30,8 +30,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from flask import has_app_context
-
 from blog.api import current_variant, hookimpl, plugin_config, static_url
 
 from .htmltext import Edit, Rule, transform_html, transform_marks
@@ -97,8 +95,7 @@ def check_config(config: Config) -> None:
 
 
 def _config() -> Config:
-    config = plugin_config("typography") if has_app_context() else None
-    return config if isinstance(config, Config) else Config()
+    return plugin_config("typography") or Config()
 
 
 def _spacing_rule(text: str, editable: Sequence[bool]) -> list[Edit]:

@@ -43,7 +43,7 @@ def reading_minutes(source: str, config: Config) -> int:
 
 @hookimpl
 def blog_post_metadata(post: Post, html: str) -> dict[str, Any]:
-    config: Config = plugin_config("reading_badge")
+    config: Config = plugin_config("reading_badge") or Config()
     minutes = reading_minutes(post.source, config)
     return {"reading_badge": config.label.format(minutes=minutes)}
 
