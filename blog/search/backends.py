@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -21,7 +22,7 @@ from sqlalchemy import (
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
 
-from blog.models import PUBLISHED, SCHEDULED, Post, db
+from blog.models import Post, db
 from blog.queries import public_condition
 from blog.search.tokens import Term, index_tokens
 
@@ -58,28 +59,9 @@ class Backend(Protocol):
     def remove(self, post_id: int) -> None: ...
     def clear(self) -> None: ...
     def search(self, terms: Sequence[Term], limit: int, offset: int) -> tuple[list[int], int]: ...
-    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]: ...
-
-
-def _similar_ids(matches: Any, exclude_id: int, limit: int) -> list[int]:
-    """Posts (not pages) among ``matches`` that are or will be public, best score first.
-
-    Scheduled posts count: the list is chosen at save time and filtered again when shown.
-    """
-    found = matches.cte("similar").prefix_with("MATERIALIZED")
-    query = (
-        select(Post.id)
-        .join(found, found.c.post_id == Post.id)
-        .where(
-            Post.id != exclude_id,
-            Post.kind == "post",
-            Post.deleted_at.is_(None),
-            Post.status.in_((PUBLISHED, SCHEDULED)),
-        )
-        .order_by(found.c.score, Post.published_at.desc(), Post.id.desc())
-        .limit(limit)
-    )
-    return list(db.session.scalars(query))
+    def document_count(self) -> int: ...
+    def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]: ...
+    def postings(self, tokens: Sequence[str], cap: int) -> dict[str, list[int]]: ...
 
 
 def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
@@ -156,16 +138,38 @@ class SqliteBackend:
         ).where(fts.op("MATCH")(bindparam("expression", expression)))
         return _ranked_ids(matches, limit, offset)
 
-    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]:
-        # Any of the tokens, each quoted (tokens hold only letters and digits); bm25 weighs
-        # rare shared tokens above common ones.
-        expression = " OR ".join(f'"{token}"' for token in tokens)
-        fts: Any = literal_column("search_fts")
-        weights = [SQLITE_WEIGHTS[f] for f in FIELDS]
-        matches = select(
-            search_fts.c.rowid.label("post_id"), func.bm25(fts, *weights).label("score")
-        ).where(fts.op("MATCH")(bindparam("expression", expression)))
-        return _similar_ids(matches, exclude_id, limit)
+    def document_count(self) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(search_fts)) or 0)
+
+    def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]:
+        """How many posts hold each token, counted up to ``cap`` (a common token stops there)."""
+        # Each token a quoted phrase (tokens hold only letters and digits).
+        rows = db.session.execute(
+            sql_text(
+                "SELECT t.value, (SELECT count(*) FROM (SELECT 1 FROM search_fts "
+                "WHERE search_fts MATCH '\"' || t.value || '\"' LIMIT :cap)) "
+                "FROM json_each(:tokens) AS t"
+            ),
+            {"tokens": json.dumps(list(tokens)), "cap": cap},
+        )
+        return dict(rows.all())
+
+    def postings(self, tokens: Sequence[str], cap: int) -> dict[str, list[int]]:
+        """The posts holding each token, newest first (highest id), at most ``cap`` each."""
+        rows = db.session.execute(
+            sql_text(
+                "SELECT token, post_id FROM (SELECT t.value AS token, f.rowid AS post_id, "
+                "row_number() OVER (PARTITION BY t.value ORDER BY f.rowid DESC) AS place "
+                "FROM json_each(:tokens) AS t "
+                "JOIN search_fts AS f ON f.search_fts MATCH '\"' || t.value || '\"') "
+                "WHERE place <= :cap ORDER BY token, post_id DESC"
+            ),
+            {"tokens": json.dumps(list(tokens)), "cap": cap},
+        )
+        found: dict[str, list[int]] = {token: [] for token in tokens}
+        for token, post_id in rows:
+            found[token].append(post_id)
+        return found
 
 
 def _pg_quote(token: str) -> str:
@@ -245,13 +249,41 @@ class PostgresBackend:
         ).where(document.op("@@")(query))
         return _ranked_ids(matches, limit, offset)
 
-    def similar(self, tokens: Sequence[str], exclude_id: int, limit: int) -> list[int]:
-        query = cast(bindparam("expression", " | ".join(map(_pg_quote, tokens))), TSQUERY)
-        document = search_documents.c.document
-        matches = select(
-            search_documents.c.post_id, (-func.ts_rank(document, query)).label("score")
-        ).where(document.op("@@")(query))
-        return _similar_ids(matches, exclude_id, limit)
+    def document_count(self) -> int:
+        return int(db.session.scalar(select(func.count()).select_from(search_documents)) or 0)
+
+    def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]:
+        """How many posts hold each token, counted up to ``cap`` (a common token stops there)."""
+        rows = db.session.execute(
+            sql_text(
+                "SELECT q.token, (SELECT count(*) FROM (SELECT 1 FROM search_documents d "
+                "WHERE d.document @@ CAST(q.query AS tsquery) LIMIT :cap) AS s) "
+                "FROM unnest(CAST(:tokens AS text[]), CAST(:queries AS text[])) AS q(token, query)"
+            ),
+            self._values(tokens, cap),
+        )
+        return dict(rows.all())
+
+    def postings(self, tokens: Sequence[str], cap: int) -> dict[str, list[int]]:
+        """The posts holding each token, newest first (highest id), at most ``cap`` each."""
+        rows = db.session.execute(
+            sql_text(
+                "SELECT q.token, p.post_id "
+                "FROM unnest(CAST(:tokens AS text[]), CAST(:queries AS text[])) AS q(token, query) "
+                "CROSS JOIN LATERAL (SELECT d.post_id FROM search_documents d "
+                "WHERE d.document @@ CAST(q.query AS tsquery) "
+                "ORDER BY d.post_id DESC LIMIT :cap) AS p"
+            ),
+            self._values(tokens, cap),
+        )
+        found: dict[str, list[int]] = {token: [] for token in tokens}
+        for token, post_id in rows:
+            found[token].append(post_id)
+        return found
+
+    @staticmethod
+    def _values(tokens: Sequence[str], cap: int) -> dict[str, Any]:
+        return {"tokens": list(tokens), "queries": [_pg_quote(t) for t in tokens], "cap": cap}
 
 
 def backend() -> Backend:
