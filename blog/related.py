@@ -18,6 +18,7 @@ when shown (unpublished, scheduled, trash).
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Collection, Iterable, Iterator
@@ -41,14 +42,11 @@ QUERY_TOKENS = 40
 RARE_TOKENS = 24
 #: A token's posts are counted, and read, up to this many: a token that common says
 #: little, and stops there (the newest of its posts are the candidates it brings).
-COMMON_POSTS = 200
+COMMON_POSTS = 100
 #: Candidates kept from the text match.
 TEXT_CANDIDATES = 30
-#: BM25's saturation and length normalisation. Each rare token counts once, whatever
-#: how often the candidate uses it, so length weighs less than BM25's usual 0.75 (on
-#: three real blogs, 0.4 agreed best with full BM25 ranking and kept lists within a blog).
-K1 = 1.2
-B = 0.4
+#: Tag sets whose scores a refresh keeps (see :class:`TagTable`).
+TAG_SETS_KEPT = 256
 #: How much one shared tag weighs against the best text match (which scores 1).
 TAG_WEIGHT = 1.5
 #: Characters of the body's text that the query tokens are taken from.
@@ -102,8 +100,8 @@ class TextIndex:
     #: Token -> the posts holding it, newest first, at most COMMON_POSTS.
     posts: dict[str, list[int]] = field(default_factory=dict)
     _documents: int | None = None
-    #: Candidate posts (see ``_candidate_post``) -> when published, text length (a batch).
-    _eligible: dict[int, tuple[datetime | None, int]] | None = None
+    #: Candidate posts (see ``_candidate_post``) -> when published, read once for a batch.
+    _eligible: dict[int, datetime | None] | None = None
 
     def prefetch(self, queries: Iterable[dict[str, int]]) -> None:
         """Read, in one query each, the counts of every token in ``queries`` not known yet."""
@@ -135,47 +133,34 @@ class TextIndex:
             for other in self.posts[token]:
                 if other != post_id:
                     shared[other] = shared.get(other, 0.0) + query[token] * rarity
-        facts = self._facts(shared)
-        if not facts:
-            return []
-        # BM25's length normalisation, a token counted once: a long post holds more of the
-        # rare tokens by its length alone. Lengths are compared with the candidates' mean.
-        mean = sum(length for _when, length in facts.values()) / len(facts) or 1.0
-        scores = {
-            pid: shared[pid] * (K1 + 1) / (1 + K1 * (1 - B + B * length / mean))
-            for pid, (_when, length) in facts.items()
-        }
+        published = self._published(shared)
 
         def order(pid: int) -> tuple[float, datetime, int]:
             # As the search page orders equal scores: newest first.
-            return scores[pid], facts[pid][0] or datetime.min, pid
+            return shared[pid], published[pid] or datetime.min, pid
 
-        return sorted(scores, key=order, reverse=True)[:TEXT_CANDIDATES]
+        return heapq.nlargest(TEXT_CANDIDATES, published, key=order)
 
     def _document_count(self) -> int:
         if self._documents is None or not self.batch:
             self._documents = backend().document_count()
         return self._documents
 
-    def _facts(self, ids: Collection[int]) -> dict[int, tuple[datetime | None, int]]:
-        """The candidate posts among ``ids``: when each was published, its text's length."""
+    def _published(self, ids: Collection[int]) -> dict[int, datetime | None]:
+        """The candidate posts among ``ids``, with when each was published."""
         if self.batch:
             if self._eligible is None:
-                self._eligible = _candidate_facts(None)
+                self._eligible = _candidates_published(None)
             return {pid: self._eligible[pid] for pid in ids if pid in self._eligible}
-        return _candidate_facts(ids) if ids else {}
+        return _candidates_published(ids) if ids else {}
 
 
-def _candidate_facts(ids: Collection[int] | None) -> dict[int, tuple[datetime | None, int]]:
-    """Candidate posts (all, or those among ``ids``): when published, indexed text length."""
-    query = (
-        select(Post.id, Post.published_at, func.length(search_documents.c.body_text))
-        .join(search_documents, search_documents.c.post_id == Post.id)
-        .where(_candidate_post())
-    )
+def _candidates_published(ids: Collection[int] | None) -> dict[int, datetime | None]:
+    """Candidate posts (all, or those among ``ids``) and when each was published."""
+    query = select(Post.id, Post.published_at).where(_candidate_post())
     if ids is not None:
         query = query.where(Post.id.in_(list(ids)))
-    return {pid: (when, length or 0) for pid, when, length in db.session.execute(query)}
+    return dict(db.session.execute(query).all())
 
 
 def _weight(size: int) -> float:
@@ -201,6 +186,9 @@ class TagTable:
     sizes: dict[int, int]
     #: Tag id -> ids of the candidate posts carrying it.
     posts: dict[int, list[int]]
+    #: Tag set -> every candidate's score and the best-scored ids (see :meth:`scores`);
+    #: posts with the same tags share them, and a tag on thousands of posts is summed once.
+    _sets: dict[tuple[int, ...], tuple[dict[int, float], list[int]]] = field(default_factory=dict)
 
     @classmethod
     def read(cls) -> TagTable:
@@ -219,14 +207,26 @@ class TagTable:
             posts.setdefault(tag_id, []).append(post_id)
         return cls(sizes, posts)
 
-    def scores(self, post_id: int, tag_ids: list[int]) -> dict[int, float]:
-        scores: dict[int, float] = {}
-        for tag_id in sorted(tag_ids):
-            weight = _weight(self.sizes.get(tag_id, 1))
-            for other in self.posts.get(tag_id, ()):
-                if other != post_id:
-                    scores[other] = scores.get(other, 0.0) + weight
-        return scores
+    def scores(self, post_id: int, tag_ids: list[int], also: Collection[int]) -> dict[int, float]:
+        """What :func:`_tag_scores` gives, from the table: the best-scored posts sharing a
+        tag with the post, and the posts ``also``."""
+        key = tuple(sorted(tag_ids))
+        if key not in self._sets:
+            if len(self._sets) >= TAG_SETS_KEPT:
+                self._sets.clear()
+            every: dict[int, float] = {}
+            for tag_id in key:
+                weight = _weight(self.sizes.get(tag_id, 1))
+                for other in self.posts.get(tag_id, ()):
+                    every[other] = every.get(other, 0.0) + weight
+            # One more than kept: the post itself may be among them.
+            best = heapq.nsmallest(
+                RELATED_COUNT + TEXT_CANDIDATES + 1, every, key=lambda pid: (-every[pid], -pid)
+            )
+            self._sets[key] = every, best
+        every, best = self._sets[key]
+        kept = [pid for pid in best if pid != post_id][: RELATED_COUNT + TEXT_CANDIDATES]
+        return {pid: every[pid] for pid in (*kept, *also) if pid in every and pid != post_id}
 
 
 def _tag_scores(post: Post, also: Collection[int]) -> dict[int, float]:
@@ -301,12 +301,11 @@ def _choose(
     text = text or TextIndex()
     similar = text.similar(query, post.id, indexed) if query else []
     tag_ids = [tag.id for tag in post.tags]
-    shared = tags.scores(post.id, tag_ids) if tags else _tag_scores(post, similar)
+    shared = tags.scores(post.id, tag_ids, similar) if tags else _tag_scores(post, similar)
     scores = {pid: TAG_WEIGHT * score for pid, score in shared.items()}
     for rank, pid in enumerate(similar):
         scores[pid] = scores.get(pid, 0.0) + 1 / (1 + rank)
-    best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))
-    return [pid for pid, _score in best[:RELATED_COUNT]]
+    return heapq.nsmallest(RELATED_COUNT, scores, key=lambda pid: (-scores[pid], -pid))
 
 
 #: Inside :func:`deferred`: ids of the posts whose lists are to be chosen at its end.
@@ -417,9 +416,7 @@ def refresh_lists(ids: Collection[int], batch: int = 200) -> None:
                 select(search_documents.c.post_id, search_documents.c.body_text).where(
                     search_documents.c.post_id.in_(chunk)
                 )
-            )
-            
-            .all()
+            ).all()
         )
         posts = db.session.scalars(
             select(Post)

@@ -156,20 +156,19 @@ class SqliteBackend:
 
     def postings(self, tokens: Sequence[str], cap: int) -> dict[str, list[int]]:
         """The posts holding each token, newest first (highest id), at most ``cap`` each."""
+        # SQLite has no LATERAL join: each token's newest posts come back as one list.
         rows = db.session.execute(
             sql_text(
-                "SELECT token, post_id FROM (SELECT t.value AS token, f.rowid AS post_id, "
-                "row_number() OVER (PARTITION BY t.value ORDER BY f.rowid DESC) AS place "
-                "FROM json_each(:tokens) AS t "
-                "JOIN search_fts AS f ON f.search_fts MATCH '\"' || t.value || '\"') "
-                "WHERE place <= :cap ORDER BY token, post_id DESC"
+                "SELECT t.value, (SELECT group_concat(rowid) FROM (SELECT rowid FROM search_fts "
+                "WHERE search_fts MATCH '\"' || t.value || '\"' ORDER BY rowid DESC LIMIT :cap)) "
+                "FROM json_each(:tokens) AS t"
             ),
             {"tokens": json.dumps(list(tokens)), "cap": cap},
         )
-        found: dict[str, list[int]] = {token: [] for token in tokens}
-        for token, post_id in rows:
-            found[token].append(post_id)
-        return found
+        return {
+            token: sorted(map(int, (ids or "").split(",") if ids else ()), reverse=True)
+            for token, ids in rows
+        }
 
 
 def _pg_quote(token: str) -> str:
