@@ -139,7 +139,8 @@ class SqliteBackend:
         return _ranked_ids(matches, limit, offset)
 
     def document_count(self) -> int:
-        return int(db.session.scalar(select(func.count()).select_from(search_fts)) or 0)
+        # The same rows as search_fts, whose own count(*) reads the whole index.
+        return int(db.session.scalar(select(func.count()).select_from(search_documents)) or 0)
 
     def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]:
         """How many posts hold each token, counted up to ``cap`` (a common token stops there)."""
