@@ -21,7 +21,7 @@ from __future__ import annotations
 import heapq
 import math
 from collections import Counter
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -51,34 +51,62 @@ TAG_SETS_KEPT = 256
 TAG_WEIGHT = 1.5
 #: Characters of the body's text that the query tokens are taken from.
 BODY_CHARS = 6000
+#: The same, in the index's stored tokens (a Chinese character begins one token of two
+#: characters and a space, so this is about BODY_CHARS characters of Chinese text).
+STORED_BODY_CHARS = 3 * BODY_CHARS
 #: Field weights when picking the query tokens.
 FIELD_WEIGHTS = {"title": 3, "tags": 3, "category": 1, "body": 1}
 
 
-def query_tokens(post: Post, body: str | None = None) -> dict[str, int]:
-    """The post's most frequent index tokens with their weighted counts, most frequent first.
+def query_tokens(post: Post, body: str) -> dict[str, int]:
+    """The most frequent index tokens of ``post`` whose indexed text is ``body``, weighted.
 
-    Single characters are left out as noise. The body's plain text is read from the
-    search index (stored there at save time) unless the caller read it already
-    (``body``), and only its beginning counts: choosing a post's neighbours costs the
-    same for a long post.
+    Tokenises as the index does; only the body's first BODY_CHARS characters count.
     """
-    if body is None:
-        body = db.session.scalar(
-            select(search_documents.c.body_text).where(search_documents.c.post_id == post.id)
-        )
     raw = {
         "title": post.title,
         "tags": " ".join(tag.name for tag in post.tags),
         "category": post.category.name if post.category else "",
-        "body": (body or "")[:BODY_CHARS],
+        "body": body[:BODY_CHARS],
     }
+    return _weighted({name: index_tokens(normalize(text)) for name, text in raw.items()})
+
+
+def _weighted(fields: dict[str, list[str]]) -> dict[str, int]:
+    """The QUERY_TOKENS most frequent tokens of ``fields``, with their weighted counts, most
+    frequent first; single characters are left out as noise."""
     counts: Counter[str] = Counter()
     for name, weight in FIELD_WEIGHTS.items():
-        for token in index_tokens(normalize(raw[name])):
+        for token in fields[name]:
             if len(token) > 1:
                 counts[token] += weight
     return dict(counts.most_common(QUERY_TOKENS))
+
+
+def post_queries(posts: Sequence[Post]) -> dict[int, tuple[dict[str, int], bool]]:
+    """Each post's query tokens (see :func:`query_tokens`), and whether it is indexed.
+
+    Where the index keeps each post's tokens (SQLite), they are read from it, the body's
+    within its first STORED_BODY_CHARS characters: nothing is tokenised again. Otherwise
+    the post's indexed text is read and tokenised. A post not in the index (protected)
+    is known by its title, tags and category.
+    """
+    ids = [post.id for post in posts]
+    stored = backend().stored_tokens(ids, STORED_BODY_CHARS) if ids else {}
+    found = {pid: (_weighted(fields), True) for pid, fields in (stored or {}).items()}
+    bodies: dict[int, str] = {}
+    if stored is None:
+        bodies = dict(
+            db.session.execute(
+                select(search_documents.c.post_id, search_documents.c.body_text).where(
+                    search_documents.c.post_id.in_(ids)
+                )
+            ).all()
+        )
+    for post in posts:
+        if post.id not in found:
+            found[post.id] = (query_tokens(post, bodies.get(post.id) or ""), post.id in bodies)
+    return found
 
 
 @dataclass
@@ -283,10 +311,8 @@ def related_ids(
     """
     if post.id is None or post.kind != "post":
         return []
-    body = db.session.scalar(
-        select(search_documents.c.body_text).where(search_documents.c.post_id == post.id)
-    )
-    return _choose(post, query_tokens(post, body or ""), body is not None, tags, text)
+    query, indexed = post_queries([post])[post.id]
+    return _choose(post, query, indexed, tags, text)
 
 
 def _choose(
@@ -411,13 +437,6 @@ def refresh_lists(ids: Collection[int], batch: int = 200) -> None:
     text = TextIndex(batch=True)
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        bodies: dict[int, str] = dict(
-            db.session.execute(
-                select(search_documents.c.post_id, search_documents.c.body_text).where(
-                    search_documents.c.post_id.in_(chunk)
-                )
-            ).all()
-        )
         posts = db.session.scalars(
             select(Post)
             .options(
@@ -430,11 +449,11 @@ def refresh_lists(ids: Collection[int], batch: int = 200) -> None:
         with db.session.no_autoflush:
             chosen: dict[int, list[int]] = {post.id: [] for post in posts}
             live = [p for p in posts if p.kind == "post" and p.deleted_at is None]
-            queries = {post.id: query_tokens(post, bodies.get(post.id) or "") for post in live}
-            text.prefetch(queries.values())
+            found = post_queries(live)
+            text.prefetch(query for query, _indexed in found.values())
             for post in live:
-                indexed = post.id in bodies
-                chosen[post.id] = _choose(post, queries[post.id], indexed, tags, text)
+                query, indexed = found[post.id]
+                chosen[post.id] = _choose(post, query, indexed, tags, text)
         if chosen:
             rows = [{"id": pid, "related": related} for pid, related in chosen.items()]
             db.session.execute(update(Post), rows)

@@ -62,6 +62,9 @@ class Backend(Protocol):
     def document_count(self) -> int: ...
     def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]: ...
     def postings(self, tokens: Sequence[str], cap: int) -> dict[str, list[int]]: ...
+    def stored_tokens(
+        self, ids: Sequence[int], body_chars: int
+    ) -> dict[int, dict[str, list[str]]] | None: ...
 
 
 def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
@@ -141,6 +144,29 @@ class SqliteBackend:
     def document_count(self) -> int:
         # The same rows as search_fts, whose own count(*) reads the whole index.
         return int(db.session.scalar(select(func.count()).select_from(search_documents)) or 0)
+
+    def stored_tokens(
+        self, ids: Sequence[int], body_chars: int
+    ) -> dict[int, dict[str, list[str]]] | None:
+        """The tokens the index holds for the posts ``ids`` (those indexed), by field; of
+        the body, those within its first ``body_chars`` stored characters."""
+        body = func.substr(literal_column("body"), 1, body_chars + 1)
+        fields: list[Any] = [literal_column(name) for name in ("title", "tags", "category")]
+        rows = db.session.execute(
+            select(search_fts.c.rowid, *fields, body).where(search_fts.c.rowid.in_(list(ids)))
+        )
+        found: dict[int, dict[str, list[str]]] = {}
+        for post_id, *values, text in rows:
+            # Cut inside a token: that part-token is left out.
+            words = (text or "").split(" ")
+            if len(text or "") > body_chars:
+                words = words[:-1]
+            found[post_id] = {
+                name: (value or "").split()
+                for name, value in zip(("title", "tags", "category"), values, strict=True)
+            }
+            found[post_id]["body"] = [word for word in words if word]
+        return found
 
     def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]:
         """How many posts hold each token, counted up to ``cap`` (a common token stops there)."""
@@ -251,6 +277,12 @@ class PostgresBackend:
 
     def document_count(self) -> int:
         return int(db.session.scalar(select(func.count()).select_from(search_documents)) or 0)
+
+    def stored_tokens(
+        self, ids: Sequence[int], body_chars: int
+    ) -> dict[int, dict[str, list[str]]] | None:
+        """``None``: a ``tsvector`` keeps no order of its tokens; the caller tokenises."""
+        return None
 
     def frequencies(self, tokens: Sequence[str], cap: int) -> dict[str, int]:
         """How many posts hold each token, counted up to ``cap`` (a common token stops there)."""
