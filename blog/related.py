@@ -77,9 +77,10 @@ def _weighted(fields: dict[str, list[str]]) -> dict[str, int]:
     frequent first; single characters are left out as noise."""
     counts: Counter[str] = Counter()
     for name, weight in FIELD_WEIGHTS.items():
-        for token in fields[name]:
-            if len(token) > 1:
-                counts[token] += weight
+        found = Counter(fields[name])  # counted in C: a body has thousands of tokens
+        counts.update({token: n * weight for token, n in found.items()} if weight > 1 else found)
+    for token in [token for token in counts if len(token) < 2]:
+        del counts[token]
     return dict(counts.most_common(QUERY_TOKENS))
 
 
@@ -155,12 +156,13 @@ class TextIndex:
             self.posts.update(backend().postings(missing, COMMON_POSTS))
         documents = self._document_count()
         shared: dict[int, float] = {}
+        add = shared.get
         for token in tokens:
             count = self.counts[token]
-            rarity = math.log(1 + (documents - count + 0.5) / (count + 0.5))
+            weight = query[token] * math.log(1 + (documents - count + 0.5) / (count + 0.5))
             for other in self.posts[token]:
-                if other != post_id:
-                    shared[other] = shared.get(other, 0.0) + query[token] * rarity
+                shared[other] = add(other, 0.0) + weight
+        shared.pop(post_id, None)
         published = self._published(shared)
 
         def order(pid: int) -> tuple[float, datetime, int]:
