@@ -156,12 +156,12 @@ class TextIndex:
             self.posts.update(backend().postings(missing, COMMON_POSTS))
         documents = self._document_count()
         shared: dict[int, float] = {}
-        add = shared.get
+        so_far = shared.get
         for token in tokens:
             count = self.counts[token]
             weight = query[token] * math.log(1 + (documents - count + 0.5) / (count + 0.5))
             for other in self.posts[token]:
-                shared[other] = add(other, 0.0) + weight
+                shared[other] = so_far(other, 0.0) + weight
         shared.pop(post_id, None)
         published = self._published(shared)
 
