@@ -7,7 +7,9 @@ Writes N demo-size posts (the demo posts, copied with their own slugs), or takes
 * ``import_paths`` with ``jobs=1`` (each post rendered as it is saved),
 * ``import_paths`` on every core (renders made ahead on the pre-forked workers),
 
-each import into a fresh instance, and prints the medians and their ratios.
+each import into a fresh instance, then ``blog rerender --all`` of what it imported (every
+post rendered again on as many processes, then every related list chosen again), and
+prints the medians and their ratios to plain Markdown.
 Run: ``python -m bench.import_bench [--posts 40] [--rounds 3] [--folder DIR]``.
 """
 
@@ -26,7 +28,9 @@ from bench.site import demo_sized_documents, new_app, write_instance
 from blog.importer import import_paths, markdown_files
 from blog.models import db
 from blog.prerender import default_workers
+from blog.related import refresh_all
 from blog.render_budget import worker_pool
+from blog.rerender import rerender_posts
 
 CORE_EXTENSIONS = ["extra", "sane_lists", "admonition", "toc"]
 
@@ -39,16 +43,22 @@ def plain_markdown(files: list[Path]) -> float:
     return time.perf_counter() - started
 
 
-def one_import(folder: Path, instance: Path, jobs: int) -> tuple[float, str]:
+def one_import(folder: Path, instance: Path, jobs: int) -> tuple[float, float, str]:
+    """Import ``folder`` into a fresh instance, then re-render it all as ``blog rerender
+    --all`` does; return both times and the import's summary."""
     app = new_app(write_instance(instance), PAGE_CACHE_BYTES=0)
     with app.app_context():
         started = time.perf_counter()
         report = import_paths([folder], author="bench", jobs=jobs)
-        elapsed = time.perf_counter() - started
+        imported = time.perf_counter() - started
+        started = time.perf_counter()
+        rerender_posts(stale_only=False, workers=jobs)
+        refresh_all()
+        rerendered = time.perf_counter() - started
         db.session.remove()
         db.engine.dispose()
     worker_pool().close()
-    return elapsed, report.summary()
+    return imported, rerendered, report.summary()
 
 
 def main() -> None:
@@ -58,29 +68,30 @@ def main() -> None:
     parser.add_argument("--folder", type=Path, help="import this folder instead")
     arguments = parser.parse_args()
     cores = default_workers()
+    before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory() as temporary:
         root = Path(temporary)
         folder = arguments.folder or demo_sized_documents(root / "documents", arguments.posts)
         files = list(markdown_files([folder]))
-        times: dict[str, list[float]] = {
-            "plain Python-Markdown": [],
-            "import, 1 process": [],
-            f"import, {cores} processes": [],
-        }
+        times: dict[str, list[float]] = {"plain Python-Markdown": []}
         summaries: dict[str, str] = {}
+        variants = {"1 process": 1, f"{cores} processes": cores}
         for round_number in range(arguments.rounds):
             times["plain Python-Markdown"].append(plain_markdown(files))
-            for name, jobs in (("import, 1 process", 1), (f"import, {cores} processes", cores)):
+            for label, jobs in variants.items():
                 instance = root / f"instance-{round_number}-{jobs}"
-                elapsed, summaries[name] = one_import(folder, instance, jobs)
-                times[name].append(elapsed)
+                imported, rerendered, summaries[f"import, {label}"] = one_import(
+                    folder, instance, jobs
+                )
+                times.setdefault(f"import, {label}", []).append(imported)
+                times.setdefault(f"rerender --all, {label}", []).append(rerendered)
     medians = {name: statistics.median(values) for name, values in times.items()}
     plain = medians["plain Python-Markdown"]
     print(f"{len(files)} files from {folder}; {arguments.rounds} rounds, interleaved")
-    print(f"cores: {cores}; load average {os.getloadavg()[0]:.1f}")
+    print(f"cores: {cores}; load average {before:.1f} before, {os.getloadavg()[0]:.1f} after")
     for name, value in medians.items():
         ratio = f"{value / plain:6.1f}x plain Markdown" if name != "plain Python-Markdown" else ""
-        print(f"  {name:24} median {value:7.2f} s  {ratio}")
+        print(f"  {name:28} median {value:7.2f} s  {ratio}")
         if name in summaries:
             print(f"    {summaries[name]}")
     single, parallel = medians["import, 1 process"], medians[f"import, {cores} processes"]

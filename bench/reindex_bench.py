@@ -7,9 +7,9 @@ a rebuild where every row lacks ``posts.body_text`` (as after the upgrade that a
 every body's HTML is parsed, as every reindex did before) against one that reads the stored
 text. Prints the times, posts a second and the load average (the machine may be shared;
 compare runs only at similar load). Run:
-``python -m bench.reindex_bench [--posts 10000] [--ratio-posts 500] [--rounds 2] [--related]``.
-``--related`` also times the second half of ``blog reindex``, choosing every post's
-related posts again.
+``python -m bench.reindex_bench [--posts 10000] [--ratio-posts 500] [--rounds 2]``.
+The large site is timed as ``blog reindex`` runs: the index rebuilt, then every post's
+related posts chosen again; the goal holds for the two together.
 """
 
 from __future__ import annotations
@@ -61,7 +61,6 @@ def main() -> None:
     parser.add_argument("--posts", type=int, default=10_000)
     parser.add_argument("--ratio-posts", type=int, default=500)
     parser.add_argument("--rounds", type=int, default=2)
-    parser.add_argument("--related", action="store_true")
     arguments = parser.parse_args()
     with tempfile.TemporaryDirectory() as temporary:
         small = build_site(Path(temporary) / "small", arguments.ratio_posts)
@@ -88,21 +87,23 @@ def main() -> None:
         print(f"site of {arguments.posts:,} posts built in {time.perf_counter() - started:.1f} s")
         print(f"load average {load()} before the large rebuild", flush=True)
         count, seconds = timed_rebuild(site.app, forget_text=False)
-        verdict = "ok" if seconds <= GOAL_SECONDS else "MISSED"
         print(
-            f"reindex: {count:,} posts in {seconds:.1f} s ({count / seconds:,.0f} posts/s; "
-            f"goal <= {GOAL_SECONDS:.0f} s: {verdict}); load average {load()} after",
+            f"index rebuilt: {count:,} posts in {seconds:.1f} s ({count / seconds:,.0f} posts/s); "
+            f"load average {load()} after",
             flush=True,
         )
-        if arguments.related:
-            with site.app.app_context():
-                started = time.perf_counter()
-                chosen = refresh_all()
-                seconds = time.perf_counter() - started
-            print(
-                f"related posts chosen again for {chosen:,} posts in {seconds:.1f} s "
-                f"({chosen / seconds:,.0f} posts/s); load average {load()} after"
-            )
+        with site.app.app_context():
+            started = time.perf_counter()
+            chosen = refresh_all()
+            related = time.perf_counter() - started
+            db.session.remove()
+        print(
+            f"related posts chosen again for {chosen:,} posts in {related:.1f} s "
+            f"({chosen / related:,.0f} posts/s); load average {load()} after"
+        )
+        total = seconds + related
+        verdict = "ok" if total <= GOAL_SECONDS else "MISSED"
+        print(f"blog reindex: {total:.1f} s (goal <= {GOAL_SECONDS:.0f} s: {verdict})")
         close(site.app)
 
 

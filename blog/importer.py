@@ -38,6 +38,7 @@ from blog.migrate.site import MARKDOWN_SUFFIXES, Site, SiteError, recognise
 from blog.models import DRAFT, Post, Redirect, db
 from blog.posts import ConflictError, FieldError, draft_to_render, same_content, save_post
 from blog.prerender import RenderAhead, default_workers
+from blog.related import deferred
 from blog.render import Rendered, RenderError, render_warnings
 from blog.render_budget import RenderBusyError
 from blog.slugs import SlugError, check_slug
@@ -141,43 +142,48 @@ def import_paths(
     window = max(1, workers * 4) if workers > 1 else 1
     options = _options()
     claimed: dict[str, Path] = {}
-    for path in paths:
-        try:
-            site = recognise(path)
-        except SiteError as error:
-            report.failures.append(str(error))
-            continue
-        report.engines.append(f"{site.engine} ({path})")
-        if site.engine == "wordpress":
-            drafts, index = wordpress.drafts_from_export(site, options, media_dir)
-        else:
-            index = build_index(site, options)
-            drafts = [make_draft(site, source, index, options) for source in site.files]
-        report.notes.extend(f"skipped {line}" for line in site.skipped)
-        _relink(site, drafts)
-        stored: list[PostDraft] = []
-        with RenderAhead(current_app._get_current_object(), workers) as ahead:  # type: ignore[attr-defined]
-            # Window n + 1 is settled and its renders started before window n is saved,
-            # so the workers render while this process writes.
-            waiting: deque[tuple[list[PostDraft], list[Settled | str | None]]] = deque()
-            for start in range(0, len(drafts), window):
-                batch = drafts[start : start + window]
-                settled: list[Settled | str | None] = []
-                for draft in batch:
-                    draft.author = draft.author if draft.author != "import" else author
-                    report.files.append(draft.report)
-                    ready = _store_reported(draft, claimed, report, site, dry_run)
-                    if isinstance(ready, Settled) and ahead.workers > 1:
-                        assert draft.fields is not None
-                        ready.ahead = ahead.submit(draft_to_render(draft.fields, ready.existing))
-                    settled.append(ready)
-                waiting.append((batch, settled))
-                if len(waiting) > (1 if ahead.workers > 1 else 0):  # one process: in order
+    # Saves only note the posts whose related lists change; they are chosen once, at the
+    # end, for every post saved and its neighbours (one pass, not one per save and neighbour).
+    with deferred():
+        for path in paths:
+            try:
+                site = recognise(path)
+            except SiteError as error:
+                report.failures.append(str(error))
+                continue
+            report.engines.append(f"{site.engine} ({path})")
+            if site.engine == "wordpress":
+                drafts, index = wordpress.drafts_from_export(site, options, media_dir)
+            else:
+                index = build_index(site, options)
+                drafts = [make_draft(site, source, index, options) for source in site.files]
+            report.notes.extend(f"skipped {line}" for line in site.skipped)
+            _relink(site, drafts)
+            stored: list[PostDraft] = []
+            with RenderAhead(current_app._get_current_object(), workers) as ahead:  # type: ignore[attr-defined]
+                # Window n + 1 is settled and its renders started before window n is saved,
+                # so the workers render while this process writes.
+                waiting: deque[tuple[list[PostDraft], list[Settled | str | None]]] = deque()
+                for start in range(0, len(drafts), window):
+                    batch = drafts[start : start + window]
+                    settled: list[Settled | str | None] = []
+                    for draft in batch:
+                        draft.author = draft.author if draft.author != "import" else author
+                        report.files.append(draft.report)
+                        ready = _store_reported(draft, claimed, report, site, dry_run)
+                        if isinstance(ready, Settled) and ahead.workers > 1:
+                            assert draft.fields is not None
+                            ready.ahead = ahead.submit(
+                                draft_to_render(draft.fields, ready.existing)
+                            )
+                        settled.append(ready)
+                    waiting.append((batch, settled))
+                    if len(waiting) > (1 if ahead.workers > 1 else 0):  # one process: in order
+                        _finish(*waiting.popleft(), report, stored, on_file)
+                while waiting:
                     _finish(*waiting.popleft(), report, stored, on_file)
-            while waiting:
-                _finish(*waiting.popleft(), report, stored, on_file)
-        _record_redirects(site, stored, index, report, dry_run)
-        _import_comments(stored, report, str(path), dry_run)
+            _record_redirects(site, stored, index, report, dry_run)
+            _import_comments(stored, report, str(path), dry_run)
     report.seconds = time.perf_counter() - started
     return report
 

@@ -2,23 +2,33 @@
 
 A post's list is stored in ``Post.related`` (ids, best first) so a page view only loads
 those posts. Each candidate scores by the tags it shares (a rare tag counts more than
-one on every post) plus its rank in a search-index query made of the post's most
-frequent tokens (title and tags counted three times). Saving a post also refreshes the
-lists of the posts it is related to, before and after, so a new or changed post shows up
-beside its neighbours without a full refresh; ``blog rerender`` and ``blog reindex``
-refresh every list; trashing a post chooses again the lists that showed it. Lists are
-filtered again when shown (unpublished, scheduled, trash).
+one on every post) plus its rank among the posts sharing the post's distinctive words:
+of the post's most frequent tokens (title and tags counted three times), the few that
+the fewest other posts hold are looked up in the search index, and each post holding
+one scores by how rare it is (see :class:`TextIndex`). Looking up only rare tokens keeps
+the cost of a choice flat as the site grows.
+
+Saving a post also refreshes the lists of the posts it is related to, before and after,
+so a new or changed post shows up beside its neighbours without a full refresh; inside
+:func:`deferred` (a bulk import) those refreshes are made once, at the end, for every
+post saved and its neighbours. ``blog rerender`` and ``blog reindex`` refresh every
+list; trashing a post chooses again the lists that showed it. Lists are filtered again
+when shown (unpublished, scheduled, trash).
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
-from collections.abc import Collection
-from dataclasses import dataclass
+from collections.abc import Collection, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
 
 from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.orm import load_only
+from sqlalchemy.orm import joinedload, load_only, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
 from blog.models import PUBLISHED, SCHEDULED, Post, db, post_tags
@@ -28,39 +38,159 @@ from blog.search import backend, index_tokens, normalize, search_documents
 RELATED_COUNT = 5
 #: Tokens of the post that make up its similarity query.
 QUERY_TOKENS = 40
-#: Candidates read from the search index.
+#: Of those, the ones other posts hold least, whose posts become text candidates.
+RARE_TOKENS = 24
+#: A token's posts are counted, and read, up to this many: a token that common says
+#: little, and stops there (the newest of its posts are the candidates it brings).
+COMMON_POSTS = 100
+#: Candidates kept from the text match.
 TEXT_CANDIDATES = 30
+#: Tag sets whose scores a refresh keeps (see :class:`TagTable`).
+TAG_SETS_KEPT = 256
 #: How much one shared tag weighs against the best text match (which scores 1).
 TAG_WEIGHT = 1.5
 #: Characters of the body's text that the query tokens are taken from.
 BODY_CHARS = 6000
+#: The same, in the index's stored tokens (a Chinese character begins one token of two
+#: characters and a space, so this is about BODY_CHARS characters of Chinese text).
+STORED_BODY_CHARS = 3 * BODY_CHARS
 #: Field weights when picking the query tokens.
 FIELD_WEIGHTS = {"title": 3, "tags": 3, "category": 1, "body": 1}
 
 
-def query_tokens(post: Post, body: str | None = None) -> list[str]:
-    """The post's most frequent index tokens; single characters are left out as noise.
+def query_tokens(post: Post, body: str) -> dict[str, int]:
+    """The most frequent index tokens of ``post`` whose indexed text is ``body``, weighted.
 
-    The body's plain text is read from the search index (stored there at save time)
-    unless the caller read it already (``body``), and only its beginning counts: choosing
-    a post's neighbours costs the same for a long post.
+    Tokenises as the index does; only the body's first BODY_CHARS characters count.
     """
-    if body is None:
-        body = db.session.scalar(
-            select(search_documents.c.body_text).where(search_documents.c.post_id == post.id)
-        )
     raw = {
         "title": post.title,
         "tags": " ".join(tag.name for tag in post.tags),
         "category": post.category.name if post.category else "",
-        "body": (body or "")[:BODY_CHARS],
+        "body": body[:BODY_CHARS],
     }
+    return _weighted({name: index_tokens(normalize(text)) for name, text in raw.items()})
+
+
+def _weighted(fields: dict[str, list[str]]) -> dict[str, int]:
+    """The QUERY_TOKENS most frequent tokens of ``fields``, with their weighted counts, most
+    frequent first; single characters are left out as noise."""
     counts: Counter[str] = Counter()
     for name, weight in FIELD_WEIGHTS.items():
-        for token in index_tokens(normalize(raw[name])):
-            if len(token) > 1:
-                counts[token] += weight
-    return [token for token, _count in counts.most_common(QUERY_TOKENS)]
+        found = Counter(fields[name])  # counted in C: a body has thousands of tokens
+        counts.update({token: n * weight for token, n in found.items()} if weight > 1 else found)
+    for token in [token for token in counts if len(token) < 2]:
+        del counts[token]
+    return dict(counts.most_common(QUERY_TOKENS))
+
+
+def post_queries(posts: Sequence[Post]) -> dict[int, tuple[dict[str, int], bool]]:
+    """Each post's query tokens (see :func:`query_tokens`), and whether it is indexed.
+
+    Where the index keeps each post's tokens (SQLite), they are read from it, the body's
+    within its first STORED_BODY_CHARS characters: nothing is tokenised again. Otherwise
+    the post's indexed text is read and tokenised. A post not in the index (protected)
+    is known by its title, tags and category.
+    """
+    ids = [post.id for post in posts]
+    stored = backend().stored_tokens(ids, STORED_BODY_CHARS) if ids else {}
+    found = {pid: (_weighted(fields), True) for pid, fields in (stored or {}).items()}
+    bodies: dict[int, str] = {}
+    if stored is None:
+        bodies = dict(
+            db.session.execute(
+                select(search_documents.c.post_id, search_documents.c.body_text).where(
+                    search_documents.c.post_id.in_(ids)
+                )
+            ).all()
+        )
+    for post in posts:
+        if post.id not in found:
+            found[post.id] = (query_tokens(post, bodies.get(post.id) or ""), post.id in bodies)
+    return found
+
+
+@dataclass
+class TextIndex:
+    """What the search index knows about tokens, read as needed and kept for a batch.
+
+    A post's text candidates are the posts holding one of its :data:`RARE_TOKENS` rarest
+    query tokens held by another post; each scores the sum, over the rare tokens it
+    holds, of the token's weight in the post times its inverse document frequency
+    (BM25's). Counting and reading stop at :data:`COMMON_POSTS` posts a token, so one
+    choice reads at most ``RARE_TOKENS * COMMON_POSTS`` ids whatever the site's size.
+    Used for one post at save time, or kept across a whole refresh (``batch``), where
+    the same tokens' counts and posts are read once for every post.
+    """
+
+    batch: bool = False
+    #: Token -> posts holding it, counted up to COMMON_POSTS.
+    counts: dict[str, int] = field(default_factory=dict)
+    #: Token -> the posts holding it, newest first, at most COMMON_POSTS.
+    posts: dict[str, list[int]] = field(default_factory=dict)
+    _documents: int | None = None
+    #: Candidate posts (see ``_candidate_post``) -> when published, read once for a batch.
+    _eligible: dict[int, datetime | None] | None = None
+
+    def prefetch(self, queries: Iterable[dict[str, int]]) -> None:
+        """Read, in one query each, the counts of every token in ``queries`` not known yet."""
+        wanted = list(dict.fromkeys(t for query in queries for t in query if t not in self.counts))
+        if wanted:
+            self.counts.update(backend().frequencies(wanted, COMMON_POSTS))
+
+    def rare(self, query: dict[str, int], indexed: bool) -> list[str]:
+        """The query's tokens another post holds, fewest holders first (then most weight).
+
+        ``indexed``: the post itself is in the search index, so it is one of the holders.
+        """
+        self.prefetch([query])
+        own = 1 if indexed else 0
+        held = [t for t in query if self.counts.get(t, 0) > own]
+        return sorted(held, key=lambda t: self.counts[t])[:RARE_TOKENS]
+
+    def similar(self, query: dict[str, int], post_id: int, indexed: bool) -> list[int]:
+        """Up to TEXT_CANDIDATES candidate posts sharing the query's rare tokens, best first."""
+        tokens = self.rare(query, indexed)
+        missing = [t for t in tokens if t not in self.posts]
+        if missing:
+            self.posts.update(backend().postings(missing, COMMON_POSTS))
+        documents = self._document_count()
+        shared: dict[int, float] = {}
+        so_far = shared.get
+        for token in tokens:
+            count = self.counts[token]
+            weight = query[token] * math.log(1 + (documents - count + 0.5) / (count + 0.5))
+            for other in self.posts[token]:
+                shared[other] = so_far(other, 0.0) + weight
+        shared.pop(post_id, None)
+        published = self._published(shared)
+
+        def order(pid: int) -> tuple[float, datetime, int]:
+            # As the search page orders equal scores: newest first.
+            return shared[pid], published[pid] or datetime.min, pid
+
+        return heapq.nlargest(TEXT_CANDIDATES, published, key=order)
+
+    def _document_count(self) -> int:
+        if self._documents is None or not self.batch:
+            self._documents = backend().document_count()
+        return self._documents
+
+    def _published(self, ids: Collection[int]) -> dict[int, datetime | None]:
+        """The candidate posts among ``ids``, with when each was published."""
+        if self.batch:
+            if self._eligible is None:
+                self._eligible = _candidates_published(None)
+            return {pid: self._eligible[pid] for pid in ids if pid in self._eligible}
+        return _candidates_published(ids) if ids else {}
+
+
+def _candidates_published(ids: Collection[int] | None) -> dict[int, datetime | None]:
+    """Candidate posts (all, or those among ``ids``) and when each was published."""
+    query = select(Post.id, Post.published_at).where(_candidate_post())
+    if ids is not None:
+        query = query.where(Post.id.in_(list(ids)))
+    return dict(db.session.execute(query).all())
 
 
 def _weight(size: int) -> float:
@@ -86,6 +216,9 @@ class TagTable:
     sizes: dict[int, int]
     #: Tag id -> ids of the candidate posts carrying it.
     posts: dict[int, list[int]]
+    #: Tag set -> every candidate's score and the best-scored ids (see :meth:`scores`);
+    #: posts with the same tags share them, and a tag on thousands of posts is summed once.
+    _sets: dict[tuple[int, ...], tuple[dict[int, float], list[int]]] = field(default_factory=dict)
 
     @classmethod
     def read(cls) -> TagTable:
@@ -104,14 +237,26 @@ class TagTable:
             posts.setdefault(tag_id, []).append(post_id)
         return cls(sizes, posts)
 
-    def scores(self, post_id: int, tag_ids: list[int]) -> dict[int, float]:
-        scores: dict[int, float] = {}
-        for tag_id in sorted(tag_ids):
-            weight = _weight(self.sizes.get(tag_id, 1))
-            for other in self.posts.get(tag_id, ()):
-                if other != post_id:
-                    scores[other] = scores.get(other, 0.0) + weight
-        return scores
+    def scores(self, post_id: int, tag_ids: list[int], also: Collection[int]) -> dict[int, float]:
+        """What :func:`_tag_scores` gives, from the table: the best-scored posts sharing a
+        tag with the post, and the posts ``also``."""
+        key = tuple(sorted(tag_ids))
+        if key not in self._sets:
+            if len(self._sets) >= TAG_SETS_KEPT:
+                self._sets.clear()
+            every: dict[int, float] = {}
+            for tag_id in key:
+                weight = _weight(self.sizes.get(tag_id, 1))
+                for other in self.posts.get(tag_id, ()):
+                    every[other] = every.get(other, 0.0) + weight
+            # One more than kept: the post itself may be among them.
+            best = heapq.nsmallest(
+                RELATED_COUNT + TEXT_CANDIDATES + 1, every, key=lambda pid: (-every[pid], -pid)
+            )
+            self._sets[key] = every, best
+        every, best = self._sets[key]
+        kept = [pid for pid in best if pid != post_id][: RELATED_COUNT + TEXT_CANDIDATES]
+        return {pid: every[pid] for pid in (*kept, *also) if pid in every and pid != post_id}
 
 
 def _tag_scores(post: Post, also: Collection[int]) -> dict[int, float]:
@@ -158,40 +303,100 @@ def _tag_scores(post: Post, also: Collection[int]) -> dict[int, float]:
     return scores
 
 
-def related_ids(post: Post, tags: TagTable | None = None, body: str | None = None) -> list[int]:
+def related_ids(
+    post: Post, tags: TagTable | None = None, text: TextIndex | None = None
+) -> list[int]:
     """The ids of the posts most related to ``post``, best first (at most RELATED_COUNT).
 
-    ``tags`` (see :class:`TagTable`) and ``body`` (its indexed text) save queries per
-    post when choosing for many posts.
+    ``tags`` (see :class:`TagTable`) and ``text`` (a :class:`TextIndex` kept for a batch)
+    save queries when choosing for many posts.
     """
     if post.id is None or post.kind != "post":
         return []
-    tokens = query_tokens(post, body)
-    similar = backend().similar(tokens, post.id, TEXT_CANDIDATES) if tokens else []
+    query, indexed = post_queries([post])[post.id]
+    return _choose(post, query, indexed, tags, text)
+
+
+def _choose(
+    post: Post,
+    query: dict[str, int],
+    indexed: bool,
+    tags: TagTable | None,
+    text: TextIndex | None,
+) -> list[int]:
+    """:func:`related_ids` of ``post`` whose query tokens are ``query`` (``indexed``: the
+    post is in the search index)."""
+    text = text or TextIndex()
+    similar = text.similar(query, post.id, indexed) if query else []
     tag_ids = [tag.id for tag in post.tags]
-    shared = tags.scores(post.id, tag_ids) if tags else _tag_scores(post, similar)
+    shared = tags.scores(post.id, tag_ids, similar) if tags else _tag_scores(post, similar)
     scores = {pid: TAG_WEIGHT * score for pid, score in shared.items()}
     for rank, pid in enumerate(similar):
         scores[pid] = scores.get(pid, 0.0) + 1 / (1 + rank)
-    best = sorted(scores.items(), key=lambda item: (-item[1], -item[0]))
-    return [pid for pid, _score in best[:RELATED_COUNT]]
+    return heapq.nsmallest(RELATED_COUNT, scores, key=lambda pid: (-scores[pid], -pid))
+
+
+#: Inside :func:`deferred`: ids of the posts whose lists are to be chosen at its end.
+_pending: ContextVar[dict[int, None] | None] = ContextVar("related_pending", default=None)
+
+
+@contextmanager
+def deferred() -> Iterator[None]:
+    """Postpone the related-list refreshes of saves to the end of the block (a bulk import).
+
+    Each save inside records the saved post and the posts it was related to; at the end
+    the saved posts' lists are chosen (in batches, see :func:`refresh_lists`), then those
+    of every post they were or now are related to, as a save would have done one by one.
+    The block's own transactions are committed by then; the lists are committed too. A
+    block left by an exception chooses no list (``blog reindex`` chooses them all).
+    """
+    if _pending.get() is not None:  # already deferred by an outer block
+        yield
+        return
+    pending: dict[int, None] = {}
+    token = _pending.set(pending)
+    try:
+        yield
+    finally:
+        _pending.reset(token)
+    saved = list(pending)
+    if not saved:
+        return
+    before = {
+        pid
+        for ids in db.session.scalars(select(Post.related).where(Post.id.in_(saved)))
+        for pid in ids or []
+    }
+    refresh_lists(saved)
+    after = {
+        pid
+        for ids in db.session.scalars(select(Post.related).where(Post.id.in_(saved)))
+        for pid in ids or []
+    }
+    refresh_lists(sorted((before | after) - set(saved)))
 
 
 def refresh_related(post: Post, neighbours: bool = True) -> None:
     """Choose ``post``'s related posts again, in the caller's transaction.
 
     With ``neighbours``, the posts it was and now is related to are refreshed as well
-    (their own lists may now include, drop or reorder ``post``).
+    (their own lists may now include, drop or reorder ``post``). Inside :func:`deferred`
+    the post is only noted, with the posts it is related to now.
     """
+    pending = _pending.get()
+    if pending is not None:
+        pending[post.id] = None
+        return
     before = list(post.related or [])
-    post.related = related_ids(post) if post.deleted_at is None else []
+    text = TextIndex()
+    post.related = related_ids(post, text=text) if post.deleted_at is None else []
     if not neighbours:
         return
     db.session.flush()
     others = [pid for pid in dict.fromkeys([*before, *post.related]) if pid != post.id]
     for other in db.session.scalars(select(Post).where(Post.id.in_(others))):
         if other.deleted_at is None:
-            other.related = related_ids(other)
+            other.related = related_ids(other, text=text)
 
 
 def forget_trashed(post: Post) -> None:
@@ -206,40 +411,52 @@ def forget_trashed(post: Post) -> None:
         select(Post.id, Post.related).where(Post.deleted_at.is_(None), Post.id != post.id)
     ).all()
     showing = [row.id for row in rows if post.id in (row.related or [])]
+    text = TextIndex()
     for other in db.session.scalars(select(Post).where(Post.id.in_(showing))):
-        other.related = related_ids(other)
+        other.related = related_ids(other, text=text)
 
 
 def refresh_all(batch: int = 200) -> int:
-    """Choose every post's related posts again; commit; return how many posts.
-
-    Per batch, the posts (without their bodies) and their indexed text are read in one
-    query each, and the lists are written in one bulk ``UPDATE``.
-    """
+    """Choose every post's related posts again; commit; return how many posts."""
     ids = list(db.session.scalars(select(Post.id).where(Post.deleted_at.is_(None))))
+    refresh_lists(ids, batch)
+    return len(ids)
+
+
+def refresh_lists(ids: Collection[int], batch: int = 200) -> None:
+    """Choose the related posts of the posts ``ids`` (trashed ones: none) again; commit.
+
+    The tag table and the search index's counts are read once for the whole run. Per
+    batch, the posts (without their bodies, with their tags and category), their indexed
+    text and the counts of their tokens are read in one query each, and the lists are
+    written in one bulk ``UPDATE``.
+    """
+    ids = sorted(ids)
+    if not ids:
+        return
     # Read once: a save during the run shifts a weight a little, and refreshes its own list.
     tags = TagTable.read()
+    text = TextIndex(batch=True)
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        bodies: dict[int, str] = {
-            post_id: text or ""
-            for post_id, text in db.session.execute(
-                select(search_documents.c.post_id, search_documents.c.body_text).where(
-                    search_documents.c.post_id.in_(chunk)
-                )
-            ).all()
-        }
         posts = db.session.scalars(
             select(Post)
-            .options(load_only(Post.id, Post.kind, Post.title, Post.category_id))
+            .options(
+                load_only(Post.id, Post.kind, Post.title, Post.category_id, Post.deleted_at),
+                selectinload(Post.tags),
+                joinedload(Post.category),
+            )
             .where(Post.id.in_(chunk))
         ).all()
         with db.session.no_autoflush:
-            chosen = [
-                {"id": post.id, "related": related_ids(post, tags, bodies.get(post.id, ""))}
-                for post in posts
-            ]
+            chosen: dict[int, list[int]] = {post.id: [] for post in posts}
+            live = [p for p in posts if p.kind == "post" and p.deleted_at is None]
+            found = post_queries(live)
+            text.prefetch(query for query, _indexed in found.values())
+            for post in live:
+                query, indexed = found[post.id]
+                chosen[post.id] = _choose(post, query, indexed, tags, text)
         if chosen:
-            db.session.execute(update(Post), chosen)
+            rows = [{"id": pid, "related": related} for pid, related in chosen.items()]
+            db.session.execute(update(Post), rows)
         db.session.commit()
-    return len(ids)

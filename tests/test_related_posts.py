@@ -4,16 +4,20 @@ PostgreSQL)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 from urllib.parse import quote
 
 from click.testing import Result
 from flask import Flask
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
+from blog.importer import import_paths
 from blog.models import DRAFT, PUBLISHED, Post, Tag, db, post_tags
 from blog.posts import PostFields, fields_of, save_post, trash_post
-from blog.related import RELATED_COUNT, TEXT_CANDIDATES, refresh_all, related_ids
+from blog.related import RELATED_COUNT, TEXT_CANDIDATES, deferred, refresh_all, related_ids
 from tests.test_themes import Element, parse
 
 ATTENTION = (
@@ -213,3 +217,101 @@ def test_a_refresh_of_every_list_chooses_what_each_save_chose(
         # The copy sharing the rare "pair-0" tag outranks every copy sharing only "common"
         # (the original, with its indexed text, may come first).
         assert next(i for i in by_save[first_id] if i >= first_id) == first_id + 1
+
+
+TOPICS = [
+    ("注意力机制入门", ATTENTION, "transformer"),
+    ("多头注意力", ATTENTION_TOO, "transformer"),
+    ("Beef noodles", NOODLES, "cooking"),
+    ("拉面的汤", "Beef bone broth for hand-pulled noodles: simmer the soup for hours.", "cooking"),
+]
+
+
+def write_posts(folder: Path, copies: int) -> Path:
+    """``copies`` posts of each topic, as Markdown files with front matter."""
+    folder.mkdir()
+    for n in range(copies):
+        for number, (title, body, tag) in enumerate(TOPICS):
+            text = f"---\ntitle: {title} {n}\nslug: t{number}-{n}\ntags: [{tag}]\n---\n{body}\n"
+            (folder / f"{number}-{n}.md").write_text(text, encoding="utf-8")
+    return folder
+
+
+@contextmanager
+def index_reads(app: Flask) -> Iterator[list[str]]:
+    """The SQL statements run meanwhile that read the search index's token counts/posts."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if "search_fts MATCH" in statement or "@@ CAST(q.query" in statement:
+            seen.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+
+
+def test_an_import_chooses_each_list_once_at_the_end(app: Flask, tmp_path: Path) -> None:
+    # An older post on the topic: the import must add the new posts to its list too.
+    with app.app_context():
+        older = save_post(
+            PostFields(title="注意力的代价", source=ATTENTION, tags=["transformer"]), author="t"
+        ).id
+    folder = write_posts(tmp_path / "posts", copies=3)
+    with index_reads(app) as reads, app.app_context():
+        report = import_paths([folder], author="t", jobs=1)
+    assert report.imported == 12 and not report.failures
+    # Refreshing at each save (the post and up to ten neighbours) read the index 44 times
+    # here (SQLite); choosing once at the end reads at most two times per post.
+    assert 0 < len(reads) <= 2 * report.imported + 2
+    with app.app_context():
+        posts = list(db.session.scalars(select(Post).order_by(Post.id)))
+        stored = {post.id: list(post.related or []) for post in posts}
+        titles = {post.id: post.title for post in posts}
+        # Every list is the one a full refresh chooses now: none was chosen half-way.
+        refresh_all()
+        db.session.expire_all()
+        assert {p.id: list(p.related or []) for p in db.session.scalars(select(Post))} == stored
+    assert any(titles[pid].startswith("多头注意力") for pid in stored[older])
+    for post_id, related in stored.items():
+        topic = titles[post_id].split()[0]
+        near = {"注意力机制入门", "多头注意力", "注意力的代价"}
+        same = near if topic in near else {"Beef", "拉面的汤"}
+        assert related and all(titles[pid].split()[0] in same for pid in related), titles[post_id]
+
+
+def test_saves_inside_deferred_get_their_lists_when_it_ends(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    first = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
+    with app.app_context():
+        with deferred():
+            second = save_post(
+                PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]),
+                author="t",
+            ).id
+            assert stored_related(app, second) == []
+            assert stored_related(app, first.id) == []
+        assert stored_related(app, second) == [first.id]
+        assert stored_related(app, first.id) == [second]
+
+
+def test_a_deferred_block_left_by_an_error_chooses_nothing(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    first = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
+    with app.app_context():
+        try:
+            with deferred():
+                save_post(
+                    PostFields(title="多头注意力", source=ATTENTION_TOO, tags=["transformer"]),
+                    author="t",
+                )
+                raise KeyError("stop")
+        except KeyError:
+            pass
+    assert stored_related(app, first.id) == []
