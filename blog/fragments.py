@@ -91,13 +91,15 @@ def unmark(page: str) -> str:
 class FragmentCache:
     """Converted fragments by key, bounded by the characters held (least recently used out).
 
-    Shared by a served process's threads. Keys hold the fragment's own text, so an edited
-    post is a new key and nothing needs invalidating; what else the conversion depends on
-    (variant, glossary, the text's script) must be in the key too, or the cache must belong
-    to the object that holds it (a plugin's prepared state).
+    Keys hold the fragment's own text, so an edited post is a new key and nothing needs
+    invalidating; what else the conversion depends on (variant, glossary, the text's
+    script) must be in the key too, or the cache must belong to the object that holds it
+    (a plugin's prepared state). The default bound, 8 million characters of sources and
+    results, is about 130 post bodies in one variant each (a bench post with formulas is
+    30,000 characters), 16–32 MB of CJK text. Shared by a served process's threads.
     """
 
-    def __init__(self, max_chars: int = 16_000_000) -> None:
+    def __init__(self, max_chars: int = 8_000_000) -> None:
         self.max_chars = max_chars
         self._entries: OrderedDict[Hashable, str] = OrderedDict()
         self._sizes: dict[Hashable, int] = {}

@@ -211,7 +211,7 @@ def blog_head_assets(request: Request) -> list[str]:
 CORNER_QUOTE_MIMETYPES = frozenset({"text/html", "application/atom+xml"})
 #: Post bodies with their corner quotes, by their text (already in the page's variant):
 #: the edits depend on nothing else, so the process's apps can share it.
-_CORNER_QUOTED_FRAGMENTS = FragmentCache(max_chars=16_000_000)
+_CORNER_QUOTED_FRAGMENTS = FragmentCache()
 
 
 @hookimpl
