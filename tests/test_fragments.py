@@ -251,3 +251,25 @@ def test_corner_quote_variants_follow_the_configuration(
     app = make_app(PAGE_CACHE_BYTES=0)
     save(app, title="引号", source="他说“你好”。", slug="quote")
     assert "他說“你好”" in page(app.test_client(), "/zh-tw/posts/quote/")
+
+
+def test_display_answers_are_kept_per_text_and_role_and_bounded(
+    uncached_app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from blog import display
+
+    monkeypatch.setattr(display, "MEMO_ENTRIES", 3)
+    with uncached_app.test_request_context("/"):
+        assert display.display_text("用PyTorch实现") == "用 PyTorch 实现"
+        assert display.display_text("用PyTorch实现", "heading") == "用 PyTorch 实现"
+        memo = uncached_app.extensions[display._MEMO_KEY]
+        assert memo == {
+            ("用PyTorch实现", "title"): "用 PyTorch 实现",
+            ("用PyTorch实现", "heading"): "用 PyTorch 实现",
+        }
+        assert display.display_text("改成Rust了") == "改成 Rust 了"  # a new text: asked anew
+        display.display_text("第四个Go")
+        assert len(memo) <= 3  # full: emptied, then the new answer kept
+        long_text = "长" * (display.MEMO_MAX_CHARS + 1)
+        assert display.display_text(long_text) == long_text
+        assert (long_text, "title") not in memo
