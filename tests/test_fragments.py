@@ -14,10 +14,12 @@ import nh3
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from markupsafe import Markup
 
 from blog.fragments import END, START, FragmentCache, join, mark, split, unmark
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
+from blog_plugins import opencc
 from blog_plugins.opencc import Config
 from blog_plugins.opencc.htmlconvert import Target, convert_document
 from blog_plugins.opencc.rules import load_glossary
@@ -273,3 +275,61 @@ def test_display_answers_are_kept_per_text_and_role_and_bounded(
         long_text = "长" * (display.MEMO_MAX_CHARS + 1)
         assert display.display_text(long_text) == long_text
         assert (long_text, "title") not in memo
+
+
+# -- listings: each post card is a fragment ------------------------------------------------
+
+LISTINGS = ("/", "/categories/软件/", "/tags/内存/")
+
+
+def _listing_posts(app: Flask) -> None:
+    save(app, title="软件“内存”", source="他说“内存”不够。", slug="a", category="软件")
+    save(app, title="繁體記憶體", source="這個“程式”", slug="b", lang="zh-Hant", tags=["内存"])
+    save(app, title="English ‘quotes’", source="Some “text”.", slug="c", lang="en")
+    save(app, title="公式", source="$x$ 与“鼠标”", slug="d", category="软件", tags=["内存"])
+
+
+@pytest.mark.parametrize("code", ["zh-tw", "zh-hk"])
+def test_listings_with_card_fragments_are_the_whole_page_conversion(
+    make_app: Callable[..., Flask], code: str
+) -> None:
+    marked = make_app(PAGE_CACHE_BYTES=0)
+    _listing_posts(marked)
+    whole = make_app(PAGE_CACHE_BYTES=0)
+    # The same site with the marks left out: the filters scan every page whole.
+    whole.jinja_env.filters["fragment"] = lambda html: Markup(str(html))  # noqa: S704
+    marked_client, whole_client = marked.test_client(), whole.test_client()
+    for _warm in range(2):
+        for path in LISTINGS:
+            expected = whole_client.get(f"/{code}{path}").get_data(as_text=True)
+            assert "blog:fragment" not in expected
+            assert page(marked_client, f"/{code}{path}") == expected, path
+    shown = page(marked_client, f"/{code}/")
+    assert "他說「" in shown and "這個「程式」" in shown  # converted, with corner quotes
+
+
+def test_a_card_is_converted_once_for_every_listing_it_shows_on(uncached_app: Flask) -> None:
+    _listing_posts(uncached_app)
+    client = uncached_app.test_client()
+    page(client, "/zh-tw/")
+    with uncached_app.app_context():
+        cards = uncached_app.extensions[opencc.STATE_KEY].fragments
+    held = len(cards)
+    assert held >= 4  # one per card on the home page
+    for path in LISTINGS:
+        page(client, f"/zh-tw{path}")
+    assert len(cards) == held  # the category and tag pages show the same cards
+
+
+def test_an_edited_post_shows_on_the_next_listing_miss(uncached_app: Flask) -> None:
+    _listing_posts(uncached_app)
+    client = uncached_app.test_client()
+    for _warm in range(2):
+        assert "他說「記憶體」不夠" in page(client, "/zh-tw/categories/软件/")
+    with uncached_app.app_context():
+        first = db.session.scalar(db.select(Post).where(Post.slug == "a"))
+        fields = PostFields(title="鼠标", source="他说“光标”。", slug="a", category="软件")
+        save_post(fields, author="test", post=first)
+    for path in ("/zh-tw/", "/zh-tw/categories/软件/"):
+        shown = page(client, path)
+        assert "滑鼠" in shown and "他說「游標」" in shown and "不夠" not in shown, path
