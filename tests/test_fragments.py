@@ -297,7 +297,7 @@ def test_listings_with_card_fragments_are_the_whole_page_conversion(
     _listing_posts(marked)
     whole = make_app(PAGE_CACHE_BYTES=0)
     # The same site with the marks left out: the filters scan every page whole.
-    whole.jinja_env.filters["fragment"] = lambda html: Markup(str(html))  # noqa: S704
+    whole.jinja_env.filters["fragment"] = lambda html: Markup(str(html))
     marked_client, whole_client = marked.test_client(), whole.test_client()
     for _warm in range(2):
         for path in LISTINGS:
@@ -305,7 +305,7 @@ def test_listings_with_card_fragments_are_the_whole_page_conversion(
             assert "blog:fragment" not in expected
             assert page(marked_client, f"/{code}{path}") == expected, path
     shown = page(marked_client, f"/{code}/")
-    assert "他說" in shown and "不夠" in shown and "他说" not in shown  # converted
+    assert "不夠" in shown and "不够" not in shown  # converted
 
 
 def test_a_card_is_converted_once_for_every_listing_it_shows_on(uncached_app: Flask) -> None:
