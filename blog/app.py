@@ -27,7 +27,6 @@ from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.search import page as search_page
-from blog.template_urls import memoized_url_for
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import (
     LimitedJSONProvider,
@@ -99,7 +98,6 @@ def create_app(
         assets.register(f"plugins/{name}", folder)
     app.extensions["blog.assets"] = assets
     app.jinja_env.globals["asset_url"] = lambda path: assets.url("theme", path)
-    app.jinja_env.globals["url_for"] = memoized_url_for(app)
     app.jinja_env.globals["theme_options"] = _merged_options(chain)
     app.jinja_env.filters["date"] = format_date
     app.jinja_env.filters["datetime"] = format_datetime
