@@ -15,9 +15,11 @@ by own time) and the SQL statements one miss runs.
 test client, in a fresh process per tree and round), which a loaded machine disturbs far
 less than requests per second.
 
-``--before TREE``: also serve and start the ``blog`` package of another source tree
-(e.g. ``git archive main | tar -x -C /tmp/before``) in the same rounds, for a
-before/after ratio measured side by side. Plugins and themes come from this checkout.
+``--before TREE``: also serve and start another source tree (e.g. ``git archive main |
+tar -x -C /tmp/before``) in the same rounds, for a before/after ratio measured side by
+side: its ``blog``, and its ``plugins`` and ``themes`` as ``blog_plugins`` and
+``blog_themes`` (a page is their work as much as the core's). Its processes run with
+``python -P``, so this checkout's folder (the current directory) cannot shadow them.
 """
 
 from __future__ import annotations
@@ -48,9 +50,25 @@ def post_paths(site: Site) -> dict[str, str]:
     return {"miss: post": path, "miss: post /zh-tw/": "/zh-tw" + path}
 
 
+def importable(tree: Path, folder: Path) -> Path:
+    """A folder in ``folder`` from which ``tree``'s core, plugins and themes are imported."""
+    packages = folder / "before-packages"
+    packages.mkdir(exist_ok=True)
+    for package, source in (
+        ("blog", "blog"),
+        ("blog_plugins", "plugins"),
+        ("blog_themes", "themes"),
+    ):
+        link = packages / package
+        if not link.exists():
+            link.symlink_to((tree / source).resolve(), target_is_directory=True)
+    return packages
+
+
 def tree_server(tree: Path, instance: Path, threads: int) -> Server:
-    """The blog of source tree ``tree`` over ``instance``, page cache off."""
-    command = [sys.executable, "-c", "from blog.cli import main; main()", "--instance"]
+    """The blog of source tree ``tree`` (see :func:`importable`) over ``instance``, page
+    cache off."""
+    command = [sys.executable, "-P", "-c", "from blog.cli import main; main()", "--instance"]
     command += [str(instance), "serve", "--port", "{port}", "--threads", str(threads)]
     env = {"PYTHONPATH": f"{tree}{os.pathsep}{REPO}", "BLOG_PAGE_CACHE_BYTES": "0"}
     return Server(f"blog-{tree.name}", command, env)
@@ -134,7 +152,15 @@ def measure_cpu(site: Site, count: int, rounds: int, before: Path | None) -> Non
     for _round in range(rounds):
         for suffix, pythonpath in trees.items():
             output = subprocess.run(
-                [sys.executable, "-c", CPU_PROBE, str(site.instance), str(count), *paths.values()],
+                [
+                    sys.executable,
+                    "-P",
+                    "-c",
+                    CPU_PROBE,
+                    str(site.instance),
+                    str(count),
+                    *paths.values(),
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -164,7 +190,7 @@ def measure_startup(instance: Path, repeat: int, before: Path | None) -> None:
     envs = {name: dict(os.environ) for name in commands}
     if before is not None:
         old = {**os.environ, "PYTHONPATH": f"{before}{os.pathsep}{REPO}"}
-        run_old = [sys.executable, "-c", "from blog.cli import main; main()"]
+        run_old = [sys.executable, "-P", "-c", "from blog.cli import main; main()"]
         for args in (["--help"], ["plugins"], ["themes"]):
             name = f"blog {args[0]} (before)"
             commands[name] = [*run_old, "--instance", str(instance), *args]
@@ -238,15 +264,16 @@ def main() -> None:
     options = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="miss-bench-") as folder:
         site = build_site(Path(folder) / "site", options.posts)
+        before = importable(options.before, Path(folder)) if options.before else None
         print(f"site: {len(site.slugs)} posts; post page {site.slugs[0]}")
         if options.profile:
             profile_misses(site, options.profile, options.top)
         if options.cpu:
-            measure_cpu(site, options.cpu, options.rounds, options.before)
+            measure_cpu(site, options.cpu, options.rounds, before)
         if not options.no_load:
-            measure_load(site, options.seconds, options.rounds, options.threads, options.before)
+            measure_load(site, options.seconds, options.rounds, options.threads, before)
         if not options.no_startup:
-            measure_startup(site.instance, options.startup_runs, options.before)
+            measure_startup(site.instance, options.startup_runs, before)
 
 
 if __name__ == "__main__":

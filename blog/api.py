@@ -25,6 +25,9 @@ from blog.elements import (
     VOID_ELEMENTS,
     leaves_text_alone,
 )
+from blog.fragments import FragmentCache
+from blog.fragments import join as join_fragments
+from blog.fragments import split as split_fragments
 from blog.hookspecs import API_VERSION, hookimpl
 from blog.uploaded_image import UploadedImage
 
@@ -40,6 +43,7 @@ __all__ = [
     "VERBATIM_ELEMENTS",
     "VOID_ELEMENTS",
     "Document",
+    "FragmentCache",
     "Kind",
     "PostDraft",
     "Segment",
@@ -47,9 +51,11 @@ __all__ = [
     "add_static_file",
     "current_variant",
     "hookimpl",
+    "join_fragments",
     "leaves_text_alone",
     "plugin_config",
     "read_document",
+    "split_fragments",
     "static_url",
     "uploaded_images",
 ]

@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import db as database
-from blog import feeds, health, preview_links, protected, render_budget, views
+from blog import feeds, fragments, health, preview_links, protected, render_budget, views
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
@@ -49,6 +49,7 @@ SECURITY_HEADERS = {
     "X-Frame-Options": "DENY",
 }
 FILTERED_MIMETYPES = ("text/html", "application/atom+xml", "application/xml", "text/xml")
+_FRAGMENT_START = fragments.START.encode()
 
 
 def default_instance_path() -> Path:
@@ -102,6 +103,8 @@ def create_app(
     app.jinja_env.filters["datetime"] = format_datetime
     app.jinja_env.globals["reading_aids"] = reading_aids
     app.jinja_env.filters["display"] = display_text
+    # Stored HTML shown as it is (a post's body), marked for the text filters' cache.
+    app.jinja_env.filters["fragment"] = fragments.mark
     # Unformatted messages for words a page hands to its scripts (search.js).
     app.jinja_env.globals["ui_text"] = ui_text
     app.jinja_env.globals["ui_plural_form"] = ui_plural_form
@@ -199,4 +202,8 @@ def _filter_response(response: Response) -> Response:
     filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )
+    if filtered.direct_passthrough:
+        return filtered
+    if _FRAGMENT_START in filtered.get_data():
+        filtered.set_data(fragments.unmark(filtered.get_data(as_text=True)))
     return filtered

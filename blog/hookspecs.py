@@ -52,6 +52,8 @@ PROJECT = "blog"
 #: 1.3: ``blog.api.LIVE_PREVIEW_ATTRIBUTE`` and ``CONTENT_REPLACED_EVENT`` (admin preview).
 #: 1.4: ``blog_editor_fields`` (front-matter fields a plugin adds to the admin editor).
 #: 1.5: ``plugin_config(name, app=None)``: an app to read, ``None`` without an app.
+#:      ``blog.api.split_fragments``, ``join_fragments`` and ``FragmentCache`` (a response
+#:      filter converts a post's body once, not on every page it is shown on).
 API_VERSION = "1.5"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
@@ -234,6 +236,12 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
     A chain, run for every HTML, Atom or XML response (public pages, feeds and the admin)
     before the page cache stores it, so its work is done once per URL, variant and
     content version.
+
+    Stored HTML a page shows as it is (a post's body) arrives between fragment marks
+    (HTML comments the core removes after the chain). A filter that changes text may
+    split the page with ``blog.api.split_fragments``, filter the rest, convert each
+    fragment once through a ``blog.api.FragmentCache`` and put the page back with
+    ``join_fragments``; a filter that ignores the marks still sees the whole page.
     """
 
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from flask import current_app
-from sqlalchemy import Select, and_, func, or_, select, tuple_
+from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer, lazyload
 
@@ -222,8 +222,49 @@ def listing_page(number: int, per_page: int, **filters: Any) -> Page | None:
     return Page(number, count, index.total, list(posts))
 
 
+# -- a post page's statements, built once ----------------------------------------------
+# SQLAlchemy builds a statement's expression tree anew on every call of ``select(...)``,
+# which was a good part of a post page's miss; these are built at import and take their
+# values as bound parameters (the same SQL as ``public_condition`` gives).
+
+#: ``public_condition(kind)`` with ``kind`` and ``now`` bound at execution.
+_PUBLIC_NOW = and_(
+    Post.kind == bindparam("kind"),
+    Post.deleted_at.is_(None),
+    Post.status.in_((PUBLISHED, SCHEDULED)),
+    Post.published_at <= bindparam("now"),
+)
+_FIND_PUBLIC = select(Post).where(_PUBLIC_NOW, Post.slug == bindparam("slug"))
+_LINKED = (
+    select(Post)
+    .where(_PUBLIC_NOW)
+    .options(*(defer(c) for c in HEAVY_COLUMNS), *LINKED_POST_OPTIONS)
+)
+_OLDER = _LINKED.where(
+    or_(
+        Post.published_at < bindparam("at"),
+        and_(Post.published_at == bindparam("at"), Post.id < bindparam("id")),
+    )
+).order_by(Post.published_at.desc(), Post.id.desc())
+_NEWER = _LINKED.where(
+    or_(
+        Post.published_at > bindparam("at"),
+        and_(Post.published_at == bindparam("at"), Post.id > bindparam("id")),
+    )
+).order_by(Post.published_at.asc(), Post.id.asc())
+#: Previous and next post, by whether protected posts are passed over (``open_only``).
+_NEIGHBOURS = {
+    open_only: tuple(
+        (query.where(Post.password_hash.is_(None)) if open_only else query).limit(1)
+        for query in (_OLDER, _NEWER)
+    )
+    for open_only in (False, True)
+}
+_RELATED = _LINKED.where(Post.id.in_(bindparam("ids", expanding=True)))
+
+
 def find_public(slug: str, kind: str = "post") -> Post | None:
-    return db.session.scalar(select(Post).where(public_condition(kind), Post.slug == slug))
+    return db.session.scalar(_FIND_PUBLIC, {"kind": kind, "now": utcnow(), "slug": slug})
 
 
 def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Post | None]:
@@ -233,29 +274,10 @@ def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Pos
     so its previous/next links lead to the nearest post it does write.
     """
     assert post.published_at is not None
-    light = listing_query().options(*LINKED_POST_OPTIONS)
-    if open_only:
-        light = light.where(Post.password_hash.is_(None))
-    older = db.session.scalar(
-        light.where(
-            or_(
-                Post.published_at < post.published_at,
-                and_(Post.published_at == post.published_at, Post.id < post.id),
-            )
-        )
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(1)
-    )
-    newer = db.session.scalar(
-        light.where(
-            or_(
-                Post.published_at > post.published_at,
-                and_(Post.published_at == post.published_at, Post.id > post.id),
-            )
-        )
-        .order_by(Post.published_at.asc(), Post.id.asc())
-        .limit(1)
-    )
+    values = {"kind": "post", "now": utcnow(), "at": post.published_at, "id": post.id}
+    older_query, newer_query = _NEIGHBOURS[open_only]
+    older = db.session.scalar(older_query, values)
+    newer = db.session.scalar(newer_query, values)
     return older, newer
 
 
@@ -403,12 +425,6 @@ def related_posts(post: Post) -> list[Post]:
     wanted = [pid for pid in (post.related or []) if isinstance(pid, int)]
     if not wanted:
         return []
-    found = {
-        p.id: p
-        for p in db.session.scalars(
-            select(Post)
-            .where(Post.id.in_(wanted), public_condition())
-            .options(*(defer(c) for c in HEAVY_COLUMNS), *LINKED_POST_OPTIONS)
-        )
-    }
+    values = {"kind": "post", "now": utcnow(), "ids": wanted}
+    found = {p.id: p for p in db.session.scalars(_RELATED, values)}
     return [found[pid] for pid in wanted if pid in found]

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, has_app_context, request
 
-from blog.api import current_variant, hookimpl, plugin_config
+from blog.api import FragmentCache, current_variant, hookimpl, plugin_config
 
 from .commands import groups_command
 from .converters import UnknownConfigError, convert_text, converter
@@ -109,6 +109,9 @@ class State:
     config: Config
     glossary: tuple[Rule, ...]
     vocabulary: Vocabulary
+    #: Post bodies converted with this state's glossary and groups, by variant and scope:
+    #: a new state (a changed glossary or group file at start-up) starts empty.
+    fragments: FragmentCache = field(default_factory=FragmentCache, compare=False)
 
     def target(self, code: str) -> Target:
         return Target(
@@ -384,7 +387,8 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
         return response
     source = response.get_data(as_text=True)
     xml = response.mimetype != "text/html"
-    converted = convert_document(source, _state().target(code), xml=xml)
+    state = _state()
+    converted = convert_document(source, state.target(code), xml=xml, cache=state.fragments)
     response.set_data(converted)
     response.headers["Content-Language"] = KNOWN_VARIANTS[code].html_lang
     return response

@@ -23,6 +23,8 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
+from blog.api import FragmentCache, join_fragments, split_fragments
+
 from .converters import SEPARATOR, convert_many
 from .rules import Rule, RuleError
 from .variants import HANS, pick_form, script_of_lang
@@ -75,6 +77,8 @@ _ATTENTION = re.compile(
     "lang|translate|noconvert|variant|title|alt|placeholder|label|content|&", re.IGNORECASE
 )
 _NO_CONVERT_MARK = re.compile(r"\sdata-noconvert(?:[\s=/>])", re.IGNORECASE)
+#: The place :func:`blog.api.split_fragments` leaves for a fragment: its start mark.
+_FRAGMENT_SLOT = "<!--blog:fragment-->"
 
 
 @dataclass(frozen=True)
@@ -149,6 +153,8 @@ class _Converter:
         self.replaced_depth = 0
         self.doc = _Document()
         self.root_scope = Scope(target.default_script)
+        #: The scope at each fragment's place (``None``: where text is left alone).
+        self.slots: list[Scope | None] = []
 
     def page_groups(self, source: str) -> None:
         """Let one post's groups reach its whole page (title, table of contents, meta).
@@ -314,6 +320,8 @@ class _Converter:
             if token.startswith("</"):
                 self.end_tag(token)
             elif token.startswith("<!") or token.startswith("<?"):
+                if token == _FRAGMENT_SLOT:
+                    self.slots.append(None if self.skipping() or self.replaced() else self.scope())
                 if not self.replaced():
                     self.doc.pieces.append(token)
             else:
@@ -452,9 +460,44 @@ def _convert_segments(segments: list[_Segment], target: Target) -> list[str]:
     return converted
 
 
-def convert_document(source: str, target: Target, xml: bool = False) -> str:
-    """Return ``source`` with its prose converted into ``target``'s variant."""
+def convert_document(
+    source: str, target: Target, xml: bool = False, cache: FragmentCache | None = None
+) -> str:
+    """Return ``source`` with its prose converted into ``target``'s variant.
+
+    With ``cache``, each marked fragment (a post's body) is converted on its own, in the
+    scope its place in the page gives it, and kept: a page scans only its own text. The
+    result is the same as converting the whole page: text is converted segment by
+    segment, each by its scope alone, and a fragment is balanced HTML (sanitized).
+    """
+    page, fragments = split_fragments(source) if cache is not None else (source, [])
     converter = _Converter(target, xml)
     converter.page_groups(source)
-    converter.feed(source)
-    return converter.result()
+    converter.feed(page)
+    if not fragments:
+        return converter.result()
+    if len(converter.slots) != len(fragments) or None in converter.slots:
+        return convert_document(source, target, xml)  # a slot where text is left alone
+    converted = [
+        _converted_fragment(fragment, scope, target, xml, cache)
+        for fragment, scope in zip(fragments, converter.slots, strict=True)
+        if scope is not None
+    ]
+    joined = join_fragments(converter.result(), converted)
+    return joined if joined is not None else convert_document(source, target, xml)
+
+
+def _converted_fragment(
+    fragment: str, scope: Scope, target: Target, xml: bool, cache: FragmentCache | None
+) -> str:
+    key = (target.code, tuple(sorted(target.configs.items())), scope, xml, fragment)
+    found = cache.get(key) if cache is not None else None
+    if found is not None:
+        return found
+    converter = _Converter(target, xml)
+    converter.root_scope = scope
+    converter.feed(fragment)
+    converted = converter.result()
+    if cache is not None:
+        cache.put(key, converted, len(fragment))
+    return converted

@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from blog.api import current_variant, hookimpl, plugin_config, static_url
+from blog.api import FragmentCache, current_variant, hookimpl, plugin_config, static_url
 
 from .htmltext import Edit, Rule, transform_html, transform_marks
 from .nowrap import keep_punctuation_with_inline
@@ -144,8 +144,11 @@ def typeset_text(text: str, config: Config | None = None) -> str:
     return text
 
 
-def to_corner_quotes(html: str) -> str:
-    """Turn paired “” and ‘’ in the prose of ``html`` into 「」 and 『』."""
+def to_corner_quotes(html: str, cache: FragmentCache | None = None) -> str:
+    """Turn paired “” and ‘’ in the prose of ``html`` into 「」 and 『』.
+
+    With ``cache``, marked fragments (post bodies) are edited once and kept.
+    """
     # Only a literal opening mark can start a pair (references such as &ldquo; are kept as
     # written), so a page without one is returned unparsed: most pages of a build have none.
     if "“" not in html and "‘" not in html:
@@ -153,7 +156,7 @@ def to_corner_quotes(html: str) -> str:
     # The pairing reads only the quote marks, paragraph breaks and which marks are
     # editable, so only those are collected (same result as transform_html, a third of
     # its time on a page of formulas and code).
-    return transform_marks(html, corner_quote_edits, "“”‘’")
+    return transform_marks(html, corner_quote_edits, "“”‘’", cache)
 
 
 @hookimpl
@@ -203,6 +206,9 @@ def blog_head_assets(request: Request) -> list[str]:
 
 #: Pages and feeds, whose prose gets corner quotes in the variants that use them.
 CORNER_QUOTE_MIMETYPES = frozenset({"text/html", "application/atom+xml"})
+#: Post bodies with their corner quotes, by their text (already in the page's variant):
+#: the edits depend on nothing else, so the process's apps can share it.
+_CORNER_QUOTED_FRAGMENTS = FragmentCache()
 
 
 @hookimpl
@@ -212,7 +218,7 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
     if response.mimetype not in CORNER_QUOTE_MIMETYPES or response.direct_passthrough:
         return None
     page = response.get_data(as_text=True)
-    converted = to_corner_quotes(page)
+    converted = to_corner_quotes(page, _CORNER_QUOTED_FRAGMENTS)
     if converted == page:
         return None
     response.set_data(converted)

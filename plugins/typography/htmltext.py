@@ -19,13 +19,24 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal, overload
 
-from blog.api import BLOCK_ELEMENTS, HIDDEN_ELEMENTS, VOID_ELEMENTS, leaves_text_alone
+from blog.api import (
+    BLOCK_ELEMENTS,
+    HIDDEN_ELEMENTS,
+    VOID_ELEMENTS,
+    FragmentCache,
+    join_fragments,
+    leaves_text_alone,
+    split_fragments,
+)
 
 Edit = tuple[int, int, str]
 Rule = Callable[[str, Sequence[bool]], list[Edit]]
 PieceKind = Literal["markup", "text", "reference", "protected"]
 
 PARAGRAPH_BREAK = "\u2029"
+#: The place :func:`blog.api.split_fragments` leaves for a fragment: its two marks.
+_FRAGMENT_START = "<!--blog:fragment-->"
+_FRAGMENT_END = "<!--/blog:fragment-->"
 
 # Element knowledge and the "do not touch" rule are the core's (blog.elements); ruby
 # readings are not part of the sentence around them: they would read as 汉(hàn)字.
@@ -116,6 +127,8 @@ class _Splitter:
         # How many open elements are in each mode: asked for every text token.
         self._hidden = 0
         self._protected = 0
+        #: The mode at each fragment's place and the index of its start mark's token.
+        self.slots: list[tuple[_Mode, int]] = []
 
     def feed(self, source: str) -> None:
         position = 0
@@ -158,6 +171,8 @@ class _Splitter:
                         self._content(position, is_reference=False)
                     position = raw_end
             else:
+                if match.group() == _FRAGMENT_START:
+                    self.slots.append((self._mode(), len(self.tokens)))
                 self._markup(next_lt)
 
     def _protected_subtree(self, source: str, start: int, tag: str) -> int:
@@ -424,7 +439,7 @@ def transform_html(source: str, rules: Sequence[Rule]) -> str:
     return "".join(piece.raw for piece in pieces)
 
 
-def transform_marks(source: str, rule: Rule, marks: str) -> str:
+def transform_marks(source: str, rule: Rule, marks: str, cache: FragmentCache | None = None) -> str:
     """Run one ``rule`` that reads only ``marks`` and paragraph breaks; same result as
     :func:`transform_html` with ``[rule]``, without building the page's prose string.
 
@@ -434,12 +449,67 @@ def transform_marks(source: str, rule: Rule, marks: str) -> str:
     in page order: the marks of editable text and a break wherever the prose string
     holds one or more. Marks in protected text are left out: the rule may never edit them.
     This is a response filter's path over whole pages, so only the tag scan is paid for.
+
+    With ``cache``, a marked fragment (a post's body) that stands as a paragraph of its
+    own in prose is edited on its own and kept, and only the rest of the page is scanned;
+    the rule must then decide nothing across a paragraph break (the corner quotes pair
+    within one paragraph).
     """
     if not source:
         return source
+    if cache is not None:
+        page, fragments = split_fragments(source)
+        if fragments:
+            edited = _with_fragments(page, fragments, rule, marks, cache)
+            if edited is not None:
+                return edited
     splitter = _Splitter(breaks_only=True)
     splitter.feed(source)
+    edited = _edit_marks(source, splitter.tokens, rule, marks)
+    return source if edited is None else edited
+
+
+def _with_fragments(
+    page: str, fragments: list[str], rule: Rule, marks: str, cache: FragmentCache
+) -> str | None:
+    """``page`` edited with its ``fragments`` put back, or ``None`` when a fragment's edits
+    could depend on the page around it (then the whole page is scanned)."""
+    splitter = _Splitter(breaks_only=True)
+    splitter.feed(page)
     tokens = splitter.tokens
+    if len(splitter.slots) != len(fragments):
+        return None
+    for mode, index in splitter.slots:
+        # Prose, with a paragraph break right before the fragment and right after it.
+        if mode != "prose" or index < 1 or index + 2 >= len(tokens):
+            return None
+        before, end_mark, after = tokens[index - 1], tokens[index + 1], tokens[index + 2]
+        if not page.startswith(_FRAGMENT_END, end_mark[0]):
+            return None
+        if not (before[1] == after[1] == "markup" and before[2] == after[2] == PARAGRAPH_BREAK):
+            return None
+    edited_fragments = []
+    for fragment in fragments:
+        key = (rule, marks, fragment)
+        edited = cache.get(key)
+        if edited is None:
+            fragment_splitter = _Splitter(breaks_only=True)
+            fragment_splitter.feed(fragment)
+            edited = _edit_marks(fragment, fragment_splitter.tokens, rule, marks)
+            if edited is None:
+                return None
+            cache.put(key, edited, len(fragment))
+        edited_fragments.append(edited)
+    edited_page = _edit_marks(page, tokens, rule, marks)
+    if edited_page is None:
+        return None
+    return join_fragments(edited_page, edited_fragments)
+
+
+def _edit_marks(
+    source: str, tokens: list[tuple[int, PieceKind, str | None, int]], rule: Rule, marks: str
+) -> str | None:
+    """``source`` with ``rule``'s edits, or ``None`` when the scan did not cover it."""
     found = re.compile("[" + re.escape(marks + PARAGRAPH_BREAK) + "]")
     characters: list[str] = []
     offsets: list[int] = []  # where each character of ``characters`` lies in ``source``
@@ -457,7 +527,7 @@ def transform_marks(source: str, rule: Rule, marks: str) -> str:
             characters.append(PARAGRAPH_BREAK)
             offsets.append(-1)
     if not tokens or covered != len(source) or tokens[0][0] != 0:
-        return source  # what transform_html does with a fragment the scan cannot cut up
+        return None  # transform_html keeps a fragment the scan cannot cut up as it is
     joined = "".join(characters)
     edits = rule(joined, [offset >= 0 for offset in offsets])
     if not edits:
