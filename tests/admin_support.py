@@ -110,3 +110,12 @@ def editor_form(**fields: str) -> dict[str, str]:
     }
     form.update(fields)
     return form
+
+
+def new_post(client: FlaskClient, source: str, slug: str = "note") -> int:
+    """Publish a post through the editor; its id."""
+    response = post_form(
+        client, "/admin/posts/new", editor_form(slug=slug, source=source, action="publish")
+    )
+    assert response.status_code == 302
+    return int(response.headers["Location"].split("/")[-2])

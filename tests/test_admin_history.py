@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from admin_support import create_user, editor_form, find, find_all, login, post_form
+from admin_support import create_user, find, find_all, login, new_post, post_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -18,14 +18,6 @@ def client(app: Flask) -> FlaskClient:
     client = app.test_client()
     assert login(client).status_code == 302
     return client
-
-
-def new_post(client: FlaskClient, source: str, slug: str = "note") -> int:
-    response = post_form(
-        client, "/admin/posts/new", editor_form(slug=slug, source=source, action="publish")
-    )
-    assert response.status_code == 302
-    return int(response.headers["Location"].split("/")[-2])
 
 
 def load_editor(client: FlaskClient, post_id: int) -> dict[str, str]:

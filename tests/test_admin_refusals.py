@@ -4,7 +4,7 @@ told why; nothing half-written is stored; the session is usable for the next sav
 from __future__ import annotations
 
 import pytest
-from admin_support import create_user, editor_form, find, find_all, login, post_form
+from admin_support import create_user, editor_form, find, find_all, login, new_post, post_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
@@ -62,14 +62,6 @@ def accept_inserts(app: Flask, table: str) -> None:
 def _sqlite(app: Flask) -> bool:
     with app.app_context():
         return db.engine.dialect.name == "sqlite"
-
-
-def new_post(client: FlaskClient, source: str) -> int:
-    response = post_form(
-        client, "/admin/posts/new", editor_form(slug="note", source=source, action="publish")
-    )
-    assert response.status_code == 302
-    return int(response.headers["Location"].split("/")[-2])
 
 
 def editor_inputs(client: FlaskClient, post_id: int) -> dict[str, str]:
