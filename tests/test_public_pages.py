@@ -178,10 +178,13 @@ def test_trashed_posts_are_never_public(
 def test_scheduled_post_appears_at_its_time_without_restart(
     client: FlaskClient, make_post: Callable[..., Post]
 ) -> None:
-    post = make_post("未来", title="定时发布", published_at=utcnow() + timedelta(seconds=1.5))
+    # Far enough ahead that saving and the first request finish before it on a loaded
+    # machine (1.5 s was not always); then wait only until it has passed.
+    due = utcnow() + timedelta(seconds=4)
+    post = make_post("未来", title="定时发布", published_at=due)
     assert post.status == SCHEDULED
     assert client.get(f"/posts/{post.slug}/").status_code == 404
-    time.sleep(1.6)
+    time.sleep(max(0.0, (due - utcnow()).total_seconds()) + 0.1)
     assert client.get(f"/posts/{post.slug}/").status_code == 200
     assert "定时发布" in client.get("/").get_data(as_text=True)
 
