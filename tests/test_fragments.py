@@ -333,3 +333,16 @@ def test_an_edited_post_shows_on_the_next_listing_miss(uncached_app: Flask) -> N
     for path in ("/zh-tw/", "/zh-tw/categories/软件/"):
         shown = page(client, path)
         assert "滑鼠" in shown and "他說「游標」" in shown and "不夠" not in shown, path
+
+
+def test_an_english_card_keeps_its_quotes_on_a_chinese_listing(uncached_app: Flask) -> None:
+    _listing_posts(uncached_app)
+    client = uncached_app.test_client()
+    for code in ("zh-tw", "zh-hk"):
+        for _warm in range(2):
+            shown = page(client, f"/{code}/")
+            # As on the English post's own page; the Chinese cards beside it still turn.
+            assert "English ‘quotes’" in shown and "Some “text”." in shown
+            assert "『quotes』" not in shown and "「text」" not in shown
+            assert "English ‘quotes’" in page(client, f"/{code}/posts/c/")
+    assert "「記憶體」" in page(client, "/zh-tw/")

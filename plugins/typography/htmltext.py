@@ -5,8 +5,9 @@ The fragment is cut into pieces by a scan that reads tags as ``html.parser`` doe
 prose of the whole fragment is joined into one string, block boundaries becoming a
 paragraph separator, so a rule sees ``中文<strong>English</strong>`` as ``中文English``
 and can space across the tag. Text in ``code``, ``math``, ``translate="no"`` and the
-like stays in the joined string as context (``用<code>pip</code>安装`` is spaced around
-the code) but is never edited; ruby annotations, scripts and styles are left out entirely.
+like, and an element whose ``lang`` is not Chinese, stay in the joined string as context
+(``用<code>pip</code>安装`` is spaced around the code) but are never edited; ruby
+annotations, scripts and styles are left out entirely.
 """
 
 from __future__ import annotations
@@ -93,9 +94,17 @@ def _element_mode(tag: str, attrs: str) -> _Mode:
     """
     if tag in _HIDDEN:
         return "hidden"
-    if leaves_text_alone(tag, _attributes(attrs)):
+    attributes = _attributes(attrs)
+    if leaves_text_alone(tag, attributes) or _not_chinese(attributes.get("lang")):
         return "protected"
     return "prose"
+
+
+def _not_chinese(lang: str | None) -> bool:
+    """Whether ``lang`` names a language other than Chinese: an English post's card on a
+    Chinese listing keeps its own quotes and spacing, as its page does."""
+    primary = (lang or "").strip().split("-")[0].lower()
+    return bool(primary) and primary != "zh"
 
 
 def _attributes(text: str) -> dict[str, str | None]:
