@@ -119,3 +119,16 @@ def new_post(client: FlaskClient, source: str, slug: str = "note") -> int:
     )
     assert response.status_code == 302
     return int(response.headers["Location"].split("/")[-2])
+
+
+def editor_inputs(client: FlaskClient, post_id: int) -> dict[str, str]:
+    """The editor's inputs as a browser submits them with every checkbox unticked, to publish."""
+    page = client.get(f"/admin/posts/{post_id}/edit").data
+    form = {
+        e.attrs["name"]: e.attrs.get("value", "")
+        for e in find_all(page, "input")
+        if e.attrs.get("name") and e.attrs.get("type") != "checkbox"
+    }
+    form["source"] = find(page, "textarea", name="source").text.removeprefix("\n")
+    form.update(lang="zh-Hans", kind="post", action="publish")
+    return form

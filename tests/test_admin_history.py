@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from admin_support import create_user, find, find_all, login, new_post, post_form
+from admin_support import create_user, editor_inputs, find, find_all, login, new_post, post_form
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
@@ -18,19 +18,6 @@ def client(app: Flask) -> FlaskClient:
     client = app.test_client()
     assert login(client).status_code == 302
     return client
-
-
-def load_editor(client: FlaskClient, post_id: int) -> dict[str, str]:
-    """The editor's hidden and text inputs as the browser would submit them."""
-    page = client.get(f"/admin/posts/{post_id}/edit").data
-    form = {
-        e.attrs["name"]: e.attrs.get("value", "")
-        for e in find_all(page, "input")
-        if e.attrs.get("name")
-    }
-    form["source"] = find(page, "textarea", name="source").text.removeprefix("\n")
-    form.update(lang="zh-Hans", kind="post", action="publish")
-    return form
 
 
 def revisions_of(app: Flask, post_id: int) -> list[Revision]:
@@ -52,7 +39,7 @@ def source_of(app: Flask, post_id: int) -> str:
 def test_every_save_appends_a_revision(app: Flask, client: FlaskClient) -> None:
     post_id = new_post(client, "第一版")
     client.post(
-        f"/admin/posts/{post_id}/edit", data={**load_editor(client, post_id), "source": "第二版"}
+        f"/admin/posts/{post_id}/edit", data={**editor_inputs(client, post_id), "source": "第二版"}
     )
     assert [r.source for r in revisions_of(app, post_id)] == ["第一版", "第二版"]
     listing = client.get(f"/admin/posts/{post_id}/revisions/")
@@ -64,7 +51,7 @@ def test_revision_page_shows_a_diff_table_against_the_current_text(client: Flask
     post_id = new_post(client, "相同的行\n旧的行\n")
     client.post(
         f"/admin/posts/{post_id}/edit",
-        data={**load_editor(client, post_id), "source": "相同的行\n新的行\n"},
+        data={**editor_inputs(client, post_id), "source": "相同的行\n新的行\n"},
     )
     page = client.get(f"/admin/posts/{post_id}/revisions/1/")
     assert page.status_code == 200
@@ -78,7 +65,7 @@ def test_revision_page_shows_a_diff_table_against_the_current_text(client: Flask
 def test_diff_escapes_markup_in_the_source(client: FlaskClient) -> None:
     post_id = new_post(client, "<script>alert(1)</script>")
     client.post(
-        f"/admin/posts/{post_id}/edit", data={**load_editor(client, post_id), "source": "安全"}
+        f"/admin/posts/{post_id}/edit", data={**editor_inputs(client, post_id), "source": "安全"}
     )
     page = client.get(f"/admin/posts/{post_id}/revisions/1/").get_data(as_text=True)
     assert "<script>alert(1)" not in page
@@ -88,7 +75,7 @@ def test_diff_escapes_markup_in_the_source(client: FlaskClient) -> None:
 def test_restoring_a_revision_saves_it_as_a_new_revision(app: Flask, client: FlaskClient) -> None:
     post_id = new_post(client, "原文")
     client.post(
-        f"/admin/posts/{post_id}/edit", data={**load_editor(client, post_id), "source": "改坏了"}
+        f"/admin/posts/{post_id}/edit", data={**editor_inputs(client, post_id), "source": "改坏了"}
     )
     response = post_form(
         client,
@@ -105,7 +92,7 @@ def test_restoring_a_revision_saves_it_as_a_new_revision(app: Flask, client: Fla
 def test_restore_without_csrf_token_is_refused(app: Flask, client: FlaskClient) -> None:
     post_id = new_post(client, "原文")
     client.post(
-        f"/admin/posts/{post_id}/edit", data={**load_editor(client, post_id), "source": "新文"}
+        f"/admin/posts/{post_id}/edit", data={**editor_inputs(client, post_id), "source": "新文"}
     )
     response = client.post(f"/admin/posts/{post_id}/revisions/1/restore", data={"version": "2"})
     assert response.status_code == 400
@@ -118,7 +105,7 @@ def test_second_editor_gets_a_conflict_with_a_diff_instead_of_overwriting(
     post_id = new_post(client, "共同的开头\n")
     other = app.test_client()
     assert login(other, name="second").status_code == 302
-    mine, theirs = load_editor(client, post_id), load_editor(other, post_id)
+    mine, theirs = editor_inputs(client, post_id), editor_inputs(other, post_id)
     first = other.post(
         f"/admin/posts/{post_id}/edit", data={**theirs, "source": "共同的开头\n他们的修改\n"}
     )
@@ -138,10 +125,10 @@ def test_saving_again_after_a_conflict_keeps_the_authors_version(
     app: Flask, client: FlaskClient
 ) -> None:
     post_id = new_post(client, "开头")
-    stale = load_editor(client, post_id)
+    stale = editor_inputs(client, post_id)
     client.post(
         f"/admin/posts/{post_id}/edit",
-        data={**load_editor(client, post_id), "source": "别处的修改"},
+        data={**editor_inputs(client, post_id), "source": "别处的修改"},
     )
     conflict = client.post(f"/admin/posts/{post_id}/edit", data={**stale, "source": "我的最终版"})
     assert conflict.status_code == 409

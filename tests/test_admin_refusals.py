@@ -4,7 +4,16 @@ told why; nothing half-written is stored; the session is usable for the next sav
 from __future__ import annotations
 
 import pytest
-from admin_support import create_user, editor_form, find, find_all, login, new_post, post_form
+from admin_support import (
+    create_user,
+    editor_form,
+    editor_inputs,
+    find,
+    find_all,
+    login,
+    new_post,
+    post_form,
+)
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select, text
@@ -62,18 +71,6 @@ def accept_inserts(app: Flask, table: str) -> None:
 def _sqlite(app: Flask) -> bool:
     with app.app_context():
         return db.engine.dialect.name == "sqlite"
-
-
-def editor_inputs(client: FlaskClient, post_id: int) -> dict[str, str]:
-    page = client.get(f"/admin/posts/{post_id}/edit").data
-    form = {
-        e.attrs["name"]: e.attrs.get("value", "")
-        for e in find_all(page, "input")
-        if e.attrs.get("name") and e.attrs.get("type") != "checkbox"
-    }
-    form["source"] = find(page, "textarea", name="source").text.removeprefix("\n")
-    form.update(lang="zh-Hans", kind="post", action="publish")
-    return form
 
 
 def stored_state(app: Flask, post_id: int) -> tuple[str, str, int, list[int]]:
