@@ -13,7 +13,7 @@ import re
 import shutil
 import subprocess
 from collections.abc import Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import quote, unquote
 
@@ -217,6 +217,27 @@ def test_search_index_holds_the_servers_tokens(demo: tuple[Path, Path, Flask]) -
     # Traditional characters seen on the built pages map to the normalised form.
     assert index["map"].get("訓") == "训"
     assert all(doc["u"].startswith("posts/") for doc in index["docs"])
+
+
+def test_search_index_dates_are_the_sites_as_its_pages_print_them(tmp_path: Path) -> None:
+    # 20:00 UTC on 8 August is already 9 August in Asia/Shanghai, the default TIMEZONE: an
+    # index holding the UTC date showed search results a day earlier than their pages.
+    instance = tmp_path / "instance"
+    write_config(instance, SITE_URL="http://example.test", PLUGINS=["excerpt", "opencc"])
+    app = open_app(instance)
+    add_post(app, "夜里发布", slug="late", published_at=datetime(2025, 8, 8, 20, 0))
+    out = tmp_path / "site"
+    assert run_build(instance, out).exit_code == 0
+    page = (out / "posts" / "late" / "index.html").read_text(encoding="utf-8")
+    shown = re.search(r"<time[^>]*>([^<]*)</time>", page)
+    assert shown is not None and shown.group(1) == "2025年8月9日"
+    for prefix in ("", "zh-tw/"):
+        index = json.loads((out / f"{prefix}search-index.json").read_text(encoding="utf-8"))
+        [doc] = index["docs"]
+        assert (doc["d"], doc["f"]) == ("2025-08-09", "2025年8月9日")
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
 
 
 def test_search_page_says_javascript_is_needed_without_it(demo: tuple[Path, Path, Flask]) -> None:

@@ -27,6 +27,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import defer
 
 from blog import search
+from blog.dates import format_date
 from blog.models import Post, db
 from blog.queries import HEAVY_COLUMNS, public_condition
 
@@ -192,6 +193,14 @@ def shared_parts(tokens: dict[str, list[int]], characters: dict[str, str]) -> by
     return b',"map":' + _encoded(characters) + b',"tokens":' + _encoded(tokens) + b"}"
 
 
+def _dates(post: Post) -> dict[str, str]:
+    """The publication date in the site's time zone: ``d`` for ``<time datetime>``, ``f`` as
+    the site's pages print it (``DATE_FORMAT``). Call inside an application context."""
+    if post.published_at is None:
+        return {"d": "", "f": ""}
+    return {"d": format_date(post.published_at, "iso"), "f": format_date(post.published_at)}
+
+
 def index_document(
     posts: list[Post],
     shared: bytes,
@@ -209,7 +218,8 @@ def index_document(
     for post in posts:
         path = post_path(post)
         if path not in pages and path in earlier:
-            docs.append(earlier[path])
+            # Dates are recomputed: an older build wrote them in UTC, not the site's zone.
+            docs.append({**earlier[path], **_dates(post)})
             continue
         page = pages.get(path, "")
         title, description, category = page_facts(page)
@@ -217,7 +227,7 @@ def index_document(
             {
                 "u": path,
                 "t": title or post.title,
-                "d": post.published_at.strftime("%Y-%m-%d") if post.published_at else "",
+                **_dates(post),
                 "c": category or (post.category.name if post.category else ""),
                 # Every category with its listing's path ("c" alone: an older build's entry).
                 "k": categories_of(post, page),

@@ -182,7 +182,8 @@
       article.append(heading);
       if (doc.d) {
         var meta = element("p", "post-meta");
-        var time = element("time", "", doc.d);
+        // "f" is the date as the site's pages print it (an older build's entry has only "d").
+        var time = element("time", "", doc.f || doc.d);
         time.dateTime = doc.d;
         meta.append(time);
         // Every category, linked, as the server's search page shows them; an entry kept
