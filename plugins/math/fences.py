@@ -30,6 +30,7 @@ from __future__ import annotations
 import re
 import unicodedata
 import xml.etree.ElementTree as ET
+from functools import lru_cache
 
 #: Big operators (``\\sum``, ``\\int``…), which size themselves and their limits.
 LARGE_OPERATORS = frozenset("∑∏∐⋃⋂⨁⨂⨀⨄⋁⋀∫∬∭∮∯∰")
@@ -112,9 +113,11 @@ def _glyph(char: str) -> Extent | None:
     return _CATEGORY.get(unicodedata.category(char), _UNKNOWN)
 
 
-def _text(node: ET.Element) -> Extent | None:
+@lru_cache(maxsize=4096)
+def _text(text: str) -> Extent | None:
+    """Return the height and depth of a token's text (the same few texts recur)."""
     height = depth = 0.0
-    for char in "".join(node.itertext()):
+    for char in text:
         if char.isspace() or unicodedata.category(char) in ("Mn", "Cf"):
             continue  # variation selectors, invisible operators, combining marks
         glyph = _glyph(char)
@@ -277,7 +280,7 @@ def _extent(node: ET.Element, sizes: dict[ET.Element, Extent | None]) -> Extent 
     if tag in _TOKENS:
         if tag == "mo" and ("minsize" in node.attrib or node.get("largeop") == "true"):
             return None
-        return _text(node)
+        return _text("".join(node.itertext()))
     if tag == "mspace":
         return _padded(node, (0.0, 0.0))
     if tag == "mpadded":
@@ -299,12 +302,16 @@ def fit_fences(tree: ET.Element) -> None:
     Children are sized before their parents (no recursion: formulas may nest deeply), so an
     inner group drawn at the normal size counts as a normal delimiter's height outside it.
     """
+    # Only fenced groups are sized; an inner group comes after its outer one in document
+    # order, so going backwards sizes (and fits) it first.
+    groups = [row for row in tree.iter("mrow") if _fenced(row)]
     sizes: dict[ET.Element, Extent | None] = {}
-    stack: list[tuple[ET.Element, bool]] = [(tree, False)]
-    while stack:
-        node, visited = stack.pop()
-        if visited:
-            sizes[node] = _extent(node, sizes)
-            continue
-        stack.append((node, True))
-        stack.extend((child, False) for child in node)
+    for group in reversed(groups):
+        stack: list[tuple[ET.Element, bool]] = [(group, False)]
+        while stack:
+            node, visited = stack.pop()
+            if visited:
+                sizes[node] = _extent(node, sizes)
+            elif node not in sizes:
+                stack.append((node, True))
+                stack.extend((child, False) for child in node)
