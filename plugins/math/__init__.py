@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
     from blog.models import Post
 
-__version__ = "2.0.0"
+__version__ = "2.1.0"
 
 
 @dataclass

@@ -17,6 +17,7 @@ from html.entities import html5 as html5_entities
 from html.parser import HTMLParser
 from itertools import pairwise
 
+from blog_plugins.math.fences import LARGE_OPERATORS, NULL_DELIMITER, fit_fences
 from blog_plugins.math.fillins import MARK, SIZES
 
 #: Elements of MathML Core that the converter may emit; anything else is refused.
@@ -358,7 +359,6 @@ def _width_step(base: ET.Element) -> int:
     return 1 if width <= 1 else 2 if width < 1.6 else 3 if width < 2.5 else 4
 
 
-_LARGE_OPERATORS = frozenset("∑∏∐⋃⋂⨁⨂⨀⨄⋁⋀∫∬∭∮∯∰")
 _SCRIPTED = frozenset({"munder", "munderover", "msub", "msup", "msubsup"})
 
 
@@ -367,7 +367,7 @@ def _is_large_operator(node: ET.Element) -> bool:
     if node.tag not in _SCRIPTED or not len(node):
         return False
     base = node[0]
-    return base.tag == "mo" and (base.text or "").strip() in _LARGE_OPERATORS
+    return base.tag == "mo" and (base.text or "").strip() in LARGE_OPERATORS
 
 
 def _separate_large_operators(parent: ET.Element) -> None:
@@ -537,16 +537,12 @@ def _room_for_raise(node: ET.Element) -> None:
         node.set("depth", f"{0.2 - raise_by:.4g}em")
 
 
-# math-core writes the empty delimiter of ``\\left.``/``\\right.`` as an invisible separator.
-_NULL_DELIMITER = "\u2063"
-
-
 def _mark_null_delimiters(row: ET.Element) -> None:
     # TeX gives an empty delimiter the width \nulldelimiterspace (0.12em), so what follows
     # \right. does not touch the formula it closes (\left\{ \rule{…}{…} \right. x).
     first, last = row[0], row[-1]
     for end, other in ((first, last), (last, first)):
-        if end.tag == "mo" and other.tag == "mo" and end.text == _NULL_DELIMITER and not len(end):
+        if end.tag == "mo" and other.tag == "mo" and end.text == NULL_DELIMITER and not len(end):
             _add_classes(end, ["mc-null-delimiter"])
 
 
@@ -611,6 +607,7 @@ def _finish(tree: ET.Element) -> ET.Element:
         elif node.tag == "mi" and _ROUNDHAND in (node.text or ""):
             classes = node.get("class", "").split()
             node.set("class", " ".join([*classes, "mc-script"]))
+    fit_fences(tree)
     return _table_levels_on_mstyle(tree)
 
 
