@@ -23,7 +23,8 @@ from flask import Flask
 
 from blog.app import create_app
 from blog.document import PostDraft
-from blog.render import Rendered, RenderError, render_post
+from blog.prerender import render_for_bulk
+from blog.render import Rendered, RenderError
 
 #: Below this many posts a pool costs more to start than it saves.
 MIN_POSTS_FOR_POOL = 8
@@ -45,7 +46,7 @@ def _render_in_worker(draft: PostDraft) -> Rendered | RenderError:
     assert _worker_app is not None, "worker started without its app"
     with _worker_app.app_context():
         try:
-            return render_post(draft)
+            return render_for_bulk(draft)
         except RenderError as error:  # the post's own problem: reported, not fatal
             return error
 
@@ -63,7 +64,7 @@ def render_all(
     if count <= 1 or len(pending) < MIN_POSTS_FOR_POOL:
         for draft in pending:
             try:
-                yield draft, render_post(draft)
+                yield draft, render_for_bulk(draft)
             except RenderError as error:
                 yield draft, error
         return

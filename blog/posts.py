@@ -322,15 +322,18 @@ def bump_content_version() -> None:
         db.session.add(SiteState(key=CONTENT_VERSION_KEY, value=1))
 
 
-def notify(post: Post, action: str, body_text: str | None = None) -> None:
+def notify(post: Post, action: str, rendered: Rendered | None = None) -> None:
     """Update the search index and tell plugins, in the caller's transaction.
 
-    ``body_text`` is the plain text of a body just rendered (so the index need not read
-    the stored HTML again).
+    ``rendered`` is the render just stored on ``post``: the index takes its text (and its
+    tokens, when a render worker made them) instead of reading the stored HTML again.
     """
     # Called directly, not as a guarded hook: an index update that failed silently would
     # leave search out of step with the posts; here a failure rolls the change back.
-    update_index(post, action, body_text)
+    if rendered is None:
+        update_index(post, action)
+    else:
+        update_index(post, action, rendered.text, rendered.index_tokens)
     if action in ("saved", "restored"):
         # After the index update: the similarity query reads the post's new text. A
         # re-render changes no text a reader chose by; `blog rerender` refreshes all lists.
@@ -560,8 +563,12 @@ def _save_once(
             created_at=now,
         )
     )
-    notify(post, "saved", rendered.text)
+    notify(post, "saved", rendered)
+    render_meta = post.render_meta
     db.session.commit()
+    # Kept loaded as just committed: a bulk import reads every saved post's warnings and
+    # notices, and would otherwise reload the whole row (and its tags and categories).
+    set_committed_value(post, "render_meta", render_meta)
     return post
 
 
