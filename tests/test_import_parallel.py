@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from blog.importer import import_paths
 from blog.models import Post, db
+from blog.rerender import rerender_posts
 from blog.search import search
 from tests.conftest import count_html_parses
 
@@ -117,6 +118,23 @@ def test_the_importing_process_does_not_render_when_workers_do(
     assert fed == []  # every post's one parse happened in a worker
     with app.app_context():
         assert all(post.body_html for post in db.session.scalars(select(Post)))
+
+
+def test_rerender_on_two_processes_renders_nothing_here_and_stores_the_same(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    with app.app_context():
+        assert import_paths([DEMO], jobs=1).imported == 15
+    before = stored(app)
+    found = _found(app, ["梯度", "浮点数", "注意力"])
+    assert all(found)
+    fed = count_html_parses(monkeypatch)  # see the test above: this process's parses only
+    with app.app_context():
+        assert rerender_posts(stale_only=False, workers=2) == 15
+    assert fed == []  # every post rendered on a render worker
+    assert stored(app) == before
+    assert _found(app, ["梯度", "浮点数", "注意力"]) == found
 
 
 def test_a_post_too_slow_to_render_fails_only_its_file(
