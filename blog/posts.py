@@ -269,9 +269,22 @@ def _categories(names: list[str]) -> dict[str, Category]:
     return {c.name: c for c in db.session.scalars(select(Category).where(Category.name.in_(names)))}
 
 
-def _set_categories(post: Post, categories: list[Category]) -> None:
-    """Make ``categories`` (primary first) the categories of the flushed ``post``."""
-    db.session.execute(delete(post_categories).where(post_categories.c.post_id == post.id))
+def _set_taxonomy(post: Post, fields: PostFields) -> list[Category]:
+    """Give ``post`` the primary category and the tags of ``fields`` (each inserted if the
+    site lacks it); return every category of ``fields``, primary first."""
+    names = fields.category_names()
+    found = _categories(names)
+    categories = [found[name] for name in names]
+    post.category = categories[0] if categories else None
+    post.tags = _tags(sorted(set(fields.tags)))
+    return categories
+
+
+def _set_categories(post: Post, categories: list[Category], new: bool = False) -> None:
+    """Make ``categories`` (primary first) the categories of the flushed ``post``
+    (``new``: just inserted, so it has none yet)."""
+    if not new:
+        db.session.execute(delete(post_categories).where(post_categories.c.post_id == post.id))
     if categories:
         db.session.execute(
             insert(post_categories),
@@ -533,6 +546,9 @@ def _save_once(
         if base_version is None:
             assert wanted_slug is not None
             post.slug = unique_slug(wanted_slug)
+            # Set before the post is added: its row is inserted with its category, and its
+            # tags are given without first reading the (empty) collection of a stored post.
+            categories = _set_taxonomy(post, fields)
             db.session.add(post)
             version = 1
         else:
@@ -541,17 +557,13 @@ def _save_once(
                 old_slug = post.slug
                 post.slug = unique_slug(wanted_slug, exclude_id=post.id)
                 _redirect_old_slug(old_slug, post)
-    names = fields.category_names()
-    found = _categories(names)
-    categories = [found[name] for name in names]
-    post.category = categories[0] if categories else None
-    post.tags = _tags(sorted(set(fields.tags)))
     if base_version is None:
         post.version = version
-    else:  # the claim already wrote it
-        set_committed_value(post, "version", version)
+    else:
+        categories = _set_taxonomy(post, fields)
+        set_committed_value(post, "version", version)  # the claim already wrote it
     db.session.flush()
-    _set_categories(post, categories)
+    _set_categories(post, categories, new=base_version is None)
     db.session.add(
         Revision(
             post_id=post.id,
