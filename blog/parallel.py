@@ -1,19 +1,25 @@
-"""Render many posts on every core: a process pool renders, the caller alone writes.
+"""Render many posts on every core: worker processes render, the caller alone writes.
 
 Rendering is pure CPU work on the post's fields (:class:`~blog.document.PostDraft`): it
-needs the plugins and the configuration but not the database. Each worker process builds
-the application once for the same instance folder and renders the drafts it is sent; the
-results come back in order to the calling process, which is the only one writing to the
-database (SQLite allows one writer; PostgreSQL gets one transaction per batch as before).
+needs the plugins and the configuration but not the database. Where the system can fork,
+the drafts go to the pre-forked render workers of :mod:`blog.render_budget` (through
+:class:`~blog.prerender.RenderAhead`): forked from this process, they start with its app,
+plugins and warm caches, where a spawned worker would import and build everything again
+(about a second of CPU each, measured, before its first render). Elsewhere a pool of
+spawned processes builds the application once per worker for the same instance folder.
+Either way the results come back in order to the calling process, which is the only one
+writing to the database (SQLite allows one writer; PostgreSQL gets one transaction per
+batch as before).
 
 Used by ``blog rerender``; ``render_all`` is the small interface another bulk writer
-(``blog import``, ``blog reindex``) can call with its own drafts.
+(``blog reindex``) can call with its own drafts.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 import os
+from collections import deque
 from collections.abc import Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
@@ -23,7 +29,8 @@ from flask import Flask
 
 from blog.app import create_app
 from blog.document import PostDraft
-from blog.render import Rendered, RenderError, render_post
+from blog.prerender import RenderAhead, render_for_bulk
+from blog.render import Rendered, RenderError
 
 #: Below this many posts a pool costs more to start than it saves.
 MIN_POSTS_FOR_POOL = 8
@@ -45,7 +52,7 @@ def _render_in_worker(draft: PostDraft) -> Rendered | RenderError:
     assert _worker_app is not None, "worker started without its app"
     with _worker_app.app_context():
         try:
-            return render_post(draft)
+            return render_for_bulk(draft)
         except RenderError as error:  # the post's own problem: reported, not fatal
             return error
 
@@ -62,12 +69,12 @@ def render_all(
     count = default_workers() if workers is None else workers
     if count <= 1 or len(pending) < MIN_POSTS_FOR_POOL:
         for draft in pending:
-            try:
-                yield draft, render_post(draft)
-            except RenderError as error:
-                yield draft, error
+            yield draft, _rendered_here(draft)
         return
-    # "spawn": a forked worker would inherit the parent's database connections and locks.
+    if hasattr(os, "fork"):
+        yield from _on_render_workers(app, pending, count)
+        return
+    # No fork here: "spawn" is what the system offers (each worker builds the app again).
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(
         max_workers=count,
@@ -85,3 +92,33 @@ def render_all(
                 yield done_draft, future.result()
         for done_draft, future in futures:
             yield done_draft, future.result()
+
+
+def _rendered_here(draft: PostDraft) -> Rendered | RenderError:
+    try:
+        return render_for_bulk(draft)
+    except RenderError as error:  # the post's own problem: reported, not fatal
+        return error
+
+
+def _on_render_workers(
+    app: Flask, drafts: list[PostDraft], count: int
+) -> Iterator[tuple[PostDraft, Rendered | RenderError]]:
+    """Render ``drafts`` on ``count`` pre-forked render workers, yielding in order.
+
+    A render not made there (see :class:`~blog.prerender.RenderAhead`: a slot busy, a
+    worker lost, a render refused or stopped) is made again here, under its own budget,
+    so its error is the one a save would report.
+    """
+    # Keep a bounded window of work in flight so memory stays flat on large sites.
+    window = count * 4
+    with RenderAhead(app, count) as ahead:
+        waiting: deque[tuple[PostDraft, Future[Rendered | None]]] = deque()
+        for draft in drafts:
+            waiting.append((draft, ahead.submit(draft)))
+            if len(waiting) >= window:
+                done, future = waiting.popleft()
+                yield done, future.result() or _rendered_here(done)
+        while waiting:
+            done, future = waiting.popleft()
+            yield done, future.result() or _rendered_here(done)

@@ -269,9 +269,22 @@ def _categories(names: list[str]) -> dict[str, Category]:
     return {c.name: c for c in db.session.scalars(select(Category).where(Category.name.in_(names)))}
 
 
-def _set_categories(post: Post, categories: list[Category]) -> None:
-    """Make ``categories`` (primary first) the categories of the flushed ``post``."""
-    db.session.execute(delete(post_categories).where(post_categories.c.post_id == post.id))
+def _set_taxonomy(post: Post, fields: PostFields) -> list[Category]:
+    """Give ``post`` the primary category and the tags of ``fields`` (each inserted if the
+    site lacks it); return every category of ``fields``, primary first."""
+    names = fields.category_names()
+    found = _categories(names)
+    categories = [found[name] for name in names]
+    post.category = categories[0] if categories else None
+    post.tags = _tags(sorted(set(fields.tags)))
+    return categories
+
+
+def _set_categories(post: Post, categories: list[Category], new: bool = False) -> None:
+    """Make ``categories`` (primary first) the categories of the flushed ``post``
+    (``new``: just inserted, so it has none yet)."""
+    if not new:
+        db.session.execute(delete(post_categories).where(post_categories.c.post_id == post.id))
     if categories:
         db.session.execute(
             insert(post_categories),
@@ -322,15 +335,18 @@ def bump_content_version() -> None:
         db.session.add(SiteState(key=CONTENT_VERSION_KEY, value=1))
 
 
-def notify(post: Post, action: str, body_text: str | None = None) -> None:
+def notify(post: Post, action: str, rendered: Rendered | None = None) -> None:
     """Update the search index and tell plugins, in the caller's transaction.
 
-    ``body_text`` is the plain text of a body just rendered (so the index need not read
-    the stored HTML again).
+    ``rendered`` is the render just stored on ``post``: the index takes its text (and its
+    tokens, when a render worker made them) instead of reading the stored HTML again.
     """
     # Called directly, not as a guarded hook: an index update that failed silently would
     # leave search out of step with the posts; here a failure rolls the change back.
-    update_index(post, action, body_text)
+    if rendered is None:
+        update_index(post, action)
+    else:
+        update_index(post, action, rendered.text, rendered.index_tokens)
     if action in ("saved", "restored"):
         # After the index update: the similarity query reads the post's new text. A
         # re-render changes no text a reader chose by; `blog rerender` refreshes all lists.
@@ -530,6 +546,9 @@ def _save_once(
         if base_version is None:
             assert wanted_slug is not None
             post.slug = unique_slug(wanted_slug)
+            # Set before the post is added: its row is inserted with its category, and its
+            # tags are given without first reading the (empty) collection of a stored post.
+            categories = _set_taxonomy(post, fields)
             db.session.add(post)
             version = 1
         else:
@@ -538,17 +557,13 @@ def _save_once(
                 old_slug = post.slug
                 post.slug = unique_slug(wanted_slug, exclude_id=post.id)
                 _redirect_old_slug(old_slug, post)
-    names = fields.category_names()
-    found = _categories(names)
-    categories = [found[name] for name in names]
-    post.category = categories[0] if categories else None
-    post.tags = _tags(sorted(set(fields.tags)))
     if base_version is None:
         post.version = version
-    else:  # the claim already wrote it
-        set_committed_value(post, "version", version)
+    else:
+        categories = _set_taxonomy(post, fields)
+        set_committed_value(post, "version", version)  # the claim already wrote it
     db.session.flush()
-    _set_categories(post, categories)
+    _set_categories(post, categories, new=base_version is None)
     db.session.add(
         Revision(
             post_id=post.id,
@@ -560,8 +575,12 @@ def _save_once(
             created_at=now,
         )
     )
-    notify(post, "saved", rendered.text)
+    notify(post, "saved", rendered)
+    render_meta = post.render_meta
     db.session.commit()
+    # Kept loaded as just committed: a bulk import reads every saved post's warnings and
+    # notices, and would otherwise reload the whole row (and its tags and categories).
+    set_committed_value(post, "render_meta", render_meta)
     return post
 
 

@@ -129,6 +129,9 @@ class Rendered:
     problems: tuple[PluginProblem, ...] = ()
     #: The post as it was rendered (a render made ahead is used only for the same post).
     draft: PostDraft | None = None
+    #: The body's search-index tokens (``blog.search.body_tokens`` of ``text``), when the
+    #: render was made on a bulk writer's render worker; else the index makes them.
+    index_tokens: str | None = None
 
 
 def heading_id(value: str, separator: str) -> str:

@@ -69,7 +69,7 @@ def rerender_posts(
             elif draft.id != post_id or not _store_if_unchanged(post, versions[post_id], rendered):
                 logger.warning("%s changed while re-rendering; left for its own save", post.slug)
             else:
-                notify(post, "rerendered", rendered.text)
+                notify(post, "rerendered", rendered)
             if on_post is not None:
                 on_post(post)
         db.session.commit()

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from blog.importer import import_paths
 from blog.models import Post, db
+from blog.rerender import rerender_posts
 from blog.search import search
 from tests.conftest import count_html_parses
 
@@ -73,6 +74,37 @@ def test_posts_imported_on_two_processes_equal_those_of_one(
     assert second == first
 
 
+def _found(app: Flask, queries: list[str]) -> list[list[tuple[str, str]]]:
+    """Each query's results (slug, snippet) on the site of ``app``."""
+    with app.app_context():
+        return [
+            [(result.slug, str(result.snippet)) for result in search(query, 1, 50).results]
+            for query in queries
+        ]
+
+
+def test_search_after_an_import_on_two_processes_finds_what_one_finds(
+    make_app: Callable[..., Flask], posts: Path, tmp_path: Path
+) -> None:
+    # On two processes the render workers cut each body into the index's tokens; the
+    # index must hold exactly what the one-process import's saves put there.
+    one = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'one.db'}")
+    two = make_app(DATABASE_URL=f"sqlite:///{tmp_path / 'two.db'}")
+    with one.app_context():
+        import_paths([posts], jobs=1)
+        texts = [post.body_text for post in db.session.scalars(select(Post).order_by(Post.slug))]
+    with two.app_context():
+        import_paths([posts], jobs=2)
+    # Phrases from every body, and the Traditional post's words written in Simplified
+    # (both found only if the body was normalised the same way on both sites).
+    queries = [text[start : start + 4] for text in texts for start in range(0, len(text), 301)]
+    queries += ["浮点数", "梯度下溢", "精度"]
+    first = _found(one, queries)
+    assert sum(len(results) for results in first) > len(queries) // 2
+    assert any(results for results in first[-3:])
+    assert _found(two, queries) == first
+
+
 def test_the_importing_process_does_not_render_when_workers_do(
     make_app: Callable[..., Flask], posts: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -86,6 +118,23 @@ def test_the_importing_process_does_not_render_when_workers_do(
     assert fed == []  # every post's one parse happened in a worker
     with app.app_context():
         assert all(post.body_html for post in db.session.scalars(select(Post)))
+
+
+def test_rerender_on_two_processes_renders_nothing_here_and_stores_the_same(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = make_app()
+    with app.app_context():
+        assert import_paths([DEMO], jobs=1).imported == 15
+    before = stored(app)
+    found = _found(app, ["梯度", "浮点数", "注意力"])
+    assert all(found)
+    fed = count_html_parses(monkeypatch)  # see the test above: this process's parses only
+    with app.app_context():
+        assert rerender_posts(stale_only=False, workers=2) == 15
+    assert fed == []  # every post rendered on a render worker
+    assert stored(app) == before
+    assert _found(app, ["梯度", "浮点数", "注意力"]) == found
 
 
 def test_a_post_too_slow_to_render_fails_only_its_file(

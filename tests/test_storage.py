@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import Flask
-from sqlalchemy import inspect, select, text
+from sqlalchemy import event, inspect, select, text
 from sqlalchemy.exc import DBAPIError
 
 from blog.db import alembic_config, upgrade
@@ -54,6 +55,34 @@ def test_every_save_appends_one_revision_with_author(app: Flask) -> None:
             (3, "第三版", "tester"),
         ]
         assert revisions[0].fields["slug"] == post.slug
+
+
+def test_a_new_post_row_is_written_once_with_its_category_tags_and_version(app: Flask) -> None:
+    written: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if statement.lstrip().upper().startswith(("INSERT INTO POSTS", "UPDATE POSTS")):
+            written.append(statement)
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        post = save(app, category="数学", categories=["数学", "笔记"], tags=["b", "a"])
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    assert len(written) == 1 and written[0].lstrip().upper().startswith("INSERT")
+    with app.app_context():
+        stored = db.session.get(Post, post.id)
+        assert stored is not None
+        assert stored.version == 1
+        assert stored.category is not None and stored.category.name == "数学"
+        assert [c.name for c in stored.categories] == ["数学", "笔记"]
+        assert [t.name for t in stored.tags] == ["a", "b"]
+        revision = db.session.scalars(select(Revision).where(Revision.post_id == post.id)).one()
+        assert revision.number == 1
+        assert revision.fields["categories"] == ["数学", "笔记"]
+        assert revision.fields["tags"] == ["a", "b"]
 
 
 def test_rendered_html_is_stored_with_fingerprint(app: Flask) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -98,6 +99,9 @@ class Index:
 
     def __init__(self) -> None:
         self.entries: dict[str, tuple[str, str]] = {}
+        #: Each file as read while indexing, with the notes reading it made: its draft
+        #: takes it from here (:func:`make_draft`) instead of reading and parsing it again.
+        self.documents: dict[Path, tuple[Document, list[str]]] = {}
 
     def add(self, source: SourceFile, slug: str, title: str) -> None:
         url = f"/{'pages' if source.kind == 'page' else 'posts'}/{slug}/"
@@ -156,10 +160,12 @@ def slug_for(site: Site, source: SourceFile, data: dict[str, Any], title: str, s
 def build_index(site: Site, options: Options) -> Index:
     index = Index()
     for source in site.files:
+        reading = FileReport(str(source.path))
         try:
-            document = read_document(source, FileReport(str(source.path)))
+            document = read_document(source, reading)
         except (FrontMatterError, OSError):
             continue
+        index.documents[source.path] = (document, reading.notes)
         title = str(document.fields.get("title") or source.path.stem)
         try:
             index.add(
@@ -194,7 +200,11 @@ def make_draft(site: Site, source: SourceFile, index: Index, options: Options) -
     report = FileReport(str(source.path))
     draft = PostDraft(source, report)
     try:
-        document = read_document(source, report)
+        if source.path in index.documents:
+            document, notes = index.documents.pop(source.path)
+            report.notes.extend(notes)
+        else:
+            document = read_document(source, report)
         data = dict(document.fields)
         if site.engine != "plain":  # a bare folder is read exactly as before
             _normalise_keys(data)

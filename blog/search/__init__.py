@@ -26,7 +26,13 @@ from blog.search.backends import (
     tsquery_literal,
     tsvector_literal,
 )
-from blog.search.index import indexed_post, rebuild_index, stored_body_text, update_index
+from blog.search.index import (
+    body_tokens,
+    indexed_post,
+    rebuild_index,
+    stored_body_text,
+    update_index,
+)
 from blog.search.query import SearchOutcome, SearchResult, search
 from blog.search.snippets import snippet
 from blog.search.tokens import Term, index_tokens, normalize, parse_query
@@ -40,6 +46,7 @@ __all__ = [
     "SqliteBackend",
     "Term",
     "backend",
+    "body_tokens",
     "index_tokens",
     "indexed_post",
     "normalize",

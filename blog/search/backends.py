@@ -49,8 +49,24 @@ class IndexedPost:
     """A post's searchable fields after normalisation, plus its original text for snippets."""
 
     post_id: int
+    #: Each field of :data:`FIELDS` normalised; without ``"body"`` when ``body_tokens`` is set.
     fields: dict[str, str]
     body_text: str
+    #: The body's index tokens, space-separated, when the render made them (on a render
+    #: worker, so a bulk writer does not normalise and cut every body itself).
+    body_tokens: str | None = None
+
+    def tokens(self, name: str) -> list[str]:
+        """The index tokens of the field ``name``, in order."""
+        if name == "body" and self.body_tokens is not None:
+            return self.body_tokens.split()
+        return index_tokens(self.fields[name])
+
+    def token_text(self, name: str) -> str:
+        """The index tokens of the field ``name``, space-separated, as FTS5 stores them."""
+        if name == "body" and self.body_tokens is not None:
+            return self.body_tokens
+        return " ".join(index_tokens(self.fields[name]))
 
 
 class Backend(Protocol):
@@ -104,10 +120,7 @@ class SqliteBackend:
                 "INSERT INTO search_fts (rowid, title, body, tags, category) "
                 "VALUES (:id, :title, :body, :tags, :category)"
             ),
-            [
-                {"id": e.post_id, **{f: " ".join(index_tokens(e.fields[f])) for f in FIELDS}}
-                for e in entries
-            ],
+            [{"id": e.post_id, **{f: e.token_text(f) for f in FIELDS}} for e in entries],
         )
         db.session.execute(
             search_documents.insert(),
@@ -204,8 +217,11 @@ def _pg_quote(token: str) -> str:
     return "'" + token.replace("\\", "\\\\").replace("'", "''") + "'"
 
 
-def tsvector_literal(fields: dict[str, str]) -> str:
+def tsvector_literal(fields: dict[str, str], body_tokens: str | None = None) -> str:
     """Build a ``tsvector`` value from our own tokens, bypassing PostgreSQL's word parser.
+
+    ``fields`` are normalised; ``body_tokens`` (see :class:`IndexedPost`) stands for the
+    tokens of ``fields["body"]`` when given.
 
     Positions wrap at PostgreSQL's maximum (a rare false phrase match in very long posts,
     never a missed one); very long posts keep fewer positions per token to stay under the
@@ -213,9 +229,10 @@ def tsvector_literal(fields: dict[str, str]) -> str:
     """
     positions: dict[str, list[str]] = {}
     counter = 0
+    entry = IndexedPost(0, fields, "", body_tokens)
     for name in ("title", "tags", "category", "body"):
         weight = POSTGRES_WEIGHTS[name]
-        for token in index_tokens(fields[name]):
+        for token in entry.tokens(name):
             positions.setdefault(token, []).append(f"{counter % PG_MAX_POSITION + 1}{weight}")
             counter += 1
     keep = PG_MAX_POSITIONS_PER_LEXEME
@@ -257,7 +274,7 @@ class PostgresBackend:
                 {
                     "post_id": e.post_id,
                     "body_text": e.body_text,
-                    "literal": tsvector_literal(e.fields),
+                    "literal": tsvector_literal(e.fields, e.body_tokens),
                 }
                 for e in entries
             ],

@@ -9,15 +9,27 @@ from sqlalchemy import bindparam, select, update
 from blog.models import Category, Post, Tag, db, post_categories, post_tags
 from blog.render import html_to_text
 from blog.search.backends import IndexedPost, backend
-from blog.search.tokens import normalize
+from blog.search.tokens import index_tokens, normalize
 
 
-def indexed_post(post: Post, body_text: str | None = None) -> IndexedPost:
+def body_tokens(body_text: str) -> str:
+    """The index tokens of a body whose plain text is ``body_text``, space-separated.
+
+    What :func:`update_index` stores for the body; a bulk writer has it made with each
+    render, on the render workers (see :mod:`blog.prerender`), and hands it over.
+    """
+    return " ".join(index_tokens(normalize(body_text)))
+
+
+def indexed_post(
+    post: Post, body_text: str | None = None, tokens: str | None = None
+) -> IndexedPost:
     """Extract and normalise the searchable text of ``post`` (math and code as plain text).
 
     ``body_text`` is the plain text of ``post.body_html`` when the caller has just rendered
     it (the save path hands it over); otherwise the text stored with the body is used, and
-    only a row saved before that column existed has its HTML read here.
+    only a row saved before that column existed has its HTML read here. ``tokens`` are
+    :func:`body_tokens` of ``body_text``, when the caller has them.
     """
     if body_text is None:
         body_text = stored_body_text(post.body_text, post.body_html)
@@ -27,6 +39,7 @@ def indexed_post(post: Post, body_text: str | None = None) -> IndexedPost:
         body_text,
         [tag.name for tag in post.tags],
         " ".join(category_names(post)),
+        tokens,
     )
 
 
@@ -43,19 +56,32 @@ def stored_body_text(body_text: str | None, body_html: str | None) -> str:
 
 
 def _indexed(
-    post_id: int, title: str, body_text: str, tags: Sequence[str], category: str
+    post_id: int,
+    title: str,
+    body_text: str,
+    tags: Sequence[str],
+    category: str,
+    tokens: str | None = None,
 ) -> IndexedPost:
-    raw = {"title": title, "body": body_text, "tags": " ".join(tags), "category": category}
-    return IndexedPost(post_id, {name: normalize(value) for name, value in raw.items()}, body_text)
+    raw = {"title": title, "tags": " ".join(tags), "category": category}
+    if tokens is None:  # else the body's tokens are made: it is not normalised again
+        raw["body"] = body_text
+    fields = {name: normalize(value) for name, value in raw.items()}
+    return IndexedPost(post_id, fields, body_text, tokens)
 
 
-def update_index(post: Post, action: str, body_text: str | None = None) -> None:
-    """Reflect a save/trash/restore/purge of ``post`` in the index, in the caller's transaction."""
+def update_index(
+    post: Post, action: str, body_text: str | None = None, tokens: str | None = None
+) -> None:
+    """Reflect a save/trash/restore/purge of ``post`` in the index, in the caller's transaction.
+
+    ``body_text`` and ``tokens``: see :func:`indexed_post`.
+    """
     # A protected post is never found by search: its words would be its text.
     if action in ("trashed", "purged") or post.deleted_at is not None or post.is_protected:
         backend().remove(post.id)
     else:
-        backend().store(indexed_post(post, body_text))
+        backend().store(indexed_post(post, body_text, tokens))
 
 
 def rebuild_index(batch: int = 500) -> int:
