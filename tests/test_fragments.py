@@ -7,6 +7,7 @@ must show at once: an edited body, a post's script, a renamed neighbour, a new g
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -161,6 +162,49 @@ def test_a_body_sharing_a_paragraph_with_the_page_pairs_quotes_across_it() -> No
     cache = FragmentCache()
     page = f"<p>“前{mark('中”')}</p>"
     assert unmark(to_corner_quotes(page, cache)) == "<p>「前中」</p>"
+    assert len(cache) == 0
+
+
+#: What may stand between a fragment and the page's paragraph breaks: white space, text
+#: with and without quote marks, inline and block tags, protected text.
+SURROUNDING_PIECES = (
+    "\n", " ", "中文", "“", "”", "‘", "<b>", "</b>", "<p>", "</p>", "<br>", "<li>",
+    "<code>“</code>", '<span translate="no">”</span>', "<!-- “ -->", "&amp;",
+)  # fmt: skip
+
+
+def test_corner_quotes_of_a_body_anywhere_in_a_page_are_the_whole_page_scan() -> None:
+    """A body is edited on its own only when no quote mark lies between it and a break."""
+    rng = random.Random(20261203)
+    cache = FragmentCache()
+    bodies = [body for body in sanitized_bodies(400) if body]
+    changed = 0
+    for body in bodies:
+        before = "".join(rng.choice(SURROUNDING_PIECES) for _ in range(rng.randint(0, 6)))
+        after = "".join(rng.choice(SURROUNDING_PIECES) for _ in range(rng.randint(0, 6)))
+        page = f"<div>{before}{mark(body)}{after}</div>"
+        expected = to_corner_quotes(unmark(page))
+        for _cold_then_warm in range(2):
+            assert unmark(to_corner_quotes(page, cache)) == expected, (before, body, after)
+        changed += expected != unmark(page)
+    # Not vacuous: many bodies were edited on their own, and many pages changed.
+    assert len(cache) > 100 and changed > 100
+
+
+def test_a_body_apart_from_the_page_by_white_space_and_plain_text_is_edited_once() -> None:
+    cache = FragmentCache()
+    page = f"<p>“甲”</p>\n说明 {mark('<p>“软件”</p>')}\n<p>‘乙’</p>"
+    assert (
+        unmark(to_corner_quotes(page, cache))
+        == "<p>「甲」</p>\n说明 <p>「软件」</p>\n<p>『乙』</p>"
+    )
+    assert len(cache) == 1
+
+
+def test_a_quote_mark_between_a_body_and_the_paragraph_break_makes_the_page_scan_whole() -> None:
+    cache = FragmentCache()
+    page = f"<div>“前 {mark('<b>中”</b>')}</div>"
+    assert unmark(to_corner_quotes(page, cache)) == "<div>「前 <b>中」</b></div>"
     assert len(cache) == 0
 
 
@@ -346,3 +390,61 @@ def test_an_english_card_keeps_its_quotes_on_a_chinese_listing(uncached_app: Fla
             assert "『quotes』" not in shown and "「text」" not in shown
             assert "English ‘quotes’" in page(client, f"/{code}/posts/c/")
     assert "「記憶體」" in page(client, "/zh-tw/")
+
+
+# -- the chrome: head assets, header, navigation, comment form, footer ----------------------
+
+#: Site settings whose text shows in the chrome: quote marks and words OpenCC changes.
+CHROME_SETTINGS = {"SITE_TITLE": "“软件”笔记", "SITE_AUTHOR": "鼠标‘内存’"}
+_COMMENT_TOKEN = re.compile(r'name="token" value="[^"]*"')
+
+
+def _chrome_posts(app: Flask) -> None:
+    save(app, title="软件", source="## 内存“很大”\n\n他说“内存”不够。\n\n## 鼠标", slug="a")
+    save(app, title="繁體", source="這個“程式”", slug="b", lang="zh-Hant", tags=["内存"])
+
+
+@pytest.mark.parametrize(
+    ("code", "converted"),
+    [
+        ("zh-tw", ("「軟體」筆記", "滑鼠『記憶體』", "記憶體「很大」")),
+        ("zh-hk", ("「軟件」筆記", "鼠標『內存』", "內存「很大」")),
+    ],
+)
+def test_pages_with_chrome_fragments_are_the_whole_page_conversion(
+    make_app: Callable[..., Flask], code: str, converted: tuple[str, ...]
+) -> None:
+    marked = make_app(PAGE_CACHE_BYTES=0, **CHROME_SETTINGS)
+    _chrome_posts(marked)
+    whole = make_app(PAGE_CACHE_BYTES=0, **CHROME_SETTINGS)
+    whole.jinja_env.filters["fragment"] = lambda html: Markup(str(html))
+    marked_client, whole_client = marked.test_client(), whole.test_client()
+    paths = ("/posts/a/", "/posts/b/", "/", "/archive/", "/search?q=内存", "/tags/内存/")
+    for _warm in range(2):
+        for path in paths:
+            expected = whole_client.get(f"/{code}{path}").get_data(as_text=True)
+            shown = page(marked_client, f"/{code}{path}")
+            assert _COMMENT_TOKEN.sub("", shown) == _COMMENT_TOKEN.sub("", expected), path
+        missing = marked_client.get(f"/{code}/no-such-page/")
+        assert missing.status_code == 404
+        assert missing.get_data() == whole_client.get(f"/{code}/no-such-page/").get_data()
+    shown = page(marked_client, f"/{code}/posts/a/")
+    # Not vacuous: the chrome and the table of contents were converted.
+    assert all(text in shown for text in converted), converted
+
+
+def test_the_chrome_is_converted_once_for_every_page_it_shows_on(
+    make_app: Callable[..., Flask],
+) -> None:
+    app = make_app(PAGE_CACHE_BYTES=0, **CHROME_SETTINGS)
+    save(app, title="第一篇", source="正文一", slug="one")
+    save(app, title="第二篇", source="正文二", slug="two")
+    client = app.test_client()
+    page(client, "/zh-tw/posts/one/")
+    with app.app_context():
+        converted = app.extensions[opencc.STATE_KEY].fragments
+    held = len(converted)
+    assert held >= 5  # head assets, skip link, site header, body, comment form, footer...
+    shown = page(client, "/zh-tw/posts/two/")
+    assert "「軟體」筆記" in shown
+    assert len(converted) == held + 1  # only the second post's body is new

@@ -20,6 +20,7 @@ from hypothesis import strategies as st
 from blog.sanitize import Allowlist, sanitize_html
 from blog_plugins.opencc import DEFAULT_GLOSSARY, Config, prepare
 from blog_plugins.opencc.converters import (
+    MEMO_MAX_CHARS,
     SEPARATOR,
     UnknownConfigError,
     convert_many,
@@ -635,3 +636,13 @@ def test_any_markup_converts_only_its_chinese_characters(document: str) -> None:
     converted = convert_document(document, _target("zh-hant", ()))
     assert len(converted) == len(document)
     assert [c for c in converted if c.isascii()] == [c for c in document if c.isascii()]
+
+
+def test_kept_conversions_are_the_ones_opencc_gives_alone_and_in_a_batch() -> None:
+    texts = ["这个软件的内存", "鼠标", "", "打印机和服务器", "长" * (MEMO_MAX_CHARS + 1)]
+    alone = [convert_text("s2twp", text) for text in texts]
+    assert convert_many("s2twp", texts) == alone  # cold: one OpenCC call
+    assert convert_many("s2twp", list(reversed(texts))) == list(reversed(alone))  # kept
+    assert convert_many("s2hk", texts[:2]) == [convert_text("s2hk", t) for t in texts[:2]]
+    # Not vacuous: the texts changed, and Taiwan's wording differs from Hong Kong's.
+    assert alone[0] == "這個軟體的記憶體" and convert_text("s2hk", texts[0]) != alone[0]

@@ -474,7 +474,7 @@ def transform_marks(source: str, rule: Rule, marks: str, cache: FragmentCache | 
                 return edited
     splitter = _Splitter(breaks_only=True)
     splitter.feed(source)
-    edited = _edit_marks(source, splitter.tokens, rule, marks)
+    edited = _MarkStream(source, splitter.tokens, marks).edit(rule)
     return source if edited is None else edited
 
 
@@ -482,20 +482,33 @@ def _with_fragments(
     page: str, fragments: list[str], rule: Rule, marks: str, cache: FragmentCache
 ) -> str | None:
     """``page`` edited with its ``fragments`` put back, or ``None`` when a fragment's edits
-    could depend on the page around it (then the whole page is scanned)."""
+    could depend on the page around it (then the whole page is scanned).
+
+    A fragment is edited on its own when its place is prose and, in the string of marks
+    and breaks the rule reads, a paragraph break (or the page's edge) stands on each side
+    of it: the rule then starts afresh inside it, and nothing in it pairs with the page.
+    White space, tags that break no paragraph and text without marks may lie between.
+    """
     splitter = _Splitter(breaks_only=True)
     splitter.feed(page)
     tokens = splitter.tokens
     if len(splitter.slots) != len(fragments):
         return None
+    stream = _MarkStream(page, tokens, marks)
+    if stream.characters is None:
+        return None
     for mode, index in splitter.slots:
-        # Prose, with a paragraph break right before the fragment and right after it.
-        if mode != "prose" or index < 1 or index + 2 >= len(tokens):
+        if mode != "prose" or index + 1 >= len(tokens):
             return None
-        before, end_mark, after = tokens[index - 1], tokens[index + 1], tokens[index + 2]
-        if not page.startswith(_FRAGMENT_END, end_mark[0]):
+        if not page.startswith(_FRAGMENT_END, tokens[index + 1][0]):
             return None
-        if not (before[1] == after[1] == "markup" and before[2] == after[2] == PARAGRAPH_BREAK):
+        # The two marks add nothing to the string: the fragment sits between the
+        # characters before the start mark's token and those from it on.
+        place = stream.before_token[index]
+        characters = stream.characters
+        if place > 0 and characters[place - 1] != PARAGRAPH_BREAK:
+            return None
+        if place < len(characters) and characters[place] != PARAGRAPH_BREAK:
             return None
     edited_fragments = []
     for fragment in fragments:
@@ -504,53 +517,71 @@ def _with_fragments(
         if edited is None:
             fragment_splitter = _Splitter(breaks_only=True)
             fragment_splitter.feed(fragment)
-            edited = _edit_marks(fragment, fragment_splitter.tokens, rule, marks)
+            edited = _MarkStream(fragment, fragment_splitter.tokens, marks).edit(rule)
             if edited is None:
                 return None
             cache.put(key, edited, len(fragment))
         edited_fragments.append(edited)
-    edited_page = _edit_marks(page, tokens, rule, marks)
+    edited_page = stream.edit(rule)
     if edited_page is None:
         return None
     return join_fragments(edited_page, edited_fragments)
 
 
-def _edit_marks(
-    source: str, tokens: list[tuple[int, PieceKind, str | None, int]], rule: Rule, marks: str
-) -> str | None:
-    """``source`` with ``rule``'s edits, or ``None`` when the scan did not cover it."""
-    found = re.compile("[" + re.escape(marks + PARAGRAPH_BREAK) + "]")
-    characters: list[str] = []
-    offsets: list[int] = []  # where each character of ``characters`` lies in ``source``
-    covered = 0
-    for position, (start, kind, text, _depth) in enumerate(tokens):
-        end = tokens[position + 1][0] if position + 1 < len(tokens) else len(source)
-        if end <= start:
-            continue
-        covered += end - start
-        if kind == "text" and ("&" not in source[start:end] or not _decodes(source, start, end)):
-            for mark in found.finditer(source, start, end):
-                characters.append(mark.group())
-                offsets.append(mark.start())
-        elif _has_break(source[start:end]) if text is None else PARAGRAPH_BREAK in text:
-            characters.append(PARAGRAPH_BREAK)
-            offsets.append(-1)
-    if not tokens or covered != len(source) or tokens[0][0] != 0:
-        return None  # transform_html keeps a fragment the scan cannot cut up as it is
-    joined = "".join(characters)
-    edits = rule(joined, [offset >= 0 for offset in offsets])
-    if not edits:
-        return source
-    parts = []
-    position = 0
-    for start, end, replacement in sorted(edits):
-        if end != start + 1 or offsets[start] < 0:
-            raise ValueError(f"{rule.__name__} edits more than one mark: {(start, end)}")
-        parts.append(source[position : offsets[start]])
-        parts.append(replacement)
-        position = offsets[start] + 1
-    parts.append(source[position:])
-    return "".join(parts)
+class _MarkStream:
+    """The characters a marks-only rule reads from ``source``: its editable ``marks`` and a
+    paragraph break wherever the prose string holds one or more, in page order."""
+
+    def __init__(
+        self, source: str, tokens: list[tuple[int, PieceKind, str | None, int]], marks: str
+    ) -> None:
+        self.source = source
+        found = re.compile("[" + re.escape(marks + PARAGRAPH_BREAK) + "]")
+        characters: list[str] = []
+        #: Where each character lies in ``source`` (-1: a break, never edited).
+        self.offsets: list[int] = []
+        #: How many characters come before each token.
+        self.before_token: list[int] = []
+        covered = 0
+        for position, (start, kind, text, _depth) in enumerate(tokens):
+            self.before_token.append(len(characters))
+            end = tokens[position + 1][0] if position + 1 < len(tokens) else len(source)
+            if end <= start:
+                continue
+            covered += end - start
+            if kind == "text" and (
+                "&" not in source[start:end] or not _decodes(source, start, end)
+            ):
+                for mark in found.finditer(source, start, end):
+                    characters.append(mark.group())
+                    self.offsets.append(mark.start())
+            elif _has_break(source[start:end]) if text is None else PARAGRAPH_BREAK in text:
+                characters.append(PARAGRAPH_BREAK)
+                self.offsets.append(-1)
+        #: ``None`` when the scan did not cover the source (transform_html keeps such a
+        #: fragment as it is).
+        self.characters: str | None = "".join(characters)
+        if not tokens or covered != len(source) or tokens[0][0] != 0:
+            self.characters = None
+
+    def edit(self, rule: Rule) -> str | None:
+        """``source`` with ``rule``'s edits, or ``None`` when the scan did not cover it."""
+        if self.characters is None:
+            return None
+        offsets = self.offsets
+        edits = rule(self.characters, [offset >= 0 for offset in offsets])
+        if not edits:
+            return self.source
+        parts = []
+        position = 0
+        for start, end, replacement in sorted(edits):
+            if end != start + 1 or offsets[start] < 0:
+                raise ValueError(f"{rule.__name__} edits more than one mark: {(start, end)}")
+            parts.append(self.source[position : offsets[start]])
+            parts.append(replacement)
+            position = offsets[start] + 1
+        parts.append(self.source[position:])
+        return "".join(parts)
 
 
 def _decodes(source: str, start: int, end: int) -> bool:
