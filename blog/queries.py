@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from blog.dates import to_local
 from blog.models import (
@@ -234,7 +235,27 @@ _PUBLIC_NOW = and_(
     Post.status.in_((PUBLISHED, SCHEDULED)),
     Post.published_at <= bindparam("now"),
 )
-_FIND_PUBLIC = select(Post).where(_PUBLIC_NOW, Post.slug == bindparam("slug"))
+#: The post itself; its categories and tags are read by the two statements below, which
+#: cost half what the relationships' own "selectin" loading does for a single post.
+_FIND_PUBLIC = (
+    select(Post)
+    .where(_PUBLIC_NOW, Post.slug == bindparam("slug"))
+    .options(lazyload(Post.categories), lazyload(Post.tags))
+)
+_CATEGORIES_OF = (
+    select(Category)
+    .select_from(post_categories)
+    .join(Category, Category.id == post_categories.c.category_id)
+    .where(post_categories.c.post_id == bindparam("post_id"))
+    .order_by(post_categories.c.position)
+)
+_TAGS_OF = (
+    select(Tag)
+    .select_from(post_tags)
+    .join(Tag, Tag.id == post_tags.c.tag_id)
+    .where(post_tags.c.post_id == bindparam("post_id"))
+    .order_by(Tag.name)
+)
 _LINKED = (
     select(Post)
     .where(_PUBLIC_NOW)
@@ -261,10 +282,32 @@ _NEIGHBOURS = {
     for open_only in (False, True)
 }
 _RELATED = _LINKED.where(Post.id.in_(bindparam("ids", expanding=True)))
+#: A post page's linked posts in one statement: the related ones by id, and the previous
+#: and next post as the ids the two neighbour statements above would find.
+_AROUND = {
+    open_only: _LINKED.where(
+        or_(
+            Post.id.in_(bindparam("ids", expanding=True)),
+            *(
+                Post.id == query.with_only_columns(Post.id).scalar_subquery()
+                for query in _NEIGHBOURS[open_only]
+            ),
+        )
+    )
+    for open_only in (False, True)
+}
 
 
 def find_public(slug: str, kind: str = "post") -> Post | None:
-    return db.session.scalar(_FIND_PUBLIC, {"kind": kind, "now": utcnow(), "slug": slug})
+    """The public post (or page) at ``slug``, with its categories and tags loaded."""
+    found: Post | None = db.session.scalar(
+        _FIND_PUBLIC, {"kind": kind, "now": utcnow(), "slug": slug}
+    )
+    if found is not None:
+        values = {"post_id": found.id}
+        set_committed_value(found, "categories", db.session.scalars(_CATEGORIES_OF, values).all())
+        set_committed_value(found, "tags", db.session.scalars(_TAGS_OF, values).all())
+    return found
 
 
 def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Post | None]:
@@ -279,6 +322,43 @@ def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Pos
     older = db.session.scalar(older_query, values)
     newer = db.session.scalar(newer_query, values)
     return older, newer
+
+
+class Surroundings(NamedTuple):
+    """The posts a post page links to besides itself."""
+
+    older: Post | None
+    newer: Post | None
+    #: ``post.related`` readers may see now, in order (protected ones included).
+    related: list[Post]
+
+
+def surroundings(post: Post, *, open_only: bool = False) -> Surroundings:
+    """:func:`neighbours` and :func:`related_posts` of ``post`` read in one statement."""
+    assert post.published_at is not None
+    wanted = _related_ids(post)
+    values = {
+        "kind": "post",
+        "now": utcnow(),
+        "at": post.published_at,
+        "id": post.id,
+        "ids": wanted,
+    }
+    found = {p.id: p for p in db.session.scalars(_AROUND[open_only], values)}
+    here = (post.published_at, post.id)
+    # The statement's rows are the two neighbours and the related posts; a related post
+    # may lie on either side too, but a neighbour is by definition the nearest one there.
+    older = newer = None
+    for candidate in found.values():
+        if open_only and candidate.is_protected:
+            continue  # only a related post can be one here: it is no neighbour
+        assert candidate.published_at is not None
+        key = (candidate.published_at, candidate.id)
+        if key < here and (older is None or key > (older.published_at, older.id)):
+            older = candidate
+        elif key > here and (newer is None or key < (newer.published_at, newer.id)):
+            newer = candidate
+    return Surroundings(older, newer, [found[pid] for pid in wanted if pid in found])
 
 
 def archive() -> list[tuple[int, list[tuple[int, list[Post]]]]]:
@@ -420,9 +500,13 @@ def has_links() -> bool:
         return False
 
 
+def _related_ids(post: Post) -> list[int]:
+    return [pid for pid in (post.related or []) if isinstance(pid, int)]
+
+
 def related_posts(post: Post) -> list[Post]:
     """``post``'s stored related posts (``blog/related.py``) readers may see now, in order."""
-    wanted = [pid for pid in (post.related or []) if isinstance(pid, int)]
+    wanted = _related_ids(post)
     if not wanted:
         return []
     values = {"kind": "post", "now": utcnow(), "ids": wanted}

@@ -587,9 +587,9 @@ def uncached_app(make_app: Callable[..., Flask], database: str) -> Flask:
 
 def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
     """The queries behind one uncached post page: the post with its categories and tags,
-    its two neighbours, its related posts, whether the links page exists and its comment
-    counts; nothing for the neighbours' and related posts' tags, nor for comment threads
-    when there are none."""
+    its two neighbours and its related posts in one statement, whether the links page
+    exists and its comment counts; nothing for the neighbours' and related posts' tags,
+    nor for comment threads when there are none."""
     app = uncached_app
     seen: list[str] = []
 
@@ -632,9 +632,7 @@ def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
             "SELECT posts",  # the post
             "SELECT post_categories",
             "SELECT post_tags",
-            "SELECT posts",  # older
-            "SELECT posts",  # newer
-            "SELECT posts",  # related
+            "SELECT posts",  # older, newer and related
             "SELECT links",
             "SELECT comments",  # comment and thread counts, one query
         ]
