@@ -486,10 +486,13 @@ def links() -> list[Link]:
     return list(db.session.scalars(select(Link).order_by(Link.position, Link.id)))
 
 
+_ANY_LINK = select(Link.id).limit(1)
+
+
 def has_links() -> bool:
     """Whether the links page has anything to show (the site menu links to it only then)."""
     try:
-        return db.session.scalar(select(Link.id).limit(1)) is not None
+        return db.session.scalar(_ANY_LINK) is not None
     except SQLAlchemyError:
         # Asked while drawing any page, the error pages included: a database that is away
         # (or not yet upgraded) must not turn a themed 404 or 500 into a bare one.
