@@ -51,6 +51,20 @@ def post_paths(site: Site) -> dict[str, str]:
     return {"miss: post": path, "miss: post /zh-tw/": "/zh-tw" + path}
 
 
+def listing_paths(site: Site) -> dict[str, str]:
+    """Listing pages for the CPU figures: home, a later page, a category, a tag."""
+
+    def quoted(path: str) -> str:
+        return urllib.parse.quote(path, safe="/")
+
+    return {
+        "miss: home": "/",
+        "miss: page 2": "/page/2/",
+        "miss: category": quoted(f"/categories/{site.categories[0]}/"),
+        "miss: tag": quoted(f"/tags/{site.tags[0]}/"),
+    }
+
+
 def importable(tree: Path, folder: Path) -> Path:
     """A folder in ``folder`` from which ``tree``'s core, plugins and themes are imported."""
     packages = folder / "before-packages"
@@ -154,7 +168,7 @@ for path in sys.argv[3:]:
 
 
 def measure_cpu(site: Site, count: int, rounds: int, before: Path | None) -> None:
-    paths = post_paths(site)
+    paths = {**post_paths(site), **listing_paths(site)}
     trees = {"": str(REPO)}
     if before is not None:
         trees[" (before)"] = f"{before}{os.pathsep}{REPO}"

@@ -300,6 +300,23 @@ def approved_counts(post_id: int) -> tuple[int, int]:
     return int(comments or 0), int(threads or 0)
 
 
+_APPROVED_COUNTS_OF = (
+    select(Comment.post_id, func.count(), func.count(func.distinct(Comment.thread_id)))
+    .where(Comment.post_id.in_(bindparam("post_ids", expanding=True)), Comment.status == APPROVED)
+    .group_by(Comment.post_id)
+)
+
+
+def approved_counts_of(post_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """:func:`approved_counts` of each of ``post_ids`` (a listing's cards), in one query."""
+    counts = dict.fromkeys(post_ids, (0, 0))
+    for post_id, comments, threads in db.session.execute(
+        _APPROVED_COUNTS_OF, {"post_ids": post_ids}
+    ):
+        counts[post_id] = (int(comments or 0), int(threads or 0))
+    return counts
+
+
 def thread_page(
     post: Post, number: int, counts: tuple[int, int] | None = None
 ) -> ThreadPage | None:
