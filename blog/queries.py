@@ -248,14 +248,22 @@ def listing_page(number: int, per_page: int, **filters: Any) -> Page | None:
         return None
     if not index.starts:
         return Page(number, count, 0)
-    posts = list(
-        db.session.scalars(
-            listing_query(**filters, until=index.starts[number - 1])
+    at, first_id = index.starts[number - 1]
+    given = {name: value for name, value in filters.items() if value is not None}
+    if len(given) > 1:  # no page of the site lists by two subjects; built on demand
+        query = (
+            listing_query(**filters, until=(at, first_id))
             .options(*TERMS_LOADED_APART)
             .order_by(Post.published_at.desc(), Post.id.desc())
             .limit(per_page)
         )
-    )
+        posts = list(db.session.scalars(query))
+    else:
+        subject, value = next(iter(given.items()), (None, None))
+        values = {"until_at": at, "until_id": first_id, "per_page": per_page}
+        if value is not None:
+            values["subject_id"] = value.id
+        posts = list(db.session.scalars(_LISTING_PAGES[subject], values))
     load_terms(posts)
     return Page(number, count, index.total, posts)
 
@@ -272,6 +280,47 @@ _PUBLIC_NOW = and_(
     Post.status.in_((PUBLISHED, SCHEDULED)),
     Post.published_at <= bindparam("now"),
 )
+#: ``public_condition(until=...)`` with the key bound at execution.
+_PUBLIC_UNTIL = and_(
+    Post.kind == "post",
+    Post.deleted_at.is_(None),
+    Post.status.in_((PUBLISHED, SCHEDULED)),
+    tuple_(Post.published_at, Post.id)
+    <= tuple_(
+        bindparam("until_at", type_=Post.published_at.type),
+        bindparam("until_id", type_=Post.id.type),
+    ),
+)
+_LISTED = select(Post).options(*(defer(c) for c in HEAVY_COLUMNS), *TERMS_LOADED_APART)
+_NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
+#: A listing page (``listing_query`` with ``until``), by what it lists: every post, or the
+#: posts of the category or tag ``subject_id``.
+_LISTING_PAGES = {
+    subject: _LISTED.where(_PUBLIC_UNTIL, *condition)
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("per_page"))
+    for subject, condition in (
+        (None, ()),
+        (
+            "category",
+            (
+                Post.id.in_(
+                    select(post_categories.c.post_id).where(
+                        post_categories.c.category_id == bindparam("subject_id")
+                    )
+                ),
+            ),
+        ),
+        (
+            "tag",
+            (
+                Post.id.in_(
+                    select(post_tags.c.post_id).where(post_tags.c.tag_id == bindparam("subject_id"))
+                ),
+            ),
+        ),
+    )
+}
 #: The post itself; its categories and tags are read by :func:`load_terms`.
 _FIND_PUBLIC = (
     select(Post).where(_PUBLIC_NOW, Post.slug == bindparam("slug")).options(*TERMS_LOADED_APART)
@@ -398,12 +447,16 @@ def archive() -> list[tuple[int, list[tuple[int, list[Post]]]]]:
     return [(year, list(months.items())) for year, months in years.items()]
 
 
+_CATEGORY_NAMED = select(Category).where(Category.name == bindparam("name"))
+_TAG_NAMED = select(Tag).where(Tag.name == bindparam("name"))
+
+
 def category_named(name: str) -> Category | None:
-    return db.session.scalar(select(Category).where(Category.name == name))
+    return db.session.scalar(_CATEGORY_NAMED, {"name": name})
 
 
 def tag_named(name: str) -> Tag | None:
-    return db.session.scalar(select(Tag).where(Tag.name == name))
+    return db.session.scalar(_TAG_NAMED, {"name": name})
 
 
 def redirect_target(old_slug: str, kind: str) -> Post | None:
@@ -418,9 +471,12 @@ def redirect_target(old_slug: str, kind: str) -> Post | None:
     return post
 
 
+_CONTENT_VERSION = select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY)
+
+
 def content_version() -> int:
     """The site's content version (bumped by every write, read by the page cache)."""
-    value = db.session.scalar(select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY))
+    value = db.session.scalar(_CONTENT_VERSION)
     return int(value or 0)
 
 
@@ -428,17 +484,16 @@ def content_version() -> int:
 MAX_PINNED = 10
 
 
+_PINNED = (
+    _LISTED.where(_PUBLIC_NOW, Post.pinned > 0)
+    .order_by(Post.pinned.desc(), *_NEWEST_FIRST)
+    .limit(MAX_PINNED)
+)
+
+
 def pinned_posts() -> list[Post]:
     """Public posts pinned to the top of the home page, highest rank, then newest, first."""
-    posts = list(
-        db.session.scalars(
-            listing_query()
-            .options(*TERMS_LOADED_APART)
-            .where(Post.pinned > 0)
-            .order_by(Post.pinned.desc(), Post.published_at.desc(), Post.id.desc())
-            .limit(MAX_PINNED)
-        )
-    )
+    posts = list(db.session.scalars(_PINNED, {"kind": "post", "now": utcnow()}))
     load_terms(posts)
     return posts
 
