@@ -325,13 +325,13 @@ def thread_page(
     ``counts`` is ``approved_counts(post.id)`` when the caller has it already.
     """
     per_page = max(1, int(current_app.config["COMMENTS_PER_PAGE"]))
-    visible = (Comment.post_id == post.id) & (Comment.status == APPROVED)
     total, thread_count = counts if counts is not None else approved_counts(post.id)
     pages = max(1, -(-thread_count // per_page))
     if number < 1 or number > pages:
         return None
     if thread_count == 0:
         return ThreadPage(number, pages, total, [])
+    visible = (Comment.post_id == post.id) & (Comment.status == APPROVED)
     thread_ids = db.session.scalars(
         select(Comment.thread_id)
         .where(visible)
