@@ -1,7 +1,8 @@
 """Reading-side benchmark: ``python -m bench.miss_bench [--seconds N] [--rounds N] [--profile N]``.
 
-Under load: a Flask hello-world and the blog with its page cache off (every request is
-a cache miss: queries, Jinja, response filters), both real waitress processes with the
+Under load: a Flask hello-world, the blog with its page cache off (every request is
+a cache miss: queries, Jinja, response filters) and the floor of any dynamic page
+(``bench/floor.py``: one select, a one-line template), all real waitress processes with the
 same thread count, driven by ``wrk`` in interleaved rounds. Each ratio is taken within
 its round, so a machine shared with other work affects both sides alike.
 
@@ -50,6 +51,20 @@ def post_paths(site: Site) -> dict[str, str]:
     return {"miss: post": path, "miss: post /zh-tw/": "/zh-tw" + path}
 
 
+def listing_paths(site: Site) -> dict[str, str]:
+    """Listing pages for the CPU figures: home, a later page, a category, a tag."""
+
+    def quoted(path: str) -> str:
+        return urllib.parse.quote(path, safe="/")
+
+    return {
+        "miss: home": "/",
+        "miss: page 2": "/page/2/",
+        "miss: category": quoted(f"/categories/{site.categories[0]}/"),
+        "miss: tag": quoted(f"/tags/{site.tags[0]}/"),
+    }
+
+
 def importable(tree: Path, folder: Path) -> Path:
     """A folder in ``folder`` from which ``tree``'s core, plugins and themes are imported."""
     packages = folder / "before-packages"
@@ -74,13 +89,22 @@ def tree_server(tree: Path, instance: Path, threads: int) -> Server:
     return Server(f"blog-{tree.name}", command, env)
 
 
+def floor_server(instance: Path, threads: int) -> Server:
+    """``bench/floor.py``: one select and a one-line template, over ``instance``'s database."""
+    command = [sys.executable, "-m", "waitress", "--listen=127.0.0.1:{port}"]
+    command += [f"--threads={threads}", "bench.floor:app"]
+    return Server("floor", command, {"BENCH_FLOOR_INSTANCE": str(instance)})
+
+
 def measure_load(
     site: Site, seconds: float, rounds: int, threads: int, before: Path | None
 ) -> None:
     hello = hello_server(threads)
     blog = blog_server("uncached", site.instance, threads, PAGE_CACHE_BYTES="0")
-    servers = [hello, blog]
+    floor = floor_server(site.instance, threads)
+    servers = [hello, blog, floor]
     targets = {name: blog.url + path for name, path in post_paths(site).items()}
+    targets["floor: select + 1-line page"] = floor.url + post_paths(site)["miss: post"]
     if before is not None:
         old = tree_server(before, site.instance, threads)
         servers.append(old)
@@ -118,10 +142,10 @@ def measure_load(
         f"wrk -t2 -c{threads} -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
         f"interleaved rounds; load average now {os.getloadavg()[0]:.1f}"
     )
-    print(f"  {'hello-world':<22} {statistics.median(rates['hello-world']):8.0f} req/s")
+    print(f"  {'hello-world':<28} {statistics.median(rates['hello-world']):8.0f} req/s")
     for name, values in ratios.items():
         print(
-            f"  {name:<22} {statistics.median(rates[name]):8.0f} req/s   "
+            f"  {name:<28} {statistics.median(rates[name]):8.0f} req/s   "
             f"{statistics.median(values):.3f}x hello-world "
             f"(rounds: {', '.join(f'{v:.3f}' for v in values)})"
         )
@@ -144,7 +168,7 @@ for path in sys.argv[3:]:
 
 
 def measure_cpu(site: Site, count: int, rounds: int, before: Path | None) -> None:
-    paths = post_paths(site)
+    paths = {**post_paths(site), **listing_paths(site)}
     trees = {"": str(REPO)}
     if before is not None:
         trees[" (before)"] = f"{before}{os.pathsep}{REPO}"

@@ -18,6 +18,7 @@ from flask import current_app
 from sqlalchemy import Select, and_, bindparam, func, or_, select, tuple_
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import defer, lazyload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from blog.dates import to_local
 from blog.models import (
@@ -64,6 +65,39 @@ def public_condition(kind: str = "post", until: PageStart | None = None) -> Any:
         Post.status.in_((PUBLISHED, SCHEDULED)),
         time_bound,
     )
+
+
+#: For posts whose categories and tags :func:`load_terms` reads: the relationships'
+#: own "selectin" loading costs about twice what these two plain statements do.
+TERMS_LOADED_APART = (lazyload(Post.categories), lazyload(Post.tags))
+_CATEGORIES_OF = (
+    select(post_categories.c.post_id, Category)
+    .join(Category, Category.id == post_categories.c.category_id)
+    .where(post_categories.c.post_id.in_(bindparam("post_ids", expanding=True)))
+    .order_by(post_categories.c.position)
+)
+_TAGS_OF = (
+    select(post_tags.c.post_id, Tag)
+    .join(Tag, Tag.id == post_tags.c.tag_id)
+    .where(post_tags.c.post_id.in_(bindparam("post_ids", expanding=True)))
+    .order_by(Tag.name)
+)
+
+
+def load_terms(posts: list[Post]) -> None:
+    """Load the categories (primary first) and tags of ``posts``, two statements in all."""
+    if not posts:
+        return
+    values = {"post_ids": list({post.id for post in posts})}
+    categories: dict[int, list[Category]] = {post.id: [] for post in posts}
+    tags: dict[int, list[Tag]] = {post.id: [] for post in posts}
+    for post_id, category in db.session.execute(_CATEGORIES_OF, values):
+        categories[post_id].append(category)
+    for post_id, tag in db.session.execute(_TAGS_OF, values):
+        tags[post_id].append(tag)
+    for post in posts:
+        set_committed_value(post, "categories", categories[post.id])
+        set_committed_value(post, "tags", tags[post.id])
 
 
 def listing_query(
@@ -214,12 +248,24 @@ def listing_page(number: int, per_page: int, **filters: Any) -> Page | None:
         return None
     if not index.starts:
         return Page(number, count, 0)
-    posts = db.session.scalars(
-        listing_query(**filters, until=index.starts[number - 1])
-        .order_by(Post.published_at.desc(), Post.id.desc())
-        .limit(per_page)
-    ).all()
-    return Page(number, count, index.total, list(posts))
+    at, first_id = index.starts[number - 1]
+    given = {name: value for name, value in filters.items() if value is not None}
+    if len(given) > 1:  # no page of the site lists by two subjects; built on demand
+        query = (
+            listing_query(**filters, until=(at, first_id))
+            .options(*TERMS_LOADED_APART)
+            .order_by(Post.published_at.desc(), Post.id.desc())
+            .limit(per_page)
+        )
+        posts = list(db.session.scalars(query))
+    else:
+        subject, value = next(iter(given.items()), (None, None))
+        values = {"until_at": at, "until_id": first_id, "per_page": per_page}
+        if value is not None:
+            values["subject_id"] = value.id
+        posts = list(db.session.scalars(_LISTING_PAGES[subject], values))
+    load_terms(posts)
+    return Page(number, count, index.total, posts)
 
 
 # -- a post page's statements, built once ----------------------------------------------
@@ -234,7 +280,51 @@ _PUBLIC_NOW = and_(
     Post.status.in_((PUBLISHED, SCHEDULED)),
     Post.published_at <= bindparam("now"),
 )
-_FIND_PUBLIC = select(Post).where(_PUBLIC_NOW, Post.slug == bindparam("slug"))
+#: ``public_condition(until=...)`` with the key bound at execution.
+_PUBLIC_UNTIL = and_(
+    Post.kind == "post",
+    Post.deleted_at.is_(None),
+    Post.status.in_((PUBLISHED, SCHEDULED)),
+    tuple_(Post.published_at, Post.id)
+    <= tuple_(
+        bindparam("until_at", type_=Post.published_at.type),
+        bindparam("until_id", type_=Post.id.type),
+    ),
+)
+_LISTED = select(Post).options(*(defer(c) for c in HEAVY_COLUMNS), *TERMS_LOADED_APART)
+_NEWEST_FIRST = (Post.published_at.desc(), Post.id.desc())
+#: A listing page (``listing_query`` with ``until``), by what it lists: every post, or the
+#: posts of the category or tag ``subject_id``.
+_LISTING_PAGES = {
+    subject: _LISTED.where(_PUBLIC_UNTIL, *condition)
+    .order_by(*_NEWEST_FIRST)
+    .limit(bindparam("per_page"))
+    for subject, condition in (
+        (None, ()),
+        (
+            "category",
+            (
+                Post.id.in_(
+                    select(post_categories.c.post_id).where(
+                        post_categories.c.category_id == bindparam("subject_id")
+                    )
+                ),
+            ),
+        ),
+        (
+            "tag",
+            (
+                Post.id.in_(
+                    select(post_tags.c.post_id).where(post_tags.c.tag_id == bindparam("subject_id"))
+                ),
+            ),
+        ),
+    )
+}
+#: The post itself; its categories and tags are read by :func:`load_terms`.
+_FIND_PUBLIC = (
+    select(Post).where(_PUBLIC_NOW, Post.slug == bindparam("slug")).options(*TERMS_LOADED_APART)
+)
 _LINKED = (
     select(Post)
     .where(_PUBLIC_NOW)
@@ -261,10 +351,30 @@ _NEIGHBOURS = {
     for open_only in (False, True)
 }
 _RELATED = _LINKED.where(Post.id.in_(bindparam("ids", expanding=True)))
+#: A post page's linked posts in one statement: the related ones by id, and the previous
+#: and next post as the ids the two neighbour statements above would find.
+_AROUND = {
+    open_only: _LINKED.where(
+        or_(
+            Post.id.in_(bindparam("ids", expanding=True)),
+            *(
+                Post.id == query.with_only_columns(Post.id).scalar_subquery()
+                for query in _NEIGHBOURS[open_only]
+            ),
+        )
+    )
+    for open_only in (False, True)
+}
 
 
 def find_public(slug: str, kind: str = "post") -> Post | None:
-    return db.session.scalar(_FIND_PUBLIC, {"kind": kind, "now": utcnow(), "slug": slug})
+    """The public post (or page) at ``slug``, with its categories and tags loaded."""
+    found: Post | None = db.session.scalar(
+        _FIND_PUBLIC, {"kind": kind, "now": utcnow(), "slug": slug}
+    )
+    if found is not None:
+        load_terms([found])
+    return found
 
 
 def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Post | None]:
@@ -281,10 +391,53 @@ def neighbours(post: Post, *, open_only: bool = False) -> tuple[Post | None, Pos
     return older, newer
 
 
+class Surroundings(NamedTuple):
+    """The posts a post page links to besides itself."""
+
+    older: Post | None
+    newer: Post | None
+    #: ``post.related`` readers may see now, in order (protected ones included).
+    related: list[Post]
+
+
+def surroundings(post: Post, *, open_only: bool = False) -> Surroundings:
+    """:func:`neighbours` and :func:`related_posts` of ``post`` read in one statement."""
+    assert post.published_at is not None
+    wanted = _related_ids(post)
+    values = {
+        "kind": "post",
+        "now": utcnow(),
+        "at": post.published_at,
+        "id": post.id,
+        "ids": wanted,
+    }
+    found = {p.id: p for p in db.session.scalars(_AROUND[open_only], values)}
+    here = (post.published_at, post.id)
+    # The statement's rows are the two neighbours and the related posts; a related post
+    # may lie on either side too, but a neighbour is by definition the nearest one there.
+    older = newer = None
+    for candidate in found.values():
+        if open_only and candidate.is_protected:
+            continue  # only a related post can be one here: it is no neighbour
+        assert candidate.published_at is not None
+        key = (candidate.published_at, candidate.id)
+        if key < here and (older is None or key > (older.published_at, older.id)):
+            older = candidate
+        elif key > here and (newer is None or key < (newer.published_at, newer.id)):
+            newer = candidate
+    return Surroundings(older, newer, [found[pid] for pid in wanted if pid in found])
+
+
 def archive() -> list[tuple[int, list[tuple[int, list[Post]]]]]:
-    """Every public post grouped by year then month, newest first."""
+    """Every public post grouped by year then month, newest first.
+
+    The archive shows titles and dates only: categories and tags of every post are not
+    read unless a theme asks for them.
+    """
     posts = db.session.scalars(
-        listing_query().order_by(Post.published_at.desc(), Post.id.desc())
+        listing_query()
+        .options(*LINKED_POST_OPTIONS)
+        .order_by(Post.published_at.desc(), Post.id.desc())
     ).all()
     years: dict[int, dict[int, list[Post]]] = {}
     for post in posts:
@@ -294,12 +447,16 @@ def archive() -> list[tuple[int, list[tuple[int, list[Post]]]]]:
     return [(year, list(months.items())) for year, months in years.items()]
 
 
+_CATEGORY_NAMED = select(Category).where(Category.name == bindparam("name"))
+_TAG_NAMED = select(Tag).where(Tag.name == bindparam("name"))
+
+
 def category_named(name: str) -> Category | None:
-    return db.session.scalar(select(Category).where(Category.name == name))
+    return db.session.scalar(_CATEGORY_NAMED, {"name": name})
 
 
 def tag_named(name: str) -> Tag | None:
-    return db.session.scalar(select(Tag).where(Tag.name == name))
+    return db.session.scalar(_TAG_NAMED, {"name": name})
 
 
 def redirect_target(old_slug: str, kind: str) -> Post | None:
@@ -314,9 +471,12 @@ def redirect_target(old_slug: str, kind: str) -> Post | None:
     return post
 
 
+_CONTENT_VERSION = select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY)
+
+
 def content_version() -> int:
     """The site's content version (bumped by every write, read by the page cache)."""
-    value = db.session.scalar(select(SiteState.value).where(SiteState.key == CONTENT_VERSION_KEY))
+    value = db.session.scalar(_CONTENT_VERSION)
     return int(value or 0)
 
 
@@ -324,16 +484,18 @@ def content_version() -> int:
 MAX_PINNED = 10
 
 
+_PINNED = (
+    _LISTED.where(_PUBLIC_NOW, Post.pinned > 0)
+    .order_by(Post.pinned.desc(), *_NEWEST_FIRST)
+    .limit(MAX_PINNED)
+)
+
+
 def pinned_posts() -> list[Post]:
     """Public posts pinned to the top of the home page, highest rank, then newest, first."""
-    return list(
-        db.session.scalars(
-            listing_query()
-            .where(Post.pinned > 0)
-            .order_by(Post.pinned.desc(), Post.published_at.desc(), Post.id.desc())
-            .limit(MAX_PINNED)
-        )
-    )
+    posts = list(db.session.scalars(_PINNED, {"kind": "post", "now": utcnow()}))
+    load_terms(posts)
+    return posts
 
 
 def _series_order() -> tuple[Any, ...]:
@@ -406,10 +568,13 @@ def links() -> list[Link]:
     return list(db.session.scalars(select(Link).order_by(Link.position, Link.id)))
 
 
+_ANY_LINK = select(Link.id).limit(1)
+
+
 def has_links() -> bool:
     """Whether the links page has anything to show (the site menu links to it only then)."""
     try:
-        return db.session.scalar(select(Link.id).limit(1)) is not None
+        return db.session.scalar(_ANY_LINK) is not None
     except SQLAlchemyError:
         # Asked while drawing any page, the error pages included: a database that is away
         # (or not yet upgraded) must not turn a themed 404 or 500 into a bare one.
@@ -420,9 +585,13 @@ def has_links() -> bool:
         return False
 
 
+def _related_ids(post: Post) -> list[int]:
+    return [pid for pid in (post.related or []) if isinstance(pid, int)]
+
+
 def related_posts(post: Post) -> list[Post]:
     """``post``'s stored related posts (``blog/related.py``) readers may see now, in order."""
-    wanted = [pid for pid in (post.related or []) if isinstance(pid, int)]
+    wanted = _related_ids(post)
     if not wanted:
         return []
     values = {"kind": "post", "now": utcnow(), "ids": wanted}

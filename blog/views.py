@@ -136,12 +136,12 @@ def post(slug: str) -> tuple[str, int] | Response:
         return _moved(slug, "post")
     # The static build leaves protected posts out, so its pages must not link to them.
     static = bool(request.environ.get(STATIC_SITE_KEY))
-    older, newer = queries.neighbours(found, open_only=static)
-    related = queries.related_posts(found)
+    around = queries.surroundings(found, open_only=static)
+    related = around.related
     return _post_page(
         found,
-        prev_post=older,
-        next_post=newer,
+        prev_post=around.older,
+        next_post=around.newer,
         series=queries.series_place(found),
         related_posts=[p for p in related if not p.is_protected] if static else related,
     )

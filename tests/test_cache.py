@@ -587,9 +587,9 @@ def uncached_app(make_app: Callable[..., Flask], database: str) -> Flask:
 
 def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
     """The queries behind one uncached post page: the post with its categories and tags,
-    its two neighbours, its related posts, whether the links page exists and its comment
-    counts; nothing for the neighbours' and related posts' tags, nor for comment threads
-    when there are none."""
+    its two neighbours and its related posts in one statement, whether the links page
+    exists and its comment counts; nothing for the neighbours' and related posts' tags,
+    nor for comment threads when there are none."""
     app = uncached_app
     seen: list[str] = []
 
@@ -632,11 +632,59 @@ def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
             "SELECT posts",  # the post
             "SELECT post_categories",
             "SELECT post_tags",
-            "SELECT posts",  # older
-            "SELECT posts",  # newer
-            "SELECT posts",  # related
+            "SELECT posts",  # older, newer and related
             "SELECT links",
             "SELECT comments",  # comment and thread counts, one query
+        ]
+    ), "\n".join(" ".join(statement.split())[:160] for statement in seen)
+
+
+def test_a_home_page_miss_reads_each_kind_of_thing_once(uncached_app: Flask) -> None:
+    """The queries behind an uncached home page whose listing index is built: the content
+    version, the page of posts, their categories and tags, the pinned posts, whether the
+    links page exists and every card's comment counts in one query."""
+    app = uncached_app
+    seen: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        seen.append(statement)
+
+    start = utcnow() - timedelta(days=5)
+    with app.app_context():
+        for number in range(4):
+            save_post(
+                PostFields(
+                    title=f"第{number}篇",
+                    source="正文",
+                    slug=f"h{number}",
+                    published_at=start + timedelta(days=number),
+                    category="东西"[number % 2],
+                    tags=["甲", "乙丙丁戊"[number]],
+                ),
+                author="t",
+            )
+        engine = db.engine
+    client = app.test_client()
+    assert client.get("/").status_code == 200  # builds the listing index
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        page = client.get("/")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert all(f'href="/posts/h{number}/"' in html for number in range(4))
+    assert "#戊" in html and ">西</a>" in html
+    reads = [kind for kind in _statement_kinds(seen) if kind.startswith("SELECT")]
+    assert sorted(reads) == sorted(
+        [
+            "SELECT site_state",  # the content version
+            "SELECT posts",  # the page
+            "SELECT post_categories",
+            "SELECT post_tags",
+            "SELECT posts",  # pinned
+            "SELECT links",
+            "SELECT comments",  # every card's counts, one query
         ]
     ), "\n".join(" ".join(statement.split())[:160] for statement in seen)
 

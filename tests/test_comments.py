@@ -14,7 +14,7 @@ from admin_support import create_user, find_all, login, post_form
 from comment_support import QUICK, comment_list, form_token, post_comment
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import func, insert, select
+from sqlalchemy import event, func, insert, select
 
 from blog.admin.tokens import create_token
 from blog.comments.models import APPROVED, DELETED, PENDING, SPAM, Comment, CommentHit
@@ -776,6 +776,35 @@ def test_listings_show_the_comment_count(app: Flask, client: FlaskClient) -> Non
     post_comment(client, SLUG, body="二")
     assert "2 条评论" in page(client, "/")
     assert "2 條評論" in page(client, "/zh-tw/")
+
+
+def test_each_card_of_a_listing_shows_its_own_comment_count_read_at_once(
+    app: Flask, client: FlaskClient, make_post: Any
+) -> None:
+    make_post(slug="quiet", title="无人评论")
+    make_post(slug="busy", title="热闹")
+    post_comment(client, SLUG, body="一")
+    for number in range(3):
+        post_comment(client, "busy", body=f"第{number}条", address=f"10.0.0.{number}")
+    statements: list[str] = []
+
+    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(" ".join(statement.split()))
+
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        html = page(client, "/")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    counted = [a.attrs["href"] for a in find_all(html, "a", class_="comment-count")]
+    texts = [p.text for p in find_all(html, "p", class_="post-meta") if "评论" in p.text]
+    assert counted == ["/posts/busy/#comments", f"/posts/{SLUG}/#comments"]
+    assert len(texts) == 2, texts
+    assert "3 条评论" in texts[0] and "1 条评论" in texts[1], texts
+    comment_reads = [s for s in statements if s.startswith("SELECT") and " FROM comments " in s]
+    assert len(comment_reads) == 1, comment_reads
 
 
 def test_atom_feeds_of_comments(app: Flask, client: FlaskClient) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -315,3 +316,35 @@ def test_a_deferred_block_left_by_an_error_chooses_nothing(
         except KeyError:
             pass
     assert stored_related(app, first.id) == []
+
+
+def test_related_posts_on_either_side_leave_the_neighbours_the_nearest_posts(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    """Previous/next and the related list are read together: a related post further away
+    (or the neighbour itself) changes neither the navigation nor the related order."""
+    start = datetime(2026, 1, 1, 8, 0)
+    posts = [
+        make_post(
+            f"{name}篇的正文",
+            title=f"{name}篇",
+            slug=f"p{n}",
+            published_at=start + timedelta(days=n),
+        )
+        for n, name in enumerate("甲乙丙丁戊")
+    ]
+    middle = posts[2]
+    with app.app_context():
+        stored = db.session.get(Post, middle.id)
+        assert stored is not None
+        # Stored best first: the far newer one, the far older one, then the older neighbour.
+        stored.related = [posts[4].id, posts[0].id, posts[1].id]
+        db.session.commit()
+    response = app.test_client().get("/posts/p2/")
+    assert response.status_code == 200
+    page = parse(response.get_data(as_text=True))
+    previous = page.find("a", rel="prev")
+    following = page.find("a", rel="next")
+    assert [a.attrs["href"] for a in previous] == ["/posts/p1/"]
+    assert [a.attrs["href"] for a in following] == ["/posts/p3/"]
+    assert related_titles(app, middle) == ["戊篇", "甲篇", "乙篇"]

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app, url_for
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from blog.cache import mark_pages_stale
 from blog.comments.content import body_digest, render_comment, text_lang
@@ -287,14 +287,34 @@ def approved_count(post_id: int) -> int:
     return approved_counts(post_id)[0]
 
 
+#: Built once: every post page runs it, and building the expression anew each time cost
+#: as much CPU as running it.
+_APPROVED_COUNTS = select(func.count(), func.count(func.distinct(Comment.thread_id))).where(
+    Comment.post_id == bindparam("post_id"), Comment.status == APPROVED
+)
+
+
 def approved_counts(post_id: int) -> tuple[int, int]:
     """``(approved comments, threads holding one)`` on the post ``post_id``, in one query."""
-    comments, threads = db.session.execute(
-        select(func.count(), func.count(func.distinct(Comment.thread_id))).where(
-            Comment.post_id == post_id, Comment.status == APPROVED
-        )
-    ).one()
+    comments, threads = db.session.execute(_APPROVED_COUNTS, {"post_id": post_id}).one()
     return int(comments or 0), int(threads or 0)
+
+
+_APPROVED_COUNTS_OF = (
+    select(Comment.post_id, func.count(), func.count(func.distinct(Comment.thread_id)))
+    .where(Comment.post_id.in_(bindparam("post_ids", expanding=True)), Comment.status == APPROVED)
+    .group_by(Comment.post_id)
+)
+
+
+def approved_counts_of(post_ids: list[int]) -> dict[int, tuple[int, int]]:
+    """:func:`approved_counts` of each of ``post_ids`` (a listing's cards), in one query."""
+    counts = dict.fromkeys(post_ids, (0, 0))
+    for post_id, comments, threads in db.session.execute(
+        _APPROVED_COUNTS_OF, {"post_ids": post_ids}
+    ):
+        counts[post_id] = (int(comments or 0), int(threads or 0))
+    return counts
 
 
 def thread_page(
@@ -305,13 +325,13 @@ def thread_page(
     ``counts`` is ``approved_counts(post.id)`` when the caller has it already.
     """
     per_page = max(1, int(current_app.config["COMMENTS_PER_PAGE"]))
-    visible = (Comment.post_id == post.id) & (Comment.status == APPROVED)
     total, thread_count = counts if counts is not None else approved_counts(post.id)
     pages = max(1, -(-thread_count // per_page))
     if number < 1 or number > pages:
         return None
     if thread_count == 0:
         return ThreadPage(number, pages, total, [])
+    visible = (Comment.post_id == post.id) & (Comment.status == APPROVED)
     thread_ids = db.session.scalars(
         select(Comment.thread_id)
         .where(visible)

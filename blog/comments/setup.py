@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, abort, current_app, g, request, url_for
+from flask import Flask, abort, before_render_template, current_app, g, request, url_for
 from markupsafe import Markup
 
 from blog.admin.ratelimit import RateLimiter
@@ -13,6 +13,7 @@ from blog.comments.identicon import identicon_svg
 from blog.comments.models import Comment
 from blog.comments.service import (
     approved_counts,
+    approved_counts_of,
     closed_reason,
     comments_enabled,
     thread_page,
@@ -88,6 +89,26 @@ def _counts(post: Post) -> tuple[int, int]:
     return cache[post.id]
 
 
+#: The context variables in which a theme's templates get a listing's posts (each card
+#: shows its comment count).
+LISTED_POSTS = ("posts", "pinned_posts")
+
+
+def count_listed_comments(_app: Flask, template: Any, context: dict[str, Any]) -> None:
+    """Before a template renders: read the comment counts of every post it lists at once
+    (one grouped query), so its cards' ``comment_count`` calls find them read."""
+    listed = [
+        post
+        for key in LISTED_POSTS
+        for post in context.get(key) or ()
+        if isinstance(post, Post) and comments_enabled(post)
+    ]
+    cache: dict[int, tuple[int, int]] = g.setdefault("comment_counts", {})
+    wanted = list(dict.fromkeys(post.id for post in listed if post.id not in cache))
+    if len(wanted) > 1:
+        cache.update(approved_counts_of(wanted))
+
+
 def comment_avatar(comment: Comment) -> Markup:
     if not current_app.config["COMMENTS_AVATARS"]:
         return Markup("")
@@ -118,3 +139,4 @@ def init_app(app: Flask, csrf: Any) -> None:
     app.jinja_env.globals.update(
         comments_for=comments_for, comment_count=comment_count, comment_avatar=comment_avatar
     )
+    before_render_template.connect(count_listed_comments, app)
