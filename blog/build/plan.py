@@ -11,8 +11,11 @@ manifest keeps a :class:`BuildState`:
   decide which pages exist and what they list (id, kind, slug, status, publication time,
   category, tags), plus every category and tag name. A scheduled post whose time has come
   joins the public set, so it changes the shape too.
-- ``posts``: for each public post, a digest of everything a page may show of it (title,
-  source, rendered body, excerpt, metadata, version, render fingerprint).
+- ``posts``: for each public post, a digest of its whole row (every column, its category
+  and tag names), so that no change a page may show is missed, including the related
+  posts another post's save chose for it. The heavy columns (source, body, TOC) are not
+  read: the row's ``body_digest``, stored by the one write path, stands for them (rows
+  without one are digested here, from their bodies).
 - ``cards``: for each public post, a digest of what a page that only lists or links to it
   can show (:data:`CARD_EXCLUDED` names what is left out: the body, source and TOC, which
   such pages never load, and the version and update time, which only the post's own
@@ -46,24 +49,30 @@ from urllib.parse import quote
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 import blog
 from blog.build.pages import SAFE_PATH_CHARACTERS
 from blog.config import load_config
-from blog.models import Category, Post, Tag, db
+from blog.models import Category, Post, Tag, body_digest, db
 from blog.queries import HEAVY_COLUMNS, public_condition
 
+#: Rows without a stored body digest are read this many at a time (bounded memory, and
+#: below SQLite's limit on bound parameters).
+BODY_BATCH = 500
 #: Post kinds and the URL folder their pages live in.
 KIND_FOLDERS = {"post": "posts", "page": "pages"}
-#: 2 added ``cards`` and ``listed``.
-STATE_VERSION = 2
-#: Post columns a page that only lists or links to a post never shows: the heavy ones are
-#: not even loaded there (:data:`blog.queries.HEAVY_COLUMNS`; a page that loads them
-#: depends on the whole post, see :func:`blog.build.fetch.recording_bodies`), the others
-#: change on every save but appear only on the post's own page, in feeds and the sitemap.
+#: 2 added ``cards`` and ``listed``; 3: ``posts`` digests whole rows (with ``body_digest``).
+STATE_VERSION = 3
+#: Post columns a page that only lists or links to a post never shows: the heavy ones (and
+#: their digest) are not even loaded there (:data:`blog.queries.HEAVY_COLUMNS`; a page that
+#: loads them depends on the whole post, see :func:`blog.build.fetch.recording_bodies`), the
+#: others change on every save but appear only on the post's own page, in feeds and the
+#: sitemap.
 CARD_EXCLUDED = frozenset(
     {
         *(column.key for column in HEAVY_COLUMNS),
+        "body_digest",
         "updated_at",
         "version",
         "render_fingerprint",
@@ -157,10 +166,27 @@ def _code_folders(app: Flask) -> list[Path]:
 
 
 def _public_posts() -> list[Post]:
+    """Every public post and page, without their heavy columns."""
     found: list[Post] = []
     for kind in KIND_FOLDERS:
-        found += db.session.scalars(select(Post).where(public_condition(kind))).all()
+        query = select(Post).where(public_condition(kind))
+        found += db.session.scalars(query.options(*(defer(c) for c in HEAVY_COLUMNS))).all()
     return sorted(found, key=lambda post: post.id)
+
+
+def _body_digests(posts: list[Post]) -> dict[int, str]:
+    """Each post's ``body_digest``; read from the bodies of rows that have none stored."""
+    digests = {post.id: post.body_digest for post in posts if post.body_digest}
+    missing = [post.id for post in posts if not post.body_digest]
+    for start in range(0, len(missing), BODY_BATCH):
+        rows = db.session.execute(
+            select(Post.id, Post.source, Post.body_html, Post.toc).where(
+                Post.id.in_(missing[start : start + BODY_BATCH])
+            )
+        )
+        for row in rows:
+            digests[row.id] = body_digest(row.source, row.body_html, row.toc)
+    return digests
 
 
 def post_path(post: Post) -> str:
@@ -179,6 +205,12 @@ class Snapshot:
 
 
 _CARD_COLUMNS = [c.key for c in Post.__table__.columns if c.key not in CARD_EXCLUDED]
+#: Every column but the heavy ones and their digest, which :func:`_body_digests` gives.
+_ROW_COLUMNS = [
+    c.key
+    for c in Post.__table__.columns
+    if c.key not in {column.key for column in HEAVY_COLUMNS} | {"body_digest"}
+]
 
 
 def card_fields(post: Post) -> list[Any]:
@@ -229,27 +261,20 @@ def snapshot(app: Flask, site_url: str) -> Snapshot:
             "tags": sorted(db.session.scalars(select(Tag.name))),
         }
     )
+    bodies = _body_digests(posts)
+    cards = {post.id: _digest(card_fields(post)) for post in posts}
+    # The whole row: a card is part of it, so a changed card is always a changed post.
     digests = {
         post.id: _digest(
             [
-                post.title,
-                post.source,
-                post.lang,
-                post.body_html,
-                post.excerpt,
-                post.toc,
-                post.meta,
-                post.render_meta,
-                post.render_fingerprint,
-                post.version,
-                post.updated_at,
+                [getattr(post, name) for name in _ROW_COLUMNS],
+                bodies[post.id],
+                [category.name for category in post.categories],
+                [tag.name for tag in post.tags],
             ]
         )
         for post in posts
     }
-    cards = {post.id: _digest(card_fields(post)) for post in posts}
-    # The full digest covers the card too, so a changed card is always a changed post.
-    digests = {i: _digest([digest, cards[i]]) for i, digest in digests.items()}
     return Snapshot(shape, digests, cards, {post_path(post): post.id for post in posts})
 
 
