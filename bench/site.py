@@ -24,7 +24,7 @@ from blog.app import create_app
 from blog.config import BUILTIN_PLUGINS
 from blog.db import upgrade
 from blog.importer import import_paths
-from blog.models import Post, db, post_tags, utcnow
+from blog.models import Post, body_digest, db, post_tags, utcnow
 from blog.posts import bump_content_version
 
 BATCH = 2_000
@@ -100,8 +100,11 @@ def build_site(folder: Path, posts: int, short_bodies: bool = False) -> Site:
                     published_at=start - timedelta(minutes=number),
                 )
                 if short_bodies:
+                    source, html = template["excerpt"], f"<p>{template['excerpt']}</p>"
                     row.update(
-                        source=template["excerpt"], body_html=f"<p>{template['excerpt']}</p>"
+                        source=source,
+                        body_html=html,
+                        body_digest=body_digest(source, html, template["toc"]),
                     )
                 rows.append(row)
                 links.extend(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,6 +18,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    event,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -119,6 +122,12 @@ class Post(db.Model):  # type: ignore[name-defined]
     password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
     #: Ids of related posts, best first, chosen at save time (``blog/related.py``).
     related: Mapped[list[int] | None] = mapped_column(JSON, default=list)
+    #: :func:`body_digest` of ``source``, ``body_html`` and ``toc``, written with them
+    #: (``blog.render.render_columns``), so that the static build learns whether a body
+    #: changed without reading it. ``None`` when unknown: rows written before the column
+    #: existed, and any row whose body was assigned another way (see
+    #: :func:`_forget_body_digest`); the build then digests the body itself.
+    body_digest: Mapped[str | None] = mapped_column(String(64), default=None)
 
     category: Mapped[Category | None] = relationship(lazy="joined")
     #: Every category, primary first (Hexo/Hugo/Jekyll ``categories:`` lists); written by
@@ -143,6 +152,28 @@ class Post(db.Model):  # type: ignore[name-defined]
             and self.published_at is not None
             and self.published_at <= utcnow()
         )
+
+
+def body_digest(source: str, body_html: str, toc: list[dict[str, Any]]) -> str:
+    """SHA-256 of a post's heavy columns as stored (``Post.body_digest``)."""
+    digest = hashlib.sha256()
+    toc_text = json.dumps(toc, ensure_ascii=False, sort_keys=True)
+    for part in (source, body_html, toc_text):
+        # Length-prefixed, so that no text moved from one part to the next keeps the digest.
+        data = part.encode("utf-8", "surrogatepass")
+        digest.update(len(data).to_bytes(8, "big"))
+        digest.update(data)
+    return digest.hexdigest()
+
+
+@event.listens_for(Post.source, "set")
+@event.listens_for(Post.body_html, "set")
+@event.listens_for(Post.toc, "set")
+def _forget_body_digest(post: Post, value: Any, old: Any, initiator: Any) -> None:
+    # A body assigned without its digest (a future writer, a script) must not keep the old
+    # one: the build would take the page for unchanged. ``render_columns`` assigns the
+    # digest after the body, so the one write path still stores it.
+    post.body_digest = None
 
 
 class Revision(db.Model):  # type: ignore[name-defined]

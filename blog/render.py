@@ -19,7 +19,7 @@ from markdown.extensions.toc import TocExtension, slugify_unicode
 
 from blog.document import Document, PostDraft, read_document
 from blog.markdown_lists import NestedListExtension
-from blog.models import DEGRADED_FINGERPRINT, Post
+from blog.models import DEGRADED_FINGERPRINT, Post, body_digest
 from blog.plugins import PluginProblem, Plugins, collecting_problems
 from blog.render_budget import RenderTimeoutError, render_with_budget
 from blog.sanitize import Allowlist, sanitize_html
@@ -331,12 +331,16 @@ def apply_render(post: Post) -> Rendered:
 
 def store_render(post: Post, rendered: Rendered) -> None:
     """Store ``rendered`` (made from ``post``'s current fields) on ``post``."""
-    for name, value in render_columns(rendered, post.password_hash is not None).items():
+    for name, value in render_columns(rendered, post).items():
         setattr(post, name, value)
 
 
-def render_columns(rendered: Rendered, protected: bool) -> dict[str, Any]:
-    """The ``posts`` columns that store ``rendered``; ``protected``: the post has a password."""
+def render_columns(rendered: Rendered, post: Post) -> dict[str, Any]:
+    """The ``posts`` columns that store ``rendered`` on ``post`` (whose source it was made of).
+
+    ``body_digest`` comes last, after the body it digests (see ``Post.body_digest``).
+    """
+    protected = post.password_hash is not None
     columns: dict[str, Any] = {
         "body_html": rendered.body_html,
         "body_text": rendered.text,
@@ -358,4 +362,5 @@ def render_columns(rendered: Rendered, protected: bool) -> dict[str, Any]:
     if rendered.problems:
         columns["render_problems"] = [problem.as_json() for problem in rendered.problems]
         columns["render_fingerprint"] = DEGRADED_FINGERPRINT
+    columns["body_digest"] = body_digest(post.source, columns["body_html"], columns["toc"])
     return columns

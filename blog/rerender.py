@@ -83,7 +83,7 @@ def _store_if_unchanged(post: Post, version: int, rendered: Rendered) -> bool:
     moving the version on (a re-render is no revision): a save that committed after the
     draft was read leaves its own, newer rendering in place.
     """
-    columns = render_columns(rendered, post.password_hash is not None)
+    columns = render_columns(rendered, post)
     stored = db.session.execute(
         update(Post)
         .where(Post.id == post.id, Post.version == version)

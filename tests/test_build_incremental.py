@@ -13,16 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from click.testing import Result
+from click.testing import CliRunner, Result
 from flask import Flask
-from sqlalchemy import select
+from sqlalchemy import select, update
 from test_build import run_build
 
+from blog import cli as cli_module
 from blog.app import create_app
 from blog.build.output import MANIFEST
 from blog.build.search_index import INDEX_NAME
 from blog.db import upgrade
-from blog.models import Post, db
+from blog.models import Post, body_digest, db
 from blog.posts import PostFields, fields_of, save_post
 from tests.conftest import write_config
 from tests.static_site_support import broken_links
@@ -360,3 +361,94 @@ def test_pages_rendered_by_a_pool_of_workers_are_the_same_files(
     assert counts(run_build(instance, pooled, "--workers", "2")) == (pages, rendered)
     assert_same_site(pooled, alone)
     assert broken_links(pooled, site_url=SITE_URL) == {}
+
+
+def test_a_related_list_chosen_again_by_another_posts_edit_is_rebuilt(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    opening = "这一段足够长，摘要只取它的开头，" * 20
+    edit(app, "post-4", source="第4篇的正文，讲量子纠缠与超导。")
+    edit(app, "post-1", source=f"{opening}\n\n第二段。")
+    out = tmp_path / "out"
+    run_build(instance, out)
+    before = related_lists(app)
+
+    # After the excerpt's end, so post-1's card (title, excerpt) stays as it was; its new
+    # words make it the closest post to post-4, whose save-time list is chosen again.
+    edit(app, "post-1", source=f"{opening}\n\n第二段，也讲量子纠缠与超导。")
+    after = related_lists(app)
+    assert before["post-4"] != after["post-4"]
+    result = run_build(instance, out)
+    # Each post whose list changed has its page rendered again, and no other post.
+    chosen_again = {slug for slug in after if after[slug] != before[slug]} | {"post-1"}
+    written = set(re.findall(r"written  posts/([^/]+)/index\.html", result.output))
+    assert written == chosen_again
+
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def related_lists(app: Flask) -> dict[str, list[int] | None]:
+    with app.app_context():
+        found = {post.slug: post.related for post in db.session.scalars(select(Post))}
+        db.session.remove()
+    return found
+
+
+def test_a_body_assigned_without_a_render_is_rebuilt(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    out = tmp_path / "out"
+    run_build(instance, out)
+
+    # Not through save_post: a script or a future writer that sets the body directly.
+    with app.app_context():
+        post = db.session.scalars(select(Post).where(Post.slug == "post-3")).one()
+        post.body_html = "<p>直接写进去的正文。</p>"
+        db.session.commit()
+        db.session.remove()
+    run_build(instance, out)
+    assert "直接写进去的正文" in (out / "posts/post-3/index.html").read_text("utf-8")
+
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
+def test_a_rerender_that_changes_only_the_body_is_rebuilt(
+    site: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = site
+    # As a render by an earlier pipeline left it: another body, stored with its digest,
+    # under the fingerprint of the current pipeline (`blog rerender --all` redoes it).
+    with app.app_context():
+        post = db.session.scalars(select(Post).where(Post.slug == "post-3")).one()
+        earlier = "<p>早先的渲染结果。</p>"
+        db.session.execute(
+            update(Post)
+            .where(Post.id == post.id)
+            .values(body_html=earlier, body_digest=body_digest(post.source, earlier, post.toc))
+        )
+        db.session.commit()
+        db.session.remove()
+    out = tmp_path / "out"
+    run_build(instance, out)
+    assert "早先的渲染结果" in (out / "posts/post-3/index.html").read_text("utf-8")
+
+    cli_module._apps.clear()
+    rerendered = CliRunner().invoke(
+        cli_module.cli, ["--instance", str(instance), "rerender", "--all", "--jobs", "1"]
+    )
+    cli_module._apps.clear()
+    assert rerendered.exit_code == 0, rerendered.output
+    result = run_build(instance, out)
+    assert "written  posts/post-3/index.html" in result.output
+    page = (out / "posts/post-3/index.html").read_text("utf-8")
+    assert "早先的渲染结果" not in page and "讲软件与内存" in page
+
+    full = tmp_path / "full"
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)

@@ -11,8 +11,14 @@ manifest keeps a :class:`BuildState`:
   decide which pages exist and what they list (id, kind, slug, status, publication time,
   category, tags), plus every category and tag name. A scheduled post whose time has come
   joins the public set, so it changes the shape too.
-- ``posts``: for each public post, a digest of everything a page may show of it (title,
-  source, rendered body, excerpt, metadata, version, render fingerprint).
+- ``posts``: for each public post, a digest of its whole row (every column but
+  ``related``, its category and tag names), so that no change a page may show is missed.
+  The heavy columns (source, body, TOC) are not read: the row's ``body_digest``, stored by
+  the one write path, stands for them (rows without one are digested here, from their
+  bodies).
+- ``related``: for each public post, a digest of its related posts, which only its own
+  page shows and which another post's save may choose again (its own pages are rendered
+  again then, not the feeds that show its body).
 - ``cards``: for each public post, a digest of what a page that only lists or links to it
   can show (:data:`CARD_EXCLUDED` names what is left out: the body, source and TOC, which
   such pages never load, and the version and update time, which only the post's own
@@ -46,24 +52,31 @@ from urllib.parse import quote
 
 from flask import Flask
 from sqlalchemy import select
+from sqlalchemy.orm import defer
 
 import blog
 from blog.build.pages import SAFE_PATH_CHARACTERS
 from blog.config import load_config
-from blog.models import Category, Post, Tag, db
+from blog.models import Category, Post, Tag, body_digest, db
 from blog.queries import HEAVY_COLUMNS, public_condition
 
+#: Rows without a stored body digest are read this many at a time (bounded memory, and
+#: below SQLite's limit on bound parameters).
+BODY_BATCH = 500
 #: Post kinds and the URL folder their pages live in.
 KIND_FOLDERS = {"post": "posts", "page": "pages"}
-#: 2 added ``cards`` and ``listed``.
-STATE_VERSION = 2
-#: Post columns a page that only lists or links to a post never shows: the heavy ones are
-#: not even loaded there (:data:`blog.queries.HEAVY_COLUMNS`; a page that loads them
-#: depends on the whole post, see :func:`blog.build.fetch.recording_bodies`), the others
-#: change on every save but appear only on the post's own page, in feeds and the sitemap.
+#: 2 added ``cards`` and ``listed``; 3: ``posts`` digests whole rows (with ``body_digest``),
+#: ``related`` added.
+STATE_VERSION = 3
+#: Post columns a page that only lists or links to a post never shows: the heavy ones (and
+#: their digest) are not even loaded there (:data:`blog.queries.HEAVY_COLUMNS`; a page that
+#: loads them depends on the whole post, see :func:`blog.build.fetch.recording_bodies`), the
+#: others change on every save but appear only on the post's own page, in feeds and the
+#: sitemap.
 CARD_EXCLUDED = frozenset(
     {
         *(column.key for column in HEAVY_COLUMNS),
+        "body_digest",
         "updated_at",
         "version",
         "render_fingerprint",
@@ -95,6 +108,7 @@ class BuildState:
     shape: str = ""
     posts: dict[int, str] = field(default_factory=dict)
     cards: dict[int, str] = field(default_factory=dict)
+    related: dict[int, str] = field(default_factory=dict)
     pages: dict[str, list[int]] = field(default_factory=dict)
     listed: dict[str, list[int]] = field(default_factory=dict)
     #: Content type of each page, so a carried-over page keeps being rewritten the same way.
@@ -106,6 +120,7 @@ class BuildState:
             "shape": self.shape,
             "posts": {str(k): v for k, v in sorted(self.posts.items())},
             "cards": {str(k): v for k, v in sorted(self.cards.items())},
+            "related": {str(k): v for k, v in sorted(self.related.items())},
             "pages": dict(sorted(self.pages.items())),
             "listed": dict(sorted(self.listed.items())),
             "types": dict(sorted(self.types.items())),
@@ -121,6 +136,7 @@ class BuildState:
                 shape=str(data["shape"]),
                 posts={int(k): str(v) for k, v in data["posts"].items()},
                 cards={int(k): str(v) for k, v in data["cards"].items()},
+                related={int(k): str(v) for k, v in data["related"].items()},
                 pages={str(k): [int(i) for i in v] for k, v in data["pages"].items()},
                 listed={str(k): [int(i) for i in v] for k, v in data["listed"].items()},
                 types={str(k): str(v) for k, v in data["types"].items()},
@@ -157,10 +173,27 @@ def _code_folders(app: Flask) -> list[Path]:
 
 
 def _public_posts() -> list[Post]:
+    """Every public post and page, without their heavy columns."""
     found: list[Post] = []
     for kind in KIND_FOLDERS:
-        found += db.session.scalars(select(Post).where(public_condition(kind))).all()
+        query = select(Post).where(public_condition(kind))
+        found += db.session.scalars(query.options(*(defer(c) for c in HEAVY_COLUMNS))).all()
     return sorted(found, key=lambda post: post.id)
+
+
+def _body_digests(posts: list[Post]) -> dict[int, str]:
+    """Each post's ``body_digest``; read from the bodies of rows that have none stored."""
+    digests = {post.id: post.body_digest for post in posts if post.body_digest}
+    missing = [post.id for post in posts if not post.body_digest]
+    for start in range(0, len(missing), BODY_BATCH):
+        rows = db.session.execute(
+            select(Post.id, Post.source, Post.body_html, Post.toc).where(
+                Post.id.in_(missing[start : start + BODY_BATCH])
+            )
+        )
+        for row in rows:
+            digests[row.id] = body_digest(row.source, row.body_html, row.toc)
+    return digests
 
 
 def post_path(post: Post) -> str:
@@ -170,15 +203,23 @@ def post_path(post: Post) -> str:
 
 @dataclass
 class Snapshot:
-    """The site as it is now: its shape, each public post's digest and URL path."""
+    """The site as it is now: its shape, each public post's digests and URL path."""
 
     shape: str
     posts: dict[int, str]
     cards: dict[int, str]
+    related: dict[int, str]
     paths: dict[str, int]
 
 
 _CARD_COLUMNS = [c.key for c in Post.__table__.columns if c.key not in CARD_EXCLUDED]
+#: Every column but the heavy ones and their digest, which :func:`_body_digests` gives, and
+#: the related posts, which have their own digest.
+_ROW_COLUMNS = [
+    c.key
+    for c in Post.__table__.columns
+    if c.key not in {column.key for column in HEAVY_COLUMNS} | {"body_digest", "related"}
+]
 
 
 def card_fields(post: Post) -> list[Any]:
@@ -229,28 +270,23 @@ def snapshot(app: Flask, site_url: str) -> Snapshot:
             "tags": sorted(db.session.scalars(select(Tag.name))),
         }
     )
+    bodies = _body_digests(posts)
+    cards = {post.id: _digest(card_fields(post)) for post in posts}
+    # The whole row: a card is part of it, so a changed card is always a changed post.
     digests = {
         post.id: _digest(
             [
-                post.title,
-                post.source,
-                post.lang,
-                post.body_html,
-                post.excerpt,
-                post.toc,
-                post.meta,
-                post.render_meta,
-                post.render_fingerprint,
-                post.version,
-                post.updated_at,
+                [getattr(post, name) for name in _ROW_COLUMNS],
+                bodies[post.id],
+                [category.name for category in post.categories],
+                [tag.name for tag in post.tags],
             ]
         )
         for post in posts
     }
-    cards = {post.id: _digest(card_fields(post)) for post in posts}
-    # The full digest covers the card too, so a changed card is always a changed post.
-    digests = {i: _digest([digest, cards[i]]) for i, digest in digests.items()}
-    return Snapshot(shape, digests, cards, {post_path(post): post.id for post in posts})
+    related = {post.id: _digest(post.related or []) for post in posts}
+    paths = {post_path(post): post.id for post in posts}
+    return Snapshot(shape, digests, cards, related, paths)
 
 
 def unprefixed(path: str, prefixes: Iterable[str]) -> str:
@@ -283,17 +319,21 @@ def dependencies(
     return sorted(i for i in full if i is not None), sorted(i for i in listed if i is not None)
 
 
-def pages_to_render(previous: BuildState | None, now: Snapshot) -> list[str] | None:
+def pages_to_render(
+    previous: BuildState | None, now: Snapshot, prefixes: list[str]
+) -> list[str] | None:
     """Pages to render again, or ``None`` when the whole site must be rendered."""
     if previous is None or previous.shape != now.shape or set(previous.posts) != set(now.posts):
         return None
     changed = changed_posts(previous, now)
     cards = {i for i, digest in now.cards.items() if previous.cards.get(i) != digest}
+    related = {i for i, digest in now.related.items() if previous.related.get(i) != digest}
     return sorted(
         path
         for path in previous.pages.keys() | previous.listed.keys()
         if changed.intersection(previous.pages.get(path, ()))
         or cards.intersection(previous.listed.get(path, ()))
+        or (related and now.paths.get(unprefixed(path, prefixes)) in related)
     )
 
 

@@ -15,6 +15,7 @@ from flask import Flask
 from blog.admin.uploads import NAME_PATTERN, uploads_folder
 from blog.assets import Assets
 from blog.build import search_index
+from blog.build.collection import fewer_full_collections
 from blog.build.fetch import Fetcher, PoolFetcher, build_app, local_fetcher, workers_for
 from blog.build.output import (
     WriteReport,
@@ -247,6 +248,7 @@ def _add_search_indexes(
             add(f"{prefix}/{search_index.INDEX_NAME}", document)
 
 
+@fewer_full_collections
 def build_site(
     instance: Path,
     out: Path,
@@ -275,7 +277,7 @@ def build_site(
     now, previous, previous_files, indexes = _plan(app, out, site_url, prefixes, full)
     search_paths = search_page_paths(prefixes)
     count = workers_for(workers)
-    again = None if previous is None else pages_to_render(previous, now)
+    again = None if previous is None else pages_to_render(previous, now, prefixes)
     plan = None
     if previous is not None and again is not None:
         plan = plan_render(again, changed_posts(previous, now), prefixes, now)
@@ -315,7 +317,7 @@ def build_site(
         files[relative] = data
         sources[relative] = url_path
 
-    state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards)
+    state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards, related=now.related)
     if carried is not None:
         assert previous is not None
         for path in carried:
