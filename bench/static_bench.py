@@ -33,6 +33,8 @@ from blog.app import create_app
 from blog.build.site import BuildReport, build_site
 from blog.models import Post, db
 from blog.posts import fields_of, save_post
+from blog.related import refresh_all
+from blog.search import rebuild_index
 
 HTTP_WRAPPER = """
 daemon off;
@@ -178,6 +180,14 @@ def main() -> None:
     folder.chmod(0o755)  # nginx workers run as an unprivileged user
     try:
         site = make_site(folder / "instance", options.posts)
+        with site.app.app_context():
+            # The copies are inserted as rows, carrying their template's related list; a real
+            # site's lists were chosen for each post. As `blog reindex` leaves it, an edit
+            # re-chooses only the lists it really changes (else the first edit rebuilds the
+            # pages of every neighbour whose stale list it corrects).
+            rebuild_index()
+            refresh_all()
+            db.session.remove()
         out = folder / "public"
         full = timed_build(site.instance, out, options.workers)
         print(f"full build, {options.posts} posts, {full.describe()}", flush=True)
