@@ -21,7 +21,9 @@ A manifest (``.blog-build.json``) records the SHA-256 of every file. Two ways of
 
 Text files also get ``.gz`` and ``.br`` siblings, for nginx ``gzip_static`` /
 ``brotli_static`` and hosts that serve precompressed files; an unchanged file reuses its
-siblings from the previous build, so compression is paid only for what changed.
+siblings from the previous build, so compression is paid only for what changed. The
+caller may pass digests and siblings it already has (the build's pages are hashed and
+compressed in its worker processes); anything not passed is computed here.
 """
 
 from __future__ import annotations
@@ -166,12 +168,16 @@ def write_site(
     files: Mapping[PurePosixPath, bytes],
     kept: Mapping[PurePosixPath, str] | None = None,
     state: Mapping[str, Any] | None = None,
+    digests: Mapping[PurePosixPath, str] | None = None,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None = None,
 ) -> WriteReport:
     """Replace OUT with exactly ``files`` (relative paths -> bytes) and ``kept``, incrementally.
 
     ``kept`` names files of the previous build (relative path -> its manifest digest) that
     are carried over without being read; one that has gone missing is a BuildError, as the
     caller decided from the manifest that it exists. ``state`` is stored in the manifest.
+    ``digests`` (SHA-256) and ``compressed`` (``.gz`` and ``.br`` bytes) are those of some
+    of ``files``, already made.
     """
     out = out.resolve()
     previous = _read_manifest(out) if out.is_dir() else {}
@@ -185,7 +191,7 @@ def write_site(
         folders = _Folders()
         for relative, data in sorted(files.items()):
             name = str(relative)
-            digest = hashlib.sha256(data).hexdigest()
+            digest = _digest(relative, data, digests)
             manifest[name] = digest
             target = staging / relative
             folders.parent_of(target)
@@ -202,8 +208,11 @@ def write_site(
                 report.unchanged += 1
                 continue
             target.write_bytes(data)
-            for suffix, compress in zip(siblings, (gzip_bytes, brotli_bytes), strict=False):
-                target.with_name(target.name + suffix).write_bytes(compress(data))
+            if siblings:
+                for suffix, content in zip(
+                    siblings, _compressed(relative, data, compressed), strict=True
+                ):
+                    target.with_name(target.name + suffix).write_bytes(content)
             report.written.append(name)
         for relative, digest in sorted((kept or {}).items()):
             name = str(relative)
@@ -236,12 +245,34 @@ def write_site(
     return report
 
 
-def _siblings(relative: PurePosixPath, data: bytes) -> dict[PurePosixPath, bytes]:
+def _digest(
+    relative: PurePosixPath, data: bytes, digests: Mapping[PurePosixPath, str] | None
+) -> str:
+    known = digests.get(relative) if digests else None
+    return known or hashlib.sha256(data).hexdigest()
+
+
+def _compressed(
+    relative: PurePosixPath,
+    data: bytes,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None,
+) -> tuple[bytes, bytes]:
+    """The ``.gz`` and ``.br`` bytes of ``data``: given in ``compressed``, else made here."""
+    known = compressed.get(relative) if compressed else None
+    return known or (gzip_bytes(data), brotli_bytes(data))
+
+
+def _siblings(
+    relative: PurePosixPath,
+    data: bytes,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None = None,
+) -> dict[PurePosixPath, bytes]:
     """``relative`` and its compressed siblings, with their bytes."""
     found = {relative: data}
     if compressible(relative, len(data)):
-        found[relative.with_name(relative.name + ".gz")] = gzip_bytes(data)
-        found[relative.with_name(relative.name + ".br")] = brotli_bytes(data)
+        gz, br = _compressed(relative, data, compressed)
+        found[relative.with_name(relative.name + ".gz")] = gz
+        found[relative.with_name(relative.name + ".br")] = br
     return found
 
 
@@ -250,6 +281,8 @@ def update_site(
     files: Mapping[PurePosixPath, bytes],
     kept: Mapping[PurePosixPath, str],
     state: Mapping[str, Any],
+    digests: Mapping[PurePosixPath, str] | None = None,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None = None,
 ) -> WriteReport:
     """Bring the build in OUT up to ``files`` and ``kept`` by replacing only changed files.
 
@@ -264,7 +297,7 @@ def update_site(
     changed: dict[PurePosixPath, bytes] = {}
     for relative, data in sorted(files.items()):
         name = str(relative)
-        manifest[name] = hashlib.sha256(data).hexdigest()
+        manifest[name] = _digest(relative, data, digests)
         if previous.get(name) == manifest[name] and (out / relative).is_file():
             report.unchanged += 1
         else:
@@ -286,7 +319,7 @@ def update_site(
         gone: list[PurePosixPath] = []
         folders = _Folders()
         for relative, data in changed.items():
-            written = _siblings(relative, data)
+            written = _siblings(relative, data, compressed)
             for path, content in written.items():
                 folders.parent_of(staging / "new" / path)
                 (staging / "new" / path).write_bytes(content)
