@@ -163,6 +163,106 @@ class _Folders:
             self.made.add(folder)
 
 
+class SiteWriter:
+    """Assembles a new site in a temporary folder next to OUT, file by file, then swaps it in.
+
+    A full build hands each page over as soon as it is rendered, so the files are written
+    while the other pages are still being rendered; nothing reaches OUT before
+    :meth:`finish`, and :meth:`discard` deletes everything written so far.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out.resolve()
+        self.previous = _read_manifest(self.out) if self.out.is_dir() else {}
+        try:
+            self.staging = Path(
+                tempfile.mkdtemp(prefix=f".{self.out.name}.building-", dir=self.out.parent)
+            )
+        except OSError as error:
+            raise BuildError(f"{self.out}: cannot create a folder next to it: {error}") from None
+        self.folders = _Folders()
+        self.digests: dict[PurePosixPath, str] = {}
+        #: Files written anew; the others were linked from the previous build.
+        self.written: set[PurePosixPath] = set()
+
+    def add(
+        self,
+        relative: PurePosixPath,
+        data: bytes,
+        digest: str | None = None,
+        compressed: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """Stage ``data`` as ``relative``; ``digest`` and ``compressed``: its own, if known."""
+        name = str(relative)
+        target = self.staging / relative
+        siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
+        if relative in self.digests:
+            # The same file twice: the last one wins. The first may be a hard link to the
+            # previous build's file, which writing through it would change: unlinked first.
+            for suffix in ("", ".gz", ".br"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+            self.written.discard(relative)
+        digest = digest or hashlib.sha256(data).hexdigest()
+        self.digests[relative] = digest
+        self.folders.parent_of(target)
+        old = self.out / relative
+        if (
+            self.previous.get(name) == digest
+            and _link_or_copy(old, target)
+            and all(
+                _link_or_copy(old.with_name(old.name + s), target.with_name(target.name + s))
+                for s in siblings
+            )
+        ):
+            return
+        target.write_bytes(data)
+        if siblings:
+            made = compressed or (gzip_bytes(data), brotli_bytes(data))
+            for suffix, content in zip(siblings, made, strict=True):
+                target.with_name(target.name + suffix).write_bytes(content)
+        self.written.add(relative)
+
+    def finish(
+        self, kept: Mapping[PurePosixPath, str] | None, state: Mapping[str, Any] | None
+    ) -> WriteReport:
+        """Carry ``kept`` over, write the manifest with ``state`` and put the site at OUT."""
+        out, staging = self.out, self.staging
+        manifest = {str(relative): self.digests[relative] for relative in sorted(self.digests)}
+        report = WriteReport(
+            written=[str(relative) for relative in sorted(self.written)],
+            unchanged=len(self.digests) - len(self.written),
+        )
+        for relative, digest in sorted((kept or {}).items()):
+            name = str(relative)
+            target = staging / relative
+            self.folders.parent_of(target)
+            old = out / relative
+            if not _link_or_copy(old, target):
+                raise BuildError(f"{old}: the previous build's file is missing; build again")
+            for suffix in (".gz", ".br"):
+                # Carried over when it exists (a small file has none).
+                _link_or_copy(
+                    old.with_name(old.name + suffix), target.with_name(target.name + suffix)
+                )
+            manifest[name] = digest
+            report.unchanged += 1
+        report.removed = sorted(set(self.previous) - set(manifest))
+        (staging / MANIFEST).write_text(
+            json.dumps(
+                {"version": MANIFEST_VERSION, "files": manifest, "state": dict(state or {})},
+                ensure_ascii=False,
+                separators=(",", ":"),
+            ),
+            encoding="utf-8",
+        )
+        staging.chmod(0o755)
+        _swap(staging, out)
+        return report
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
 def write_site(
     out: Path,
     files: Mapping[PurePosixPath, bytes],
@@ -179,70 +279,19 @@ def write_site(
     ``digests`` (SHA-256) and ``compressed`` (``.gz`` and ``.br`` bytes) are those of some
     of ``files``, already made.
     """
-    out = out.resolve()
-    previous = _read_manifest(out) if out.is_dir() else {}
-    report = WriteReport()
+    writer = SiteWriter(out)
     try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    except OSError as error:
-        raise BuildError(f"{out}: cannot create a folder next to it: {error}") from None
-    try:
-        manifest: dict[str, str] = {}
-        folders = _Folders()
         for relative, data in sorted(files.items()):
-            name = str(relative)
-            digest = _digest(relative, data, digests)
-            manifest[name] = digest
-            target = staging / relative
-            folders.parent_of(target)
-            siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
-            old = out / relative
-            if (
-                previous.get(name) == digest
-                and _link_or_copy(old, target)
-                and all(
-                    _link_or_copy(old.with_name(old.name + s), target.with_name(target.name + s))
-                    for s in siblings
-                )
-            ):
-                report.unchanged += 1
-                continue
-            target.write_bytes(data)
-            if siblings:
-                for suffix, content in zip(
-                    siblings, _compressed(relative, data, compressed), strict=True
-                ):
-                    target.with_name(target.name + suffix).write_bytes(content)
-            report.written.append(name)
-        for relative, digest in sorted((kept or {}).items()):
-            name = str(relative)
-            target = staging / relative
-            folders.parent_of(target)
-            old = out / relative
-            if not _link_or_copy(old, target):
-                raise BuildError(f"{old}: the previous build's file is missing; build again")
-            for suffix in (".gz", ".br"):
-                # Carried over when it exists (a small file has none).
-                _link_or_copy(
-                    old.with_name(old.name + suffix), target.with_name(target.name + suffix)
-                )
-            manifest[name] = digest
-            report.unchanged += 1
-        report.removed = sorted(set(previous) - set(manifest))
-        (staging / MANIFEST).write_text(
-            json.dumps(
-                {"version": MANIFEST_VERSION, "files": manifest, "state": dict(state or {})},
-                ensure_ascii=False,
-                separators=(",", ":"),
-            ),
-            encoding="utf-8",
-        )
-        staging.chmod(0o755)
-        _swap(staging, out)
+            writer.add(
+                relative,
+                data,
+                (digests or {}).get(relative),
+                (compressed or {}).get(relative),
+            )
+        return writer.finish(kept, state)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        writer.discard()
         raise
-    return report
 
 
 def _digest(

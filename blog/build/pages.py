@@ -22,7 +22,7 @@ import hashlib
 import html
 import re
 from collections import deque
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit
@@ -230,7 +230,11 @@ CRAWL_BATCH = 12
 
 
 def crawl(
-    fetch: Fetcher[Fetched], seeds: Iterable[str], prefixes: list[str], site_url: str
+    fetch: Fetcher[Fetched],
+    seeds: Iterable[str],
+    prefixes: list[str],
+    site_url: str,
+    on_page: Callable[[RenderedPage], None] | None = None,
 ) -> Crawl:
     """Request every seed and every internal page linked from what was fetched.
 
@@ -238,6 +242,7 @@ def crawl(
     seeds, then every new page they link to, and so on), but without waiting for a round
     to end: batches of pages found so far go to the fetcher's workers while answers are
     read back in the order asked, so every worker has pages to render until the end.
+    ``on_page`` is called with each page as it is added to the result.
     """
     result = Crawl()
     seen = set(seeds)
@@ -247,6 +252,8 @@ def crawl(
         if fetched.status == 404 and fetched.mimetype == "text/html":
             result.pages[path] = fetched.page(path)
             _record_links(result, path, fetched)
+            if on_page is not None:
+                on_page(result.pages[path])
     waiting: deque[tuple[str, str]] = deque((seed, "") for seed in dict.fromkeys(seeds))
     asked: deque[tuple[list[tuple[str, str]], Future[list[Fetched]]]] = deque()
     # Enough batches in flight that a worker finds the next one ready when it is done.
@@ -261,6 +268,8 @@ def crawl(
                 if link not in seen:
                     seen.add(link)
                     waiting.append((link, path))
+            if on_page is not None and path in result.pages:
+                on_page(result.pages[path])
     return result
 
 

@@ -18,6 +18,7 @@ from blog.assets import Assets
 from blog.build import search_index
 from blog.build.fetch import Fetcher, LocalFetcher, PoolFetcher, build_app, workers_for
 from blog.build.output import (
+    SiteWriter,
     WriteReport,
     check_out_folder,
     read_previous,
@@ -188,8 +189,12 @@ def _render(
     previous: BuildState | None,
     plan: RenderPlan | None,
     unchanged: Callable[[RenderedPage], bool],
+    on_page: Callable[[RenderedPage], None] | None = None,
 ) -> tuple[Crawl, list[str] | None]:
-    """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all."""
+    """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all.
+
+    ``on_page`` is given each page of a full crawl as it comes (see :func:`crawl`).
+    """
     if previous is not None and plan is not None:
         crawled = _render_planned(fetch, plan, prefixes, site_url, unchanged)
         known = set(previous.pages)
@@ -198,7 +203,7 @@ def _render(
         # pages changed, which only a full crawl finds (and reports).
         if not crawled.broken and not new_links:
             return crawled, [path for path in previous.pages if path not in crawled.pages]
-    return crawl(fetch, seeds(prefixes), prefixes, site_url), None
+    return crawl(fetch, seeds(prefixes), prefixes, site_url, on_page), None
 
 
 def _add_search_indexes(
@@ -289,35 +294,21 @@ def build_site(
         else len(plan.first) >= MIN_PAGES_FOR_POOL
     )
     pooled = count > 1 and (workers is not None or enough)
-    # Each page's links, rewriting, hash and compression are done where it is rendered.
-    finish = functools.partial(finish_page, publishing)
-    fetch: Fetcher[Fetched] = (
-        PoolFetcher(app, instance, site_url, count, finish)
-        if pooled
-        else LocalFetcher(app, site_url, finish)
-    )
 
     def unchanged(page: RenderedPage) -> bool:
         return previous_files.get(str(output_path(page.path))) == page.digest
 
-    made = None
-    try:
-        # A full build tokenizes every post for the search indexes: on a worker, while
-        # the others render pages (queued first, so it never finishes last).
-        tokenized: Future[tuple[list[int], dict[str, list[int]]]] | None = (
-            fetch.run(search_index.public_postings) if previous is None else None
-        )
-        crawled, carried = _render(fetch, prefixes, site_url, previous, plan, unchanged)
-        if tokenized is not None:
-            made = tokenized.result()
-    finally:
-        fetch.close()
+    # A full build writes each page into the new site's temporary folder as soon as it is
+    # rendered, while the others render; a rebuild collects the few it changes first.
+    writer = SiteWriter(out) if previous is None else None
 
     files: dict[PurePosixPath, bytes] = {}
     kept: dict[PurePosixPath, str] = {}
     sources: dict[PurePosixPath, str] = {}
     digests: dict[PurePosixPath, str] = {}
     compressed: dict[PurePosixPath, tuple[bytes, bytes]] = {}
+    #: Every file added, in the order added (the bytes are in ``files`` or already written).
+    names: dict[PurePosixPath, None] = {}
     problems: list[str] = []
 
     def add(url_path: str, data: bytes, page: RenderedPage | None = None) -> None:
@@ -326,94 +317,139 @@ def build_site(
         except BuildError as error:
             problems.append(str(error))
             return
-        files[relative] = data
+        names[relative] = None
         sources[relative] = url_path
+        if writer is not None:
+            writer.add(
+                relative, data, page.digest if page else None, page.compressed if page else None
+            )
+            return
+        files[relative] = data
         if page is not None:
             digests[relative] = page.digest
             if page.compressed is not None:
                 compressed[relative] = page.compressed
 
-    state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards)
-    if carried is not None:
-        assert previous is not None
-        for path in carried:
-            relative = output_path(path)
-            kept[relative] = previous_files[str(relative)]
-            sources[relative] = path
-            state.pages[path] = previous.pages[path]
-            state.listed[path] = previous.listed.get(path, [])
-            state.types[path] = previous.types[path]
-    page_html: dict[str, str] = {}
-    page_characters: list[str] = []
-    post_pages = tuple(f"{prefix}/posts/" for prefix in prefixes)
-    for path, page in crawled.pages.items():
-        state.types[path] = page.content_type
-        state.pages[path], state.listed[path] = dependencies(
-            path,
-            crawled.links.get(path, ()),
-            prefixes,
-            now.paths,
-            html=page.content_type == "text/html",
-            loaded=page.shown,
+    try:
+        # Each page's links, rewriting, hash and compression are done where it is rendered.
+        finish = functools.partial(finish_page, publishing)
+        fetch: Fetcher[Fetched] = (
+            PoolFetcher(app, instance, site_url, count, finish)
+            if pooled
+            else LocalFetcher(app, site_url, finish)
         )
-        if page.content_type == "text/html":
-            page_characters.append(page.characters)
-            if path.startswith(post_pages):
-                page_html[path] = page.body.decode("utf-8")
-        add(path, page.published, page)
+        made = None
+        try:
+            # A full build tokenizes every post for the search indexes: on a worker, while
+            # the others render pages (queued first, so it never finishes last).
+            tokenized: Future[tuple[list[int], dict[str, list[int]]]] | None = (
+                fetch.run(search_index.public_postings) if previous is None else None
+            )
+            crawled, carried = _render(
+                fetch,
+                prefixes,
+                site_url,
+                previous,
+                plan,
+                unchanged,
+                None if writer is None else lambda page: add(page.path, page.published, page),
+            )
+            if tokenized is not None:
+                made = tokenized.result()
+        finally:
+            fetch.close()
 
-    if carried is not None and not indexes:
-        # No post changed (see _plan): every variant's search index is as it was.
-        for prefix in prefixes:
-            relative = output_path(f"{prefix}/{search_index.INDEX_NAME}")
-            kept[relative] = previous_files[str(relative)]
-            sources[relative] = f"{prefix}/{search_index.INDEX_NAME}"
-    else:
-        _add_search_indexes(
-            app,
-            now,
-            previous if carried is not None else None,
-            indexes,
-            page_html,
-            page_characters,
-            made,
-            prefixes,
-            add,
-        )
+        state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards)
+        if carried is not None:
+            assert previous is not None
+            for path in carried:
+                relative = output_path(path)
+                kept[relative] = previous_files[str(relative)]
+                sources[relative] = path
+                state.pages[path] = previous.pages[path]
+                state.listed[path] = previous.listed.get(path, [])
+                state.types[path] = previous.types[path]
+        page_html: dict[str, str] = {}
+        page_characters: list[str] = []
+        post_pages = tuple(f"{prefix}/posts/" for prefix in prefixes)
+        for path, page in crawled.pages.items():
+            state.types[path] = page.content_type
+            state.pages[path], state.listed[path] = dependencies(
+                path,
+                crawled.links.get(path, ()),
+                prefixes,
+                now.paths,
+                html=page.content_type == "text/html",
+                loaded=page.shown,
+            )
+            if page.content_type == "text/html":
+                page_characters.append(page.characters)
+                if path.startswith(post_pages):
+                    page_html[path] = page.body.decode("utf-8")
+            if writer is None:
+                add(path, page.published, page)
 
-    copied = {**_static_files(app.extensions["blog.assets"]), **_upload_files(app)}
-    for url_path, source in copied.items():
-        add(url_path, source.read_bytes())
+        if carried is not None and not indexes:
+            # No post changed (see _plan): every variant's search index is as it was.
+            for prefix in prefixes:
+                relative = output_path(f"{prefix}/{search_index.INDEX_NAME}")
+                kept[relative] = previous_files[str(relative)]
+                sources[relative] = f"{prefix}/{search_index.INDEX_NAME}"
+        else:
+            _add_search_indexes(
+                app,
+                now,
+                previous if carried is not None else None,
+                indexes,
+                page_html,
+                page_characters,
+                made,
+                prefixes,
+                add,
+            )
 
-    missing = sorted(
-        asset for asset in crawled.assets if asset not in copied and asset.startswith("/static/")
-    )
-    for asset in missing:
-        crawled.broken.setdefault(asset, set()).add("(a built page)")
-    for first_path, second_path in case_collisions([*files, *kept]):
-        problems.append(
-            f"{sources[PurePosixPath(first_path)]} and {sources[PurePosixPath(second_path)]} would "
-            "be the same file on a case-insensitive file system (macOS, Windows); rename one"
-        )
-    if problems:
-        raise BuildError("the site cannot be built:\n  " + "\n  ".join(problems))
+        copied = {**_static_files(app.extensions["blog.assets"]), **_upload_files(app)}
+        for url_path, source in copied.items():
+            add(url_path, source.read_bytes())
 
-    if carried is None:
-        written: WriteReport = write_site(
-            out, files, kept, state.to_json(), digests=digests, compressed=compressed
+        missing = sorted(
+            asset
+            for asset in crawled.assets
+            if asset not in copied and asset.startswith("/static/")
         )
-    else:
-        written = update_site(
-            out, files, kept, state.to_json(), digests=digests, compressed=compressed
+        for asset in missing:
+            crawled.broken.setdefault(asset, set()).add("(a built page)")
+        for first_path, second_path in case_collisions([*names, *kept]):
+            first, second = sources[PurePosixPath(first_path)], sources[PurePosixPath(second_path)]
+            problems.append(
+                f"{first} and {second} would be the same file on a case-insensitive file "
+                "system (macOS, Windows); rename one"
+            )
+        if problems:
+            raise BuildError("the site cannot be built:\n  " + "\n  ".join(problems))
+
+        if writer is not None:
+            written: WriteReport = writer.finish(kept, state.to_json())
+        elif carried is None:
+            written = write_site(
+                out, files, kept, state.to_json(), digests=digests, compressed=compressed
+            )
+        else:
+            written = update_site(
+                out, files, kept, state.to_json(), digests=digests, compressed=compressed
+            )
+        return BuildReport(
+            out=out.resolve(),
+            pages=len(crawled.pages) + len(carried or ()),
+            rendered=len(crawled.pages),
+            files=len(names) + len(kept),
+            seconds=time.perf_counter() - started,
+            written=written.written,
+            unchanged=written.unchanged,
+            removed=written.removed,
+            broken=crawled.broken,
         )
-    return BuildReport(
-        out=out.resolve(),
-        pages=len(crawled.pages) + len(carried or ()),
-        rendered=len(crawled.pages),
-        files=len(files) + len(kept),
-        seconds=time.perf_counter() - started,
-        written=written.written,
-        unchanged=written.unchanged,
-        removed=written.removed,
-        broken=crawled.broken,
-    )
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
