@@ -298,9 +298,11 @@ def build_site(
     def unchanged(page: RenderedPage) -> bool:
         return previous_files.get(str(output_path(page.path))) == page.digest
 
-    # A full build writes each page into the new site's temporary folder as soon as it is
-    # rendered, while the others render; a rebuild collects the few it changes first.
-    writer = SiteWriter(out) if previous is None else None
+    # When every page is rendered (no earlier build, or one of another site shape), each is
+    # written into the new site's temporary folder as soon as it comes, while the others
+    # render; a rebuild that renders a few pages collects them first (update_site).
+    whole = previous is None or plan is None
+    writer = SiteWriter(out) if whole else None
 
     files: dict[PurePosixPath, bytes] = {}
     kept: dict[PurePosixPath, str] = {}
@@ -343,7 +345,7 @@ def build_site(
             # A full build tokenizes every post for the search indexes: on a worker, while
             # the others render pages (queued first, so it never finishes last).
             tokenized: Future[tuple[list[int], dict[str, list[int]]]] | None = (
-                fetch.run(search_index.public_postings) if previous is None else None
+                fetch.run(search_index.public_postings) if whole else None
             )
             crawled, carried = _render(
                 fetch,
