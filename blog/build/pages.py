@@ -146,7 +146,7 @@ def split_internal(value: str, site_url: str) -> str | None:
 def _attribute_matches(body: str) -> list[re.Match[str]]:
     """The matches of :data:`_URL_ATTRIBUTE` in ``body``, found faster.
 
-    The pattern without ``\b`` finds the same matches whenever each one it finds starts at a
+    The pattern without ``\\b`` finds the same matches whenever each one it finds starts at a
     word boundary: neither pattern can match where the other does not find the same text,
     so both walk the page from match to match alike. Only when an attribute name is glued
     to a word (``xhref="…"``, in a page's text) could they part; then the exact pattern runs.
