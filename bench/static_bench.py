@@ -1,6 +1,6 @@
 """`blog build` and its files under nginx, against a Flask hello-world, in one run.
 
-    python -m bench.static_bench [--posts 1000] [--seconds 3] [--rounds 2]
+    python -m bench.static_bench [--posts 1000] [--seconds 3] [--rounds 2] [--before TREE]
 
 Measures: the full build of a site of ``--posts`` posts (every variant), an incremental
 rebuild after editing one post, the home page's bytes on the wire (identity, gzip,
@@ -8,16 +8,23 @@ brotli: the build's siblings, which are also what the page cache sends), and req
 second of nginx (started here on a loopback port with its own configuration, serving the
 built folder with ``gzip_static``) against a Flask hello-world under waitress, rounds
 interleaved so that both see the same machine load.
+
+``--before TREE`` (e.g. ``git archive main | tar -x -C /tmp/before``) first builds the same
+site with that source tree, in a subprocess, right before this tree's full build, prints
+both figures, and compares the two built folders file by file (the manifest's ``shape``
+differs by design: it digests the code's file sizes and times).
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import resource
 import shutil
 import subprocess
+import sys
 import tempfile
 import time
 import urllib.request
@@ -28,8 +35,10 @@ from urllib.parse import quote, unquote
 from sqlalchemy import select
 
 from bench.load import REPO, blog_server, free_port, hello_server, run_wrk
+from bench.miss_bench import importable
 from bench.site import build_site as make_site
 from blog.app import create_app
+from blog.build.output import MANIFEST
 from blog.build.site import BuildReport, build_site
 from blog.models import Post, db
 from blog.posts import fields_of, save_post
@@ -157,6 +166,73 @@ def timed_build(instance: Path, out: Path, workers: int | None) -> TimedBuild:
     return TimedBuild(report, cpu_seconds() - cpu, time.process_time() - main, os.getloadavg()[0])
 
 
+#: Run by the ``--before`` tree's Python: a full build, its figures as JSON on stdout.
+TREE_BUILD = """
+import json, os, resource, sys, time
+from pathlib import Path
+import blog.build.site
+from blog.build.site import build_site
+
+def main():
+    started, cpu = time.perf_counter(), time.process_time()
+    workers = int(sys.argv[3]) if sys.argv[3] else None
+    report = build_site(Path(sys.argv[1]), Path(sys.argv[2]), full=True, workers=workers)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    print(json.dumps({
+        "wall": time.perf_counter() - started,
+        "main_cpu": time.process_time() - cpu,
+        "cpu": time.process_time() - cpu + children.ru_utime + children.ru_stime,
+        "pages": report.pages, "files": report.files, "load": os.getloadavg()[0],
+        "source": blog.build.site.__file__,
+    }))
+
+if __name__ == "__main__":
+    main()
+"""
+
+
+def tree_build(tree: Path, folder: Path, instance: Path, out: Path, workers: int | None) -> str:
+    """A full build of ``instance`` into ``out`` by source tree ``tree``, described."""
+    script = folder / "tree_build.py"
+    script.write_text(TREE_BUILD, encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": f"{importable(tree, folder)}{os.pathsep}{REPO}"}
+    command = [sys.executable, "-P", str(script), str(instance), str(out), str(workers or "")]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=True)
+    figures = json.loads(done.stdout.strip().splitlines()[-1])
+    if not Path(figures["source"]).resolve().is_relative_to(tree.resolve()):
+        raise RuntimeError(f"--before {tree}: the build ran {figures['source']} instead")
+    return (
+        f"{figures['wall']:.1f} s wall, {figures['cpu']:.1f} s CPU ({figures['main_cpu']:.1f} s "
+        f"of it in the build's own process), load {figures['load']:.1f}; "
+        f"{figures['pages']} pages, {figures['files']} files"
+    )
+
+
+def differences(first: Path, second: Path) -> list[str]:
+    """Relative paths whose bytes differ between two built folders (or exist in one only);
+    in the manifest, only ``files`` and the state's parts other than ``shape`` count."""
+    names = {
+        str(path.relative_to(root))
+        for root in (first, second)
+        for path in root.rglob("*")
+        if path.is_file()
+    }
+    found = []
+    for name in sorted(names):
+        one, other = first / name, second / name
+        if not (one.is_file() and other.is_file()):
+            found.append(name)
+        elif name == MANIFEST:
+            left, right = (json.loads(p.read_text(encoding="utf-8")) for p in (one, other))
+            for manifest in (left, right):
+                manifest["state"].pop("shape", None)
+            if left != right:
+                found.append(name)
+        elif one.read_bytes() != other.read_bytes():
+            found.append(name)
+    return found
+
+
 def edit_one_post(instance: Path) -> None:
     """Append a sentence to one post through the real save path."""
     app = create_app(instance_path=instance)
@@ -174,6 +250,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=3)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--workers", type=int, default=None, help="build processes")
+    parser.add_argument("--before", type=Path, help="another source tree to compare with")
     options = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="bench-static-"))
@@ -189,8 +266,22 @@ def main() -> None:
             refresh_all()
             db.session.remove()
         out = folder / "public"
+        if options.before is not None:
+            before_out = folder / "public-before"
+            described = tree_build(
+                options.before, folder, site.instance, before_out, options.workers
+            )
+            print(f"full build by {options.before}, {options.posts} posts, {described}")
         full = timed_build(site.instance, out, options.workers)
         print(f"full build, {options.posts} posts, {full.describe()}", flush=True)
+        if options.before is not None:
+            differing = differences(before_out, out)
+            print(
+                f"built folders: {len(differing)} files differ"
+                + (f" ({', '.join(differing[:10])})" if differing else " (byte-identical)"),
+                flush=True,
+            )
+            shutil.rmtree(before_out)
         edit_one_post(site.instance)
         again = timed_build(site.instance, out, options.workers)
         print(

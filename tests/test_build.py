@@ -8,6 +8,7 @@ HTML and drive Chromium over a plain file server (no app running).
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import re
 import shutil
@@ -325,6 +326,59 @@ def test_base_url_sub_path_prefixes_every_internal_link(
     assert "https://name.github.io/blog/posts/first/" in feed
 
 
+def test_sub_path_files_match_their_compressed_siblings_and_manifest_digests(
+    small: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, _app = small
+    out = tmp_path / "site"
+    result = run_build(instance, out, "--base-url", "https://name.github.io/blog/")
+    assert result.exit_code == 0, result.output + result.stderr
+    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    with_siblings = 0
+    for name, digest in manifest.items():
+        data = (out / name).read_bytes()
+        # Hashed and compressed where the page was rendered: after its links were rewritten.
+        assert hashlib.sha256(data).hexdigest() == digest, name
+        if (out / f"{name}.gz").exists():
+            assert gzip.decompress((out / f"{name}.gz").read_bytes()) == data, name
+            assert brotli.decompress((out / f"{name}.br").read_bytes()) == data, name
+            with_siblings += 1
+    assert (out / "posts" / "first" / "index.html.gz").exists()
+    assert with_siblings > len(manifest) // 2
+
+
+def test_text_glued_to_an_attribute_name_is_not_taken_for_a_link(
+    small: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = small
+    # Inline code keeps the quotes: the page's text holds xsrc="…" and href="…".
+    add_post(app, "属性", '示例：`xsrc="/posts/first/" href="/posts/first/"`。', slug="glued")
+    out = tmp_path / "site"
+    result = run_build(instance, out, "--base-url", "https://name.github.io/blog/")
+    assert result.exit_code == 0, result.output + result.stderr
+    page = (out / "posts" / "glued" / "index.html").read_text(encoding="utf-8")
+    assert 'xsrc="/posts/first/"' in page
+    assert 'xsrc="/blog/' not in page
+    assert ' href="/blog/posts/first/"' in page
+
+
+def test_a_new_post_renders_every_page_and_keeps_the_files_that_did_not_change(
+    small: tuple[Path, Flask], tmp_path: Path
+) -> None:
+    instance, app = small
+    out = tmp_path / "site"
+    assert run_build(instance, out).exit_code == 0
+    kept = [out / "404.html", out / "404.html.gz", out / "404.html.br", out / "robots.txt"]
+    inodes = [path.stat().st_ino for path in kept]
+    add_post(app, "第三篇", "第三篇的正文。", slug="third", category="笔记")
+    result = run_build(instance, out)
+    assert result.exit_code == 0, result.output + result.stderr
+    assert "written  posts/third/index.html" in result.output
+    assert [path.stat().st_ino for path in kept] == inodes
+    assert broken_links(out, site_url="http://example.test") == {}
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
+
+
 def test_out_inside_the_instance_is_refused(small: tuple[Path, Flask]) -> None:
     instance, _app = small
     result = run_build(instance, instance / "public")
@@ -381,6 +435,8 @@ def test_a_slug_too_long_for_a_file_name_is_named_in_the_error(
     assert result.exit_code == 1
     assert "270 bytes" in result.stderr and "shorten the slug" in result.stderr
     assert not (tmp_path / "site").exists()
+    # Pages already written into the temporary folder while others rendered are gone too.
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".site")] == []
 
 
 def test_paths_that_would_leave_out_are_refused() -> None:

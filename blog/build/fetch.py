@@ -5,16 +5,20 @@ the variant filter); the pages of one crawl round do not depend on each other, s
 process pool renders them side by side. Every worker builds the same app as the caller
 (:func:`build_app`) and only reads the database, which SQLite and PostgreSQL both allow
 from several processes at once. Results come back in the order asked.
+
+What the caller does with each answer (find its links, point them below the site's
+sub-path, compress it) is given as a ``finish`` function that runs where the page was
+rendered: in the workers, side by side, not one page after another in the caller.
 """
 
 from __future__ import annotations
 
 import multiprocessing
 from collections.abc import Callable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Generic, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Flask, request
@@ -34,7 +38,11 @@ MIN_PAGES_FOR_POOL = 16
 #: ``(status, mimetype, body, shown)`` of one requested path: ``shown`` holds the ids of
 #: the posts whose body, source or TOC the page loaded (:func:`recording_bodies`).
 Answer = tuple[int, str, bytes, frozenset[int]]
-Fetcher = Callable[[Sequence[str]], list[Answer]]
+#: What the caller receives for each path: ``finish(path, answer)``, run where the page
+#: was rendered.
+Result = TypeVar("Result")
+Finish = Callable[[str, Answer], Result]
+Task = TypeVar("Task")
 
 
 def build_app(instance: Path, site_url: str) -> Flask:
@@ -102,69 +110,110 @@ def recording_bodies() -> Iterator[set[int]]:
         event.remove(Post, "refresh", on_refresh)
 
 
-def local_fetcher(app: Flask, site_url: str) -> Fetcher:
-    client = app.test_client()
-    environ = reader_environ(site_url)
+class LocalFetcher(Generic[Result]):
+    """Fetches pages in this process."""
 
-    def fetch(paths: Sequence[str]) -> list[Answer]:
-        answers: list[Answer] = []
+    workers = 1
+
+    def __init__(self, app: Flask, site_url: str, finish: Finish[Result]) -> None:
+        self.app = app
+        self.client = app.test_client()
+        self.environ = reader_environ(site_url)
+        self.finish = finish
+
+    def __call__(self, paths: Sequence[str]) -> list[Result]:
+        results: list[Result] = []
         with recording_bodies() as loaded:
             for path in paths:
                 loaded.clear()
-                response = client.get(path, environ_base=environ)
-                answers.append(
-                    (
-                        response.status_code,
-                        response.mimetype or "",
-                        response.get_data(),
-                        frozenset(loaded),
-                    )
+                response = self.client.get(path, environ_base=self.environ)
+                answer = (
+                    response.status_code,
+                    response.mimetype or "",
+                    response.get_data(),
+                    frozenset(loaded),
                 )
-        return answers
+                results.append(self.finish(path, answer))
+        return results
 
-    return fetch
+    def submit(self, paths: Sequence[str]) -> Future[list[Result]]:
+        """``self(paths)`` as a future, already done: the interface of :class:`PoolFetcher`."""
+        done: Future[list[Result]] = Future()
+        done.set_result(self(paths))
+        return done
+
+    def run(self, task: Callable[[], Task]) -> Future[Task]:
+        """``task()`` inside an application context, as a future already done."""
+        done: Future[Task] = Future()
+        with self.app.app_context():
+            done.set_result(task())
+        return done
+
+    def close(self) -> None:
+        pass
 
 
-_worker_fetch: Fetcher | None = None
+_worker_fetch: LocalFetcher[Any] | None = None
 
 
-def _start_worker(instance: str, site_url: str) -> None:
+def _start_worker(instance: str, site_url: str, finish: Finish[Any]) -> None:
     global _worker_fetch
-    _worker_fetch = local_fetcher(build_app(Path(instance), site_url), site_url)
+    _worker_fetch = LocalFetcher(build_app(Path(instance), site_url), site_url, finish)
 
 
-def _fetch_in_worker(paths: list[str]) -> list[Answer]:
+def _fetch_in_worker(paths: list[str]) -> list[Any]:
     assert _worker_fetch is not None, "worker started without its app"
     return _worker_fetch(paths)
 
 
-class PoolFetcher:
-    """Fetches rounds of pages on ``workers`` processes; small rounds stay in this process."""
+def _run_in_worker(task: Callable[[], Task]) -> Task:
+    assert _worker_fetch is not None, "worker started without its app"
+    return _worker_fetch.run(task).result()
 
-    def __init__(self, app: Flask, instance: Path, site_url: str, workers: int) -> None:
-        self.local = local_fetcher(app, site_url)
+
+class PoolFetcher(Generic[Result]):
+    """Fetches pages on ``workers`` processes; small lists stay in this process."""
+
+    def __init__(
+        self, app: Flask, instance: Path, site_url: str, workers: int, finish: Finish[Result]
+    ) -> None:
+        self.local = LocalFetcher(app, site_url, finish)
         self.workers = workers
         # "spawn": a forked worker would inherit the parent's database connections and locks.
+        # ``finish`` goes to the workers by reference: a module-level function (or a
+        # functools.partial of one) that pickle can name.
         self.pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(str(instance), site_url),
+            initargs=(str(instance), site_url, finish),
         )
 
-    def __call__(self, paths: Sequence[str]) -> list[Answer]:
+    def __call__(self, paths: Sequence[str]) -> list[Result]:
         if len(paths) < MIN_PAGES_FOR_POOL:
             return self.local(paths)
         # A few chunks per worker: even when pages differ in cost, no worker idles long.
         size = max(1, -(-len(paths) // (self.workers * 4)))
         chunks = [list(paths[start : start + size]) for start in range(0, len(paths), size)]
-        answers: list[Answer] = []
+        results: list[Result] = []
         for part in self.pool.map(_fetch_in_worker, chunks):
-            answers.extend(part)
-        return answers
+            results.extend(part)
+        return results
+
+    def submit(self, paths: Sequence[str]) -> Future[list[Result]]:
+        """Start fetching ``paths`` on the next free worker."""
+        return self.pool.submit(_fetch_in_worker, list(paths))
+
+    def run(self, task: Callable[[], Task]) -> Future[Task]:
+        """Run ``task()`` (a module-level function) on a worker, in an application context."""
+        return self.pool.submit(_run_in_worker, task)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: Either kind of fetcher: what :mod:`blog.build.pages` asks for pages.
+Fetcher = LocalFetcher[Result] | PoolFetcher[Result]
 
 
 def workers_for(requested: int | None) -> int:

@@ -21,7 +21,9 @@ A manifest (``.blog-build.json``) records the SHA-256 of every file. Two ways of
 
 Text files also get ``.gz`` and ``.br`` siblings, for nginx ``gzip_static`` /
 ``brotli_static`` and hosts that serve precompressed files; an unchanged file reuses its
-siblings from the previous build, so compression is paid only for what changed.
+siblings from the previous build, so compression is paid only for what changed. The
+caller may pass digests and siblings it already has (the build's pages are hashed and
+compressed in its worker processes); anything not passed is computed here.
 """
 
 from __future__ import annotations
@@ -161,54 +163,79 @@ class _Folders:
             self.made.add(folder)
 
 
-def write_site(
-    out: Path,
-    files: Mapping[PurePosixPath, bytes],
-    kept: Mapping[PurePosixPath, str] | None = None,
-    state: Mapping[str, Any] | None = None,
-) -> WriteReport:
-    """Replace OUT with exactly ``files`` (relative paths -> bytes) and ``kept``, incrementally.
+class SiteWriter:
+    """Assembles a new site in a temporary folder next to OUT, file by file, then swaps it in.
 
-    ``kept`` names files of the previous build (relative path -> its manifest digest) that
-    are carried over without being read; one that has gone missing is a BuildError, as the
-    caller decided from the manifest that it exists. ``state`` is stored in the manifest.
+    A full build hands each page over as soon as it is rendered, so the files are written
+    while the other pages are still being rendered; nothing reaches OUT before
+    :meth:`finish`, and :meth:`discard` deletes everything written so far.
     """
-    out = out.resolve()
-    previous = _read_manifest(out) if out.is_dir() else {}
-    report = WriteReport()
-    try:
-        staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.building-", dir=out.parent))
-    except OSError as error:
-        raise BuildError(f"{out}: cannot create a folder next to it: {error}") from None
-    try:
-        manifest: dict[str, str] = {}
-        folders = _Folders()
-        for relative, data in sorted(files.items()):
-            name = str(relative)
-            digest = hashlib.sha256(data).hexdigest()
-            manifest[name] = digest
-            target = staging / relative
-            folders.parent_of(target)
-            siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
-            old = out / relative
-            if (
-                previous.get(name) == digest
-                and _link_or_copy(old, target)
-                and all(
-                    _link_or_copy(old.with_name(old.name + s), target.with_name(target.name + s))
-                    for s in siblings
-                )
-            ):
-                report.unchanged += 1
-                continue
-            target.write_bytes(data)
-            for suffix, compress in zip(siblings, (gzip_bytes, brotli_bytes), strict=False):
-                target.with_name(target.name + suffix).write_bytes(compress(data))
-            report.written.append(name)
+
+    def __init__(self, out: Path) -> None:
+        self.out = out.resolve()
+        self.previous = _read_manifest(self.out) if self.out.is_dir() else {}
+        try:
+            self.staging = Path(
+                tempfile.mkdtemp(prefix=f".{self.out.name}.building-", dir=self.out.parent)
+            )
+        except OSError as error:
+            raise BuildError(f"{self.out}: cannot create a folder next to it: {error}") from None
+        self.folders = _Folders()
+        self.digests: dict[PurePosixPath, str] = {}
+        #: Files written anew; the others were linked from the previous build.
+        self.written: set[PurePosixPath] = set()
+
+    def add(
+        self,
+        relative: PurePosixPath,
+        data: bytes,
+        digest: str | None = None,
+        compressed: tuple[bytes, bytes] | None = None,
+    ) -> None:
+        """Stage ``data`` as ``relative``; ``digest`` and ``compressed``: its own, if known."""
+        name = str(relative)
+        target = self.staging / relative
+        siblings = (".gz", ".br") if compressible(relative, len(data)) else ()
+        if relative in self.digests:
+            # The same file twice: the last one wins. The first may be a hard link to the
+            # previous build's file, which writing through it would change: unlinked first.
+            for suffix in ("", ".gz", ".br"):
+                target.with_name(target.name + suffix).unlink(missing_ok=True)
+            self.written.discard(relative)
+        digest = digest or hashlib.sha256(data).hexdigest()
+        self.digests[relative] = digest
+        self.folders.parent_of(target)
+        old = self.out / relative
+        if (
+            self.previous.get(name) == digest
+            and _link_or_copy(old, target)
+            and all(
+                _link_or_copy(old.with_name(old.name + s), target.with_name(target.name + s))
+                for s in siblings
+            )
+        ):
+            return
+        target.write_bytes(data)
+        if siblings:
+            made = compressed or (gzip_bytes(data), brotli_bytes(data))
+            for suffix, content in zip(siblings, made, strict=True):
+                target.with_name(target.name + suffix).write_bytes(content)
+        self.written.add(relative)
+
+    def finish(
+        self, kept: Mapping[PurePosixPath, str] | None, state: Mapping[str, Any] | None
+    ) -> WriteReport:
+        """Carry ``kept`` over, write the manifest with ``state`` and put the site at OUT."""
+        out, staging = self.out, self.staging
+        manifest = {str(relative): self.digests[relative] for relative in sorted(self.digests)}
+        report = WriteReport(
+            written=[str(relative) for relative in sorted(self.written)],
+            unchanged=len(self.digests) - len(self.written),
+        )
         for relative, digest in sorted((kept or {}).items()):
             name = str(relative)
             target = staging / relative
-            folders.parent_of(target)
+            self.folders.parent_of(target)
             old = out / relative
             if not _link_or_copy(old, target):
                 raise BuildError(f"{old}: the previous build's file is missing; build again")
@@ -219,7 +246,7 @@ def write_site(
                 )
             manifest[name] = digest
             report.unchanged += 1
-        report.removed = sorted(set(previous) - set(manifest))
+        report.removed = sorted(set(self.previous) - set(manifest))
         (staging / MANIFEST).write_text(
             json.dumps(
                 {"version": MANIFEST_VERSION, "files": manifest, "state": dict(state or {})},
@@ -230,18 +257,71 @@ def write_site(
         )
         staging.chmod(0o755)
         _swap(staging, out)
+        return report
+
+    def discard(self) -> None:
+        shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def write_site(
+    out: Path,
+    files: Mapping[PurePosixPath, bytes],
+    kept: Mapping[PurePosixPath, str] | None = None,
+    state: Mapping[str, Any] | None = None,
+    digests: Mapping[PurePosixPath, str] | None = None,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None = None,
+) -> WriteReport:
+    """Replace OUT with exactly ``files`` (relative paths -> bytes) and ``kept``, incrementally.
+
+    ``kept`` names files of the previous build (relative path -> its manifest digest) that
+    are carried over without being read; one that has gone missing is a BuildError, as the
+    caller decided from the manifest that it exists. ``state`` is stored in the manifest.
+    ``digests`` (SHA-256) and ``compressed`` (``.gz`` and ``.br`` bytes) are those of some
+    of ``files``, already made.
+    """
+    writer = SiteWriter(out)
+    try:
+        for relative, data in sorted(files.items()):
+            writer.add(
+                relative,
+                data,
+                (digests or {}).get(relative),
+                (compressed or {}).get(relative),
+            )
+        return writer.finish(kept, state)
     except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
+        writer.discard()
         raise
-    return report
 
 
-def _siblings(relative: PurePosixPath, data: bytes) -> dict[PurePosixPath, bytes]:
+def _digest(
+    relative: PurePosixPath, data: bytes, digests: Mapping[PurePosixPath, str] | None
+) -> str:
+    known = digests.get(relative) if digests else None
+    return known or hashlib.sha256(data).hexdigest()
+
+
+def _compressed(
+    relative: PurePosixPath,
+    data: bytes,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None,
+) -> tuple[bytes, bytes]:
+    """The ``.gz`` and ``.br`` bytes of ``data``: given in ``compressed``, else made here."""
+    known = compressed.get(relative) if compressed else None
+    return known or (gzip_bytes(data), brotli_bytes(data))
+
+
+def _siblings(
+    relative: PurePosixPath,
+    data: bytes,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None = None,
+) -> dict[PurePosixPath, bytes]:
     """``relative`` and its compressed siblings, with their bytes."""
     found = {relative: data}
     if compressible(relative, len(data)):
-        found[relative.with_name(relative.name + ".gz")] = gzip_bytes(data)
-        found[relative.with_name(relative.name + ".br")] = brotli_bytes(data)
+        gz, br = _compressed(relative, data, compressed)
+        found[relative.with_name(relative.name + ".gz")] = gz
+        found[relative.with_name(relative.name + ".br")] = br
     return found
 
 
@@ -250,6 +330,8 @@ def update_site(
     files: Mapping[PurePosixPath, bytes],
     kept: Mapping[PurePosixPath, str],
     state: Mapping[str, Any],
+    digests: Mapping[PurePosixPath, str] | None = None,
+    compressed: Mapping[PurePosixPath, tuple[bytes, bytes]] | None = None,
 ) -> WriteReport:
     """Bring the build in OUT up to ``files`` and ``kept`` by replacing only changed files.
 
@@ -264,7 +346,7 @@ def update_site(
     changed: dict[PurePosixPath, bytes] = {}
     for relative, data in sorted(files.items()):
         name = str(relative)
-        manifest[name] = hashlib.sha256(data).hexdigest()
+        manifest[name] = _digest(relative, data, digests)
         if previous.get(name) == manifest[name] and (out / relative).is_file():
             report.unchanged += 1
         else:
@@ -286,7 +368,7 @@ def update_site(
         gone: list[PurePosixPath] = []
         folders = _Folders()
         for relative, data in changed.items():
-            written = _siblings(relative, data)
+            written = _siblings(relative, data, compressed)
             for path, content in written.items():
                 folders.parent_of(staging / "new" / path)
                 (staging / "new" / path).write_bytes(content)

@@ -71,6 +71,15 @@ def postings(posts: Iterable[Post]) -> dict[str, list[int]]:
     }
 
 
+def public_postings() -> tuple[list[int], dict[str, list[int]]]:
+    """The ids of :func:`public_posts` in order, and their :func:`postings`.
+
+    A full build has a worker process run this while the pages render.
+    """
+    posts = public_posts()
+    return [post.id for post in posts], postings(posts)
+
+
 def updated_postings(
     previous: Mapping[str, list[int]], posts: list[Post], changed: set[int]
 ) -> dict[str, list[int]]:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -16,8 +17,9 @@ from blog.admin.uploads import NAME_PATTERN, uploads_folder
 from blog.assets import Assets
 from blog.build import search_index
 from blog.build.collection import fewer_full_collections
-from blog.build.fetch import Fetcher, PoolFetcher, build_app, local_fetcher, workers_for
+from blog.build.fetch import Fetcher, LocalFetcher, PoolFetcher, build_app, workers_for
 from blog.build.output import (
+    SiteWriter,
     WriteReport,
     check_out_folder,
     read_previous,
@@ -26,12 +28,12 @@ from blog.build.output import (
 )
 from blog.build.pages import (
     Crawl,
+    Fetched,
+    Publishing,
     RenderedPage,
     crawl,
+    finish_page,
     render_again,
-    rewrite_css_urls,
-    rewrite_links,
-    search_page_paths,
 )
 from blog.build.paths import BuildError, case_collisions, output_path
 from blog.build.plan import (
@@ -156,17 +158,8 @@ def _plan(
     return now, previous, files, indexes
 
 
-def published_bytes(page: RenderedPage, base_path: str, search_paths: set[str]) -> bytes:
-    """The bytes written for ``page``: links pointed below ``base_path``."""
-    if page.content_type == "text/html":
-        return rewrite_links(page.body.decode("utf-8"), base_path, search_paths).encode("utf-8")
-    if page.content_type == "text/css":
-        return rewrite_css_urls(page.body.decode("utf-8"), base_path).encode("utf-8")
-    return page.body
-
-
 def _render_planned(
-    fetch: Fetcher,
+    fetch: Fetcher[Fetched],
     plan: RenderPlan,
     prefixes: list[str],
     site_url: str,
@@ -191,14 +184,18 @@ def _render_planned(
 
 
 def _render(
-    fetch: Fetcher,
+    fetch: Fetcher[Fetched],
     prefixes: list[str],
     site_url: str,
     previous: BuildState | None,
     plan: RenderPlan | None,
     unchanged: Callable[[RenderedPage], bool],
+    on_page: Callable[[RenderedPage], None] | None = None,
 ) -> tuple[Crawl, list[str] | None]:
-    """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all."""
+    """Render what must be rendered: ``(pages, paths carried over)``; ``None``: rendered all.
+
+    ``on_page`` is given each page of a full crawl as it comes (see :func:`crawl`).
+    """
     if previous is not None and plan is not None:
         crawled = _render_planned(fetch, plan, prefixes, site_url, unchanged)
         known = set(previous.pages)
@@ -207,7 +204,7 @@ def _render(
         # pages changed, which only a full crawl finds (and reports).
         if not crawled.broken and not new_links:
             return crawled, [path for path in previous.pages if path not in crawled.pages]
-    return crawl(fetch, seeds(prefixes), prefixes, site_url), None
+    return crawl(fetch, seeds(prefixes), prefixes, site_url, on_page), None
 
 
 def _add_search_indexes(
@@ -216,25 +213,35 @@ def _add_search_indexes(
     previous: BuildState | None,
     indexes: dict[str, dict[str, Any]],
     page_html: dict[str, str],
+    page_characters: list[str],
+    made: tuple[list[int], dict[str, list[int]]] | None,
     prefixes: list[str],
     add: Callable[[str, bytes], None],
 ) -> None:
     """Add each variant's search index: made anew, or ``indexes`` updated for what changed.
 
     ``previous`` is ``None`` for a full build; otherwise only the changed posts are
-    tokenized again and ``page_html`` holds the pages this build rendered.
+    tokenized again. ``page_html`` holds the post pages this build rendered,
+    ``page_characters`` the distinct characters of each HTML page it rendered, and
+    ``made`` the ids and postings of the public posts if a worker already tokenized them
+    (:func:`blog.build.search_index.public_postings`).
     """
     with app.app_context():
-        posts = search_index.public_posts(light=previous is not None)
+        posts = search_index.public_posts(light=previous is not None or made is not None)
         if previous is None:
-            tokens = search_index.postings(posts)
-            characters = search_index.character_map(page_html.values())
+            if made is not None and made[0] == [post.id for post in posts]:
+                tokens = made[1]
+            else:
+                # No worker did it, or the posts changed since it did (a post published
+                # during the build): tokenized here, from the posts the docs list.
+                tokens = search_index.postings(posts)
+            characters = search_index.character_map(page_characters)
         else:
             edited = changed_posts(previous, now)
             changed = {number for number, post in enumerate(posts) if post.id in edited}
             first = indexes[""]
             tokens = search_index.updated_postings(first["tokens"], posts, changed)
-            characters = {**first["map"], **search_index.character_map(page_html.values())}
+            characters = {**first["map"], **search_index.character_map(page_characters)}
             characters = dict(sorted(characters.items()))
         shared = search_index.shared_parts(tokens, characters)
         for prefix in prefixes:
@@ -275,7 +282,7 @@ def build_site(
     variants: list[str] = list(app.extensions["blog.variants"])
     prefixes = ["", *(f"/{v}" for v in variants)]
     now, previous, previous_files, indexes = _plan(app, out, site_url, prefixes, full)
-    search_paths = search_page_paths(prefixes)
+    publishing = Publishing(site_url, tuple(prefixes), base_path, previous_files)
     count = workers_for(workers)
     again = None if previous is None else pages_to_render(previous, now, prefixes)
     plan = None
@@ -289,99 +296,164 @@ def build_site(
         else len(plan.first) >= MIN_PAGES_FOR_POOL
     )
     pooled = count > 1 and (workers is not None or enough)
-    fetch = PoolFetcher(app, instance, site_url, count) if pooled else None
 
     def unchanged(page: RenderedPage) -> bool:
-        digest = hashlib.sha256(published_bytes(page, base_path, search_paths)).hexdigest()
-        return previous_files.get(str(output_path(page.path))) == digest
+        return previous_files.get(str(output_path(page.path))) == page.digest
 
-    try:
-        crawled, carried = _render(
-            fetch or local_fetcher(app, site_url), prefixes, site_url, previous, plan, unchanged
-        )
-    finally:
-        if fetch is not None:
-            fetch.close()
+    # When every page is rendered (no earlier build, or one of another site shape), each is
+    # written into the new site's temporary folder as soon as it comes, while the others
+    # render; a rebuild that renders a few pages collects them first (update_site).
+    whole = previous is None or plan is None
+    writer = SiteWriter(out) if whole else None
 
     files: dict[PurePosixPath, bytes] = {}
     kept: dict[PurePosixPath, str] = {}
     sources: dict[PurePosixPath, str] = {}
+    digests: dict[PurePosixPath, str] = {}
+    compressed: dict[PurePosixPath, tuple[bytes, bytes]] = {}
+    #: Every file added, in the order added (the bytes are in ``files`` or already written).
+    names: dict[PurePosixPath, None] = {}
     problems: list[str] = []
 
-    def add(url_path: str, data: bytes) -> None:
+    def add(url_path: str, data: bytes, page: RenderedPage | None = None) -> None:
         try:
             relative = output_path(url_path)
         except BuildError as error:
             problems.append(str(error))
             return
-        files[relative] = data
+        names[relative] = None
         sources[relative] = url_path
+        if writer is not None:
+            writer.add(
+                relative, data, page.digest if page else None, page.compressed if page else None
+            )
+            return
+        files[relative] = data
+        if page is not None:
+            digests[relative] = page.digest
+            if page.compressed is not None:
+                compressed[relative] = page.compressed
 
-    state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards, related=now.related)
-    if carried is not None:
-        assert previous is not None
-        for path in carried:
-            relative = output_path(path)
-            kept[relative] = previous_files[str(relative)]
-            sources[relative] = path
-            state.pages[path] = previous.pages[path]
-            state.listed[path] = previous.listed.get(path, [])
-            state.types[path] = previous.types[path]
-    page_html: dict[str, str] = {}
-    for path, page in crawled.pages.items():
-        state.types[path] = page.content_type
-        state.pages[path], state.listed[path] = dependencies(
-            path,
-            crawled.links.get(path, ()),
-            prefixes,
-            now.paths,
-            html=page.content_type == "text/html",
-            loaded=page.shown,
+    try:
+        # Each page's links, rewriting, hash and compression are done where it is rendered.
+        finish = functools.partial(finish_page, publishing)
+        fetch: Fetcher[Fetched] = (
+            PoolFetcher(app, instance, site_url, count, finish)
+            if pooled
+            else LocalFetcher(app, site_url, finish)
         )
-        if page.content_type == "text/html":
-            page_html[path] = page.body.decode("utf-8")
-        add(path, published_bytes(page, base_path, search_paths))
+        made = None
+        try:
+            # A full build tokenizes every post for the search indexes: on a worker, while
+            # the others render pages (queued first, so it never finishes last).
+            tokenized: Future[tuple[list[int], dict[str, list[int]]]] | None = (
+                fetch.run(search_index.public_postings) if whole else None
+            )
+            crawled, carried = _render(
+                fetch,
+                prefixes,
+                site_url,
+                previous,
+                plan,
+                unchanged,
+                None if writer is None else lambda page: add(page.path, page.published, page),
+            )
+            if tokenized is not None:
+                made = tokenized.result()
+        finally:
+            fetch.close()
 
-    if carried is not None and not indexes:
-        # No post changed (see _plan): every variant's search index is as it was.
-        for prefix in prefixes:
-            relative = output_path(f"{prefix}/{search_index.INDEX_NAME}")
-            kept[relative] = previous_files[str(relative)]
-            sources[relative] = f"{prefix}/{search_index.INDEX_NAME}"
-    else:
-        _add_search_indexes(
-            app, now, previous if carried is not None else None, indexes, page_html, prefixes, add
+        state = BuildState(shape=now.shape, posts=now.posts, cards=now.cards, related=now.related)
+        if carried is not None:
+            assert previous is not None
+            for path in carried:
+                relative = output_path(path)
+                kept[relative] = previous_files[str(relative)]
+                sources[relative] = path
+                state.pages[path] = previous.pages[path]
+                state.listed[path] = previous.listed.get(path, [])
+                state.types[path] = previous.types[path]
+        page_html: dict[str, str] = {}
+        page_characters: list[str] = []
+        post_pages = tuple(f"{prefix}/posts/" for prefix in prefixes)
+        for path, page in crawled.pages.items():
+            state.types[path] = page.content_type
+            state.pages[path], state.listed[path] = dependencies(
+                path,
+                crawled.links.get(path, ()),
+                prefixes,
+                now.paths,
+                html=page.content_type == "text/html",
+                loaded=page.shown,
+            )
+            if page.content_type == "text/html":
+                page_characters.append(page.characters)
+                if path.startswith(post_pages):
+                    page_html[path] = page.body.decode("utf-8")
+            if writer is None:
+                add(path, page.published, page)
+
+        if carried is not None and not indexes:
+            # No post changed (see _plan): every variant's search index is as it was.
+            for prefix in prefixes:
+                relative = output_path(f"{prefix}/{search_index.INDEX_NAME}")
+                kept[relative] = previous_files[str(relative)]
+                sources[relative] = f"{prefix}/{search_index.INDEX_NAME}"
+        else:
+            _add_search_indexes(
+                app,
+                now,
+                previous if carried is not None else None,
+                indexes,
+                page_html,
+                page_characters,
+                made,
+                prefixes,
+                add,
+            )
+
+        copied = {**_static_files(app.extensions["blog.assets"]), **_upload_files(app)}
+        for url_path, source in copied.items():
+            add(url_path, source.read_bytes())
+
+        missing = sorted(
+            asset
+            for asset in crawled.assets
+            if asset not in copied and asset.startswith("/static/")
         )
+        for asset in missing:
+            crawled.broken.setdefault(asset, set()).add("(a built page)")
+        for first_path, second_path in case_collisions([*names, *kept]):
+            first, second = sources[PurePosixPath(first_path)], sources[PurePosixPath(second_path)]
+            problems.append(
+                f"{first} and {second} would be the same file on a case-insensitive file "
+                "system (macOS, Windows); rename one"
+            )
+        if problems:
+            raise BuildError("the site cannot be built:\n  " + "\n  ".join(problems))
 
-    copied = {**_static_files(app.extensions["blog.assets"]), **_upload_files(app)}
-    for url_path, source in copied.items():
-        add(url_path, source.read_bytes())
-
-    missing = sorted(
-        asset for asset in crawled.assets if asset not in copied and asset.startswith("/static/")
-    )
-    for asset in missing:
-        crawled.broken.setdefault(asset, set()).add("(a built page)")
-    for first_path, second_path in case_collisions([*files, *kept]):
-        problems.append(
-            f"{sources[PurePosixPath(first_path)]} and {sources[PurePosixPath(second_path)]} would "
-            "be the same file on a case-insensitive file system (macOS, Windows); rename one"
+        if writer is not None:
+            written: WriteReport = writer.finish(kept, state.to_json())
+        elif carried is None:
+            written = write_site(
+                out, files, kept, state.to_json(), digests=digests, compressed=compressed
+            )
+        else:
+            written = update_site(
+                out, files, kept, state.to_json(), digests=digests, compressed=compressed
+            )
+        return BuildReport(
+            out=out.resolve(),
+            pages=len(crawled.pages) + len(carried or ()),
+            rendered=len(crawled.pages),
+            files=len(names) + len(kept),
+            seconds=time.perf_counter() - started,
+            written=written.written,
+            unchanged=written.unchanged,
+            removed=written.removed,
+            broken=crawled.broken,
         )
-    if problems:
-        raise BuildError("the site cannot be built:\n  " + "\n  ".join(problems))
-
-    if carried is None:
-        written: WriteReport = write_site(out, files, kept, state.to_json())
-    else:
-        written = update_site(out, files, kept, state.to_json())
-    return BuildReport(
-        out=out.resolve(),
-        pages=len(crawled.pages) + len(carried or ()),
-        rendered=len(crawled.pages),
-        files=len(files) + len(kept),
-        seconds=time.perf_counter() - started,
-        written=written.written,
-        unchanged=written.unchanged,
-        removed=written.removed,
-        broken=crawled.broken,
-    )
+    except BaseException:
+        if writer is not None:
+            writer.discard()
+        raise
