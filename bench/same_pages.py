@@ -50,6 +50,8 @@ from blog.models import Category, Post, Tag, db, post_categories, post_tags
 VARIANT_PREFIXES = ("", "/zh-hans", "/zh-hant", "/zh-tw", "/zh-hk")
 ACCEPT_LANGUAGES = ("zh-CN", "zh-SG")
 SEARCHES = ("注意力", "模型", "softmax")
+#: Differing responses named (without their diff) after the ``--show`` ones.
+LISTED = 100
 
 #: Run in a fresh interpreter of one tree: fetch each request cold, then warm; write each
 #: body (token blanked) once under its SHA-256 in the bodies folder, shared by both trees,
@@ -208,8 +210,11 @@ def main() -> None:
             diff = difflib.unified_diff(tag_lines(old), tag_lines(new), lineterm="", n=0)
             for line in list(diff)[2:12]:
                 print("   ", line[:300])
-        for key, *_ in different[options.show :]:
+        listed = different[options.show : options.show + LISTED]
+        for key, *_ in listed:
             print(f"--- {urllib.parse.unquote(key)}")
+        if len(different) > options.show + len(listed):
+            print(f"(+{len(different) - options.show - len(listed)} more different responses)")
     sys.exit(1 if different else 0)
 
 
