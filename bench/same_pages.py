@@ -143,10 +143,12 @@ def fetch(tree: str, instance: Path, requests_file: Path, bodies: Path) -> dict[
     return responses
 
 
-def masked(body: bytes, masks: list[re.Pattern[bytes]]) -> bytes:
+def masked(body: bytes, masks: list[re.Pattern[str]]) -> str:
+    """``body`` as text (any byte kept, even in broken UTF-8) with every mask's matches cut."""
+    text = body.decode(errors="surrogateescape")
     for mask in masks:
-        body = mask.sub(b"", body)
-    return body
+        text = mask.sub("", text)
+    return text
 
 
 def tag_lines(body: bytes) -> list[str]:
@@ -163,7 +165,7 @@ def main() -> None:
     )
     parser.add_argument("--show", type=int, default=5, help="differing responses shown in detail")
     options = parser.parse_args()
-    masks = [re.compile(pattern.encode()) for pattern in options.mask]
+    masks = [re.compile(pattern) for pattern in options.mask]
     with tempfile.TemporaryDirectory(prefix="same-pages-") as folder_name:
         folder = Path(folder_name)
         instance = write_instance(folder / "site", PLUGINS=list(BUILTIN_PLUGINS))
