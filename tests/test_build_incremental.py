@@ -56,6 +56,12 @@ def site_files(out: Path) -> dict[str, str]:
     return {name: digest for name, digest in files.items() if not name.endswith(INDEX_NAME)}
 
 
+def assert_same_as_a_full_build(instance: Path, out: Path, full: Path) -> None:
+    """``out``, built incrementally, is what a full build of ``instance`` into ``full`` writes."""
+    run_build(instance, full, "--full")
+    assert_same_site(out, full)
+
+
 def assert_same_site(incremental: Path, full: Path) -> None:
     """Every page and file equal; search indexes equal but for extra normalisation entries."""
     assert site_files(incremental) == site_files(full)
@@ -171,9 +177,7 @@ def test_a_body_edit_renders_other_pages_in_one_variant_first(
         assert after[f"{prefix}feed.xml"] != before[f"{prefix}feed.xml"]
         assert after[f"{prefix}archive/index.html"] == before[f"{prefix}archive/index.html"]
 
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def test_an_edit_that_leaves_the_card_alone_renders_no_listing(
@@ -209,9 +213,7 @@ def test_an_edit_that_leaves_the_card_alone_renders_no_listing(
         f"{prefix}posts/post-1/index.html" for prefix in prefixes
     }
 
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def test_a_theme_listing_whole_posts_is_rendered_again_after_a_body_edit(
@@ -238,9 +240,7 @@ def test_a_theme_listing_whole_posts_is_rendered_again_after_a_body_edit(
         if "/posts/" not in str(path) and "后来补充" in path.read_text("utf-8")
     ]
     assert listings  # the last home page and the category and tag listings show the body
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
@@ -254,9 +254,7 @@ def test_pinning_an_old_post_renders_the_home_page_that_now_shows_it(
     edit(app, "post-1", meta={"pinned": True})  # type: ignore[arg-type]
     run_build(instance, out)
     assert "/posts/post-1/" in (out / "index.html").read_text("utf-8")
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def test_a_rebuild_that_fails_while_renaming_puts_every_old_file_back(
@@ -285,9 +283,7 @@ def test_a_rebuild_that_fails_while_renaming_puts_every_old_file_back(
     (blocker / "keep").unlink()
     blocker.rmdir()
     assert run_build(instance, out).exit_code == 0
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def test_the_search_index_follows_the_edit(site: tuple[Path, Flask], tmp_path: Path) -> None:
@@ -385,9 +381,7 @@ def test_a_related_list_chosen_again_by_another_posts_edit_is_rebuilt(
     written = set(re.findall(r"written  posts/([^/]+)/index\.html", result.output))
     assert written == chosen_again
 
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def related_lists(app: Flask) -> dict[str, list[int] | None]:
@@ -413,9 +407,7 @@ def test_a_body_assigned_without_a_render_is_rebuilt(
     run_build(instance, out)
     assert "直接写进去的正文" in (out / "posts/post-3/index.html").read_text("utf-8")
 
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
 
 
 def test_a_rerender_that_changes_only_the_body_is_rebuilt(
@@ -449,6 +441,4 @@ def test_a_rerender_that_changes_only_the_body_is_rebuilt(
     page = (out / "posts/post-3/index.html").read_text("utf-8")
     assert "早先的渲染结果" not in page and "讲软件与内存" in page
 
-    full = tmp_path / "full"
-    run_build(instance, full, "--full")
-    assert_same_site(out, full)
+    assert_same_as_a_full_build(instance, out, tmp_path / "full")
