@@ -309,13 +309,18 @@ def test_a_deleted_post_loses_its_files(small: tuple[Path, Flask], tmp_path: Pat
     assert broken_links(out, site_url="http://example.test") == {}
 
 
+def build_at_sub_path(instance: Path, out: Path) -> Path:
+    """Build ``instance`` into ``out`` for https://name.github.io/blog/; return ``out``."""
+    result = run_build(instance, out, "--base-url", "https://name.github.io/blog/")
+    assert result.exit_code == 0, result.output + result.stderr
+    return out
+
+
 def test_base_url_sub_path_prefixes_every_internal_link(
     small: tuple[Path, Flask], tmp_path: Path
 ) -> None:
     instance, _app = small
-    out = tmp_path / "site"
-    result = run_build(instance, out, "--base-url", "https://name.github.io/blog/")
-    assert result.exit_code == 0, result.output + result.stderr
+    out = build_at_sub_path(instance, tmp_path / "site")
     home = (out / "index.html").read_text(encoding="utf-8")
     assert 'href="/blog/posts/first/"' in home
     assert 'href="/blog/static/theme/' in home
@@ -330,9 +335,7 @@ def test_sub_path_files_match_their_compressed_siblings_and_manifest_digests(
     small: tuple[Path, Flask], tmp_path: Path
 ) -> None:
     instance, _app = small
-    out = tmp_path / "site"
-    result = run_build(instance, out, "--base-url", "https://name.github.io/blog/")
-    assert result.exit_code == 0, result.output + result.stderr
+    out = build_at_sub_path(instance, tmp_path / "site")
     manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
     with_siblings = 0
     for name, digest in manifest.items():
@@ -353,9 +356,7 @@ def test_text_glued_to_an_attribute_name_is_not_taken_for_a_link(
     instance, app = small
     # Inline code keeps the quotes: the page's text holds xsrc="…" and href="…".
     add_post(app, "属性", '示例：`xsrc="/posts/first/" href="/posts/first/"`。', slug="glued")
-    out = tmp_path / "site"
-    result = run_build(instance, out, "--base-url", "https://name.github.io/blog/")
-    assert result.exit_code == 0, result.output + result.stderr
+    out = build_at_sub_path(instance, tmp_path / "site")
     page = (out / "posts" / "glued" / "index.html").read_text(encoding="utf-8")
     assert 'xsrc="/posts/first/"' in page
     assert 'xsrc="/blog/' not in page
