@@ -1,5 +1,9 @@
 """Performance suite: ``python -m bench [--quick] [--posts N] [--listing-posts N]``.
 
+``python -m bench --peers [--posts N] [--rounds N]`` runs only the comparison with Hexo
+(``bench/peers.py``): ``hexo generate`` beside ``blog import`` and ``blog build`` of the
+same N demo-size posts (default 1,000).
+
 Builds temporary sites, starts real waitress servers in subprocesses (the blog with its
 page cache, the blog without it, and a Flask hello-world, all with the same thread count),
 drives them with ``wrk -t2 -c16 -dNs --latency`` in interleaved rounds and prints req/s,
@@ -19,6 +23,7 @@ from pathlib import Path
 
 from bench.inprocess import measure_import, measure_listings, measure_save
 from bench.load import LoadResult, Server, blog_server, fetch_etag, hello_server, run_wrk
+from bench.peers import compare as compare_with_peers
 from bench.site import build_site
 
 
@@ -78,7 +83,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds (default 3)")
     parser.add_argument("--seconds", type=float, help="seconds per wrk run (default 5)")
     parser.add_argument("--threads", type=int, default=4, help="waitress threads for every server")
+    parser.add_argument(
+        "--peers",
+        action="store_true",
+        help="only compare with Hexo (npm install into a temporary folder): hexo generate "
+        "beside blog import and blog build of --posts demo-size posts (default 1,000)",
+    )
     args = parser.parse_args()
+    if args.peers:
+        raise SystemExit(compare_with_peers(args.posts or 1_000, args.rounds))
     posts = args.posts or (1_000 if args.quick else 10_000)
     listing_posts = args.listing_posts or (10_000 if args.quick else 100_000)
     import_posts = args.import_posts or (100 if args.quick else 1_000)
