@@ -10,14 +10,17 @@ default theme (landscape) into a temporary folder with ``npm install``, then int
 rounds of:
 
 * ``hexo clean`` (not timed), then ``hexo generate``: cold, every round;
+* plain Python-Markdown converting the same bodies in this process (the reference
+  ``bench/import_bench.py`` divides by);
 * ``blog import`` of the same files into a fresh instance (render processes: every core);
 * ``blog build`` of that instance into an empty folder (a full build, every variant).
 
-Each is a real command in a subprocess, timed by the wall clock and by CPU seconds (the
-command and every process it waited for). Prints medians, ratios to Hexo and what each
-produced, since the outputs differ: Hexo writes one language with no math rendering
-(``$…$`` stays text), no feeds and no search index; ``blog build`` writes every page in
-five variants with MathML, feeds, search indexes and ``.gz``/``.br`` siblings.
+Each command runs in a subprocess, timed by the wall clock and by CPU seconds (the command
+and every process it waited for). Prints medians, their ratios to Hexo, what each produced
+and the CPU a generated HTML page costs, since the outputs differ: Hexo writes one language
+with no math rendering (``$…$`` stays text), no feeds and no search index; ``blog build``
+writes every page in five variants with MathML, feeds, search indexes and ``.gz``/``.br``
+siblings.
 
 Without npm on ``PATH``, or when the npm registry cannot be reached, it prints why it
 skipped and exits 0. Nothing is installed outside the temporary folder except what npm
@@ -38,13 +41,14 @@ import sys
 import tempfile
 import time
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from bench.import_bench import plain_markdown
 from bench.site import demo_sized_documents, write_instance
 
 #: Exact versions, so every run generates with the same code. The set is what ``hexo init``
@@ -75,7 +79,9 @@ HEXO_CONFIG = {
 NUNJUCKS_MARKERS = re.compile(r"\{[{%#]")
 FRONT_MATTER = re.compile(r"\A(---|\+\+\+)\n(.*?)\n\1\n", re.DOTALL)
 NPM_MISSING = "--peers skipped: npm is not on PATH (install Node.js and npm to compare with Hexo)"
-SECONDS_FOR_NPM = 600
+PLAIN_MARKDOWN = "plain Python-Markdown"
+#: The rows of the table, in the order each round runs them.
+COMMANDS = ("hexo generate", PLAIN_MARKDOWN, "blog import", "blog build")
 
 
 def hexo_front_matter(front: Mapping[str, Any]) -> dict[str, Any]:
@@ -244,18 +250,21 @@ def run_rounds(npm: str, root: Path, posts: int, rounds: int) -> int:
         f"{os.cpu_count()} CPUs"
     )
     blog = blog_command()
-    times: dict[str, list[Timed]] = {"hexo generate": [], "blog import": [], "blog build": []}
+    times: dict[str, list[Timed]] = {name: [] for name in COMMANDS}
     produced: dict[str, str] = {}
+    pages: dict[str, int] = {}
     for number in range(rounds):
         timed([*hexo, "clean"], cwd=site)
         generated = timed([*hexo, "generate"], cwd=site)
         times["hexo generate"].append(generated)
         public = site / "public"
-        if files_under(public, ".html") == 0:
+        pages["hexo generate"] = files_under(public, ".html")
+        if pages["hexo generate"] == 0:
             raise RuntimeError(f"hexo generate wrote no page:\n{generated.output[-2000:]}")
         produced["hexo generate"] = (
-            f"{files_under(public, '.html')} HTML pages, {files_under(public, '')} files"
+            f"{pages['hexo generate']} HTML pages, {files_under(public, '')} files"
         )
+        times[PLAIN_MARKDOWN].append(in_process(lambda: plain_markdown(files)))
         instance = write_instance(root / f"instance-{number}")
         timed([*blog, "--instance", str(instance), "upgrade"])
         imported = timed([*blog, "--instance", str(instance), "import", str(files[0].parent)])
@@ -265,8 +274,9 @@ def run_rounds(npm: str, root: Path, posts: int, rounds: int) -> int:
         out = root / f"public-{number}"
         built = timed([*blog, "--instance", str(instance), "build", str(out)])
         times["blog build"].append(built)
+        pages["blog build"] = files_under(out, ".html")
         produced["blog build"] = (
-            f"{files_under(out, '.html')} HTML pages, {files_under(out, '')} files "
+            f"{pages['blog build']} HTML pages, {files_under(out, '')} files "
             f"({files_under(out, '.gz')} .gz, {files_under(out, '.br')} .br)"
         )
         print(
@@ -277,26 +287,43 @@ def run_rounds(npm: str, root: Path, posts: int, rounds: int) -> int:
         )
         shutil.rmtree(out)
         shutil.rmtree(instance)
-    print_table(times, produced)
+    print_table(times, produced, pages)
     return 0
 
 
-def print_table(times: dict[str, list[Timed]], produced: dict[str, str]) -> None:
+def in_process(work: Callable[[], object]) -> Timed:
+    """``work`` run in this process, timed by the wall clock and by this process's CPU."""
+    cpu, started = time.process_time(), time.perf_counter()
+    work()
+    return Timed(time.perf_counter() - started, time.process_time() - cpu, os.getloadavg()[0], "")
+
+
+def print_table(
+    times: dict[str, list[Timed]], produced: dict[str, str], pages: dict[str, int]
+) -> None:
     hexo_wall = statistics.median(t.wall for t in times["hexo generate"])
     hexo_cpu = statistics.median(t.cpu for t in times["hexo generate"])
     loads = [t.load for runs in times.values() for t in runs]
     print(f"medians; load average {min(loads):.1f}–{max(loads):.1f} after each command")
-    print(f"| {'command':<14} | {'wall s':>7} | {'× Hexo':>6} | {'CPU s':>7} | {'× Hexo':>6} |")
-    print(f"|{'-' * 16}|{'-' * 9}|{'-' * 8}|{'-' * 9}|{'-' * 8}|")
+    print(
+        f"| {'command':<22} | {'wall s':>7} | {'× Hexo':>6} | {'CPU s':>7} | {'× Hexo':>6} "
+        f"| {'CPU ms a page':>13} |"
+    )
+    print(f"|{'-' * 24}|{'-' * 9}|{'-' * 8}|{'-' * 9}|{'-' * 8}|{'-' * 15}|")
     for name, runs in times.items():
         wall = statistics.median(t.wall for t in runs)
         cpu = statistics.median(t.cpu for t in runs)
+        per_page = f"{cpu / pages[name] * 1000:.1f}" if name in pages else ""
         print(
-            f"| {name:<14} | {wall:>7.1f} | {wall / hexo_wall:>6.2f} | {cpu:>7.1f} "
-            f"| {cpu / hexo_cpu:>6.2f} |"
+            f"| {name:<22} | {wall:>7.1f} | {wall / hexo_wall:>6.2f} | {cpu:>7.1f} "
+            f"| {cpu / hexo_cpu:>6.2f} | {per_page:>13} |"
         )
     for name, what in produced.items():
         print(f"{name}: {what}")
+    print(
+        f"{PLAIN_MARKDOWN}: the bodies only, converted with the core's Markdown extensions "
+        "in this process (the reference of bench/import_bench.py)"
+    )
     print(
         "Hexo: one language, no math rendering ($…$ stays text), no feeds or search index; "
         "blog build: every page in 5 variants, MathML, feeds, search indexes, .gz/.br siblings."
