@@ -73,7 +73,9 @@ def median_result(results: list[LoadResult]) -> LoadResult:
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="small sites, 1 s runs: a smoke run")
-    parser.add_argument("--posts", type=int, help="posts in the served site (default 10,000)")
+    parser.add_argument(
+        "--posts", type=int, help="posts in the served site (default 10,000; --peers: 1,000)"
+    )
     parser.add_argument(
         "--listing-posts", type=int, help="posts in the listing site (default 100,000)"
     )
