@@ -181,9 +181,17 @@ def npm_unavailable(npm: str | None, folder: Path) -> str | None:
     except subprocess.TimeoutExpired:
         return "--peers skipped: the npm registry did not answer within 60 s"
     if done.returncode != 0 or done.stdout.strip() != HEXO_PACKAGES["hexo"]:
-        reason = (done.stderr.strip().splitlines() or ["no answer"])[-1]
-        return f"--peers skipped: the npm registry cannot be reached ({reason})"
+        return f"--peers skipped: the npm registry cannot be reached ({npm_error(done.stderr)})"
     return None
+
+
+def npm_error(stderr: str) -> str:
+    """The line of npm's error output that says what failed (npm prints code, errno, the
+    error with its reason, a stack and the log's path)."""
+    lines = [line.removeprefix("npm error").strip() for line in stderr.splitlines()]
+    lines = [line for line in lines if line]
+    telling = [line for line in lines if "Error" in line or "reason" in line]
+    return (telling or lines or ["no answer"])[0]
 
 
 def install_hexo(npm: str, site: Path) -> Timed:

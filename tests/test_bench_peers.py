@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -12,6 +13,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 import yaml
 from click.testing import Result
 from flask import Flask
@@ -92,17 +94,32 @@ def utc(moment: datetime, site_zone: str) -> datetime:
     return moment.astimezone(UTC).replace(tzinfo=None)
 
 
-def test_peers_without_npm_prints_why_it_skipped(tmp_path: Path) -> None:
-    empty = tmp_path / "bin"
-    empty.mkdir()
-    done = subprocess.run(
+def run_peers(**environment: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
         [sys.executable, "-m", "bench", "--peers", "--posts", "3", "--rounds", "1"],
         cwd=REPO,
-        env={**os.environ, "PATH": str(empty)},
+        env={**os.environ, **environment},
         capture_output=True,
         text=True,
         timeout=120,
     )
+
+
+def test_peers_without_npm_prints_why_it_skipped(tmp_path: Path) -> None:
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    done = run_peers(PATH=str(empty))
     assert done.returncode == 0, done.stderr
     assert NPM_MISSING in done.stdout
     assert "hexo generate" not in done.stdout
+
+
+@pytest.mark.skipif(shutil.which("npm") is None, reason="npm is not installed here")
+def test_peers_with_an_unreachable_registry_prints_why_it_skipped() -> None:
+    # Port 9 (discard) on loopback: nothing listens, so npm's request is refused at once.
+    done = run_peers(npm_config_registry="http://127.0.0.1:9/")
+    assert done.returncode == 0, done.stderr
+    skipped = done.stdout.strip().splitlines()
+    assert len(skipped) == 1
+    assert skipped[0].startswith("--peers skipped: the npm registry cannot be reached (")
+    assert "127.0.0.1:9" in skipped[0]  # npm's own reason, not its log file's path
