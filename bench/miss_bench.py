@@ -1,10 +1,11 @@
 """Reading-side benchmark: ``python -m bench.miss_bench [--seconds N] [--rounds N] [--profile N]``.
 
 Under load: a Flask hello-world, the blog with its page cache off (every request is
-a cache miss: queries, Jinja, response filters) and the floor of any dynamic page
-(``bench/floor.py``: one select, a one-line template), all real waitress processes with the
-same thread count, driven by ``wrk`` in interleaved rounds. Each ratio is taken within
-its round, so a machine shared with other work affects both sides alike.
+a cache miss: queries, Jinja, response filters) and the ladder of ``bench/floor.py`` (what
+a page costs as each part of a miss is added: the app factory, one select through the ORM,
+Core or a raw cursor, the base theme), all real waitress processes with the same thread
+count, driven by ``wrk`` in interleaved rounds. Each ratio is taken within its round, so a
+machine shared with other work affects both sides alike.
 
 Start-up: ``blog --help``, ``blog plugins`` and ``blog themes`` (with an instance, as a
 user runs them) against ``flask --help``, each a fresh process, interleaved.
@@ -89,11 +90,28 @@ def tree_server(tree: Path, instance: Path, threads: int) -> Server:
     return Server(f"blog-{tree.name}", command, env)
 
 
-def floor_server(instance: Path, threads: int) -> Server:
-    """``bench/floor.py``: one select and a one-line template, over ``instance``'s database."""
+def floor_server(instance: Path, threads: int, factory: str) -> Server:
+    """``bench/floor.py``'s app ``factory`` (``bare_app`` or ``ladder_app``) over
+    ``instance``'s database."""
     command = [sys.executable, "-m", "waitress", "--listen=127.0.0.1:{port}"]
-    command += [f"--threads={threads}", "bench.floor:app"]
-    return Server("floor", command, {"BENCH_FLOOR_INSTANCE": str(instance)})
+    command += [f"--threads={threads}", "--call", f"bench.floor:{factory}"]
+    return Server(factory, command, {"BENCH_FLOOR_INSTANCE": str(instance)})
+
+
+def ladder_targets(site: Site, bare: Server, ladder: Server) -> dict[str, str]:
+    """The floor's rungs, in the order each adds one part of a miss (``bench/floor.py``)."""
+    post = post_paths(site)["miss: post"]
+    slug = post.removeprefix("/posts/")
+    return {
+        "bare Flask + ORM, s6 floor": bare.url + post,
+        "bare Flask + ORM, compiled": bare.url + "/compiled/" + slug,
+        "app, no DB, 1-line page": ladder.url + "/floor/memory/" + slug,
+        "app + ORM select": ladder.url + "/floor/orm/" + slug,
+        "app + Core select": ladder.url + "/floor/core/" + slug,
+        "app + DB-API cursor": ladder.url + "/floor/dbapi/" + slug,
+        "app + Core + base theme": ladder.url + "/floor/theme/" + slug,
+        "app: the real post page": ladder.url + post,
+    }
 
 
 def measure_load(
@@ -101,10 +119,11 @@ def measure_load(
 ) -> None:
     hello = hello_server(threads)
     blog = blog_server("uncached", site.instance, threads, PAGE_CACHE_BYTES="0")
-    floor = floor_server(site.instance, threads)
-    servers = [hello, blog, floor]
-    targets = {name: blog.url + path for name, path in post_paths(site).items()}
-    targets["floor: select + 1-line page"] = floor.url + post_paths(site)["miss: post"]
+    bare = floor_server(site.instance, threads, "bare_app")
+    ladder = floor_server(site.instance, threads, "ladder_app")
+    servers = [hello, blog, bare, ladder]
+    targets = ladder_targets(site, bare, ladder)
+    targets.update({name: blog.url + path for name, path in post_paths(site).items()})
     if before is not None:
         old = tree_server(before, site.instance, threads)
         servers.append(old)
