@@ -4,7 +4,8 @@ hello-world under the same waitress, each rung adding one thing a cache miss doe
 - :func:`bare_app`: a bare Flask app (no app factory) that reads the post through the ORM and
   renders a one-line template. ``/posts/<slug>/`` is session 6's floor as it was written, with
   ``render_template_string``, which compiles its template anew on every request (about 0.4 ms
-  of CPU); ``/compiled/<slug>/`` renders the same template compiled once.
+  of CPU); ``/compiled/<slug>/`` renders the same template compiled once, and
+  ``/memory/<slug>/`` renders it over a body held in memory (what the page's size costs).
 - :func:`ladder_app`: the blog's own app (``create_app``: its middleware, before/after
   request hooks, security headers, response filters; page cache off) with these routes:
 
@@ -60,6 +61,15 @@ def bare_app() -> Flask:
     app.config["SQLALCHEMY_DATABASE_URI"] = database.database_url({}, _instance())
     database.init_app(app)
     page = app.jinja_env.from_string(PAGE)
+
+    with app.app_context():
+        in_memory = {row.slug: row for row in db.session.execute(select(POSTS))}
+
+    @app.route("/memory/<slug>/")
+    def memory(slug: str) -> str:
+        if slug not in in_memory:
+            abort(404)
+        return page.render(post=in_memory[slug])
 
     @app.route("/posts/<slug>/")
     def post(slug: str) -> str:

@@ -103,6 +103,7 @@ def ladder_targets(site: Site, bare: Server, ladder: Server) -> dict[str, str]:
     post = post_paths(site)["miss: post"]
     slug = post.removeprefix("/posts/")
     return {
+        "bare Flask, no DB, 1-line page": bare.url + "/memory/" + slug,
         "bare Flask + ORM, s6 floor": bare.url + post,
         "bare Flask + ORM, compiled": bare.url + "/compiled/" + slug,
         "app, no DB, 1-line page": ladder.url + "/floor/memory/" + slug,
@@ -161,10 +162,10 @@ def measure_load(
         f"wrk -t2 -c{threads} -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
         f"interleaved rounds; load average now {os.getloadavg()[0]:.1f}"
     )
-    print(f"  {'hello-world':<28} {statistics.median(rates['hello-world']):8.0f} req/s")
+    print(f"  {'hello-world':<31} {statistics.median(rates['hello-world']):8.0f} req/s")
     for name, values in ratios.items():
         print(
-            f"  {name:<28} {statistics.median(rates[name]):8.0f} req/s   "
+            f"  {name:<31} {statistics.median(rates[name]):8.0f} req/s   "
             f"{statistics.median(values):.3f}x hello-world "
             f"(rounds: {', '.join(f'{v:.3f}' for v in values)})"
         )
