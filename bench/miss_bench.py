@@ -15,7 +15,8 @@ by own time) and the SQL statements one miss runs.
 
 ``--cpu N``: CPU milliseconds per miss (``time.process_time`` over N misses through the
 test client, in a fresh process per tree and round), which a loaded machine disturbs far
-less than requests per second.
+less than requests per second; then the CPU of one WSGI call of each rung of the floor's
+ladder beside hello-world's (5N calls each, no server), and their ratio.
 
 ``--before TREE``: also serve and start another source tree (e.g. ``git archive main |
 tar -x -C /tmp/before``) in the same rounds, for a before/after ratio measured side by
@@ -223,6 +224,74 @@ def measure_cpu(site: Site, count: int, rounds: int, before: Path | None) -> Non
             print(f"  {name}: before ÷ after = {ratio:.2f}")
 
 
+#: Run in a fresh interpreter: CPU time of one WSGI call of each rung of the floor's ladder
+#: and of hello-world, called directly (no server, no test client) with a prepared environ.
+LADDER_PROBE = """
+import sys, time
+from werkzeug.test import EnvironBuilder
+from bench.floor import bare_app, ladder_app
+from bench.hello import app as hello
+apps = {"hello": hello, "bare": bare_app(), "ladder": ladder_app()}
+count = int(sys.argv[1])
+def start_response(status, headers, exc_info=None):
+    assert status.startswith("200"), status
+for spec in sys.argv[2:]:
+    app = apps[spec.split(" ", 1)[0]]
+    environ = EnvironBuilder(path=spec.split(" ", 1)[1]).get_environ()
+    def call():
+        response = app(dict(environ), start_response)
+        b"".join(response)
+        getattr(response, "close", lambda: None)()
+    for _ in range(20):
+        call()  # warm: imports, templates, statement caches, converters
+    started = time.process_time()
+    for _ in range(count):
+        call()
+    print((time.process_time() - started) / count * 1000)
+"""
+
+
+def measure_ladder_cpu(site: Site, count: int, rounds: int) -> None:
+    """CPU per request of each rung of ``bench/floor.py`` and of hello-world, and the ratio
+    hello-world ÷ rung: the share of hello-world's rate a rung could reach if CPU were all
+    a request costs (waitress's own share, the same for every rung, is left out)."""
+    post = post_paths(site)["miss: post"]
+    slug = post.removeprefix("/posts/")
+    rungs = {
+        "hello-world": "hello /",
+        "bare Flask, no DB, 1-line page": f"bare /memory/{slug}",
+        "bare Flask + ORM, s6 floor": f"bare {post}",
+        "bare Flask + ORM, compiled": f"bare /compiled/{slug}",
+        "app, no DB, 1-line page": f"ladder /floor/memory/{slug}",
+        "app + ORM select": f"ladder /floor/orm/{slug}",
+        "app + Core select": f"ladder /floor/core/{slug}",
+        "app + DB-API cursor": f"ladder /floor/dbapi/{slug}",
+        "app + Core + base theme": f"ladder /floor/theme/{slug}",
+        "app: the real post page": f"ladder {post}",
+    }
+    samples: dict[str, list[float]] = {name: [] for name in rungs}
+    for _round in range(rounds):
+        output = subprocess.run(
+            [sys.executable, "-c", LADDER_PROBE, str(count), *rungs.values()],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "BENCH_FLOOR_INSTANCE": str(site.instance)},
+        ).stdout.split()
+        for name, value in zip(rungs, output, strict=True):
+            samples[name].append(float(value))
+    hello = statistics.median(samples["hello-world"])
+    print(
+        f"CPU per request (one WSGI call), median of {rounds} rounds of {count}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    for name, values in samples.items():
+        median = statistics.median(values)
+        rounds_text = ", ".join(f"{value:.3f}" for value in values)
+        print(f"  {name:<31} {median:7.3f} ms  {hello / median:.3f}x  ({rounds_text})")
+
+
 def measure_startup(instance: Path, repeat: int, before: Path | None) -> None:
     commands = {
         "flask --help": [str(BIN / "flask"), "--help"],
@@ -314,6 +383,7 @@ def main() -> None:
             profile_misses(site, options.profile, options.top)
         if options.cpu:
             measure_cpu(site, options.cpu, options.rounds, before)
+            measure_ladder_cpu(site, options.cpu * 5, options.rounds)
         if not options.no_load:
             measure_load(site, options.seconds, options.rounds, options.threads, before)
         if not options.no_startup:
