@@ -1,10 +1,11 @@
 """Reading-side benchmark: ``python -m bench.miss_bench [--seconds N] [--rounds N] [--profile N]``.
 
 Under load: a Flask hello-world, the blog with its page cache off (every request is
-a cache miss: queries, Jinja, response filters) and the floor of any dynamic page
-(``bench/floor.py``: one select, a one-line template), all real waitress processes with the
-same thread count, driven by ``wrk`` in interleaved rounds. Each ratio is taken within
-its round, so a machine shared with other work affects both sides alike.
+a cache miss: queries, Jinja, response filters) and the ladder of ``bench/floor.py`` (what
+a page costs as each part of a miss is added: the app factory, one select through the ORM,
+Core or a raw cursor, the base theme), all real waitress processes with the same thread
+count, driven by ``wrk`` in interleaved rounds. Each ratio is taken within its round, so a
+machine shared with other work affects both sides alike.
 
 Start-up: ``blog --help``, ``blog plugins`` and ``blog themes`` (with an instance, as a
 user runs them) against ``flask --help``, each a fresh process, interleaved.
@@ -14,7 +15,8 @@ by own time) and the SQL statements one miss runs.
 
 ``--cpu N``: CPU milliseconds per miss (``time.process_time`` over N misses through the
 test client, in a fresh process per tree and round), which a loaded machine disturbs far
-less than requests per second.
+less than requests per second; then the CPU of one WSGI call of each rung of the floor's
+ladder beside hello-world's (5N calls each, no server), and their ratio.
 
 ``--before TREE``: also serve and start another source tree (e.g. ``git archive main |
 tar -x -C /tmp/before``) in the same rounds, for a before/after ratio measured side by
@@ -89,11 +91,29 @@ def tree_server(tree: Path, instance: Path, threads: int) -> Server:
     return Server(f"blog-{tree.name}", command, env)
 
 
-def floor_server(instance: Path, threads: int) -> Server:
-    """``bench/floor.py``: one select and a one-line template, over ``instance``'s database."""
+def floor_server(instance: Path, threads: int, factory: str) -> Server:
+    """``bench/floor.py``'s app ``factory`` (``bare_app`` or ``ladder_app``) over
+    ``instance``'s database."""
     command = [sys.executable, "-m", "waitress", "--listen=127.0.0.1:{port}"]
-    command += [f"--threads={threads}", "bench.floor:app"]
-    return Server("floor", command, {"BENCH_FLOOR_INSTANCE": str(instance)})
+    command += [f"--threads={threads}", "--call", f"bench.floor:{factory}"]
+    return Server(factory, command, {"BENCH_FLOOR_INSTANCE": str(instance)})
+
+
+def ladder_targets(site: Site, bare: Server, ladder: Server) -> dict[str, str]:
+    """The floor's rungs, in the order each adds one part of a miss (``bench/floor.py``)."""
+    post = post_paths(site)["miss: post"]
+    slug = post.removeprefix("/posts/")
+    return {
+        "bare Flask, no DB, 1-line page": bare.url + "/memory/" + slug,
+        "bare Flask + ORM, s6 floor": bare.url + post,
+        "bare Flask + ORM, compiled": bare.url + "/compiled/" + slug,
+        "app, no DB, 1-line page": ladder.url + "/floor/memory/" + slug,
+        "app + ORM select": ladder.url + "/floor/orm/" + slug,
+        "app + Core select": ladder.url + "/floor/core/" + slug,
+        "app + DB-API cursor": ladder.url + "/floor/dbapi/" + slug,
+        "app + Core + base theme": ladder.url + "/floor/theme/" + slug,
+        "app: the real post page": ladder.url + post,
+    }
 
 
 def measure_load(
@@ -101,10 +121,11 @@ def measure_load(
 ) -> None:
     hello = hello_server(threads)
     blog = blog_server("uncached", site.instance, threads, PAGE_CACHE_BYTES="0")
-    floor = floor_server(site.instance, threads)
-    servers = [hello, blog, floor]
-    targets = {name: blog.url + path for name, path in post_paths(site).items()}
-    targets["floor: select + 1-line page"] = floor.url + post_paths(site)["miss: post"]
+    bare = floor_server(site.instance, threads, "bare_app")
+    ladder = floor_server(site.instance, threads, "ladder_app")
+    servers = [hello, blog, bare, ladder]
+    targets = ladder_targets(site, bare, ladder)
+    targets.update({name: blog.url + path for name, path in post_paths(site).items()})
     if before is not None:
         old = tree_server(before, site.instance, threads)
         servers.append(old)
@@ -142,10 +163,10 @@ def measure_load(
         f"wrk -t2 -c{threads} -d{seconds:g}s; waitress --threads {threads}; medians of {rounds} "
         f"interleaved rounds; load average now {os.getloadavg()[0]:.1f}"
     )
-    print(f"  {'hello-world':<28} {statistics.median(rates['hello-world']):8.0f} req/s")
+    print(f"  {'hello-world':<31} {statistics.median(rates['hello-world']):8.0f} req/s")
     for name, values in ratios.items():
         print(
-            f"  {name:<28} {statistics.median(rates[name]):8.0f} req/s   "
+            f"  {name:<31} {statistics.median(rates[name]):8.0f} req/s   "
             f"{statistics.median(values):.3f}x hello-world "
             f"(rounds: {', '.join(f'{v:.3f}' for v in values)})"
         )
@@ -201,6 +222,74 @@ def measure_cpu(site: Site, count: int, rounds: int, before: Path | None) -> Non
             old, new = samples[name + " (before)"], samples[name]
             ratio = statistics.median(old) / statistics.median(new)
             print(f"  {name}: before ÷ after = {ratio:.2f}")
+
+
+#: Run in a fresh interpreter: CPU time of one WSGI call of each rung of the floor's ladder
+#: and of hello-world, called directly (no server, no test client) with a prepared environ.
+LADDER_PROBE = """
+import sys, time
+from werkzeug.test import EnvironBuilder
+from bench.floor import bare_app, ladder_app
+from bench.hello import app as hello
+apps = {"hello": hello, "bare": bare_app(), "ladder": ladder_app()}
+count = int(sys.argv[1])
+def start_response(status, headers, exc_info=None):
+    assert status.startswith("200"), status
+for spec in sys.argv[2:]:
+    app = apps[spec.split(" ", 1)[0]]
+    environ = EnvironBuilder(path=spec.split(" ", 1)[1]).get_environ()
+    def call():
+        response = app(dict(environ), start_response)
+        b"".join(response)
+        getattr(response, "close", lambda: None)()
+    for _ in range(20):
+        call()  # warm: imports, templates, statement caches, converters
+    started = time.process_time()
+    for _ in range(count):
+        call()
+    print((time.process_time() - started) / count * 1000)
+"""
+
+
+def measure_ladder_cpu(site: Site, count: int, rounds: int) -> None:
+    """CPU per request of each rung of ``bench/floor.py`` and of hello-world, and the ratio
+    hello-world ÷ rung: the share of hello-world's rate a rung could reach if CPU were all
+    a request costs (waitress's own share, the same for every rung, is left out)."""
+    post = post_paths(site)["miss: post"]
+    slug = post.removeprefix("/posts/")
+    rungs = {
+        "hello-world": "hello /",
+        "bare Flask, no DB, 1-line page": f"bare /memory/{slug}",
+        "bare Flask + ORM, s6 floor": f"bare {post}",
+        "bare Flask + ORM, compiled": f"bare /compiled/{slug}",
+        "app, no DB, 1-line page": f"ladder /floor/memory/{slug}",
+        "app + ORM select": f"ladder /floor/orm/{slug}",
+        "app + Core select": f"ladder /floor/core/{slug}",
+        "app + DB-API cursor": f"ladder /floor/dbapi/{slug}",
+        "app + Core + base theme": f"ladder /floor/theme/{slug}",
+        "app: the real post page": f"ladder {post}",
+    }
+    samples: dict[str, list[float]] = {name: [] for name in rungs}
+    for _round in range(rounds):
+        output = subprocess.run(
+            [sys.executable, "-c", LADDER_PROBE, str(count), *rungs.values()],
+            check=True,
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "BENCH_FLOOR_INSTANCE": str(site.instance)},
+        ).stdout.split()
+        for name, value in zip(rungs, output, strict=True):
+            samples[name].append(float(value))
+    hello = statistics.median(samples["hello-world"])
+    print(
+        f"CPU per request (one WSGI call), median of {rounds} rounds of {count}; "
+        f"load {os.getloadavg()[0]:.1f}"
+    )
+    for name, values in samples.items():
+        median = statistics.median(values)
+        rounds_text = ", ".join(f"{value:.3f}" for value in values)
+        print(f"  {name:<31} {median:7.3f} ms  {hello / median:.3f}x  ({rounds_text})")
 
 
 def measure_startup(instance: Path, repeat: int, before: Path | None) -> None:
@@ -294,6 +383,7 @@ def main() -> None:
             profile_misses(site, options.profile, options.top)
         if options.cpu:
             measure_cpu(site, options.cpu, options.rounds, before)
+            measure_ladder_cpu(site, options.cpu * 5, options.rounds)
         if not options.no_load:
             measure_load(site, options.seconds, options.rounds, options.threads, before)
         if not options.no_startup:

@@ -121,12 +121,14 @@ def site_paths(instance: Path) -> list[str]:
     return paths
 
 
-def requests_for(paths: list[str]) -> list[list[str]]:
-    """``[key, path, Accept-Language]`` for each path in every variant and language."""
+def requests_for(paths: list[str], prefixes: list[str] | None = None) -> list[list[str]]:
+    """``[key, path, Accept-Language]`` for each path in every variant and language, or
+    only under ``prefixes`` (then without ``Accept-Language``)."""
     requests = []
     for path in paths:
-        requests += [[prefix + path, prefix + path, ""] for prefix in VARIANT_PREFIXES]
-        requests += [[f"{path} [{language}]", path, language] for language in ACCEPT_LANGUAGES]
+        requests += [[prefix + path, prefix + path, ""] for prefix in prefixes or VARIANT_PREFIXES]
+        if prefixes is None:
+            requests += [[f"{path} [{language}]", path, language] for language in ACCEPT_LANGUAGES]
     return requests
 
 
@@ -161,6 +163,12 @@ def main() -> None:
     parser.add_argument("--before", type=Path, required=True, help="the source tree to compare")
     parser.add_argument("--corpus", type=Path, help="a folder of Markdown posts to add")
     parser.add_argument(
+        "--prefix",
+        action="append",
+        help="fetch only under this variant prefix ('' for unprefixed; repeatable): a change "
+        "that touches no variant's own path checked in a fraction of the time",
+    )
+    parser.add_argument(
         "--mask", action="append", default=[], help="a regex of an intended difference"
     )
     parser.add_argument("--show", type=int, default=5, help="differing responses shown in detail")
@@ -175,7 +183,7 @@ def main() -> None:
             if options.corpus:
                 import_paths([options.corpus], author="bench")
         close_app(app)
-        requests = requests_for(site_paths(instance))
+        requests = requests_for(site_paths(instance), options.prefix)
         requests_file = folder / "requests.json"
         requests_file.write_text(json.dumps(requests, ensure_ascii=False), encoding="utf-8")
         bodies = folder / "bodies"

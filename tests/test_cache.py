@@ -586,8 +586,8 @@ def uncached_app(make_app: Callable[..., Flask], database: str) -> Flask:
 
 
 def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
-    """The queries behind one uncached post page: the post with its categories and tags,
-    its two neighbours and its related posts in one statement, whether the links page
+    """The queries behind one uncached post page: the post with its categories joined, its
+    tags, its two neighbours and its related posts in one statement, whether the links page
     exists and its comment counts; nothing for the neighbours' and related posts' tags,
     nor for comment threads when there are none."""
     app = uncached_app
@@ -625,13 +625,12 @@ def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'href="/posts/p0/"' in html and 'href="/posts/p2/"' in html
-    assert "#甲" in html
+    assert "#甲" in html and ">分类</a>" in html
     reads = [kind for kind in _statement_kinds(seen) if kind.startswith("SELECT")]
     assert sorted(reads) == sorted(
         [
-            "SELECT posts",  # the post
-            "SELECT post_categories",
-            "SELECT post_tags",
+            "SELECT posts",  # the post, its categories joined
+            "SELECT tags",
             "SELECT posts",  # older, newer and related
             "SELECT links",
             "SELECT comments",  # comment and thread counts, one query
