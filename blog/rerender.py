@@ -45,7 +45,8 @@ def rerender_posts(
         query = query.where(Post.id.in_(list(only)))
     ids = list(db.session.scalars(query))
     versions: dict[int, int] = {}
-    results = render_all(app, _drafts(ids, versions), workers)
+    # The next batch renders while this process writes the current one.
+    results = render_all(app, _drafts(ids, versions), workers, ahead=2 * BATCH)
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         # Rendered before any lock is taken: saves go on while the batch renders.
