@@ -167,10 +167,11 @@ def import_paths(
                 for start in range(0, len(drafts), window):
                     batch = drafts[start : start + window]
                     settled: list[Settled | str | None] = []
+                    stored_posts = _posts_by_slug(batch)
                     for draft in batch:
                         draft.author = draft.author if draft.author != "import" else author
                         report.files.append(draft.report)
-                        ready = _store_reported(draft, claimed, report, site, dry_run)
+                        ready = _store_reported(draft, claimed, report, site, dry_run, stored_posts)
                         if isinstance(ready, Settled) and ahead.workers > 1:
                             assert draft.fields is not None
                             ready.ahead = ahead.submit(
@@ -286,8 +287,31 @@ def _relink(site: Site, drafts: list[PostDraft]) -> None:
             draft.fields.source = LINK_TARGET.sub(swap, draft.fields.source)
 
 
+def _posts_by_slug(drafts: list[PostDraft]) -> dict[str, Post | None]:
+    """The stored post (``None``: none yet) of each slug ``drafts`` ask for, in one query.
+
+    A slug that fails its check is left out: settling its draft reports why.
+    """
+    slugs: dict[str, Post | None] = {}
+    for draft in drafts:
+        if draft.fields is not None:
+            try:
+                slugs[check_slug(draft.fields.slug or "")] = None
+            except SlugError:
+                continue
+    if slugs:
+        for post in db.session.scalars(select(Post).where(Post.slug.in_(list(slugs)))):
+            slugs[post.slug] = post
+    return slugs
+
+
 def _store_reported(
-    draft: PostDraft, claimed: dict[str, Path], report: ImportReport, site: Site, dry_run: bool
+    draft: PostDraft,
+    claimed: dict[str, Path],
+    report: ImportReport,
+    site: Site,
+    dry_run: bool,
+    stored_posts: dict[str, Post | None] | None = None,
 ) -> Settled | str | None:
     """Settle ``draft`` (see :func:`settle_draft`); a failure is reported, ``None``."""
     if draft.error is not None or draft.fields is None:
@@ -296,7 +320,13 @@ def _store_reported(
     return _reported(
         draft,
         report,
-        lambda: settle_draft(draft, claimed, dedupe=site.engine != "plain", dry_run=dry_run),
+        lambda: settle_draft(
+            draft,
+            claimed,
+            dedupe=site.engine != "plain",
+            dry_run=dry_run,
+            stored_posts=stored_posts,
+        ),
     )
 
 
@@ -351,12 +381,19 @@ class Settled:
 
 
 def settle_draft(
-    draft: PostDraft, claimed: dict[str, Path], *, dedupe: bool = False, dry_run: bool = False
+    draft: PostDraft,
+    claimed: dict[str, Path],
+    *,
+    dedupe: bool = False,
+    dry_run: bool = False,
+    stored_posts: dict[str, Post | None] | None = None,
 ) -> Settled | str:
     """The first half of :func:`store_draft`: claim the slug, store the images, compare.
 
     Returns what the import did when nothing is left to save (``unchanged``, or the
     outcome of a dry run), else the :class:`Settled` post for :func:`save_settled`.
+    ``stored_posts`` (see :func:`_posts_by_slug`) holds the stored post of slugs read
+    ahead for a window of files; another slug is looked up here.
     """
     fields = draft.fields
     assert fields is not None
@@ -374,7 +411,10 @@ def settle_draft(
     fields.slug = slug
     fields.validate()
     claimed[slug] = draft.source.path
-    existing = db.session.scalar(select(Post).where(Post.slug == slug))
+    if stored_posts is not None and slug in stored_posts:
+        existing = stored_posts[slug]
+    else:
+        existing = db.session.scalar(select(Post).where(Post.slug == slug))
     report = draft.report
     if dry_run:
         report.images_imported = sum(asset.kind == "image" for asset in draft.assets)

@@ -17,6 +17,7 @@ Used by ``blog rerender``; ``render_all`` is the small interface another bulk wr
 
 from __future__ import annotations
 
+import itertools
 import multiprocessing
 import os
 from collections import deque
@@ -58,21 +59,32 @@ def _render_in_worker(draft: PostDraft) -> Rendered | RenderError:
 
 
 def render_all(
-    app: Flask, drafts: Iterable[PostDraft], workers: int | None = None
+    app: Flask,
+    drafts: Iterable[PostDraft],
+    workers: int | None = None,
+    ahead: int | None = None,
 ) -> Iterator[tuple[PostDraft, Rendered | RenderError]]:
     """Render ``drafts`` and yield ``(draft, result)`` in order; a RenderError is a result.
 
     With one worker, or fewer than :data:`MIN_POSTS_FOR_POOL` drafts, rendering happens in
-    this process. Call inside an application context of ``app``.
+    this process. Call inside an application context of ``app``. Up to ``ahead`` renders
+    (default: four per worker) are under way beyond the last one yielded: a caller that
+    takes results in batches and writes each batch before taking the next passes at
+    least its batch size, so the workers go on rendering while it writes.
     """
-    pending = list(drafts)
     count = default_workers() if workers is None else workers
-    if count <= 1 or len(pending) < MIN_POSTS_FOR_POOL:
-        for draft in pending:
+    source = iter(drafts)
+    # Only the first few are read before rendering starts; the rest are read as the
+    # renders go (by the caller's own session, between its writes).
+    first = list(itertools.islice(source, MIN_POSTS_FOR_POOL))
+    if count <= 1 or len(first) < MIN_POSTS_FOR_POOL:
+        for draft in itertools.chain(first, source):
             yield draft, _rendered_here(draft)
         return
+    pending = itertools.chain(first, source)
+    window = max(count * 4, ahead or 0)
     if hasattr(os, "fork"):
-        yield from _on_render_workers(app, pending, count)
+        yield from _on_render_workers(app, pending, count, window)
         return
     # No fork here: "spawn" is what the system offers (each worker builds the app again).
     context = multiprocessing.get_context("spawn")
@@ -82,8 +94,7 @@ def render_all(
         initializer=_start_worker,
         initargs=(str(app.instance_path),),
     ) as pool:
-        # Keep a bounded window of work in flight so memory stays flat on large sites.
-        window = count * 4
+        # A bounded window of work in flight keeps memory flat on large sites.
         futures: list[tuple[PostDraft, Future[Any]]] = []
         for draft in pending:
             futures.append((draft, pool.submit(_render_in_worker, draft)))
@@ -102,16 +113,16 @@ def _rendered_here(draft: PostDraft) -> Rendered | RenderError:
 
 
 def _on_render_workers(
-    app: Flask, drafts: list[PostDraft], count: int
+    app: Flask, drafts: Iterable[PostDraft], count: int, window: int
 ) -> Iterator[tuple[PostDraft, Rendered | RenderError]]:
-    """Render ``drafts`` on ``count`` pre-forked render workers, yielding in order.
+    """Render ``drafts`` on ``count`` pre-forked render workers, yielding in order, with
+    at most ``window`` renders submitted and not yet yielded.
 
     A render not made there (see :class:`~blog.prerender.RenderAhead`: a slot busy, a
     worker lost, a render refused or stopped) is made again here, under its own budget,
     so its error is the one a save would report.
     """
-    # Keep a bounded window of work in flight so memory stays flat on large sites.
-    window = count * 4
+    # A bounded window of work in flight keeps memory flat on large sites.
     with RenderAhead(app, count) as ahead:
         waiting: deque[tuple[PostDraft, Future[Rendered | None]]] = deque()
         for draft in drafts:

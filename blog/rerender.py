@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
 from blog.document import PostDraft
@@ -45,7 +45,8 @@ def rerender_posts(
         query = query.where(Post.id.in_(list(only)))
     ids = list(db.session.scalars(query))
     versions: dict[int, int] = {}
-    results = render_all(app, _drafts(ids, versions), workers)
+    # The next batch renders while this process writes the current one.
+    results = render_all(app, _drafts(ids, versions), workers, ahead=2 * BATCH)
     for start in range(0, len(ids), BATCH):
         batch = ids[start : start + BATCH]
         # Rendered before any lock is taken: saves go on while the batch renders.
@@ -60,13 +61,20 @@ def rerender_posts(
                 .execution_options(populate_existing=True)  # not the rows read as drafts
             )
         }
-        for post_id, (draft, rendered) in zip(batch, done, strict=True):
+        stored = _store_if_unchanged(
+            [
+                (posts[post_id], versions[post_id], rendered)
+                for post_id, (draft, rendered) in zip(batch, done, strict=True)
+                if post_id in posts and draft.id == post_id and isinstance(rendered, Rendered)
+            ]
+        )
+        for post_id, (_draft, rendered) in zip(batch, done, strict=True):
             post = posts.get(post_id)
             if post is None:  # purged meanwhile
                 continue
             if isinstance(rendered, RenderError):
                 logger.error("cannot re-render %s: %s", post.slug, rendered)
-            elif draft.id != post_id or not _store_if_unchanged(post, versions[post_id], rendered):
+            elif post_id not in stored:
                 logger.warning("%s changed while re-rendering; left for its own save", post.slug)
             else:
                 notify(post, "rerendered", rendered)
@@ -76,25 +84,45 @@ def rerender_posts(
     return len(ids)
 
 
-def _store_if_unchanged(post: Post, version: int, rendered: Rendered) -> bool:
-    """Store ``rendered`` on ``post`` if it is still at ``version`` (the one rendered).
+#: The conditions of :func:`_store_if_unchanged`'s ``UPDATE``, under names no column has.
+_ID, _VERSION = "rerendered_id", "rendered_version"
+
+
+def _store_if_unchanged(renders: list[tuple[Post, int, Rendered]]) -> set[int]:
+    """Store each render on its post if the post is still at the version rendered; return
+    the ids of the posts stored.
 
     The same conditional write as a save's version claim (see :mod:`blog.posts`), without
     moving the version on (a re-render is no revision): a save that committed after the
-    draft was read leaves its own, newer rendering in place.
+    draft was read leaves its own, newer rendering in place. The batch is one ``UPDATE``
+    run with every post's values, where the driver counts the rows a batch changed; if
+    one post moved on, the batch is written again one post at a time to learn which (a
+    post already written matches again and gets the same values).
     """
-    columns = render_columns(rendered, post)
-    stored = db.session.execute(
-        update(Post)
-        .where(Post.id == post.id, Post.version == version)
-        .values(**columns)
-        .execution_options(synchronize_session=False)
+    rows = [
+        {_ID: post.id, _VERSION: version, **render_columns(rendered, post)}
+        for post, version, rendered in renders
+    ]
+    if not rows:
+        return set()
+    table = Post.__table__
+    statement = update(table).where(
+        table.c.id == bindparam(_ID), table.c.version == bindparam(_VERSION)
     )
-    if getattr(stored, "rowcount", 0) != 1:
-        return False
-    for name, value in columns.items():
-        set_committed_value(post, name, value)
-    return True
+    stored: set[int] = set()
+    whole = len(rows) > 1 and db.session.get_bind().dialect.supports_sane_multi_rowcount
+    if whole and getattr(db.session.execute(statement, rows), "rowcount", 0) == len(rows):
+        stored = {row[_ID] for row in rows}
+    else:
+        for row in rows:
+            if getattr(db.session.execute(statement, row), "rowcount", 0) == 1:
+                stored.add(row[_ID])
+    for (post, _version, _rendered), row in zip(renders, rows, strict=True):
+        if post.id in stored:
+            for name, value in row.items():
+                if name not in (_ID, _VERSION):
+                    set_committed_value(post, name, value)
+    return stored
 
 
 def _drafts(ids: list[int], versions: dict[int, int]) -> Iterator[PostDraft]:

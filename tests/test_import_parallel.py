@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -16,8 +16,12 @@ from click.testing import Result
 from flask import Flask
 from sqlalchemy import select
 
+from blog.document import PostDraft
 from blog.importer import import_paths
 from blog.models import Post, db
+from blog.parallel import render_all
+from blog.posts import PostFields, draft_to_render
+from blog.render import Rendered
 from blog.rerender import rerender_posts
 from blog.search import search
 from tests.conftest import count_html_parses
@@ -135,6 +139,44 @@ def test_rerender_on_two_processes_renders_nothing_here_and_stores_the_same(
     assert fed == []  # every post rendered on a render worker
     assert stored(app) == before
     assert _found(app, ["梯度", "浮点数", "注意力"]) == found
+
+
+def _counted_drafts(count: int, pulled: list[int]) -> Iterator[PostDraft]:
+    """``count`` small drafts, each noting its number in ``pulled`` when it is read."""
+    for number in range(count):
+        pulled.append(number)
+        yield draft_to_render(PostFields(title=f"第 {number} 篇", source=f"正文 **{number}**"))
+
+
+def test_rendering_starts_before_every_draft_is_read(make_app: Callable[..., Flask]) -> None:
+    # `blog rerender` reads its drafts from the database: the workers must not wait for
+    # the last one to be read before they render the first.
+    app = make_app()
+    pulled: list[int] = []
+    with app.app_context():
+        results = render_all(app, _counted_drafts(40, pulled), workers=2)
+        first_draft, first = next(results)
+        read_by_then = len(pulled)
+        rest = list(results)
+    assert read_by_then < 40
+    assert isinstance(first, Rendered) and "<strong>0</strong>" in first.body_html
+    assert first_draft.title == "第 0 篇"
+    assert [draft.title for draft, _ in rest] == [f"第 {n} 篇" for n in range(1, 40)]
+    assert all(isinstance(result, Rendered) for _, result in rest)
+
+
+def test_renders_run_ahead_of_a_batch_writer_by_what_it_asks(
+    make_app: Callable[..., Flask],
+) -> None:
+    # A writer that takes a batch of results and then writes them asks for at least a
+    # batch to be under way, so the workers are never idle while it writes.
+    app = make_app()
+    pulled: list[int] = []
+    with app.app_context():
+        results = render_all(app, _counted_drafts(40, pulled), workers=2, ahead=20)
+        next(results)
+        assert len(pulled) == 20  # the one taken, and 19 more rendering meanwhile
+        assert len(list(results)) == 39
 
 
 def test_a_post_too_slow_to_render_fails_only_its_file(

@@ -319,6 +319,34 @@ def test_blog_rerender_keeps_a_save_that_commits_while_it_renders(app: Flask) ->
         assert search("旧的正文", 1, 10).total == 0
 
 
+def test_blog_rerender_stores_the_rest_of_a_batch_when_one_post_is_saved_meanwhile(
+    app: Flask,
+) -> None:
+    # A batch of renders is stored by one statement; the post saved during the re-render
+    # keeps its own rendering and every other post of the batch gets the new one.
+    names = ["甲", "乙", "丙", "丁"]
+    posts = [save(app, f"{name}篇旧的正文。", title=f"{name}篇") for name in names]
+    racer = SaveDuringRender(app, posts[1].id, "乙篇新的正文。")
+    plugins = app.extensions["blog.plugins"]
+    plugins.manager.register(racer)
+    try:
+        with app.app_context():
+            assert rerender_posts(stale_only=False, workers=1) == 4
+            db.session.remove()
+    finally:
+        plugins.manager.unregister(racer)
+    assert not racer.armed
+    after = [stored(app, post.slug) for post in posts]
+    assert after[1].version == 2 and "乙篇新的正文" in after[1].body_html
+    for number in (0, 2, 3):
+        assert after[number].version == 1
+        assert f"{names[number]}篇旧的正文" in after[number].body_html
+        assert "再渲染" in after[number].body_html  # this re-render's output, stored
+    with app.app_context():  # and indexed (the saved post by its own save)
+        found = {result.slug for result in search("再渲染", 1, 10).results}
+    assert found == {post.slug for post in posts}
+
+
 class DraftRecorder:
     """Records the category and tags of each draft a render hook is handed."""
 
