@@ -59,6 +59,17 @@ post_categories = Table(
     Index("ix_post_categories_category", "category_id", "post_id"),
 )
 
+#: Posts saved (or restored) whose related lists, and their neighbours', are still to be
+#: chosen (``blog/related.py``): written in the save's transaction, deleted when chosen, so
+#: a crash between the two loses nothing. ``generation`` counts the saves noted, so that a
+#: choice made from older text never deletes the note of a save that came after it.
+related_pending = Table(
+    "related_pending",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+)
+
 DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
 STATUSES = (DRAFT, PUBLISHED, SCHEDULED)
 
