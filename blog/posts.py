@@ -310,6 +310,8 @@ def _set_categories(post: Post, categories: list[Category], new: bool = False) -
 
 
 def _tags(names: list[str]) -> list[Tag]:
+    if not names:
+        return []
     _insert_missing_names(Tag, names)
     found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
     return [found[name] for name in names]

@@ -30,8 +30,9 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, case, delete, func, select, update
+from sqlalchemy import Select, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import joinedload, load_only, selectinload
@@ -410,16 +411,31 @@ def lists_with_neighbours(ids: Collection[int]) -> dict[int, list[int]]:
     stored: dict[int, list[int]] = {}
     others: dict[int, None] = {}
     with db.session.no_autoflush:
-        for post in db.session.scalars(select(Post).where(Post.id.in_(sorted(ids)))):
+        for post in db.session.scalars(_light_posts(sorted(ids))):
             stored[post.id] = list(post.related or [])
             chosen[post.id] = related_ids(post, text=text) if post.deleted_at is None else []
             others.update(dict.fromkeys([*stored[post.id], *chosen[post.id]]))
         wanted = [pid for pid in others if pid not in chosen]
-        for other in db.session.scalars(select(Post).where(Post.id.in_(wanted))):
+        for other in db.session.scalars(_light_posts(wanted)):
             if other.deleted_at is None:
                 stored[other.id] = list(other.related or [])
                 chosen[other.id] = related_ids(other, text=text)
     return {pid: new for pid, new in chosen.items() if new != stored[pid]}
+
+
+def _light_posts(ids: list[int]) -> Select[Any]:
+    """The posts ``ids`` with what a choice reads (not their bodies), tags and category."""
+    return (
+        select(Post)
+        .options(
+            load_only(
+                Post.id, Post.kind, Post.title, Post.category_id, Post.deleted_at, Post.related
+            ),
+            selectinload(Post.tags),
+            joinedload(Post.category),
+        )
+        .where(Post.id.in_(ids))
+    )
 
 
 def store_lists(lists: dict[int, list[int]]) -> None:
