@@ -35,7 +35,7 @@ from typing import Any
 from sqlalchemy import Select, and_, bindparam, case, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
 from blog.models import PUBLISHED, SCHEDULED, Post, db, post_tags, related_pending
@@ -416,7 +416,7 @@ def lists_with_neighbours(ids: Collection[int]) -> dict[int, list[int]]:
             chosen[post.id] = related_ids(post, text=text) if post.deleted_at is None else []
             others.update(dict.fromkeys([*stored[post.id], *chosen[post.id]]))
         wanted = [pid for pid in others if pid not in chosen]
-        for other in db.session.scalars(_light_posts(wanted)):
+        for other in db.session.scalars(_light_posts(wanted)) if wanted else ():
             if other.deleted_at is None:
                 stored[other.id] = list(other.related or [])
                 chosen[other.id] = related_ids(other, text=text)
@@ -433,6 +433,7 @@ def _light_posts(ids: list[int]) -> Select[Any]:
             ),
             selectinload(Post.tags),
             joinedload(Post.category),
+            lazyload(Post.categories),  # a choice reads the primary category alone
         )
         .where(Post.id.in_(ids))
     )
@@ -534,15 +535,7 @@ def refresh_lists(ids: Collection[int], batch: int = 200) -> None:
     text = TextIndex(batch=True)
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        posts = db.session.scalars(
-            select(Post)
-            .options(
-                load_only(Post.id, Post.kind, Post.title, Post.category_id, Post.deleted_at),
-                selectinload(Post.tags),
-                joinedload(Post.category),
-            )
-            .where(Post.id.in_(chunk))
-        ).all()
+        posts = db.session.scalars(_light_posts(chunk)).all()
         with db.session.no_autoflush:
             chosen: dict[int, list[int]] = {post.id: [] for post in posts}
             live = [p for p in posts if p.kind == "post" and p.deleted_at is None]
