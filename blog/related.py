@@ -356,28 +356,36 @@ def is_deferred() -> bool:
     return _deferring.get()
 
 
+#: What :func:`note_pending` runs, by dialect, built once (an upsert built per save costs
+#: more than running it).
+_NOTES = {
+    dialect: upsert(related_pending)
+    .values(post_id=bindparam("post_id"), generation=0)
+    .on_conflict_do_update(
+        index_elements=[related_pending.c.post_id],
+        set_={"generation": related_pending.c.generation + 1},
+    )
+    for dialect, upsert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+
 def note_pending(post_id: int) -> None:
     """Note, in the caller's transaction, that the lists around ``post_id`` are to be chosen.
 
     A post noted already has its ``generation`` counted up, so a choice under way from the
     earlier text keeps the note (see :func:`forget_notes`).
     """
-    dialect = db.session.get_bind().dialect.name
-    row = {"post_id": post_id, "generation": 0}
-    again = {"generation": related_pending.c.generation + 1}
-    if dialect in ("postgresql", "sqlite"):
-        upsert = postgresql_insert if dialect == "postgresql" else sqlite_insert
-        db.session.execute(
-            upsert(related_pending)
-            .values(row)
-            .on_conflict_do_update(index_elements=[related_pending.c.post_id], set_=again)
-        )
+    statement = _NOTES.get(db.session.get_bind().dialect.name)
+    if statement is not None:
+        db.session.execute(statement, {"post_id": post_id})
         return
     changed = db.session.execute(
-        update(related_pending).where(related_pending.c.post_id == post_id).values(again)
+        update(related_pending)
+        .where(related_pending.c.post_id == post_id)
+        .values(generation=related_pending.c.generation + 1)
     )
     if getattr(changed, "rowcount", 0) == 0:
-        db.session.execute(related_pending.insert().values(row))
+        db.session.execute(related_pending.insert().values(post_id=post_id, generation=0))
 
 
 def pending_notes() -> dict[int, int]:
