@@ -131,7 +131,7 @@ class Post(db.Model):  # type: ignore[name-defined]
     #: Set for a password-protected post (werkzeug's salted hash; the password itself is
     #: never stored, not even in revisions): its body reaches only readers who unlocked it.
     password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
-    #: Ids of related posts, best first, chosen at save time (``blog/related.py``).
+    #: Ids of related posts, best first, chosen right after each save (``blog/related.py``).
     related: Mapped[list[int] | None] = mapped_column(JSON, default=list)
     #: :func:`body_digest` of ``source``, ``body_html`` and ``toc``, written with them
     #: (``blog.render.render_columns``), so that the static build learns whether a body
