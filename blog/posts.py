@@ -1,7 +1,10 @@
 """Writing posts: save (render, revision, version check), trash, restore, purge.
 
 Every change goes through here so that each save renders once, appends exactly one
-revision, bumps the site's content version and tells plugins, in one transaction.
+revision, bumps the site's content version and tells plugins, in one transaction. The
+related-post lists a save changes are chosen right after that transaction commits (see
+:func:`choose_related_later`): the writer does not wait for them, and a note written in
+the transaction makes sure they are chosen even if the process stops first.
 """
 
 from __future__ import annotations
@@ -56,6 +59,8 @@ from blog.render import Rendered, render_post, store_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
 from blog.validation import FIRST_YEAR, LAST_YEAR, FieldError, check_moment, check_text, check_texts
+
+logger = logging.getLogger("blog.posts")
 
 
 class ConflictError(Exception):
@@ -389,8 +394,6 @@ def notify(post: Post, action: str, rendered: Rendered | None = None) -> None:
     plugins: Plugins = current_app.extensions["blog.plugins"]
     plugins.hooks.blog_post_changed(post=post, action=action)
 
-
-logger = logging.getLogger("blog.posts")
 
 #: ``app.extensions`` key of an event set when a save in this process left related lists
 #: to choose after its response; the app's next request chooses them first if the
