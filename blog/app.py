@@ -11,7 +11,7 @@ from flask import Flask, Response, current_app, g, request
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from blog import db as database
-from blog import feeds, fragments, health, preview_links, protected, render_budget, views
+from blog import feeds, fragments, health, posts, preview_links, protected, render_budget, views
 from blog.admin.setup import csrf as admin_csrf
 from blog.admin.setup import init_app as init_admin
 from blog.assets import Assets
@@ -140,6 +140,7 @@ def create_app(
     app.before_request(refuse_unstorable_request_text)
     app.before_request(_select_variant)
     app.before_request(views.redirect_old_query)
+    posts.init_app(app)  # after the checks above: a refused request chooses nothing
     app.after_request(_filter_response)
 
     with app.app_context():

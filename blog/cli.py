@@ -316,6 +316,7 @@ def serve(
     """Serve the blog with waitress; SIGTERM stops it gracefully."""
     # Loaded when this command runs, not at start-up (see the module docstring).
     from blog.db import is_initialised
+    from blog.posts import choose_pending_related
     from blog.rerender import rerender_posts
     from blog.workers import bind, serve_socket, supervise
 
@@ -329,6 +330,8 @@ def serve(
         raise click.ClickException("the database has no tables; run `blog upgrade`")
     with app.app_context():
         count = rerender_posts(stale_only=True)
+        # Lists a save noted but never chose (the process stopped between the two).
+        choose_pending_related()
     if count:
         click.echo(f"Re-rendered {count} posts whose render fingerprint was stale.")
     workers = workers or int(app.config["SERVE_WORKERS"])

@@ -59,6 +59,17 @@ post_categories = Table(
     Index("ix_post_categories_category", "category_id", "post_id"),
 )
 
+#: Posts saved (or restored) whose related lists, and their neighbours', are still to be
+#: chosen (``blog/related.py``): written in the save's transaction, deleted when chosen, so
+#: a crash between the two loses nothing. ``generation`` counts the saves noted, so that a
+#: choice made from older text never deletes the note of a save that came after it.
+related_pending = Table(
+    "related_pending",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id", ondelete="CASCADE"), primary_key=True),
+    Column("generation", Integer, nullable=False, default=0),
+)
+
 DRAFT, PUBLISHED, SCHEDULED = "draft", "published", "scheduled"
 STATUSES = (DRAFT, PUBLISHED, SCHEDULED)
 
@@ -120,7 +131,7 @@ class Post(db.Model):  # type: ignore[name-defined]
     #: Set for a password-protected post (werkzeug's salted hash; the password itself is
     #: never stored, not even in revisions): its body reaches only readers who unlocked it.
     password_hash: Mapped[str | None] = mapped_column(String(300), default=None)
-    #: Ids of related posts, best first, chosen at save time (``blog/related.py``).
+    #: Ids of related posts, best first, chosen right after each save (``blog/related.py``).
     related: Mapped[list[int] | None] = mapped_column(JSON, default=list)
     #: :func:`body_digest` of ``source``, ``body_html`` and ``toc``, written with them
     #: (``blog.render.render_columns``), so that the static build learns whether a body

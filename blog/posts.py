@@ -1,19 +1,24 @@
 """Writing posts: save (render, revision, version check), trash, restore, purge.
 
 Every change goes through here so that each save renders once, appends exactly one
-revision, bumps the site's content version and tells plugins, in one transaction.
+revision, bumps the site's content version and tells plugins, in one transaction. The
+related-post lists a save changes are chosen right after that transaction commits (see
+:func:`choose_related_later`): the writer does not wait for them, and a note written in
+the transaction makes sure they are chosen even if the process stops first.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from types import SimpleNamespace
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from flask import current_app
-from sqlalchemy import delete, insert, select, update
+from flask import Flask, Response, after_this_request, current_app, has_request_context
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -39,11 +44,23 @@ from blog.models import (
 )
 from blog.plugins import Plugins
 from blog.queries import CONTENT_VERSION_KEY
-from blog.related import forget_trashed, refresh_related
+from blog.related import (
+    ONE_BY_ONE,
+    forget_notes,
+    forget_trashed,
+    is_deferred,
+    lists_with_neighbours,
+    note_pending,
+    pending_notes,
+    refresh_noted,
+    store_lists,
+)
 from blog.render import Rendered, render_post, store_render
 from blog.search import update_index
 from blog.slugs import check_slug, slug_from_title, unique_slug
 from blog.validation import FIRST_YEAR, LAST_YEAR, FieldError, check_moment, check_text, check_texts
+
+logger = logging.getLogger("blog.posts")
 
 
 class ConflictError(Exception):
@@ -298,9 +315,26 @@ def _set_categories(post: Post, categories: list[Category], new: bool = False) -
 
 
 def _tags(names: list[str]) -> list[Tag]:
+    if not names:
+        return []
     _insert_missing_names(Tag, names)
     found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
     return [found[name] for name in names]
+
+
+_POSTS = Post.__table__
+#: The claim of :func:`_claim_version`, by whether the post was in the trash. Built once,
+#: in Core: an ORM ``UPDATE`` costs several times the statement itself in Python.
+_CLAIMS = {
+    trashed: update(_POSTS)
+    .where(
+        _POSTS.c.id == bindparam("post_id"),
+        _POSTS.c.version == bindparam("base_version"),
+        _POSTS.c.deleted_at.is_not(None) if trashed else _POSTS.c.deleted_at.is_(None),
+    )
+    .values(version=_POSTS.c.version + 1)
+    for trashed in (False, True)
+}
 
 
 def _claim_version(post: Post, base_version: int, was_trashed: bool) -> int:
@@ -311,12 +345,8 @@ def _claim_version(post: Post, base_version: int, was_trashed: bool) -> int:
     row because the version moved on. The trash state is part of the condition, so a save
     prepared before the post was trashed cannot silently bring it back.
     """
-    trash_state = Post.deleted_at.is_not(None) if was_trashed else Post.deleted_at.is_(None)
     claimed = db.session.execute(
-        update(Post)
-        .where(Post.id == post.id, Post.version == base_version, trash_state)
-        .values(version=Post.version + 1)
-        .execution_options(synchronize_session=False)
+        _CLAIMS[was_trashed], {"post_id": post.id, "base_version": base_version}
     )
     if getattr(claimed, "rowcount", 0) != 1:
         db.session.rollback()  # also expires ``post``: the conflict carries what is stored now
@@ -324,19 +354,25 @@ def _claim_version(post: Post, base_version: int, was_trashed: bool) -> int:
     return base_version + 1
 
 
+_SITE_STATE = SiteState.__table__
+#: See :func:`bump_content_version`; built once, in Core, as the claims above.
+_BUMP = (
+    update(_SITE_STATE)
+    .where(_SITE_STATE.c.key == CONTENT_VERSION_KEY)
+    .values(value=_SITE_STATE.c.value + 1)
+)
+
+
 def bump_content_version() -> None:
     """Mark every cached public page as possibly stale (read by the page cache)."""
-    changed = db.session.execute(
-        update(SiteState)
-        .where(SiteState.key == CONTENT_VERSION_KEY)
-        .values(value=SiteState.value + 1)
-    )
+    changed = db.session.execute(_BUMP)
     if getattr(changed, "rowcount", 1) == 0:
         db.session.add(SiteState(key=CONTENT_VERSION_KEY, value=1))
 
 
 def notify(post: Post, action: str, rendered: Rendered | None = None) -> None:
-    """Update the search index and tell plugins, in the caller's transaction.
+    """Update the search index, note the related lists to choose, tell plugins, in the
+    caller's transaction.
 
     ``rendered`` is the render just stored on ``post``: the index takes its text (and its
     tokens, when a render worker made them) instead of reading the stored HTML again.
@@ -348,14 +384,96 @@ def notify(post: Post, action: str, rendered: Rendered | None = None) -> None:
     else:
         update_index(post, action, rendered.text, rendered.index_tokens)
     if action in ("saved", "restored"):
-        # After the index update: the similarity query reads the post's new text. A
-        # re-render changes no text a reader chose by; `blog rerender` refreshes all lists.
-        refresh_related(post)
+        # Noted here, chosen once the change is committed (see `choose_related_later`): the
+        # writer does not wait for the similarity queries. A re-render changes no text a
+        # reader chose by; `blog rerender` refreshes all lists.
+        note_pending(post.id)
     elif action == "trashed":
         # The index no longer has it: the posts that listed it get their next best.
         forget_trashed(post)
     plugins: Plugins = current_app.extensions["blog.plugins"]
     plugins.hooks.blog_post_changed(post=post, action=action)
+
+
+#: ``app.extensions`` key of an event set when a save in this process left related lists
+#: to choose after its response; the app's next request chooses them first if the
+#: response's close has not yet (a client that never closes it, such as Werkzeug's test
+#: client).
+RELATED_WAITING = "blog.related_waiting"
+
+
+def init_app(app: Flask) -> None:
+    """Give ``app`` the event saves set and its requests check (see :data:`RELATED_WAITING`)."""
+    app.extensions[RELATED_WAITING] = threading.Event()
+    app.before_request(choose_related_if_waiting)
+
+
+def choose_pending_related() -> int:
+    """Choose the related lists saves noted (and their neighbours'); commit; return how
+    many notes there were.
+
+    The lists are computed first, reading only; then, in one short transaction that takes
+    the content-version lock first as a save does, the changed lists are written, the
+    page cache told, and the notes forgotten (a post saved again meanwhile stays noted).
+    """
+    notes = pending_notes()
+    if len(notes) > ONE_BY_ONE:
+        refresh_noted(notes)
+        bump_content_version()
+        db.session.commit()
+        return len(notes)
+    if not notes:
+        return 0
+    lists = lists_with_neighbours(notes)
+    if lists:
+        bump_content_version()
+        store_lists(lists)
+    forget_notes(notes)
+    db.session.commit()
+    return len(notes)
+
+
+def choose_related_later() -> None:
+    """After a commit that noted related lists: choose them once the response is sent, or
+    at once outside a request (a script, the CLI). Inside ``related.deferred`` the block's
+    end chooses them."""
+    if is_deferred():
+        return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app.extensions[RELATED_WAITING].set()
+    if not has_request_context():
+        _choose_in_own_context(app)
+        return
+
+    def after_sending(response: Response) -> Response:
+        # The server closes the response once its bytes are out: the writer does not wait.
+        response.call_on_close(lambda: _choose_in_own_context(app))
+        return response
+
+    after_this_request(after_sending)
+
+
+def _choose_in_own_context(app: Flask) -> None:
+    # An app context of its own has a session of its own: the caller's objects stay loaded
+    # as committed, and after a response the request's context is gone.
+    with app.app_context():
+        choose_related_if_waiting()
+
+
+def choose_related_if_waiting() -> None:
+    """Choose the lists a save in this process left, unless already under way or done.
+
+    A failure is logged and leaves the notes for the next choice: the save is committed.
+    """
+    waiting: threading.Event = current_app.extensions[RELATED_WAITING]
+    if not waiting.is_set():
+        return
+    waiting.clear()  # before reading the notes: a save after this sets it again
+    try:
+        choose_pending_related()
+    except Exception:
+        db.session.rollback()
+        logger.exception("choosing related posts failed; the notes stay for the next save")
 
 
 def snapshot(post: Post) -> dict[str, Any]:
@@ -581,6 +699,7 @@ def _save_once(
     # Kept loaded as just committed: a bulk import reads every saved post's warnings and
     # notices, and would otherwise reload the whole row (and its tags and categories).
     set_committed_value(post, "render_meta", render_meta)
+    choose_related_later()
     return post
 
 
@@ -627,6 +746,8 @@ def _set_trashed(post: Post, moment: datetime | None, action: str) -> bool:
     set_committed_value(post, "deleted_at", moment)
     notify(post, action)
     db.session.commit()
+    if action == "restored":
+        choose_related_later()
     return True
 
 

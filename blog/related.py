@@ -8,12 +8,16 @@ the fewest other posts hold are looked up in the search index, and each post hol
 one scores by how rare it is (see :class:`TextIndex`). Looking up only rare tokens keeps
 the cost of a choice flat as the site grows.
 
-Saving a post also refreshes the lists of the posts it is related to, before and after,
-so a new or changed post shows up beside its neighbours without a full refresh; inside
-:func:`deferred` (a bulk import) those refreshes are made once, at the end, for every
-post saved and its neighbours. ``blog rerender`` and ``blog reindex`` refresh every
-list; trashing a post chooses again the lists that showed it. Lists are filtered again
-when shown (unpublished, scheduled, trash).
+A save does not choose lists itself: it notes the post in ``related_pending``, in its own
+transaction, and the lists are chosen right after it commits (``blog/posts.py``: after
+the response is sent, or at once outside a request). That choice refreshes the post's own
+list and those of the posts it was and now is related to, so a new or changed post shows
+up beside its neighbours; until it runs, pages show the lists as they were. A note left
+by a crash between the commit and the choice is chosen by the next save's choice, by
+``blog serve`` at start, and by ``blog rerender``/``blog reindex``, which choose every list.
+Inside :func:`deferred` (a bulk import) the notes are chosen once, at the end, for every
+post saved and its neighbours. Trashing a post chooses again, in its own transaction, the
+lists that showed it. Lists are filtered again when shown (unpublished, scheduled, trash).
 """
 
 from __future__ import annotations
@@ -26,12 +30,15 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, case, func, select, update
-from sqlalchemy.orm import joinedload, load_only, selectinload
+from sqlalchemy import Select, and_, bindparam, case, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import joinedload, lazyload, load_only, selectinload
 from sqlalchemy.sql.expression import ColumnElement
 
-from blog.models import PUBLISHED, SCHEDULED, Post, db, post_tags
+from blog.models import PUBLISHED, SCHEDULED, Post, db, post_tags, related_pending
 from blog.search import backend, index_tokens, normalize, search_documents
 
 #: Posts shown under "related posts".
@@ -336,67 +343,160 @@ def _choose(
     return heapq.nsmallest(RELATED_COUNT, scores, key=lambda pid: (-scores[pid], -pid))
 
 
-#: Inside :func:`deferred`: ids of the posts whose lists are to be chosen at its end.
-_pending: ContextVar[dict[int, None] | None] = ContextVar("related_pending", default=None)
+#: Posts noted at most this many are chosen one by one, each with its own queries; more (a
+#: crash's leftovers after a bulk import) in batches, as ``blog rerender`` does.
+ONE_BY_ONE = 20
+
+#: Set inside :func:`deferred`: the notes are chosen at the block's end, not after each save.
+_deferring: ContextVar[bool] = ContextVar("related_deferring", default=False)
+
+
+def is_deferred() -> bool:
+    """Whether a :func:`deferred` block is running (its saves' lists wait for its end)."""
+    return _deferring.get()
+
+
+#: What :func:`note_pending` runs, by dialect, built once (an upsert built per save costs
+#: more than running it).
+_NOTES = {
+    dialect: upsert(related_pending)
+    .values(post_id=bindparam("post_id"), generation=0)
+    .on_conflict_do_update(
+        index_elements=[related_pending.c.post_id],
+        set_={"generation": related_pending.c.generation + 1},
+    )
+    for dialect, upsert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+}
+
+
+def note_pending(post_id: int) -> None:
+    """Note, in the caller's transaction, that the lists around ``post_id`` are to be chosen.
+
+    A post noted already has its ``generation`` counted up, so a choice under way from the
+    earlier text keeps the note (see :func:`forget_notes`).
+    """
+    statement = _NOTES.get(db.session.get_bind().dialect.name)
+    if statement is not None:
+        db.session.execute(statement, {"post_id": post_id})
+        return
+    changed = db.session.execute(
+        update(related_pending)
+        .where(related_pending.c.post_id == post_id)
+        .values(generation=related_pending.c.generation + 1)
+    )
+    if getattr(changed, "rowcount", 0) == 0:
+        db.session.execute(related_pending.insert().values(post_id=post_id, generation=0))
+
+
+def pending_notes() -> dict[int, int]:
+    """Every noted post id, with the generation noted."""
+    return dict(
+        db.session.execute(select(related_pending.c.post_id, related_pending.c.generation)).all()
+    )
+
+
+def forget_notes(notes: dict[int, int]) -> None:
+    """Delete the ``notes`` whose lists were chosen, in the caller's transaction; a post
+    saved again since (its generation moved on) stays noted."""
+    if notes:
+        db.session.execute(
+            delete(related_pending).where(
+                related_pending.c.post_id == bindparam("id"),
+                related_pending.c.generation == bindparam("noted"),
+            ),
+            [{"id": pid, "noted": generation} for pid, generation in notes.items()],
+        )
+
+
+def lists_with_neighbours(ids: Collection[int]) -> dict[int, list[int]]:
+    """The new lists of the posts ``ids`` and of the posts each was and now is related to,
+    for those whose list changes; reads only (the caller writes them, see :func:`store_lists`).
+
+    A trashed post's list is empty; a neighbour in the trash keeps its own.
+    """
+    text = TextIndex()
+    chosen: dict[int, list[int]] = {}
+    stored: dict[int, list[int]] = {}
+    others: dict[int, None] = {}
+    with db.session.no_autoflush:
+        for post in db.session.scalars(_light_posts(sorted(ids))):
+            stored[post.id] = list(post.related or [])
+            chosen[post.id] = related_ids(post, text=text) if post.deleted_at is None else []
+            others.update(dict.fromkeys([*stored[post.id], *chosen[post.id]]))
+        wanted = [pid for pid in others if pid not in chosen]
+        for other in db.session.scalars(_light_posts(wanted)) if wanted else ():
+            if other.deleted_at is None:
+                stored[other.id] = list(other.related or [])
+                chosen[other.id] = related_ids(other, text=text)
+    return {pid: new for pid, new in chosen.items() if new != stored[pid]}
+
+
+def _light_posts(ids: list[int]) -> Select[Any]:
+    """The posts ``ids`` with what a choice reads (not their bodies), tags and category."""
+    return (
+        select(Post)
+        .options(
+            load_only(
+                Post.id, Post.kind, Post.title, Post.category_id, Post.deleted_at, Post.related
+            ),
+            selectinload(Post.tags),
+            joinedload(Post.category),
+            lazyload(Post.categories),  # a choice reads the primary category alone
+        )
+        .where(Post.id.in_(ids))
+    )
+
+
+def store_lists(lists: dict[int, list[int]]) -> None:
+    """Write ``lists`` (post id -> related ids) in one statement, in the caller's transaction."""
+    if lists:
+        db.session.execute(
+            update(Post), [{"id": pid, "related": related} for pid, related in lists.items()]
+        )
+
+
+def refresh_noted(notes: dict[int, int]) -> None:
+    """Choose in batches the lists of the noted posts, then of every post they were or now
+    are related to; forget the notes; commit (a bulk import's end, a crash's leftovers)."""
+    saved = sorted(notes)
+    before = _listed(saved)
+    refresh_lists(saved)
+    refresh_lists(sorted((before | _listed(saved)) - set(saved)))
+    forget_notes(notes)
+    db.session.commit()
+
+
+def _listed(ids: list[int]) -> set[int]:
+    """Every post id the posts ``ids`` list as related."""
+    return {
+        pid
+        for listed in db.session.scalars(select(Post.related).where(Post.id.in_(ids)))
+        for pid in listed or []
+    }
 
 
 @contextmanager
 def deferred() -> Iterator[None]:
-    """Postpone the related-list refreshes of saves to the end of the block (a bulk import).
+    """Choose the related lists of the block's saves at its end (a bulk import).
 
-    Each save inside records the saved post and the posts it was related to; at the end
-    the saved posts' lists are chosen (in batches, see :func:`refresh_lists`), then those
-    of every post they were or now are related to, as a save would have done one by one.
-    The block's own transactions are committed by then; the lists are committed too. A
-    block left by an exception chooses no list (``blog reindex`` chooses them all).
+    Each save inside notes its post as usual (see :func:`note_pending`) but chooses no
+    list; at the end every noted post's list is chosen (in batches, see
+    :func:`refresh_lists`), then those of every post they were or now are related to, as
+    a save would have done one by one. The block's own transactions are committed by then;
+    the lists are committed too. A block left by an exception chooses no list: its notes
+    stay, for the next save's choice, ``blog serve`` at start or ``blog rerender``.
     """
-    if _pending.get() is not None:  # already deferred by an outer block
+    if _deferring.get():  # already deferred by an outer block
         yield
         return
-    pending: dict[int, None] = {}
-    token = _pending.set(pending)
+    token = _deferring.set(True)
     try:
         yield
     finally:
-        _pending.reset(token)
-    saved = list(pending)
-    if not saved:
-        return
-    before = {
-        pid
-        for ids in db.session.scalars(select(Post.related).where(Post.id.in_(saved)))
-        for pid in ids or []
-    }
-    refresh_lists(saved)
-    after = {
-        pid
-        for ids in db.session.scalars(select(Post.related).where(Post.id.in_(saved)))
-        for pid in ids or []
-    }
-    refresh_lists(sorted((before | after) - set(saved)))
-
-
-def refresh_related(post: Post, neighbours: bool = True) -> None:
-    """Choose ``post``'s related posts again, in the caller's transaction.
-
-    With ``neighbours``, the posts it was and now is related to are refreshed as well
-    (their own lists may now include, drop or reorder ``post``). Inside :func:`deferred`
-    the post is only noted, with the posts it is related to now.
-    """
-    pending = _pending.get()
-    if pending is not None:
-        pending[post.id] = None
-        return
-    before = list(post.related or [])
-    text = TextIndex()
-    post.related = related_ids(post, text=text) if post.deleted_at is None else []
-    if not neighbours:
-        return
-    db.session.flush()
-    others = [pid for pid in dict.fromkeys([*before, *post.related]) if pid != post.id]
-    for other in db.session.scalars(select(Post).where(Post.id.in_(others))):
-        if other.deleted_at is None:
-            other.related = related_ids(other, text=text)
+        _deferring.reset(token)
+    notes = pending_notes()
+    if notes:
+        refresh_noted(notes)
 
 
 def forget_trashed(post: Post) -> None:
@@ -417,9 +517,13 @@ def forget_trashed(post: Post) -> None:
 
 
 def refresh_all(batch: int = 200) -> int:
-    """Choose every post's related posts again; commit; return how many posts."""
+    """Choose every post's related posts again, and forget the notes saves left (see
+    :func:`note_pending`); commit; return how many posts."""
+    notes = pending_notes()  # chosen by this run: every list is
     ids = list(db.session.scalars(select(Post.id).where(Post.deleted_at.is_(None))))
     refresh_lists(ids, batch)
+    forget_notes(notes)
+    db.session.commit()
     return len(ids)
 
 
@@ -439,15 +543,7 @@ def refresh_lists(ids: Collection[int], batch: int = 200) -> None:
     text = TextIndex(batch=True)
     for start in range(0, len(ids), batch):
         chunk = ids[start : start + batch]
-        posts = db.session.scalars(
-            select(Post)
-            .options(
-                load_only(Post.id, Post.kind, Post.title, Post.category_id, Post.deleted_at),
-                selectinload(Post.tags),
-                joinedload(Post.category),
-            )
-            .where(Post.id.in_(chunk))
-        ).all()
+        posts = db.session.scalars(_light_posts(chunk)).all()
         with db.session.no_autoflush:
             chosen: dict[int, list[int]] = {post.id: [] for post in posts}
             live = [p for p in posts if p.kind == "post" and p.deleted_at is None]

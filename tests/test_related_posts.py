@@ -1,6 +1,6 @@
-"""Related posts: chosen at save time from shared tags and the search index, refreshed for
-neighbours and by ``blog reindex``/``blog rerender``, filtered when shown (SQLite and
-PostgreSQL)."""
+"""Related posts: chosen right after a save commits from shared tags and the search index,
+refreshed for neighbours and by ``blog reindex``/``blog rerender``, filtered when shown
+(SQLite and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,15 @@ from urllib.parse import quote
 
 from click.testing import Result
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import event, func, insert, select
+from werkzeug.test import TestResponse
 
 from blog.importer import import_paths
 from blog.models import DRAFT, PUBLISHED, Post, Tag, db, post_tags
 from blog.posts import PostFields, fields_of, save_post, trash_post
 from blog.related import RELATED_COUNT, TEXT_CANDIDATES, deferred, refresh_all, related_ids
+from tests.admin_support import create_user, csrf_token, editor_form, login
 from tests.test_themes import Element, parse
 
 ATTENTION = (
@@ -348,3 +351,109 @@ def test_related_posts_on_either_side_leave_the_neighbours_the_nearest_posts(
     assert [a.attrs["href"] for a in previous] == ["/posts/p1/"]
     assert [a.attrs["href"] for a in following] == ["/posts/p3/"]
     assert related_titles(app, middle) == ["戊篇", "甲篇", "乙篇"]
+
+
+def logged_in(app: Flask) -> FlaskClient:
+    create_user(app)
+    client = app.test_client()
+    assert login(client).status_code == 302
+    return client
+
+
+def publish_over_http(
+    client: FlaskClient, title: str, source: str, tags: str
+) -> tuple[int, TestResponse]:
+    """Publish a new post from the editor; return its id and the response, left unclosed
+    as by a server that has not finished sending it."""
+    form = editor_form(title=title, source=source, tags=tags, action="publish")
+    response = client.post(
+        "/admin/posts/new", data={"csrf_token": csrf_token(client, "/admin/posts/new"), **form}
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return int(response.headers["Location"].rstrip("/").split("/")[-2]), response
+
+
+def test_a_save_over_http_chooses_the_lists_once_its_response_is_closed(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    first = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
+    client = logged_in(app)
+    second, response = publish_over_http(client, "多头注意力", ATTENTION_TOO, "transformer")
+    # The writer had the answer before any list was chosen: the save only noted the post.
+    assert stored_related(app, second) == []
+    assert stored_related(app, first.id) == []
+    response.close()
+    assert stored_related(app, second) == [first.id]
+    assert stored_related(app, first.id) == [second]
+    assert related_titles(app, first) == ["多头注意力"]
+
+
+def test_a_page_read_after_an_unsent_save_response_shows_the_new_lists(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    first = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
+    client = logged_in(app)
+    second, _ = publish_over_http(client, "多头注意力", ATTENTION_TOO, "transformer")
+    # The app's next request chooses what this process's save left, before it is served.
+    assert related_titles(app, first) == ["多头注意力"]
+    assert stored_related(app, second) == [first.id]
+
+
+def test_a_trash_over_http_takes_the_post_out_of_every_list_at_once(
+    app: Flask, make_post: Callable[..., Post]
+) -> None:
+    first = make_post(ATTENTION, title="注意力机制入门", tags=["transformer"])
+    gone = make_post(ATTENTION_TOO, title="将删除", tags=["transformer"])
+    other = make_post("自注意力机制的计算复杂度是序列长度的平方。", title="注意力的代价")
+    assert gone.id in stored_related(app, first.id)
+    client = logged_in(app)
+    response = client.post(
+        f"/admin/posts/{gone.id}/trash", data={"csrf_token": csrf_token(client, "/admin/")}
+    )
+    assert response.status_code == 302
+    # Chosen in the trash's own transaction, not after its response.
+    assert gone.id not in stored_related(app, first.id)
+    assert other.id in stored_related(app, first.id)
+    assert "将删除" not in related_titles(app, first)
+    assert "将删除" not in related_titles(app, other)
+
+
+def test_lists_a_crash_left_unchosen_are_chosen_by_the_next_save_and_by_rerender(
+    make_app: Callable[..., Flask], run_cli: Callable[..., Result]
+) -> None:
+    # The CLI opens the instance's own database: SQLite here.
+    before_crash = make_app()
+    with before_crash.app_context():
+        first_id = save_post(
+            PostFields(title="注意力机制入门", source=ATTENTION, tags=["transformer"]), author="t"
+        ).id
+    client = logged_in(before_crash)
+    second, _ = publish_over_http(client, "多头注意力", ATTENTION_TOO, "transformer")
+    # The process dies here: its response is never closed, it serves no other request.
+    after = make_app()
+    assert stored_related(after, first_id) == []
+    # A new process's save chooses every list left noted, its own and the crashed one's.
+    with after.app_context():
+        noodles = save_post(
+            PostFields(title="Beef noodles", source=NOODLES, tags=["cooking"]), author="t"
+        ).id
+    assert stored_related(after, first_id) == [second]
+    assert stored_related(after, second) == [first_id]
+    assert noodles not in stored_related(after, first_id)
+
+    third, _ = publish_over_http(
+        logged_in_again(after), "注意力的代价", "自注意力机制的计算复杂度是序列长度的平方。", ""
+    )
+    # Another crash; `blog rerender` chooses every list, the noted ones included.
+    assert third not in stored_related(after, first_id)
+    result = run_cli("rerender")
+    assert result.exit_code == 0, result.output
+    assert third in stored_related(after, first_id)
+    assert first_id in stored_related(after, third)
+
+
+def logged_in_again(app: Flask) -> FlaskClient:
+    """A client of ``app`` logged in as the editor an earlier :func:`logged_in` created."""
+    client = app.test_client()
+    assert login(client).status_code == 302
+    return client

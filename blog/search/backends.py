@@ -21,6 +21,8 @@ from sqlalchemy import (
 )
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects.postgresql import TSQUERY, TSVECTOR
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from blog.models import Post, db
 from blog.queries import public_condition
@@ -104,22 +106,40 @@ def _ranked_ids(matches: Any, limit: int, offset: int) -> tuple[list[int], int]:
     return list(ids), int(total)
 
 
+_FTS_INSERT = sql_text(
+    "INSERT INTO search_fts (rowid, title, body, tags, category) "
+    "VALUES (:id, :title, :body, :tags, :category)"
+)
+_FTS_DELETE = sql_text("DELETE FROM search_fts WHERE rowid = :id")
+_sqlite_document = sqlite_insert(search_documents).values(
+    post_id=bindparam("post_id"), body_text=bindparam("body_text")
+)
+#: One post's ``search_documents`` row written whether or not it exists (a save), in one
+#: statement instead of a ``DELETE`` and an ``INSERT``; built once, as are the two above.
+_SQLITE_DOCUMENT = _sqlite_document.on_conflict_do_update(
+    index_elements=["post_id"], set_={"body_text": _sqlite_document.excluded.body_text}
+)
+
+
 class SqliteBackend:
     """FTS5 table ``search_fts`` (columns as in :data:`FIELDS`) whose rowid is the post id."""
 
     def store(self, entry: IndexedPost) -> None:
-        self.remove(entry.post_id)
-        self.insert([entry])
+        """Index ``entry`` in place of what the index held for its post (if anything)."""
+        db.session.execute(_FTS_DELETE, {"id": entry.post_id})
+        db.session.execute(
+            _FTS_INSERT, {"id": entry.post_id, **{f: entry.token_text(f) for f in FIELDS}}
+        )
+        db.session.execute(
+            _SQLITE_DOCUMENT, {"post_id": entry.post_id, "body_text": entry.body_text}
+        )
 
     def insert(self, entries: Sequence[IndexedPost]) -> None:
         """Add ``entries`` (not in the index yet) in one statement per table."""
         if not entries:
             return
         db.session.execute(
-            sql_text(
-                "INSERT INTO search_fts (rowid, title, body, tags, category) "
-                "VALUES (:id, :title, :body, :tags, :category)"
-            ),
+            _FTS_INSERT,
             [{"id": e.post_id, **{f: e.token_text(f) for f in FIELDS}} for e in entries],
         )
         db.session.execute(
@@ -128,7 +148,7 @@ class SqliteBackend:
         )
 
     def remove(self, post_id: int) -> None:
-        db.session.execute(sql_text("DELETE FROM search_fts WHERE rowid = :id"), {"id": post_id})
+        db.session.execute(_FTS_DELETE, {"id": post_id})
         db.session.execute(delete(search_documents).where(search_documents.c.post_id == post_id))
 
     def clear(self) -> None:
@@ -255,12 +275,34 @@ def tsquery_literal(terms: Sequence[Term]) -> str:
     return " & ".join(parts)
 
 
+_postgres_document = postgresql_insert(search_documents).values(
+    post_id=bindparam("post_id"),
+    body_text=bindparam("body_text"),
+    document=cast(bindparam("literal", type_=Text), TSVECTOR),
+)
+#: One post's row written whether or not it exists (a save), in one statement, built once.
+_POSTGRES_DOCUMENT = _postgres_document.on_conflict_do_update(
+    index_elements=["post_id"],
+    set_={
+        "body_text": _postgres_document.excluded.body_text,
+        "document": _postgres_document.excluded.document,
+    },
+)
+
+
 class PostgresBackend:
     """``search_documents.document`` holds a weighted ``tsvector`` with a GIN index."""
 
     def store(self, entry: IndexedPost) -> None:
-        self.remove(entry.post_id)
-        self.insert([entry])
+        """Index ``entry`` in place of what the index held for its post (if anything)."""
+        db.session.execute(
+            _POSTGRES_DOCUMENT,
+            {
+                "post_id": entry.post_id,
+                "body_text": entry.body_text,
+                "literal": tsvector_literal(entry.fields, entry.body_tokens),
+            },
+        )
 
     def insert(self, entries: Sequence[IndexedPost]) -> None:
         """Add ``entries`` (not in the index yet) in one statement."""
