@@ -73,6 +73,15 @@ _NO_CLASSES: frozenset[str] = frozenset()
 # Text left out of the plain text: a formula's TeX source (its rendering already supplies
 # the text) and whatever is not prose.
 _NOT_TEXT = HIDDEN_ELEMENTS | {"annotation"}
+# The tags that matter to the plain text and headings: any other tag (most of a formula's
+# MathML, a code block's spans) only passes its text through, so its checks are skipped.
+_TEXT_TAGS = _NOT_TEXT | BLOCK_ELEMENTS | HEADING_ELEMENTS | {"semantics", "br", "img"}
+# The attributes of an element that has none; never written to.
+_NO_ATTRIBUTES: dict[str, str] = {}
+# Inside a formula or a code block, only these tags and classes change what the reader does
+# with the text that follows; a subtree free of them passes its text through as a whole.
+_READ_INSIDE_CAPTURE = _TEXT_TAGS | HIDDEN_ELEMENTS
+_CLASSES_INSIDE_CAPTURE = SKIPPED_CLASSES | LINE_NUMBER_CLASSES
 
 
 @dataclass(frozen=True)
@@ -136,10 +145,16 @@ class _Reader:
         self._literal: list[str] = []
         self._capture: _Capture | None = None
 
+    @property
+    def capturing(self) -> bool:
+        """Whether the reader is inside a formula or a code block, read as a whole."""
+        return self._capture is not None
+
     # -- what the parser found -----------------------------------------------------------
 
     def handle_starttag(self, tag: str, attributes: dict[str, str]) -> None:
-        self._text_start(tag, attributes)
+        if tag in _TEXT_TAGS:
+            self._text_start(tag, attributes)
         names = attributes.get("class")
         classes = frozenset(names.split()) if names else _NO_CLASSES
         if tag in VOID_ELEMENTS:
@@ -148,7 +163,8 @@ class _Reader:
         self._open.append((tag, self._enter(tag, attributes, classes)))
 
     def handle_endtag(self, tag: str) -> None:
-        self._text_end(tag)
+        if tag in _TEXT_TAGS:
+            self._text_end(tag)
         if self._open and self._open[-1][0] == tag:  # the usual case: a well-formed body
             on_close = self._open.pop()[1]
             if on_close is not None:
@@ -381,19 +397,43 @@ def _walk(body: Any, reader: _Reader) -> None:
     """Hand ``body``'s tags and text to ``reader`` in source order, as a tokenizer would."""
     if body.text:
         reader.handle_data(body.text)
-    for event, element in etree.iterwalk(body, events=("start", "end")):
+    walker = etree.iterwalk(body, events=("start", "end"))
+    for event, element in walker:
         if element is body:
             continue
         tag = element.tag
         if event == "start":
-            reader.handle_starttag(tag, dict(element.items()))
-            if element.text:
+            items = element.items()
+            reader.handle_starttag(tag, dict(items) if items else _NO_ATTRIBUTES)
+            if reader.capturing and tag not in VOID_ELEMENTS and _passes_text_through(element):
+                # Most of a formula's MathML and of a code block's spans: the reader would
+                # only collect their text, so it gets that text in one piece.
+                text = "".join(element.itertext())
+                if text:
+                    reader.handle_data(text)
+                walker.skip_subtree()
+            elif element.text:
                 reader.handle_data(element.text)
         else:
             if tag not in VOID_ELEMENTS:
                 reader.handle_endtag(tag)
             if element.tail:
                 reader.handle_data(element.tail)
+
+
+def _passes_text_through(element: Any) -> bool:
+    """Whether inside a capture the reader only collects the text of ``element``'s subtree:
+    no descendant opens or closes a block, an annotation, a skipped or hidden part."""
+    for child in element:
+        if child.tag in _READ_INSIDE_CAPTURE:
+            return False
+    for descendant in element.iterdescendants():
+        if descendant.tag in _READ_INSIDE_CAPTURE:
+            return False
+        names = descendant.get("class")
+        if names and not _CLASSES_INSIDE_CAPTURE.isdisjoint(names.split()):
+            return False
+    return True
 
 
 def read_document(html: str) -> Document:

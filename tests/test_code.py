@@ -12,6 +12,7 @@ from flask.testing import FlaskClient
 
 from blog.models import Post
 from blog.sanitize import Allowlist, sanitize_html
+from blog_plugins.code import highlight as highlight_module
 from blog_plugins.code.allowlist import allowed_html
 from blog_plugins.code.extension import CodeExtension
 from blog_plugins.code.info import parse_info
@@ -307,3 +308,22 @@ def test_title_with_markup_is_escaped() -> None:
 
 def test_oversized_highlight_range_is_ignored() -> None:
     assert parse_info('python hl_lines="1-100000000 3"').highlighted == frozenset({3})
+
+
+def test_a_block_whose_highlighting_failed_is_highlighted_once_the_lexer_works(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Highlighted blocks are remembered per process; a failure must not be.
+    source = "```python\nanswer = 42  # failing lexer\n```"
+    with monkeypatch.context() as patched:
+        patched.setattr(highlight_module, "highlight", _raise)
+        failed = [render(source) for _ in range(2)]
+    assert all('<span class="' not in html and "answer = 42" in html for html in failed)
+    assert len([r for r in caplog.records if "Pygments failed" in r.getMessage()]) == 2
+    highlighted = render(source)
+    assert '<span class="mi">42</span>' in highlighted
+    assert render(source) == highlighted
+
+
+def _raise(*_args: object) -> str:
+    raise RuntimeError("lexer bug")

@@ -10,8 +10,8 @@ from flask import Flask
 
 from blog import document
 from blog.config import BUILTIN_PLUGINS
-from blog.document import Document, read_document
-from blog.render import build_allowlist
+from blog.document import Document, Kind, PostDraft, read_document
+from blog.render import build_allowlist, render_post
 from blog.sanitize import sanitize_html
 from tests.conftest import count_html_parses
 
@@ -103,3 +103,30 @@ def test_a_body_libxml2_would_read_differently_is_read_by_the_tokenizer(
     assert parsed[-1] == body  # read by html.parser in the end
     if found.headings:
         assert found.headings == ((2, "a", "标题"),)
+
+
+def test_rendered_formulas_and_code_read_by_libxml2_equal_the_tokenizer_reading(
+    make_app: Callable[..., Flask], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Formulas and highlighted code are where libxml2's reading takes whole subtrees at once
+    # (their text only): numbered and highlighted lines, labels, errors and footnotes in
+    # and around them must read exactly as the tokenizer reads them, tag by tag.
+    source = "\n\n".join(
+        [
+            "## 公式 $x^2$ 与代码[^1]",
+            "行内 $\\frac{a}{b}$、$10^{-6}$ 和 $\\text{错误 \\undefinedmacro}$。",
+            "$$\n\\begin{aligned}\na &= b \\\\\nc &= d\n\\end{aligned} \\tag{1}\n$$",
+            '```python title="a.py" linenos hl_lines="2"\nimport os\nprint(os.sep)\n```',
+            "```text\n纯文本 <b>\n```",
+            "| 表 | $y$ |\n|---|---|\n| `x` | 值 |",
+            "[^1]: 脚注里的 $z$。",
+        ]
+    )
+    app = make_app(PLUGINS=list(BUILTIN_PLUGINS))
+    with app.app_context():
+        body = render_post(PostDraft(title="读", source=source)).body_html
+    assert body.count("<math") >= 4 and 'class="linenos"' in body and "math-error" in body
+    found = read_document(body)
+    assert found == tokenizer_reading(body, monkeypatch)
+    code = [segment.text for segment in found.segments if segment.kind is Kind.CODE_BLOCK]
+    assert code == ["import os\nprint(os.sep)\n", "纯文本 <b>\n"]  # no line numbers

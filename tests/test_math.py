@@ -149,6 +149,20 @@ def test_fenced_math_block_is_display_math() -> None:
     assert not find(html, "pre")
 
 
+@pytest.mark.parametrize("fence", ["~~~ MATH\n{}\n~~~", "````Math  编号\n{}\n````"])
+def test_fenced_math_block_info_is_read_in_any_case_after_any_fence(fence: str) -> None:
+    # A post without "$", "\\(" or "\\[" is only scanned when it holds "math" in some case.
+    html = render(fence.format("x^2"))
+    (math,) = find(html, "math")
+    assert math.attrs["display"] == "block"
+    assert tex_annotations(html) == ["x^2"]
+
+
+def test_a_mathematica_code_block_is_code_not_math() -> None:
+    html = render("```mathematica\nx^2\n```")
+    assert not find(html, "math") and find(html, "pre")
+
+
 def test_underscores_and_stars_in_math_do_not_become_emphasis() -> None:
     html = render("$a_1 * b_2 * c_3$ 与 $x_1$ 和 $**y**$")
     assert not find(html, "em") and not find(html, "strong")

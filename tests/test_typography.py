@@ -145,6 +145,20 @@ def test_bare_url_gets_no_space_inside() -> None:
     assert add_spacing(text) == "见 https://zh.wikipedia.org/wiki/中文维基百科"
 
 
+@pytest.mark.parametrize(
+    ("text", "spaced"),
+    [
+        ("见www.example.com/中文页面吧", "见 www.example.com/中文页面吧"),
+        ("写信给mailto:a@b.cn吧", "写信给 mailto:a@b.cn吧"),
+        ("地址是ftp://x.org/文件", "地址是 ftp://x.org/文件"),
+        # No URL: the text around a version and a number is spaced as usual.
+        ("版本v2.0和3.5版", "版本 v2.0 和 3.5 版"),
+    ],
+)
+def test_each_form_of_bare_url_gets_no_space_inside(text: str, spaced: str) -> None:
+    assert add_spacing(text) == spaced
+
+
 def test_brackets_are_spaced_outside_not_inside() -> None:
     assert add_spacing("前面(中文123)後面") == "前面 (中文 123) 後面"
 

@@ -43,6 +43,22 @@ def _formatter(line_numbers: bool, first_line: int, highlighted: tuple[int, ...]
     )
 
 
+#: Highlighted blocks remembered in each process, and the longest block remembered.
+REMEMBERED_BLOCKS = 256
+REMEMBERED_BLOCK_CHARS = 20_000
+
+
+def _highlight(code: str, lexer: Lexer, options: tuple[bool, int, tuple[int, ...]]) -> str:
+    return str(highlight(code, lexer, _formatter(*options))).rstrip("\n")
+
+
+# Highlighting is a pure function of the code, its language and the fence's options, and
+# most saves of a post leave its code blocks as they were (the author edited the prose),
+# as does every copy of a block: each process keeps the last few hundred blocks' HTML.
+# A block that fails is not kept, so its failure is logged each time it is rendered.
+_remembered_highlight = functools.lru_cache(maxsize=REMEMBERED_BLOCKS)(_highlight)
+
+
 def _plain(code: str) -> str:
     return f'<div class="{CSS_CLASS}"><pre><code>{html.escape(code)}</code></pre></div>'
 
@@ -57,11 +73,10 @@ def render_code(code: str, info: FenceInfo) -> str:
     body = _plain(code)
     language_attribute = ""
     if lexer is not None:
-        formatter = _formatter(
-            bool(info.line_numbers), info.first_line, tuple(sorted(info.highlighted))
-        )
+        options = (bool(info.line_numbers), info.first_line, tuple(sorted(info.highlighted)))
+        remembered = len(code) <= REMEMBERED_BLOCK_CHARS
         try:
-            body = highlight(code, lexer, formatter).rstrip("\n")
+            body = (_remembered_highlight if remembered else _highlight)(code, lexer, options)
         except Exception:  # a lexer bug costs this block its colours, not the post
             logger.exception("Pygments failed on a %s block; showing it as plain code", lexer.name)
         else:

@@ -75,6 +75,16 @@ def _unquote(tex: str, quote_depth: int) -> str:
     return first + "\n" + marker.sub("", rest)
 
 
+def could_hold_math(text: str) -> bool:
+    """Whether ``text`` holds anything the scanner could find.
+
+    Every formula and escaped dollar holds a ``$``, a ``\\(`` or ``\\[``, or is a fenced block
+    whose info string starts with ``math`` in any case. A post without any of them (most
+    posts of a blog that is not about maths) is not scanned line by line at all.
+    """
+    return "$" in text or "\\(" in text or "\\[" in text or "math" in text.lower()
+
+
 class _Scanner:
     def __init__(self, text: str, delimiters: Delimiters) -> None:
         self.text = text
@@ -84,6 +94,8 @@ class _Scanner:
         self.in_list = False
 
     def run(self) -> list[Found]:
+        if not could_hold_math(self.text):
+            return self.found
         position = 0
         at_line_start = True
         while position < len(self.text):
