@@ -20,6 +20,7 @@ from blog.comments.setup import init_app as init_comments
 from blog.config import ConfigError, load_config
 from blog.dates import format_date, format_datetime
 from blog.display import display_text
+from blog.fragments import FragmentCache
 from blog.i18n import EXTENSION as I18N_EXTENSION
 from blog.i18n import load_translations, ui_plural_form, ui_text
 from blog.metrics import install_metrics
@@ -27,6 +28,7 @@ from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.search import page as search_page
+from blog.textscan import TEXT_FRAGMENTS_KEY, TextTransform, TransformFailed, transform_text
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import (
     LimitedJSONProvider,
@@ -82,6 +84,7 @@ def create_app(
     plugins = Plugins(strict=bool(settings["STRICT_PLUGINS"]))
     plugins.load(instance, list(settings["PLUGINS"]), plugin_tables, sources)
     app.extensions["blog.plugins"] = plugins
+    app.extensions[TEXT_FRAGMENTS_KEY] = FragmentCache()
 
     themes = discover_themes(instance)
     chain = theme_chain(themes, str(settings["THEME"]))
@@ -193,12 +196,34 @@ def _select_variant() -> None:
         g.variant = plugins.hooks.blog_request_variant(request=request)
 
 
+def _transformed_text(page: str, transforms: list[TextTransform], xml: bool, strict: bool) -> str:
+    """``page`` through every transform in one scan; a transform that raises is logged and
+    left out (the others still apply), unless plugins are strict."""
+    cache = current_app.extensions[TEXT_FRAGMENTS_KEY]
+    while transforms:
+        try:
+            return transform_text(page, transforms, xml=xml, cache=cache)
+        except TransformFailed as failure:
+            if strict:
+                raise
+            logger.error("%s raised; this response is sent without it", failure, exc_info=True)
+            transforms = [t for t in transforms if t is not failure.transform]
+    return page
+
+
 def _filter_response(response: Response) -> Response:
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
     if response.direct_passthrough or response.mimetype not in FILTERED_MIMETYPES:
         return response
     plugins: Plugins = current_app.extensions["blog.plugins"]
+    transforms = plugins.hooks.blog_text_transform(request=request, response=response)
+    if transforms:
+        page = response.get_data(as_text=True)
+        xml = response.mimetype != "text/html"
+        transformed = _transformed_text(page, transforms, xml, plugins.strict)
+        if transformed != page:
+            response.set_data(transformed)
     filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )

@@ -50,6 +50,8 @@ class _LeftAlone:
 #: give it to more (an element it has its own reason to skip).
 LEFT_ALONE: Final = _LeftAlone()
 
+#: Where an app keeps the fragments its pages' transforms made (``app.extensions``).
+TEXT_FRAGMENTS_KEY = "blog.text_fragments"
 #: Paragraph separator: in text, it ends a paragraph as a block element's edge does.
 PARAGRAPH_BREAK = "\u2029"
 
