@@ -206,7 +206,12 @@ def _transformed_text(page: str, transforms: list[TextTransform], xml: bool, str
         except TransformFailed as failure:
             if strict:
                 raise
-            logger.error("%s raised; this response is sent without it", failure, exc_info=True)
+            logger.error(
+                "%s: %s (the response is sent without it)",
+                failure,
+                failure.__cause__,
+                exc_info=failure.__cause__,
+            )
             transforms = [t for t in transforms if t is not failure.transform]
     return page
 

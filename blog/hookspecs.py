@@ -239,8 +239,8 @@ def blog_text_transform(request: Request, response: Response) -> TextTransform |
     """Return a :class:`blog.api.TextTransform` for the text of ``response``, or ``None``.
 
     Runs for every HTML, Atom or XML response before :func:`blog_response_filter`. The
-    core reads the page once and applies the transforms of all plugins to its text runs,
-    in plugin order (each sees the previous one's output): a script conversion and the
+    core reads the page once and applies the transforms of all plugins to its text runs
+    as a chain in plugin order (each sees the previous one's output): a script conversion and the
     corner quotes share one scan instead of parsing the page each. The core applies the
     "do not touch" rule of :func:`blog.api.leaves_text_alone` for every transform; a
     transform adds its own (``Opening(LEFT_ALONE)`` from ``start_tag``). Stored HTML

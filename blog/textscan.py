@@ -193,12 +193,11 @@ class TextTransform:
 
 
 class TransformFailed(Exception):
-    """A transform raised; ``transform`` names it (the exception is the ``__cause__``)."""
+    """A transform raised in ``method``; the exception is the ``__cause__``."""
 
-    def __init__(self, transform: TextTransform) -> None:
-        super().__init__(
-            f"text transform {type(transform).__module__}.{type(transform).__qualname__}"
-        )
+    def __init__(self, transform: TextTransform, method: str) -> None:
+        kind = type(transform)
+        super().__init__(f"text transform {kind.__module__}.{kind.__qualname__} raised in {method}")
         self.transform = transform
 
 
@@ -310,7 +309,7 @@ class _Scan:
             try:
                 openings.append(transform.start_tag(tag, context))
             except Exception as error:
-                raise TransformFailed(transform) from error
+                raise TransformFailed(transform, "start_tag") from error
         inner = tuple(
             context if opening is None else opening.inner
             for context, opening in zip(outer, openings, strict=True)
@@ -498,10 +497,12 @@ def _convert(scan: _Scan, transforms: Sequence[TextTransform]) -> Iterator[int]:
         try:
             converted = transform.convert(runs)
         except Exception as error:
-            raise TransformFailed(transform) from error
+            raise TransformFailed(transform, "convert") from error
         if converted is not None:
             if len(converted) != len(scan.texts):
-                raise TransformFailed(transform) from ValueError("convert() lost runs")
+                raise TransformFailed(transform, "convert") from ValueError(
+                    f"{len(converted)} texts returned for {len(scan.texts)} runs"
+                )
             scan.texts = list(converted)
 
 
@@ -524,7 +525,7 @@ def _separable(scan: _Scan, slot: _Slot, index: int, transform: TextTransform) -
     try:
         return transform.separable(runs, before, after)
     except Exception as error:
-        raise TransformFailed(transform) from error
+        raise TransformFailed(transform, "separable") from error
 
 
 def transform_text(
@@ -547,7 +548,7 @@ def transform_text(
         try:
             roots.append(transform.root(page))
         except Exception as error:
-            raise TransformFailed(transform) from error
+            raise TransformFailed(transform, "root") from error
     return _transform(page, transforms, tuple(roots), xml, cache)
 
 
