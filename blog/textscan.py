@@ -79,6 +79,7 @@ _BREAK = re.compile(r"\u2029|&#(?:0*8233(?![0-9])|[xX]0*2029(?![0-9a-fA-F]));?")
 _UNUSUAL = re.compile(
     r"<[!?]|<(?:script|style|template|noscript|textarea|title)(?=[\s/>])", re.IGNORECASE
 )
+_END_TAG_NAMES = re.compile(r"</([A-Za-z][^\s/>]*)")
 _BLOCK_TAG = re.compile(
     r"</?(?:" + "|".join(sorted(BLOCK_ELEMENTS)) + r")(?=[\s/>])", re.IGNORECASE
 )
@@ -440,7 +441,8 @@ class _Scan:
 
         Formulas and highlighted code are thousands of tags that are copied unchanged, so
         they are passed over with one search, noting only whether they end a paragraph.
-        Content holding comments, raw text or hidden elements is read as usual.
+        Content holding comments, raw text, hidden elements or the end tag of an element
+        opened outside is read as usual.
         """
         flags = 0 if self.xml else re.IGNORECASE
         same_name = re.compile(rf"<(/?){re.escape(name)}(?=[\s/>])", flags)
@@ -451,6 +453,12 @@ class _Scan:
                 inner = source[position : match.start()]
                 if _UNUSUAL.search(inner):
                     return position
+                outside = {entry.name for entry in self.stack[:-1]}
+                if outside and any(
+                    (name if self.xml else name.lower()) in outside
+                    for name in _END_TAG_NAMES.findall(inner)
+                ):
+                    return position  # it closes an element opened outside: read it all
                 if inner:
                     self.pieces.append(inner)
                     if _breaks_paragraph(inner):
