@@ -25,7 +25,6 @@ import html
 import re
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import Final
 
 from blog import fragments
@@ -95,35 +94,46 @@ def _breaks(text: str) -> bool:
 class Tag:
     """A start tag as the scan found it: its element name and source, attributes on demand."""
 
-    __slots__ = ("__dict__", "name", "source")
+    __slots__ = ("_attributes", "_spans", "name", "source")
 
     def __init__(self, name: str, source: str) -> None:
         #: The element name: lower case, unless the page is XML.
         self.name = name
         #: The tag exactly as written, ``<`` to ``>``.
         self.source = source
+        self._spans: list[tuple[str, int, int, str]] | None = None
+        self._attributes: dict[str, str] | None = None
 
-    @cached_property
+    @property
     def spans(self) -> list[tuple[str, int, int, str]]:
         """``(name, value_start, value_end, raw_value)`` of each attribute with a value, in
         source order; names in lower case, values as written (offsets into ``source``)."""
-        found = []
-        name_match = _TAG_NAME.match(self.source)
-        start = name_match.end() if name_match else 0
-        for match in _ATTRIBUTE.finditer(self.source, start):
-            for group in (2, 3, 4):
-                value = match.group(group)
-                if value is not None:
-                    found.append(
-                        (match.group(1).lower(), match.start(group), match.end(group), value)
-                    )
-                    break
-        return found
+        if self._spans is None:
+            self._spans = _spans(self.source)
+        return self._spans
 
-    @cached_property
+    @property
     def attributes(self) -> dict[str, str]:
         """The attribute values, decoded (the last of a repeated name wins)."""
-        return {name: html.unescape(raw) for name, _start, _end, raw in self.spans}
+        if self._attributes is None:
+            self._attributes = {
+                name: html.unescape(raw) if "&" in raw else raw
+                for name, _start, _end, raw in self.spans
+            }
+        return self._attributes
+
+
+def _spans(source: str) -> list[tuple[str, int, int, str]]:
+    found = []
+    name_match = _TAG_NAME.match(source)
+    start = name_match.end() if name_match else 0
+    for match in _ATTRIBUTE.finditer(source, start):
+        for group in (2, 3, 4):
+            value = match.group(group)
+            if value is not None:
+                found.append((match.group(1).lower(), match.start(group), match.end(group), value))
+                break
+    return found
 
 
 @dataclass(frozen=True)
@@ -280,8 +290,10 @@ class _Scan:
     def start_tag(self, token: str) -> str:
         raw_name = _TAG_NAME.match(token)
         name = raw_name.group(1) if raw_name else ""
-        name = name if self.xml else name.lower()
-        lower = name if not self.xml else name.lower()
+        if self.xml:
+            lower = name.lower()
+        else:
+            name = lower = name.lower()
         if self.replaced_depth:
             self._push_if_open(token, _Open(name, self.current()))
             return name
@@ -302,15 +314,23 @@ class _Scan:
             inner: tuple[Hashable, ...] = (LEFT_ALONE,) * len(outer)
             self._push_if_open(token, _Open(name, inner, alone=True, hidden=hidden))
             return name
-        openings: list[Opening | None] = []
-        for transform, context in zip(self.transforms, outer, strict=True):
+        openings: list[Opening | None] | None = None
+        for index, transform in enumerate(self.transforms):
+            context = outer[index]
             if context is LEFT_ALONE:
-                openings.append(None)
                 continue
             try:
-                openings.append(transform.start_tag(tag, context))
+                opening = transform.start_tag(tag, context)
             except Exception as error:
                 raise TransformFailed(transform, "start_tag") from error
+            if opening is not None:
+                if openings is None:
+                    openings = [None] * len(outer)
+                openings[index] = opening
+        if openings is None:  # most tags: they mean nothing to any transform
+            self.pieces.append(token)
+            self._push_if_open(token, _Open(name, outer, hidden=hidden))
+            return name
         inner = tuple(
             context if opening is None else opening.inner
             for context, opening in zip(outer, openings, strict=True)
@@ -338,24 +358,24 @@ class _Scan:
         source = tag.source
         position = 0
         for attribute, start, end, raw in tag.spans:
-            value = next(
-                (o.values[attribute] for o in openings if o is not None and attribute in o.values),
-                None,
-            )
+            value = None
+            readers: list[Hashable] | None = None
+            for index, opening in enumerate(openings):
+                if opening is None:
+                    continue
+                if value is None and attribute in opening.values:
+                    value = opening.values[attribute]
+                elif attribute in opening.text_attributes:
+                    if readers is None:
+                        readers = [LEFT_ALONE] * len(openings)
+                    readers[index] = outer[index]
             if value is not None:
                 self.pieces.append(source[position:start])
                 self.pieces.append(value)
                 position = end
-                continue
-            readers = tuple(
-                context
-                if opening is not None and attribute in opening.text_attributes
-                else LEFT_ALONE
-                for context, opening in zip(outer, openings, strict=True)
-            )
-            if any(context is not LEFT_ALONE for context in readers):
+            elif readers is not None:
                 self.pieces.append(source[position:start])
-                self._run(raw, readers)
+                self._run(raw, tuple(readers))
                 position = end
         self.pieces.append(source[position:])
 

@@ -118,6 +118,8 @@ class VariantConversion(TextTransform):
         As ``{{NoteTA}}`` does on Wikipedia. Only when every post body on the page names
         the same groups: a listing of several posts keeps each body's groups to itself.
         """
+        if "data-variant-groups=" not in page:  # a plain search: the pattern's is slow
+            return Scope(self.target.default_script)
         named = {html.unescape(value) for value in _GROUPS_ATTRIBUTE.findall(page)}
         if len(named) == 1:
             return Scope(self.target.default_script, tuple(named.pop().split()))
@@ -129,8 +131,8 @@ class VariantConversion(TextTransform):
             return None
         assert isinstance(outer, Scope)
         values = tag.attributes
-        if _NO_CONVERT_MARK.search(source) is not None or not SKIPPED_CLASSES.isdisjoint(
-            values.get("class", "").split()
+        if _NO_CONVERT_MARK.search(source) is not None or (
+            "class" in values and not SKIPPED_CLASSES.isdisjoint(values["class"].split())
         ):
             return Opening(LEFT_ALONE)
         inner = outer
@@ -150,19 +152,23 @@ class VariantConversion(TextTransform):
             form = _variant_form(values["data-variants"], self.target.code)
             if form is not None:
                 replacement = html.escape(form, quote=False)
-        meta_prose = tag.name.lower() == "meta" and (
+        meta_prose = tag.name == "meta" and (
             values.get("name", "").lower() in CONVERTED_META
             or values.get("property", "").lower() in CONVERTED_META
         )
-        lang = next((raw for name, _s, _e, raw in tag.spans if name == "lang"), None)
-        rewritten = (
-            {"lang": self.target.html_lang}
-            if lang is not None and lang.lower().startswith("zh")
-            else {}
-        )
+        converted = _META_ATTRIBUTES if meta_prose else CONVERTED_ATTRIBUTES
+        rewritten = {}
+        reads_attributes = False
+        for name, _start, _end, raw in tag.spans:
+            if name == "lang" and raw.lower().startswith("zh"):
+                rewritten = {"lang": self.target.html_lang}
+            elif name in converted:
+                reads_attributes = True
+        if inner is outer and replacement is None and not rewritten and not reads_attributes:
+            return None  # ``content`` of a viewport meta, say: nothing to do here
         return Opening(
             inner,
-            text_attributes=_META_ATTRIBUTES if meta_prose else CONVERTED_ATTRIBUTES,
+            text_attributes=converted if reads_attributes else frozenset(),
             values=rewritten,
             replacement=replacement,
         )
