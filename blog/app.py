@@ -28,7 +28,7 @@ from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.search import page as search_page
-from blog.textscan import TEXT_FRAGMENTS_KEY, TextTransform, TransformFailed, transform_text
+from blog.textscan import TEXT_FRAGMENTS_KEY
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import (
     LimitedJSONProvider,
@@ -196,39 +196,13 @@ def _select_variant() -> None:
         g.variant = plugins.hooks.blog_request_variant(request=request)
 
 
-def _transformed_text(page: str, transforms: list[TextTransform], xml: bool, strict: bool) -> str:
-    """``page`` through every transform in one scan; a transform that raises is logged and
-    left out (the others still apply), unless plugins are strict."""
-    cache = current_app.extensions[TEXT_FRAGMENTS_KEY]
-    while transforms:
-        try:
-            return transform_text(page, transforms, xml=xml, cache=cache)
-        except TransformFailed as failure:
-            if strict:
-                raise
-            logger.error(
-                "%s: %s (the response is sent without it)",
-                failure,
-                failure.__cause__,
-                exc_info=failure.__cause__,
-            )
-            transforms = [t for t in transforms if t is not failure.transform]
-    return page
-
-
 def _filter_response(response: Response) -> Response:
     for header, value in SECURITY_HEADERS.items():
         response.headers.setdefault(header, value)
     if response.direct_passthrough or response.mimetype not in FILTERED_MIMETYPES:
         return response
     plugins: Plugins = current_app.extensions["blog.plugins"]
-    transforms = plugins.hooks.blog_text_transform(request=request, response=response)
-    if transforms:
-        page = response.get_data(as_text=True)
-        xml = response.mimetype != "text/html"
-        transformed = _transformed_text(page, transforms, xml, plugins.strict)
-        if transformed != page:
-            response.set_data(transformed)
+    plugins.transform_text(request, response, current_app.extensions[TEXT_FRAGMENTS_KEY])
     filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )

@@ -235,8 +235,16 @@ class _Slot:
 
 
 class _Scan:
-    def __init__(self, transforms: Sequence[TextTransform], roots: tuple[Hashable, ...], xml: bool):
+    def __init__(
+        self,
+        transforms: Sequence[TextTransform],
+        roots: tuple[Hashable, ...],
+        xml: bool,
+        slots: bool,
+    ) -> None:
         self.transforms = transforms
+        #: Whether the page has fragments cut out (else the marks are plain comments).
+        self.with_slots = slots
         self.roots = roots
         self.xml = xml
         self.stack: list[_Open] = []
@@ -434,7 +442,11 @@ class _Scan:
             if token.startswith("</"):
                 self.end_tag(token)
             elif token.startswith("<!") or token.startswith("<?"):
-                if token == fragments.START and source.startswith(fragments.END, position):
+                if (
+                    self.with_slots
+                    and token == fragments.START
+                    and source.startswith(fragments.END, position)
+                ):
                     position += len(fragments.END)
                     self._slot()
                 elif not self.replaced_depth:
@@ -592,7 +604,7 @@ def _transform(
     while True:
         # Fragments still transformed apart, in the order their slots come.
         separate = [part for part, kept in zip(parts, inline, strict=True) if not kept]
-        scan = _Scan(transforms, roots, xml)
+        scan = _Scan(transforms, roots, xml, slots=bool(parts))
         scan.feed(_with_fragments_inline(page, parts, inline))
         moved = False
         for index in _convert(scan, transforms):
