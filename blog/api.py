@@ -29,6 +29,7 @@ from blog.fragments import FragmentCache
 from blog.fragments import join as join_fragments
 from blog.fragments import split as split_fragments
 from blog.hookspecs import API_VERSION, hookimpl
+from blog.textscan import LEFT_ALONE, Opening, Runs, Tag, TextTransform, transform_text
 from blog.uploaded_image import UploadedImage
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "BLOCK_ELEMENTS",
     "CONTENT_REPLACED_EVENT",
     "HIDDEN_ELEMENTS",
+    "LEFT_ALONE",
     "LIVE_PREVIEW_ATTRIBUTE",
     "MORE_CLASS",
     "NO_CONVERT_ATTRIBUTE",
@@ -45,8 +47,12 @@ __all__ = [
     "Document",
     "FragmentCache",
     "Kind",
+    "Opening",
     "PostDraft",
+    "Runs",
     "Segment",
+    "Tag",
+    "TextTransform",
     "UploadedImage",
     "add_static_file",
     "current_variant",
@@ -57,6 +63,7 @@ __all__ = [
     "read_document",
     "split_fragments",
     "static_url",
+    "transform_text",
     "uploaded_images",
 ]
 

@@ -20,6 +20,7 @@ from blog.comments.setup import init_app as init_comments
 from blog.config import ConfigError, load_config
 from blog.dates import format_date, format_datetime
 from blog.display import display_text
+from blog.fragments import FragmentCache
 from blog.i18n import EXTENSION as I18N_EXTENSION
 from blog.i18n import load_translations, ui_plural_form, ui_text
 from blog.metrics import install_metrics
@@ -27,6 +28,7 @@ from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
 from blog.render import render_fingerprint
 from blog.search import page as search_page
+from blog.textscan import TEXT_FRAGMENTS_KEY
 from blog.themes import check_required_templates, discover_themes, template_loader, theme_chain
 from blog.validation import (
     LimitedJSONProvider,
@@ -82,6 +84,7 @@ def create_app(
     plugins = Plugins(strict=bool(settings["STRICT_PLUGINS"]))
     plugins.load(instance, list(settings["PLUGINS"]), plugin_tables, sources)
     app.extensions["blog.plugins"] = plugins
+    app.extensions[TEXT_FRAGMENTS_KEY] = FragmentCache()
 
     themes = discover_themes(instance)
     chain = theme_chain(themes, str(settings["THEME"]))
@@ -200,6 +203,7 @@ def _filter_response(response: Response) -> Response:
     if response.direct_passthrough or response.mimetype not in FILTERED_MIMETYPES:
         return response
     plugins: Plugins = current_app.extensions["blog.plugins"]
+    plugins.transform_text(request, response, current_app.extensions[TEXT_FRAGMENTS_KEY])
     filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )

@@ -24,7 +24,8 @@ Request time (``blog/views.py``)::
 
     blog_variants / blog_request_variant pick the variant -> view -> template
     (blog_template_context, blog_head_assets, blog_display_text through the ``display``
-    filter) -> blog_response_filter (chain)
+    filter) -> blog_text_transform (one scan of the page's text for all of them)
+    -> blog_response_filter (chain)
 
 Admin editor: blog_editor_fields adds front-matter fields to the post form.
 
@@ -44,6 +45,7 @@ if TYPE_CHECKING:
 
     from blog.document import Document, PostDraft
     from blog.models import Post
+    from blog.textscan import TextTransform
 
 PROJECT = "blog"
 #: 1.1: hooks called through pluggy; ``document`` for blog_excerpt/blog_post_metadata;
@@ -54,7 +56,10 @@ PROJECT = "blog"
 #: 1.5: ``plugin_config(name, app=None)``: an app to read, ``None`` without an app.
 #:      ``blog.api.split_fragments``, ``join_fragments`` and ``FragmentCache`` (a response
 #:      filter converts a post's body once, not on every page it is shown on).
-API_VERSION = "1.5"
+#: 1.6: ``blog_text_transform``: a plugin that changes the text of outgoing pages returns
+#:      a ``blog.api.TextTransform``, and the core applies every plugin's in one scan of
+#:      the page (``LEFT_ALONE``, ``Opening``, ``Runs``, ``Tag``, ``transform_text``).
+API_VERSION = "1.6"
 
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
@@ -230,12 +235,30 @@ def blog_head_assets(request: Request) -> list[str]:
 
 
 @hookspec
+def blog_text_transform(request: Request, response: Response) -> TextTransform | None:
+    """Return a :class:`blog.api.TextTransform` for the text of ``response``, or ``None``.
+
+    Runs for every HTML, Atom or XML response before :func:`blog_response_filter`. The
+    core reads the page once and applies the transforms of all plugins to its text runs
+    as a chain in plugin order (each sees the previous one's output): a script conversion and the
+    corner quotes share one scan instead of parsing the page each. The core applies the
+    "do not touch" rule of :func:`blog.api.leaves_text_alone` for every transform; a
+    transform adds its own (``Opening(LEFT_ALONE)`` from ``start_tag``). Stored HTML
+    between fragment marks (a post's body) is transformed once and kept. A transform
+    that raises is logged with its name and left out of that response; the page is
+    still sent, with the other transforms applied.
+    """
+
+
+@hookspec
 def blog_response_filter(request: Request, response: Response) -> Response | None:
     """Transform an outgoing HTML response; ``None`` means unchanged.
 
     A chain, run for every HTML, Atom or XML response (public pages, feeds and the admin)
-    before the page cache stores it, so its work is done once per URL, variant and
-    content version.
+    after the text transforms (:func:`blog_text_transform`) and before the page cache
+    stores it, so its work is done once per URL, variant and content version. A filter
+    that changes the page's text should be a text transform instead: the page is then
+    not read once more.
 
     Stored HTML a page shows as it is (a post's body) arrives between fragment marks
     (HTML comments the core removes after the chain). A filter that changes text may

@@ -29,6 +29,8 @@ import pluggy
 
 from blog import hookspecs
 from blog.config import ConfigError
+from blog.fragments import FragmentCache
+from blog.textscan import TransformFailed, transform_text
 
 logger = logging.getLogger("blog.plugins")
 
@@ -321,6 +323,36 @@ class Plugins:
             self.infos[plugin].reason = "raised in blog_startup (see the log)"
             self.manager.unregister(name=plugin)
             self.order.remove(plugin)
+
+    def transform_text(self, request: Any, response: Any, cache: FragmentCache | None) -> None:
+        """Apply every plugin's ``blog_text_transform`` to the text of ``response``, in one
+        scan (:mod:`blog.textscan`); fragments are kept in ``cache``.
+
+        A transform that raises is logged with its name and left out of this response (the
+        others still apply); in strict mode the error propagates.
+        """
+        transforms = self.hooks.blog_text_transform(request=request, response=response)
+        if not transforms:
+            return
+        page = response.get_data(as_text=True)
+        xml = response.mimetype != "text/html"
+        while transforms:
+            try:
+                transformed = transform_text(page, transforms, xml=xml, cache=cache)
+            except TransformFailed as failure:
+                if self.strict:
+                    raise
+                logger.error(
+                    "%s: %s (the response is sent without it)",
+                    failure,
+                    failure.__cause__,
+                    exc_info=failure.__cause__,
+                )
+                transforms = [t for t in transforms if t is not failure.transform]
+                continue
+            if transformed != page:
+                response.set_data(transformed)
+            return
 
     def config_for(self, name: str) -> Any:
         info = self.infos.get(name)

@@ -20,7 +20,7 @@ from markupsafe import Markup
 from blog.fragments import END, START, FragmentCache, join, mark, split, unmark
 from blog.models import Post, db
 from blog.posts import PostFields, save_post
-from blog_plugins import opencc
+from blog.textscan import TEXT_FRAGMENTS_KEY
 from blog_plugins.opencc import Config
 from blog_plugins.opencc.htmlconvert import Target, convert_document
 from blog_plugins.opencc.rules import load_glossary
@@ -357,7 +357,7 @@ def test_a_card_is_converted_once_for_every_listing_it_shows_on(uncached_app: Fl
     client = uncached_app.test_client()
     page(client, "/zh-tw/")
     with uncached_app.app_context():
-        cards = uncached_app.extensions[opencc.STATE_KEY].fragments
+        cards = uncached_app.extensions[TEXT_FRAGMENTS_KEY]
     held = len(cards)
     assert held >= 4  # one per card on the home page
     for path in LISTINGS:
@@ -442,7 +442,7 @@ def test_the_chrome_is_converted_once_for_every_page_it_shows_on(
     client = app.test_client()
     page(client, "/zh-tw/posts/one/")
     with app.app_context():
-        converted = app.extensions[opencc.STATE_KEY].fragments
+        converted = app.extensions[TEXT_FRAGMENTS_KEY]
     held = len(converted)
     assert held >= 5  # head assets, skip link, site header, body, comment form, footer...
     shown = page(client, "/zh-tw/posts/two/")

@@ -314,6 +314,16 @@ def test_hook_blog_response_filter_transforms_html_responses(hook_client: FlaskC
     assert response.headers["X-Every-Hook"] == "none"
 
 
+def test_hook_blog_text_transform_changes_prose_and_leaves_code_alone(
+    hook_app: Flask, hook_client: FlaskClient
+) -> None:
+    post = save(hook_app, "Please shout this, not `shout this`.")
+    body = post_body(hook_client.get(f"/posts/{post.slug}/").get_data(as_text=True))
+    paragraph = body.children[0]
+    assert paragraph.text.startswith("Please SHOUT THIS, not shout this")
+    assert [e.text for e in paragraph.children if e.tag == "code"] == ["shout this"]
+
+
 def test_hook_blog_response_filter_leaves_static_files_alone(hook_client: FlaskClient) -> None:
     response = hook_client.get("/robots.txt")
     assert response.status_code == 200
@@ -588,11 +598,22 @@ def test_broken_plugin_is_skipped_during_requests_and_the_page_renders(
     assert [e.attrs["lang"] for e in find(html, "html")] == ["x-every-hook-post"]
     assert find(html, "link", href="/every-hook/style.css")
     errors = {r.getMessage().split(":")[0] for r in caplog.records if r.levelno == logging.ERROR}
+    broken = loaded_module(broken_app, "broken").__name__
     assert errors == {
         "plugin broken raised in blog_template_context",
         "plugin broken raised in blog_head_assets",
         "plugin broken raised in blog_response_filter",
+        f"text transform {broken}._Exploding raised in convert",
     }
+
+
+def test_a_failing_text_transform_is_left_out_and_the_others_still_apply(
+    broken_app: Flask,
+) -> None:
+    post = save(broken_app, "Please shout this.")
+    response = broken_app.test_client().get(f"/posts/{post.slug}/")
+    assert response.status_code == 200
+    assert "Please SHOUT THIS." in response.get_data(as_text=True)
 
 
 def test_broken_plugin_does_not_break_search(broken_app: Flask) -> None:

@@ -239,14 +239,15 @@ def _accept(post: Post) -> BaseResponse:
 def _as_page_html(fragment: str) -> str:
     """``fragment`` as it would read inside the page that posted it.
 
-    The script inserts the answer into a page that went through the response filters
-    (the variant the reader chose, by URL prefix or cookie, as this POST was made from
-    it); JSON does not, so the fragment runs through the same filters here, and a comment
-    written in simplified characters appears in a zh-tw page in Taiwan's characters
-    without a reload.
+    The script inserts the answer into a page that went through the text transforms and
+    response filters (the variant the reader chose, by URL prefix or cookie, as this POST
+    was made from it); JSON does not, so the fragment runs through the same ones here, and
+    a comment written in simplified characters appears in a zh-tw page in Taiwan's
+    characters without a reload.
     """
     plugins: Plugins = current_app.extensions["blog.plugins"]
     response = Response(fragment, mimetype="text/html")
+    plugins.transform_text(request, response, None)
     filtered: Response = plugins.chain(
         "blog_response_filter", "response", response, request=request
     )

@@ -28,12 +28,12 @@ from typing import TYPE_CHECKING, Any
 
 from flask import current_app, g, has_app_context, request
 
-from blog.api import FragmentCache, current_variant, hookimpl, plugin_config
+from blog.api import TextTransform, current_variant, hookimpl, plugin_config
 
 from .commands import groups_command
 from .converters import UnknownConfigError, convert_text, converter
 from .groups import NAME_PATTERN, GroupError, load_groups
-from .htmlconvert import Target, convert_document
+from .htmlconvert import Target, VariantConversion
 from .markup import ALLOWED_HTML, VariantMarkupExtension
 from .rules import Rule, RuleError, load_glossary, parse_rules
 from .selection import chosen_variant, page_context, remember_choice
@@ -109,9 +109,6 @@ class State:
     config: Config
     glossary: tuple[Rule, ...]
     vocabulary: Vocabulary
-    #: Post bodies converted with this state's glossary and groups, by variant and scope:
-    #: a new state (a changed glossary or group file at start-up) starts empty.
-    fragments: FragmentCache = field(default_factory=FragmentCache, compare=False)
 
     def target(self, code: str) -> Target:
         return Target(
@@ -373,11 +370,26 @@ def blog_template_context(request: Request, template: str) -> dict[str, Any] | N
     )
 
 
+def _converts(request: Request, response: Response) -> bool:
+    """Whether ``response`` is a page or feed whose text takes the reader's variant."""
+    if 300 <= response.status_code < 400 or response.direct_passthrough:
+        return False
+    return request.blueprint not in UNCONVERTED_BLUEPRINTS
+
+
+@hookimpl
+def blog_text_transform(request: Request, response: Response) -> TextTransform | None:
+    code = current_variant()
+    if code not in KNOWN_VARIANTS or response.mimetype not in CONVERTED_MIMETYPES:
+        return None
+    if not _converts(request, response):
+        return None
+    return VariantConversion(_state().target(code))
+
+
 @hookimpl
 def blog_response_filter(request: Request, response: Response) -> Response | None:
-    if 300 <= response.status_code < 400 or response.direct_passthrough:
-        return None
-    if request.blueprint in UNCONVERTED_BLUEPRINTS:
+    if not _converts(request, response):
         return None
     if not g.get("variant_prefixed"):
         # The same URL shows different text depending on these two request headers.
@@ -385,11 +397,6 @@ def blog_response_filter(request: Request, response: Response) -> Response | Non
     code = current_variant()
     if code not in KNOWN_VARIANTS or response.mimetype not in CONVERTED_MIMETYPES:
         return response
-    source = response.get_data(as_text=True)
-    xml = response.mimetype != "text/html"
-    state = _state()
-    converted = convert_document(source, state.target(code), xml=xml, cache=state.fragments)
-    response.set_data(converted)
     response.headers["Content-Language"] = KNOWN_VARIANTS[code].html_lang
     return response
 

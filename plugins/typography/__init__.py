@@ -13,12 +13,13 @@ Request time (``blog_display_text``): titles, table-of-contents entries, excerpt
 descriptions and search snippets, which the themes print through the ``display`` filter,
 get the same spacing and punctuation rules; the stored text stays as written.
 
-Request time (``blog_response_filter``): for the variants listed in
+Request time (``blog_text_transform``): for the variants listed in
 ``corner_quote_variants`` (Taiwan and Hong Kong by default) “” and ‘’ become 「」 and 『』,
-in pages and in Atom feeds.
-This is a pass of its own rather than a function for the ``opencc`` plugin to call: the
-quote style is a typographic convention, not a script conversion, so it works whether or
-not script conversion is enabled, and the page cache runs it once per URL and variant.
+in pages and in Atom feeds (:class:`.corners.CornerQuotes`).
+This is a transform of its own rather than a function for the ``opencc`` plugin to call:
+the quote style is a typographic convention, not a script conversion, so it works whether
+or not script conversion is enabled. The core runs it in the same scan of the page as the
+script conversion, after it, and the page cache keeps the result per URL and variant.
 
 All passes skip ``pre, code, kbd, samp, script, style, math``, elements with
 ``translate="no"`` or class ``noconvert``, and bare URLs (see :mod:`.htmltext`).
@@ -30,8 +31,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from blog.api import FragmentCache, current_variant, hookimpl, plugin_config, static_url
+from blog.api import (
+    FragmentCache,
+    TextTransform,
+    current_variant,
+    hookimpl,
+    plugin_config,
+    static_url,
+)
 
+from .corners import CORNER_QUOTES
 from .htmltext import Edit, Rule, transform_html, transform_marks
 from .nowrap import keep_punctuation_with_inline
 from .punctuation import (
@@ -206,20 +215,12 @@ def blog_head_assets(request: Request) -> list[str]:
 
 #: Pages and feeds, whose prose gets corner quotes in the variants that use them.
 CORNER_QUOTE_MIMETYPES = frozenset({"text/html", "application/atom+xml"})
-#: Post bodies with their corner quotes, by their text (already in the page's variant):
-#: the edits depend on nothing else, so the process's apps can share it.
-_CORNER_QUOTED_FRAGMENTS = FragmentCache()
 
 
 @hookimpl
-def blog_response_filter(request: Request, response: Response) -> Response | None:
+def blog_text_transform(request: Request, response: Response) -> TextTransform | None:
     if current_variant() not in _config().corner_quote_variants:
         return None
     if response.mimetype not in CORNER_QUOTE_MIMETYPES or response.direct_passthrough:
         return None
-    page = response.get_data(as_text=True)
-    converted = to_corner_quotes(page, _CORNER_QUOTED_FRAGMENTS)
-    if converted == page:
-        return None
-    response.set_data(converted)
-    return response
+    return CORNER_QUOTES

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from blog.api import hookimpl
+from blog.api import Runs, TextTransform, hookimpl
 
 if TYPE_CHECKING:
     from flask import Request, Response
@@ -62,3 +62,13 @@ def blog_head_assets(request: Request) -> list[str]:
 @hookimpl
 def blog_response_filter(request: Request, response: Response) -> Response:
     raise BrokenPluginError("response filter")
+
+
+class _Exploding(TextTransform):
+    def convert(self, runs: Runs) -> list[str]:
+        raise BrokenPluginError("text transform")
+
+
+@hookimpl
+def blog_text_transform(request: Request, response: Response) -> TextTransform:
+    return _Exploding()

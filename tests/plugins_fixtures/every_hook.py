@@ -14,7 +14,7 @@ from flask import current_app
 from markdown.extensions import Extension
 from markdown.inlinepatterns import InlineProcessor
 
-from blog.api import current_variant, hookimpl
+from blog.api import LEFT_ALONE, Runs, TextTransform, current_variant, hookimpl
 
 if TYPE_CHECKING:
     import re
@@ -112,6 +112,23 @@ def blog_editor_fields() -> list[dict[str, Any]]:
 @hookimpl
 def blog_head_assets(request: Request) -> list[str]:
     return ["/every-hook/style.css"]
+
+
+class _Shout(TextTransform):
+    """Capitals for ``shout this`` in a page's prose (the core keeps code out of it)."""
+
+    key = "every-hook-shout"
+
+    def convert(self, runs: Runs) -> list[str]:
+        return [
+            text if context is LEFT_ALONE else text.replace("shout this", "SHOUT THIS")
+            for text, context in zip(runs.texts, runs.contexts, strict=True)
+        ]
+
+
+@hookimpl
+def blog_text_transform(request: Request, response: Response) -> TextTransform | None:
+    return _Shout() if response.mimetype == "text/html" else None
 
 
 @hookimpl
