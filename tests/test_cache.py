@@ -11,7 +11,7 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -517,8 +517,9 @@ def test_empty_listing_has_one_empty_page(app: Flask) -> None:
         assert queries.listing_page(2, 10) is None
 
 
-@pytest.fixture
-def statements(app: Flask) -> Iterator[list[str]]:
+@contextmanager
+def statements_run(app: Flask) -> Iterator[list[str]]:
+    """Collect the SQL of every statement ``app``'s engine runs inside the block."""
     seen: list[str] = []
 
     def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
@@ -527,8 +528,16 @@ def statements(app: Flask) -> Iterator[list[str]]:
     with app.app_context():
         engine = db.engine
     event.listen(engine, "before_cursor_execute", record)
-    yield seen
-    event.remove(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.fixture
+def statements(app: Flask) -> Iterator[list[str]]:
+    with statements_run(app) as seen:
+        yield seen
 
 
 @pytest.mark.parametrize("url", ["/", "/page/2/", "/categories/偶数/", "/tags/三/", "/archive/"])
@@ -591,11 +600,6 @@ def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
     exists and its comment counts; nothing for the neighbours' and related posts' tags,
     nor for comment threads when there are none."""
     app = uncached_app
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
     start = utcnow() - timedelta(days=3)
     with app.app_context():
         ids = []
@@ -616,12 +620,8 @@ def test_a_post_page_miss_runs_few_queries(uncached_app: Flask) -> None:
         assert middle is not None
         middle.related = [ids[0], ids[2]]
         db.session.commit()
-        engine = db.engine
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(app) as seen:
         page = app.test_client().get("/posts/p1/")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert 'href="/posts/p0/"' in html and 'href="/posts/p2/"' in html
@@ -643,11 +643,6 @@ def test_a_home_page_miss_reads_each_kind_of_thing_once(uncached_app: Flask) -> 
     version, the page of posts, their categories and tags, the pinned posts, whether the
     links page exists and every card's comment counts in one query."""
     app = uncached_app
-    seen: list[str] = []
-
-    def record(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        seen.append(statement)
-
     start = utcnow() - timedelta(days=5)
     with app.app_context():
         for number in range(4):
@@ -662,14 +657,10 @@ def test_a_home_page_miss_reads_each_kind_of_thing_once(uncached_app: Flask) -> 
                 ),
                 author="t",
             )
-        engine = db.engine
     client = app.test_client()
     assert client.get("/").status_code == 200  # builds the listing index
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(app) as seen:
         page = client.get("/")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert all(f'href="/posts/h{number}/"' in html for number in range(4))
