@@ -185,6 +185,11 @@ def test_click_opens_the_image_large_and_escape_closes_it(
     dialog = page.locator("dialog.zoom")
     dialog.wait_for(state="visible")
     large = page.locator("dialog.zoom img")
+    # The 2400-pixel original may still be arriving when the dialog opens; measure it loaded.
+    page.wait_for_function(
+        "() => { const i = document.querySelector('dialog.zoom img');"
+        " return i.complete && i.naturalWidth > 0; }"
+    )
     large_box = large.bounding_box()
     assert large_box is not None and large_box["width"] > box["width"]
     assert large.evaluate("i => i.naturalWidth") == 2400
