@@ -21,9 +21,24 @@
     dialog.appendChild(caption);
     document.body.appendChild(dialog);
 
+    var original = null; // the larger file being fetched for the open dialog
+
     function open(image) {
-      // The original (the src) is the largest file; srcset copies are for the column.
-      large.src = image.currentSrc && !image.srcset ? image.currentSrc : image.src;
+      // The original (the src) is the largest file; srcset copies are for the column. The
+      // copy the column already shows goes up at once, and the original replaces it once it
+      // has arrived, so a slow connection shows a picture rather than an empty dialog.
+      var shown = image.currentSrc || image.src;
+      var wanted = image.srcset ? image.src : shown;
+      large.src = shown;
+      if (wanted !== shown) {
+        original = new Image();
+        original.onload = function () {
+          if (dialog.open && this === original) {
+            large.src = wanted;
+          }
+        };
+        original.src = wanted;
+      }
       large.alt = image.alt;
       var figure = image.closest("figure");
       var text = figure && figure.querySelector("figcaption");
@@ -38,6 +53,7 @@
     });
     dialog.addEventListener("close", function () {
       document.documentElement.classList.remove("zoom-open");
+      original = null;
       large.removeAttribute("src");
     });
 
