@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import Flask, Response, after_this_request, current_app, has_request_context
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import Select, bindparam, delete, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -254,6 +254,21 @@ def _password(data: dict[str, Any]) -> str | None:
     return "" if value is None or value is False else str(value)
 
 
+#: Per taxonomy model: its rows among some names. The names are one expanding parameter,
+#: so the statement is compiled once whatever their number.
+_NAMED: dict[type[Category] | type[Tag], Select[Any]] = {
+    model: select(model).where(model.name.in_(bindparam("names", expanding=True)))
+    for model in (Category, Tag)
+}
+#: Per dialect and taxonomy table: the insert of one name that skips a name already there
+#: (see :func:`_insert_missing_names`); built once, in Core, and run once for all the names.
+_INSERT_NAME = {
+    (dialect, model): make_insert(model.__table__).on_conflict_do_nothing()
+    for dialect, make_insert in (("postgresql", postgresql_insert), ("sqlite", sqlite_insert))
+    for model in (Category, Tag)
+}
+
+
 def _insert_missing_names(model: type[Category] | type[Tag], names: list[str]) -> None:
     """Insert the ``names`` ``model`` lacks, ignoring ones another transaction inserts first.
 
@@ -261,39 +276,49 @@ def _insert_missing_names(model: type[Category] | type[Tag], names: list[str]) -
     then skips it, so simultaneous saves sharing a new tag never fail on the unique name.
     Names are inserted sorted, so two saves never wait for each other's names in a cycle.
     """
-    if not names:
-        return
     rows = [{"name": name} for name in sorted(set(names))]
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        db.session.execute(postgresql_insert(model).values(rows).on_conflict_do_nothing())
-    elif dialect == "sqlite":
-        db.session.execute(sqlite_insert(model).values(rows).on_conflict_do_nothing())
-    else:  # another database: one savepoint per name, an integrity error means "exists"
-        for row in rows:
-            try:
-                with db.session.begin_nested():
-                    db.session.execute(insert(model).values(row))
-            except IntegrityError:
-                pass
+    statement = _INSERT_NAME.get((db.session.get_bind().dialect.name, model))
+    if statement is not None:
+        db.session.execute(statement, rows)
+        return
+    # Another database: one savepoint per name, an integrity error means "exists".
+    for row in rows:
+        try:
+            with db.session.begin_nested():
+                db.session.execute(insert(model.__table__).values(row))
+        except IntegrityError:
+            pass
 
 
-def _categories(names: list[str]) -> dict[str, Category]:
-    """The categories named ``names``, each inserted if the site lacks it."""
+def _named(model: type[Category] | type[Tag], names: list[str]) -> dict[str, Any]:
+    """The rows of ``model`` (``Category`` or ``Tag``) named ``names``, by name, each
+    inserted if the site lacks it.
+
+    Most names of a save are already there (a site has far fewer categories and tags than
+    posts): they are read first, and only the missing ones inserted and then read.
+    """
     if not names:
         return {}
-    _insert_missing_names(Category, names)
-    return {c.name: c for c in db.session.scalars(select(Category).where(Category.name.in_(names)))}
+    found = {row.name: row for row in db.session.scalars(_NAMED[model], {"names": names})}
+    missing = [name for name in names if name not in found]
+    if missing:
+        _insert_missing_names(model, missing)
+        found.update(
+            (row.name, row) for row in db.session.scalars(_NAMED[model], {"names": missing})
+        )
+    return found
 
 
 def _set_taxonomy(post: Post, fields: PostFields) -> list[Category]:
     """Give ``post`` the primary category and the tags of ``fields`` (each inserted if the
     site lacks it); return every category of ``fields``, primary first."""
     names = fields.category_names()
-    found = _categories(names)
+    found = _named(Category, names)
     categories = [found[name] for name in names]
     post.category = categories[0] if categories else None
-    post.tags = _tags(sorted(set(fields.tags)))
+    tag_names = sorted(set(fields.tags))
+    tags = _named(Tag, tag_names)
+    post.tags = [tags[name] for name in tag_names]
     return categories
 
 
@@ -312,14 +337,6 @@ def _set_categories(post: Post, categories: list[Category], new: bool = False) -
         )
     # What was just written, so reading them (the revision's snapshot) needs no query.
     set_committed_value(post, "categories", categories)
-
-
-def _tags(names: list[str]) -> list[Tag]:
-    if not names:
-        return []
-    _insert_missing_names(Tag, names)
-    found = {t.name: t for t in db.session.scalars(select(Tag).where(Tag.name.in_(names)))}
-    return [found[name] for name in names]
 
 
 _POSTS = Post.__table__
@@ -353,6 +370,8 @@ def _claim_version(post: Post, base_version: int, was_trashed: bool) -> int:
         raise ConflictError(post)
     return base_version + 1
 
+
+_ADD_REVISION = insert(Revision.__table__)
 
 _SITE_STATE = SiteState.__table__
 #: See :func:`bump_content_version`; built once, in Core, as the claims above.
@@ -682,16 +701,19 @@ def _save_once(
         set_committed_value(post, "version", version)  # the claim already wrote it
     db.session.flush()
     _set_categories(post, categories, new=base_version is None)
-    db.session.add(
-        Revision(
-            post_id=post.id,
-            number=version,
-            title=post.title,
-            source=post.source,
-            fields=snapshot(post),
-            author=author,
-            created_at=now,
-        )
+    # In Core: nothing reads the revision back in this transaction, and an ORM object
+    # costs a bulk import a flush of its own.
+    db.session.execute(
+        _ADD_REVISION,
+        {
+            "post_id": post.id,
+            "number": version,
+            "title": post.title,
+            "source": post.source,
+            "fields": snapshot(post),
+            "author": author,
+            "created_at": now,
+        },
     )
     notify(post, "saved", rendered)
     render_meta = post.render_meta

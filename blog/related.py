@@ -85,10 +85,25 @@ def _weighted(fields: dict[str, list[str]]) -> dict[str, int]:
     counts: Counter[str] = Counter()
     for name, weight in FIELD_WEIGHTS.items():
         found = Counter(fields[name])  # counted in C: a body has thousands of tokens
-        counts.update({token: n * weight for token, n in found.items()} if weight > 1 else found)
+        if weight > 1:
+            found = Counter({token: n * weight for token, n in found.items()})
+        counts = _added(counts, found)
     for token in [token for token in counts if len(token) < 2]:
         del counts[token]
     return dict(counts.most_common(QUERY_TOKENS))
+
+
+def _added(counts: Counter[str], more: Counter[str]) -> Counter[str]:
+    """``counts`` with ``more`` added, in ``Counter.update``'s order (``counts``' tokens, then
+    the new ones of ``more`` in its order): the ties of ``most_common`` keep that order.
+
+    The two are merged in C and only the tokens both hold are summed in Python;
+    ``Counter.update`` would add a body's thousands of tokens one at a time.
+    """
+    merged = Counter({**counts, **more})
+    for token in counts.keys() & more.keys():
+        merged[token] = counts[token] + more[token]
+    return merged
 
 
 def post_queries(posts: Sequence[Post]) -> dict[int, tuple[dict[str, int], bool]]:

@@ -14,7 +14,7 @@ import pytest
 from click.testing import Result
 
 from blog.app import create_app
-from blog.models import Post, Revision, User, db
+from blog.models import Category, Post, Revision, Tag, User, db
 from tests.conftest import write_config
 from tests.serve_support import ANSWER_SECONDS, blog_serve
 
@@ -201,6 +201,56 @@ def test_import_refuses_yaml_alias_bombs_and_python_tags(
     assert result.exit_code == 1
     assert "aliases" in result.output
     assert "python.md:2: YAML" in result.output
+
+
+def test_import_reads_front_matter_alike_whether_or_not_it_could_hold_an_alias(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
+    # A `*` sends front matter to the loader that refuses aliases; the rest may be read by
+    # libyaml: both must give the same fields.
+    run_cli("upgrade")
+    head = "date: 2025-03-01 10:00:00\ntags: [注意力, 'a: b']\nmathjax: true\nweight: 3\n"
+    (tmp_path / "star.md").write_text(f"---\ntitle: 'A*B 检索'\n{head}---\n正文", "utf-8")
+    (tmp_path / "plain.md").write_text(f"---\ntitle: 'AB 检索'\n{head}---\n正文", "utf-8")
+    result = run_cli("import", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    app = create_app(instance_path=instance)
+    with app.app_context():
+        posts = {p.title: p for p in db.session.scalars(db.select(Post))}
+        star, plain = posts["A*B 检索"], posts["AB 检索"]
+        for post in (star, plain):
+            assert post.published_at.isoformat() == "2025-03-01T02:00:00"
+            assert sorted(t.name for t in post.tags) == ["a: b", "注意力"]
+            assert post.meta == {"mathjax": True, "weight": 3}
+
+
+def test_import_adds_each_new_tag_once_and_reuses_the_stored_ones(
+    run_cli: Callable[..., Result], tmp_path: Path, instance: Path
+) -> None:
+    run_cli("upgrade")
+    first, second = tmp_path / "first", tmp_path / "second"
+    first.mkdir()
+    second.mkdir()
+    (first / "a.md").write_text("---\ntitle: a\ntags: [x, y]\ncategories: [甲]\n---\n", "utf-8")
+    assert run_cli("import", str(first)).exit_code == 0
+    app = create_app(instance_path=instance)
+    with app.app_context():
+        stored = {t.name: t.id for t in db.session.scalars(db.select(Tag))}
+    (second / "b.md").write_text(
+        "---\ntitle: b\ntags: [y, z]\ncategories: [乙, 甲]\n---\n", "utf-8"
+    )
+    (second / "c.md").write_text("---\ntitle: c\ntags: [z, x]\ncategories: [乙]\n---\n", "utf-8")
+    result = run_cli("import", str(second))
+    assert result.exit_code == 0, result.output
+    with app.app_context():
+        tags = {t.name: t.id for t in db.session.scalars(db.select(Tag))}
+        assert sorted(tags) == ["x", "y", "z"]
+        assert {name: tags[name] for name in stored} == stored
+        assert sorted(c.name for c in db.session.scalars(db.select(Category))) == ["乙", "甲"]
+        posts = {p.title: p for p in db.session.scalars(db.select(Post))}
+        assert sorted(t.name for t in posts["b"].tags) == ["y", "z"]
+        assert [c.name for c in posts["b"].categories] == ["乙", "甲"]
+        assert sorted(t.name for t in posts["c"].tags) == ["x", "z"]
 
 
 def test_import_refuses_duplicate_slugs_within_one_run(

@@ -404,6 +404,16 @@ def test_tags_and_category_are_searchable(app: Flask) -> None:
         assert all_matches("杂谈随笔") == [post.slug]
 
 
+def test_an_edited_post_is_found_by_its_new_words_only(app: Flask) -> None:
+    with app.app_context():
+        post = save_post(PostFields(title="甲", source="旧的段落讲卷积网络"), author="t")
+        assert all_matches("卷积") == [post.slug]
+        save_post(PostFields(title="甲", source="新的段落讲循环网络"), author="t", post=post)
+        assert all_matches("卷积") == []
+        assert all_matches("循环") == [post.slug]
+        assert backend().document_count() == 1
+
+
 def test_reindex_command_rebuilds_an_emptied_index(
     make_app: Callable[..., Flask], run_cli: Callable[..., object]
 ) -> None:

@@ -110,12 +110,18 @@ _FTS_INSERT = sql_text(
     "INSERT INTO search_fts (rowid, title, body, tags, category) "
     "VALUES (:id, :title, :body, :tags, :category)"
 )
+#: A post's row put in place of the one it had, if any: FTS5 honours ``OR REPLACE`` on the
+#: rowid, so a save writes the index in one statement instead of a ``DELETE`` and an ``INSERT``.
+_FTS_REPLACE = sql_text(
+    "INSERT OR REPLACE INTO search_fts (rowid, title, body, tags, category) "
+    "VALUES (:id, :title, :body, :tags, :category)"
+)
 _FTS_DELETE = sql_text("DELETE FROM search_fts WHERE rowid = :id")
 _sqlite_document = sqlite_insert(search_documents).values(
     post_id=bindparam("post_id"), body_text=bindparam("body_text")
 )
 #: One post's ``search_documents`` row written whether or not it exists (a save), in one
-#: statement instead of a ``DELETE`` and an ``INSERT``; built once, as are the two above.
+#: statement instead of a ``DELETE`` and an ``INSERT``; built once, as are the three above.
 _SQLITE_DOCUMENT = _sqlite_document.on_conflict_do_update(
     index_elements=["post_id"], set_={"body_text": _sqlite_document.excluded.body_text}
 )
@@ -126,9 +132,8 @@ class SqliteBackend:
 
     def store(self, entry: IndexedPost) -> None:
         """Index ``entry`` in place of what the index held for its post (if anything)."""
-        db.session.execute(_FTS_DELETE, {"id": entry.post_id})
         db.session.execute(
-            _FTS_INSERT, {"id": entry.post_id, **{f: entry.token_text(f) for f in FIELDS}}
+            _FTS_REPLACE, {"id": entry.post_id, **{f: entry.token_text(f) for f in FIELDS}}
         )
         db.session.execute(
             _SQLITE_DOCUMENT, {"post_id": entry.post_id, "body_text": entry.body_text}
