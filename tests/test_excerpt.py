@@ -234,6 +234,17 @@ def test_unbreakable_opening_longer_than_budget_is_kept_whole() -> None:
     assert cut(url + " 后文" * 20, 20, suffix="...") == url + "..."
 
 
+def test_unbreakable_text_longer_than_budget_comes_back_whole() -> None:
+    url = "https://example.com/" + "a" * 40
+    assert cut(url, 20, suffix="...") == url
+
+
+def test_cut_never_falls_inside_an_atomic_span_across_the_budget() -> None:
+    # The formula's source starts within the budget and ends past it.
+    text = "字" * 297 + "x^2+y^2" + "字" * 20
+    assert cut(text, 300, suffix="...", atomic=[(297, 304)]) == "字" * 297 + "..."
+
+
 def test_excerpt_does_not_end_on_a_comma() -> None:
     text = "字" * 299 + "，" + "字" * 20
     assert cut(text, 300, suffix="...") == "字" * 299 + "..."

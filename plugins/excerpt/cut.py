@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Sequence
-from itertools import accumulate
+from itertools import islice
 
 from blog_plugins.excerpt.units import (
     CJK_SENTENCE_END,
     CLOSERS,
     DANGLING,
+    GRAPHEME,
     LATIN_SENTENCE_END,
     URL,
     WORD,
@@ -26,15 +27,21 @@ def text_length(text: str) -> int:
     return len(graphemes(text))
 
 
-def protected_spans(text: str, atomic: Iterable[tuple[int, int]] = ()) -> list[tuple[int, int]]:
+def protected_spans(
+    text: str, atomic: Iterable[tuple[int, int]] = (), before: int | None = None
+) -> list[tuple[int, int]]:
     """Return the ``(start, end)`` spans of ``text`` that no cut may fall inside.
 
     They are the given ``atomic`` spans (formula sources, placeholders, inline code), every
-    URL, and every Latin word or number.
+    URL, and every Latin word or number. With ``before``, the URLs and words starting at or
+    after that offset are left out (a cut within it needs none of them).
     """
     spans = list(atomic)
-    spans.extend(match.span() for match in URL.finditer(text))
-    spans.extend(match.span() for match in WORD.finditer(text))
+    for pattern in (URL, WORD):
+        for match in pattern.finditer(text):
+            if before is not None and match.start() >= before:
+                break
+            spans.append(match.span())
     return spans
 
 
@@ -55,34 +62,53 @@ def cut(
     the text opens with a single unbreakable run longer than the budget, the run is kept
     whole: a too-long excerpt is better than a broken URL or formula.
     """
-    clusters = graphemes(text)
-    if len(clusters) <= budget:
+    # A cut within the budget reads only the first budget + 1 clusters and the spans that
+    # start among them: the composed text is several times longer than the excerpt, and
+    # reading all of it was most of the cost of an excerpt.
+    head = _Clusters(text, atomic, budget + 1)
+    if len(head.clusters) <= budget:
         return text
-    offsets = [0, *accumulate(map(len, clusters))]
-    inside = bytearray(len(text) + 1)
-    for start, end in protected_spans(text, atomic):
-        inside[start + 1 : end] = b"\x01" * max(0, end - start - 1)
-
-    def allowed(count: int) -> bool:
-        return not inside[offsets[count]]
-
     window_start = max(1, math.ceil(budget * (1 - sentence_window)))
     count = next(
         (
             k
             for k in range(budget, window_start - 1, -1)
-            if allowed(k) and _ends_sentence(clusters, k)
+            if head.allowed(k) and _ends_sentence(head.clusters, k)
         ),
         None,
     )
     if count is None:
-        count = next((k for k in range(budget, 0, -1) if allowed(k)), None)
+        count = next((k for k in range(budget, 0, -1) if head.allowed(k)), None)
+    offsets = head.offsets
     if count is None:
-        count = next(k for k in range(budget + 1, len(clusters) + 1) if allowed(k))
-    if count == len(clusters):
-        return text
+        # The text opens with an unbreakable run longer than the budget: read it all.
+        whole = _Clusters(text, atomic, None)
+        count = next(k for k in range(budget + 1, len(whole.clusters) + 1) if whole.allowed(k))
+        if count == len(whole.clusters):
+            return text
+        offsets = whole.offsets
     kept = text[: offsets[count]]
     return (kept.rstrip(DANGLING) or kept.rstrip()) + suffix
+
+
+class _Clusters:
+    """The first ``limit`` grapheme clusters of a text (all with ``None``), their offsets, and
+    which cluster boundaries fall inside a protected span."""
+
+    def __init__(self, text: str, atomic: Sequence[tuple[int, int]], limit: int | None) -> None:
+        found = list(islice(GRAPHEME.finditer(text), limit))
+        self.clusters = [match.group() for match in found]
+        self.offsets = [0, *(match.end() for match in found)]
+        end_of_read = self.offsets[-1]
+        self._inside = bytearray(end_of_read + 1)
+        for start, end in protected_spans(text, atomic, before=end_of_read):
+            end = min(end, end_of_read + 1)
+            if end - start > 1:
+                self._inside[start + 1 : end] = b"\x01" * (end - start - 1)
+
+    def allowed(self, count: int) -> bool:
+        """Whether the text may be cut after its first ``count`` clusters."""
+        return not self._inside[self.offsets[count]]
 
 
 def _ends_sentence(clusters: Sequence[str], count: int) -> bool:

@@ -7,6 +7,7 @@ value, then an automatic excerpt cut from the body by :func:`~blog_plugins.excer
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from operator import attrgetter
 from typing import Any
 
 import regex
@@ -17,6 +18,7 @@ from blog_plugins.excerpt.structure import Kind, Segment
 from blog_plugins.excerpt.units import is_cjk
 
 WHITESPACE_OR_TEXT = regex.compile(r"\s+|\S+")
+_KIND = attrgetter("kind")
 
 
 class _Writer:
@@ -156,7 +158,9 @@ def _summary(
             sentence_window=config.sentence_window,
         )
 
-    if any(segment.kind is Kind.MORE for segment in segments):
+    # Looked for in C (``in`` over the kinds) rather than by a generator: a post has
+    # hundreds of segments and this runs for the excerpt and the description.
+    if Kind.MORE in map(_KIND, segments):
         text, atomic = compose(
             segments, placeholders, inline_math_max=config.inline_math_max, until_more=True
         )
