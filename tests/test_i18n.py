@@ -186,11 +186,11 @@ def test_template_gettext_matches_jinjas_new_style_functions(autoescape: bool) -
         "{{ ngettext('%(num)d item', '%(num)d items', 1) }}|{% trans %}Home{% endtrans %}|"
         "{% trans n=2 %}{{ n }} item{% pluralize %}{{ n }} items{% endtrans %}"
     )
-    translations = gettext.GNUTranslations(io.BytesIO(compile_mo(parse_po(PO))))
+    catalog = translations(PO)
     stock = Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)
-    stock.install_gettext_translations(translations, newstyle=True)  # type: ignore[attr-defined]
+    stock.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
     ours = Environment(autoescape=autoescape)
-    install_template_gettext(ours, translations)
+    install_template_gettext(ours, catalog)
     expected = stock.from_string(source).render()
     assert "首页" in expected
     template = ours.from_string(source)
