@@ -594,7 +594,10 @@ def links() -> list[Link]:
     return list(db.session.scalars(select(Link).order_by(Link.position, Link.id)))
 
 
-_ANY_LINK = select(Link.id).limit(1)
+#: Written with the table's column, not the mapped attribute: a statement naming no mapped
+#: class skips the ORM's execution path (about half of this one's CPU), and every page
+#: asks it. The difference: it does not flush pending changes first (none on a page).
+_ANY_LINK = select(Link.__table__.c.id).limit(1)
 
 
 def has_links() -> bool:
