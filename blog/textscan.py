@@ -185,7 +185,10 @@ class TextTransform:
         """What element ``tag`` means to this transform, inside context ``outer``.
 
         ``None`` (the default): nothing; its content keeps ``outer``. Not asked about
-        elements the core leaves alone, nor inside them.
+        elements the core leaves alone, nor inside them. The answer must depend only on
+        ``tag.source``, ``outer`` and :attr:`key`: the core keeps it per app and asks again
+        only for a tag it has not seen in that context (a page's chrome repeats on every
+        request).
         """
         return None
 
