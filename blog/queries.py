@@ -346,10 +346,14 @@ _TAGS_OF_ONE = (
     .where(post_tags.c.post_id == bindparam("post_id"))
     .order_by(Tag.name)
 )
+#: What a page shows of a post it links to is its title, slug, language and date: the JSON
+#: columns of the seven or so linked posts (four each, decoded on every miss) are read only
+#: if a theme asks for them.
+LINKED_UNREAD = (*HEAVY_COLUMNS, Post.meta, Post.render_meta, Post.render_problems, Post.related)
 _LINKED = (
     select(Post)
     .where(_PUBLIC_NOW)
-    .options(*(defer(c) for c in HEAVY_COLUMNS), *LINKED_POST_OPTIONS)
+    .options(*(defer(c) for c in LINKED_UNREAD), *LINKED_POST_OPTIONS)
 )
 _OLDER = _LINKED.where(
     or_(
