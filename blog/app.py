@@ -22,7 +22,7 @@ from blog.dates import format_date, format_datetime
 from blog.display import display_text
 from blog.fragments import FragmentCache
 from blog.i18n import EXTENSION as I18N_EXTENSION
-from blog.i18n import load_translations, ui_plural_form, ui_text
+from blog.i18n import install_template_gettext, load_translations, ui_plural_form, ui_text
 from blog.metrics import install_metrics
 from blog.plugins import Plugins, plugin_static_dirs, plugin_template_dirs
 from blog.reading import reading_aids
@@ -111,12 +111,9 @@ def create_app(
     # Unformatted messages for words a page hands to its scripts (search.js).
     app.jinja_env.globals["ui_text"] = ui_text
     app.jinja_env.globals["ui_plural_form"] = ui_plural_form
-    app.jinja_env.add_extension("jinja2.ext.i18n")
     translations = load_translations([t.folder for t in chain], str(settings["UI_LANGUAGE"]))
     app.extensions[I18N_EXTENSION] = translations
-    app.jinja_env.install_gettext_translations(  # type: ignore[attr-defined]
-        translations, newstyle=True
-    )
+    install_template_gettext(app.jinja_env, translations)
     check_required_templates(chain, app.jinja_env)
 
     app.register_blueprint(health.health)

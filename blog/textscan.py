@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import html
 import re
+import weakref
 from collections.abc import Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
@@ -184,7 +185,10 @@ class TextTransform:
         """What element ``tag`` means to this transform, inside context ``outer``.
 
         ``None`` (the default): nothing; its content keeps ``outer``. Not asked about
-        elements the core leaves alone, nor inside them.
+        elements the core leaves alone, nor inside them. The answer must depend only on
+        ``tag.source``, ``outer`` and :attr:`key`: the core keeps it per app and asks again
+        only for a tag it has not seen in that context (a page's chrome repeats on every
+        request).
         """
         return None
 
@@ -210,6 +214,25 @@ class TransformFailed(Exception):
         kind = type(transform)
         super().__init__(f"text transform {kind.__module__}.{kind.__qualname__} raised in {method}")
         self.transform = transform
+
+
+#: What a start tag means, as :meth:`_Scan.start_tag` decides it: ``LEFT_ALONE`` by the
+#: core's rule, ``None`` when it means nothing to any transform, else each transform's
+#: :class:`Opening` (``None`` for those it means nothing to).
+_Meaning = tuple[Opening | None, ...] | _LeftAlone | None
+#: The meanings found for a fragment cache's app, by transform keys, XML or not, the tag's
+#: source and the contexts outside it: a page's chrome is the same hundred tags on every
+#: miss, and asking each transform about each of them was a third of a scan. The answer
+#: may depend on nothing else (``TextTransform.start_tag``), as the fragment cache's keys
+#: already have it. Held with the cache, so a closed app's meanings go with it.
+_MEANINGS: weakref.WeakKeyDictionary[
+    fragments.FragmentCache, dict[Hashable, dict[Hashable, _Meaning]]
+] = weakref.WeakKeyDictionary()
+#: Meanings kept per app and transform keys at most (a site's chrome has a few hundred
+#: distinct tags), and the longest tag kept (an inline image's data URL is seen once).
+MAX_MEANINGS = 20_000
+MAX_MEANING_TAG_CHARS = 1_000
+_UNKNOWN = object()
 
 
 @dataclass
@@ -241,8 +264,11 @@ class _Scan:
         roots: tuple[Hashable, ...],
         xml: bool,
         slots: bool,
+        meanings: dict[Hashable, _Meaning] | None = None,
     ) -> None:
         self.transforms = transforms
+        #: Tag meanings already found for these transforms (see :data:`_MEANINGS`).
+        self.meanings = meanings
         #: Whether the page has fragments cut out (else the marks are plain comments).
         self.with_slots = slots
         self.roots = roots
@@ -314,27 +340,13 @@ class _Scan:
             self._push_if_open(token, _Open(name, outer, hidden=hidden))
             return name
         tag = Tag(name, token)
-        if lower in VERBATIM_ELEMENTS or (
-            _RULE_ATTENTION.search(token, raw_name.end() if raw_name else 0) is not None
-            and leaves_text_alone(lower, tag.attributes)
-        ):
+        openings = self._meaning(tag, lower, raw_name.end() if raw_name else 0, outer)
+        if openings is LEFT_ALONE:
             self.pieces.append(token)
             inner: tuple[Hashable, ...] = (LEFT_ALONE,) * len(outer)
             self._push_if_open(token, _Open(name, inner, alone=True, hidden=hidden))
             return name
-        openings: list[Opening | None] | None = None
-        for index, transform in enumerate(self.transforms):
-            context = outer[index]
-            if context is LEFT_ALONE:
-                continue
-            try:
-                opening = transform.start_tag(tag, context)
-            except Exception as error:
-                raise TransformFailed(transform, "start_tag") from error
-            if opening is not None:
-                if openings is None:
-                    openings = [None] * len(outer)
-                openings[index] = opening
+        assert not isinstance(openings, _LeftAlone)
         if openings is None:  # most tags: they mean nothing to any transform
             self.pieces.append(token)
             self._push_if_open(token, _Open(name, outer, hidden=hidden))
@@ -360,8 +372,46 @@ class _Scan:
         self._push_if_open(token, entry)
         return name
 
+    def _meaning(
+        self, tag: Tag, lower: str, name_end: int, outer: tuple[Hashable, ...]
+    ) -> _Meaning:
+        memo = self.meanings
+        if memo is None or len(tag.source) > MAX_MEANING_TAG_CHARS:
+            return self._ask(tag, lower, name_end, outer)
+        key = (tag.source, outer)
+        found = memo.get(key, _UNKNOWN)
+        if found is not _UNKNOWN:
+            return found  # type: ignore[return-value]
+        meaning = self._ask(tag, lower, name_end, outer)
+        if len(memo) >= MAX_MEANINGS:
+            memo.clear()  # simpler than LRU order; a site's chrome fills it again at once
+        memo[key] = meaning
+        return meaning
+
+    def _ask(self, tag: Tag, lower: str, name_end: int, outer: tuple[Hashable, ...]) -> _Meaning:
+        """What ``tag`` means: the core's rule first, then each transform in turn."""
+        if lower in VERBATIM_ELEMENTS or (
+            _RULE_ATTENTION.search(tag.source, name_end) is not None
+            and leaves_text_alone(lower, tag.attributes)
+        ):
+            return LEFT_ALONE
+        openings: list[Opening | None] | None = None
+        for index, transform in enumerate(self.transforms):
+            context = outer[index]
+            if context is LEFT_ALONE:
+                continue
+            try:
+                opening = transform.start_tag(tag, context)
+            except Exception as error:
+                raise TransformFailed(transform, "start_tag") from error
+            if opening is not None:
+                if openings is None:
+                    openings = [None] * len(outer)
+                openings[index] = opening
+        return None if openings is None else tuple(openings)
+
     def _emit_attributes(
-        self, tag: Tag, outer: tuple[Hashable, ...], openings: list[Opening | None]
+        self, tag: Tag, outer: tuple[Hashable, ...], openings: Sequence[Opening | None]
     ) -> None:
         source = tag.source
         position = 0
@@ -600,11 +650,12 @@ def _transform(
     cache: fragments.FragmentCache | None,
 ) -> str:
     page, parts = fragments.split(source) if cache is not None else (source, [])
+    meanings = _meanings_for(cache, transforms, xml)
     inline = [False] * len(parts)
     while True:
         # Fragments still transformed apart, in the order their slots come.
         separate = [part for part, kept in zip(parts, inline, strict=True) if not kept]
-        scan = _Scan(transforms, roots, xml, slots=bool(parts))
+        scan = _Scan(transforms, roots, xml, slots=bool(parts), meanings=meanings)
         scan.feed(_with_fragments_inline(page, parts, inline))
         moved = False
         for index in _convert(scan, transforms):
@@ -627,6 +678,24 @@ def _transform(
             converted = _fragment(separate[piece.index], piece, transforms, xml, cache)
             out += [fragments.START, converted, fragments.END]
     return "".join(out)
+
+
+def _meanings_for(
+    cache: fragments.FragmentCache | None, transforms: Sequence[TextTransform], xml: bool
+) -> dict[Hashable, _Meaning] | None:
+    """The tag meanings kept with ``cache`` for these transforms (none without a cache)."""
+    if cache is None:
+        return None
+    by_keys = _MEANINGS.get(cache)
+    if by_keys is None:
+        by_keys = _MEANINGS.setdefault(cache, {})
+    keys = (tuple((type(t), t.key) for t in transforms), xml)
+    found = by_keys.get(keys)
+    if found is None:
+        if len(by_keys) >= 64:
+            by_keys.clear()  # glossaries edited many times over: old vocabularies go
+        found = by_keys.setdefault(keys, {})
+    return found
 
 
 def _nth_separate(inline: list[bool], nth: int) -> int:

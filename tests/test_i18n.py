@@ -13,7 +13,7 @@ from flask import Flask
 from jinja2 import Environment
 
 from blog.config import ConfigError
-from blog.i18n import compile_mo, load_translations, parse_po
+from blog.i18n import compile_mo, install_template_gettext, load_translations, parse_po
 
 REPO = Path(__file__).resolve().parents[1]
 THEMES = REPO / "themes"
@@ -173,3 +173,26 @@ def test_a_post_page_hands_the_copy_button_its_words_in_the_ui_language(
         copy, copied = words
         assert f'<span data-label="copy">{copy}</span>' in page, (language, variant)
         assert f'<span data-label="copied">{copied}</span>' in page, (language, variant)
+
+
+@pytest.mark.parametrize("autoescape", [True, False])
+def test_template_gettext_matches_jinjas_new_style_functions(autoescape: bool) -> None:
+    """The app's own ``_``/``gettext``/``ngettext`` (one dispatch, a memo for plain
+    messages) give what Jinja's i18n extension gives: translation, ``%%`` as ``%``,
+    escaped values, plurals, ``{% trans %}`` blocks; asked twice, the same again."""
+    source = (
+        "{{ _('Home') }}|{{ gettext('Home') }}|{{ _('100%% <b>sure</b>') }}|"
+        "{{ _('Hi %(name)s', name='<i>') }}|{{ ngettext('%(num)d item', '%(num)d items', 3) }}|"
+        "{{ ngettext('%(num)d item', '%(num)d items', 1) }}|{% trans %}Home{% endtrans %}|"
+        "{% trans n=2 %}{{ n }} item{% pluralize %}{{ n }} items{% endtrans %}"
+    )
+    catalog = translations(PO)
+    stock = Environment(extensions=["jinja2.ext.i18n"], autoescape=autoescape)
+    stock.install_gettext_translations(catalog, newstyle=True)  # type: ignore[attr-defined]
+    ours = Environment(autoescape=autoescape)
+    install_template_gettext(ours, catalog)
+    expected = stock.from_string(source).render()
+    assert "首页" in expected
+    template = ours.from_string(source)
+    assert template.render() == expected
+    assert template.render() == expected

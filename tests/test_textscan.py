@@ -4,10 +4,19 @@ page, byte for byte what the transforms gave one after another, each parsing the
 from __future__ import annotations
 
 import random
+from collections.abc import Hashable
 
 import pytest
 
-from blog.api import LEFT_ALONE, FragmentCache, Runs, TextTransform, transform_text
+from blog.api import (
+    LEFT_ALONE,
+    FragmentCache,
+    Opening,
+    Runs,
+    Tag,
+    TextTransform,
+    transform_text,
+)
 from blog.fragments import END, START, mark, unmark
 from blog_plugins.opencc.htmlconvert import VariantConversion, convert_document
 from blog_plugins.typography import to_corner_quotes
@@ -98,3 +107,46 @@ def test_a_later_transform_sees_the_text_an_earlier_one_made() -> None:
     page = "<p>“软件”</p>"
     transforms = [VariantConversion(target("zh-tw")), CORNER_QUOTES, _Brackets()]
     assert transform_text(page, transforms) == "<p>[「軟體」]</p>"
+
+
+class _CountedUpper(TextTransform):
+    """Upper-cases text outside ``<i>``; counts the tags it is asked about."""
+
+    key = "counted-upper"
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def root(self, page: str) -> Hashable:
+        return "text"
+
+    def start_tag(self, tag: Tag, outer: Hashable) -> Opening | None:
+        self.asked.append(tag.source)
+        return Opening(LEFT_ALONE) if tag.name == "i" else None
+
+    def convert(self, runs: Runs) -> list[str] | None:
+        return [
+            text if context is LEFT_ALONE else text.upper()
+            for text, context in zip(runs.texts, runs.contexts, strict=True)
+        ]
+
+
+def test_a_tag_seen_in_the_same_context_is_not_asked_about_again() -> None:
+    """With an app's fragment cache, what a start tag means is kept: the next page with the
+    same chrome asks the transform about nothing it has seen, and comes out the same."""
+    page = '<p class="a">one <i>two</i> <b>three</b></p>'
+    cache = FragmentCache()
+    first, second = _CountedUpper(), _CountedUpper()
+    expected = '<p class="a">ONE <i>two</i> <b>THREE</b></p>'
+    assert transform_text(page, [first], cache=cache) == expected
+    assert first.asked == ['<p class="a">', "<i>", "<b>"]
+    assert transform_text(page, [second], cache=cache) == expected
+    assert second.asked == []
+    # Only the new tag is asked about.
+    third = _CountedUpper()
+    transform_text('<p class="a"><u>x</u></p>', [third], cache=cache)
+    assert third.asked == ["<u>"]
+    # Without a cache (a fragment transformed on its own, a plain call) nothing is kept.
+    fourth = _CountedUpper()
+    transform_text(page, [fourth])
+    assert fourth.asked == ['<p class="a">', "<i>", "<b>"]

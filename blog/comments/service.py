@@ -287,10 +287,14 @@ def approved_count(post_id: int) -> int:
     return approved_counts(post_id)[0]
 
 
+#: The table's columns: the counts are plain rows, and a statement naming no mapped class
+#: skips the ORM's execution path (about a third of this statement's CPU; it does not
+#: flush pending changes first, and no caller counts before committing).
+_COMMENTS = Comment.__table__.c
 #: Built once: every post page runs it, and building the expression anew each time cost
 #: as much CPU as running it.
-_APPROVED_COUNTS = select(func.count(), func.count(func.distinct(Comment.thread_id))).where(
-    Comment.post_id == bindparam("post_id"), Comment.status == APPROVED
+_APPROVED_COUNTS = select(func.count(), func.count(func.distinct(_COMMENTS.thread_id))).where(
+    _COMMENTS.post_id == bindparam("post_id"), _COMMENTS.status == APPROVED
 )
 
 
@@ -301,9 +305,12 @@ def approved_counts(post_id: int) -> tuple[int, int]:
 
 
 _APPROVED_COUNTS_OF = (
-    select(Comment.post_id, func.count(), func.count(func.distinct(Comment.thread_id)))
-    .where(Comment.post_id.in_(bindparam("post_ids", expanding=True)), Comment.status == APPROVED)
-    .group_by(Comment.post_id)
+    select(_COMMENTS.post_id, func.count(), func.count(func.distinct(_COMMENTS.thread_id)))
+    .where(
+        _COMMENTS.post_id.in_(bindparam("post_ids", expanding=True)),
+        _COMMENTS.status == APPROVED,
+    )
+    .group_by(_COMMENTS.post_id)
 )
 
 
